@@ -1,0 +1,5 @@
+//! ctc-jit: IR → Cranelift → native match function per base chain.
+//!
+//! This crate is part of the workspace layout of DESIGN.md §2 and holds no code
+//! yet: it lands with the Cranelift JIT issue. Nothing here pretends to work; the commands that need it report
+//! that it is not built.
