@@ -13,6 +13,7 @@
 pub mod chains;
 pub mod keys;
 pub mod payload;
+pub mod symbols;
 pub mod types;
 
 pub use chains::*;
