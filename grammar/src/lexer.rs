@@ -224,18 +224,13 @@ pub struct Lexer<'a> {
 
 impl std::fmt::Debug for Lexer<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lexer")
-            .field("span", &self.inner.span())
-            .finish()
+        f.debug_struct("Lexer").field("span", &self.inner.span()).finish()
     }
 }
 
 impl<'a> Lexer<'a> {
     pub fn new(src: &'a str) -> Lexer<'a> {
-        Lexer {
-            inner: Tok::lexer(src),
-            prev: None,
-        }
+        Lexer { inner: Tok::lexer(src), prev: None }
     }
 }
 
@@ -295,39 +290,18 @@ mod tests {
 
     #[test]
     fn addresses_and_ports() {
-        assert_eq!(
-            toks("10.0.0.0/8"),
-            [Tok::Ipv4("10.0.0.0"), Tok::Slash, Tok::Number("8")]
-        );
+        assert_eq!(toks("10.0.0.0/8"), [Tok::Ipv4("10.0.0.0"), Tok::Slash, Tok::Number("8")]);
         assert_eq!(toks("dead::beef"), [Tok::ColonHex("dead::beef")]);
         assert_eq!(toks("::ffff:1.2.3.4"), [Tok::ColonHex("::ffff:1.2.3.4")]);
-        assert_eq!(
-            toks("00:11:22:33:44:55"),
-            [Tok::ColonHex("00:11:22:33:44:55")]
-        );
-        assert_eq!(
-            toks("22:accept"),
-            [Tok::Number("22"), Tok::Colon, Tok::Ident("accept")]
-        );
+        assert_eq!(toks("00:11:22:33:44:55"), [Tok::ColonHex("00:11:22:33:44:55")]);
+        assert_eq!(toks("22:accept"), [Tok::Number("22"), Tok::Colon, Tok::Ident("accept")]);
         assert_eq!(
             toks("1.2.3.4:80-90"),
-            [
-                Tok::Ipv4("1.2.3.4"),
-                Tok::Colon,
-                Tok::Number("80"),
-                Tok::Minus,
-                Tok::Number("90")
-            ]
+            [Tok::Ipv4("1.2.3.4"), Tok::Colon, Tok::Number("80"), Tok::Minus, Tok::Number("90")]
         );
         assert_eq!(
             toks("[2001:db8::1]:50080"),
-            [
-                Tok::LBracket,
-                Tok::ColonHex("2001:db8::1"),
-                Tok::RBracket,
-                Tok::Colon,
-                Tok::Number("50080")
-            ]
+            [Tok::LBracket, Tok::ColonHex("2001:db8::1"), Tok::RBracket, Tok::Colon, Tok::Number("50080")]
         );
     }
 
@@ -335,65 +309,26 @@ mod tests {
     fn words_and_keywords() {
         assert_eq!(
             toks("ip saddr . tcp dport"),
-            [
-                Tok::KwIp,
-                Tok::Ident("saddr"),
-                Tok::Dot,
-                Tok::Ident("tcp"),
-                Tok::Ident("dport")
-            ]
+            [Tok::KwIp, Tok::Ident("saddr"), Tok::Dot, Tok::Ident("tcp"), Tok::Ident("dport")]
         );
         assert_eq!(
             toks("echo-request eth0.100 eth*"),
-            [
-                Tok::Ident("echo-request"),
-                Tok::Ident("eth0.100"),
-                Tok::Ident("eth*")
-            ]
+            [Tok::Ident("echo-request"), Tok::Ident("eth0.100"), Tok::Ident("eth*")]
         );
-        assert_eq!(
-            toks("0x1f 1h30m 10"),
-            [Tok::Hex("0x1f"), Tok::NumWord("1h30m"), Tok::Number("10")]
-        );
-        assert_eq!(
-            toks("$ext_if @blocklist \"a b\""),
-            [Tok::Var("ext_if"), Tok::At("blocklist"), Tok::Str("a b")]
-        );
+        assert_eq!(toks("0x1f 1h30m 10"), [Tok::Hex("0x1f"), Tok::NumWord("1h30m"), Tok::Number("10")]);
+        assert_eq!(toks("$ext_if @blocklist \"a b\""), [Tok::Var("ext_if"), Tok::At("blocklist"), Tok::Str("a b")]);
     }
 
     #[test]
     fn newlines_fold_and_comments_skip() {
-        assert_eq!(
-            toks("a # c\n\n\nb \\\n c"),
-            [
-                Tok::Ident("a"),
-                Tok::Newline,
-                Tok::Ident("b"),
-                Tok::Ident("c")
-            ]
-        );
-        assert_eq!(
-            toks("{\n\n a,\n b }"),
-            [
-                Tok::LBrace,
-                Tok::Ident("a"),
-                Tok::Comma,
-                Tok::Ident("b"),
-                Tok::RBrace
-            ]
-        );
+        assert_eq!(toks("a # c\n\n\nb \\\n c"), [Tok::Ident("a"), Tok::Newline, Tok::Ident("b"), Tok::Ident("c")]);
+        assert_eq!(toks("{\n\n a,\n b }"), [Tok::LBrace, Tok::Ident("a"), Tok::Comma, Tok::Ident("b"), Tok::RBrace]);
     }
 
     #[test]
     fn errors_are_reported_not_panics() {
         let r: Vec<_> = Lexer::new("a \"open\n ` b").collect();
-        assert!(
-            r.iter()
-                .any(|t| matches!(t, Err((LexError::UnterminatedString, _, _))))
-        );
-        assert!(
-            r.iter()
-                .any(|t| matches!(t, Err((LexError::Invalid, _, _))))
-        );
+        assert!(r.iter().any(|t| matches!(t, Err((LexError::UnterminatedString, _, _)))));
+        assert!(r.iter().any(|t| matches!(t, Err((LexError::Invalid, _, _)))));
     }
 }

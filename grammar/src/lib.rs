@@ -14,13 +14,7 @@ pub mod printer;
 pub mod render;
 pub mod span;
 
-#[allow(
-    clippy::all,
-    unused_parens,
-    dead_code,
-    missing_debug_implementations,
-    rust_2018_idioms
-)]
+#[allow(clippy::all, unused_parens, dead_code, missing_debug_implementations, rust_2018_idioms)]
 mod nft {
     include!(concat!(env!("OUT_DIR"), "/nft.rs"));
 }

@@ -12,23 +12,17 @@ type RawError<'a> = ParseError<usize, Tok<'a>, (LexError, usize, usize)>;
 /// Parse a whole script (a file given on the command line or included at
 /// top level).
 pub fn parse_script(file: FileId, src: &str) -> Result<Script, Diagnostic> {
-    nft::ScriptParser::new()
-        .parse(file, Lexer::new(src))
-        .map_err(|e| syntax_error(file, src, e))
+    nft::ScriptParser::new().parse(file, Lexer::new(src)).map_err(|e| syntax_error(file, src, e))
 }
 
 /// Parse a file included inside a table block.
 pub fn parse_table_body(file: FileId, src: &str) -> Result<Vec<TableItem>, Diagnostic> {
-    nft::TableItemsParser::new()
-        .parse(file, Lexer::new(src))
-        .map_err(|e| syntax_error(file, src, e))
+    nft::TableItemsParser::new().parse(file, Lexer::new(src)).map_err(|e| syntax_error(file, src, e))
 }
 
 /// Parse a file included inside a chain block.
 pub fn parse_chain_body(file: FileId, src: &str) -> Result<Vec<ChainItem>, Diagnostic> {
-    nft::ChainItemsParser::new()
-        .parse(file, Lexer::new(src))
-        .map_err(|e| syntax_error(file, src, e))
+    nft::ChainItemsParser::new().parse(file, Lexer::new(src)).map_err(|e| syntax_error(file, src, e))
 }
 
 /// How a token is called in messages.
@@ -125,10 +119,7 @@ fn describe_expected(expected: &[String]) -> String {
 fn syntax_error(file: FileId, src: &str, e: RawError<'_>) -> Diagnostic {
     match e {
         ParseError::InvalidToken { location } => Diagnostic::error("E0001", "invalid character")
-            .with_label(
-                Span::new(file, location, location + 1),
-                "not part of the nftables language",
-            ),
+            .with_label(Span::new(file, location, location + 1), "not part of the nftables language"),
         ParseError::UnrecognizedEof { location, expected } => {
             let want = describe_expected(&expected);
             let at = src.trim_end().len().min(location);
@@ -136,34 +127,22 @@ fn syntax_error(file: FileId, src: &str, e: RawError<'_>) -> Diagnostic {
                 .with_label(Span::new(file, at, at), format!("expected {want}"))
                 .with_help(unclosed_hint(&expected))
         }
-        ParseError::UnrecognizedToken {
-            token: (l, tok, r),
-            expected,
-        } => {
+        ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
             let want = describe_expected(&expected);
-            let mut d = Diagnostic::error(
-                "E0003",
-                format!("syntax error, unexpected {}", describe_token(&tok)),
-            )
-            .with_label(Span::new(file, l, r.max(l + 1)), format!("expected {want}"));
+            let mut d = Diagnostic::error("E0003", format!("syntax error, unexpected {}", describe_token(&tok)))
+                .with_label(Span::new(file, l, r.max(l + 1)), format!("expected {want}"));
             if let Some(h) = token_hint(&tok, &expected) {
                 d = d.with_help(h);
             }
             d
         }
-        ParseError::ExtraToken { token: (l, tok, r) } => Diagnostic::error(
-            "E0003",
-            format!("syntax error, unexpected {}", describe_token(&tok)),
-        )
-        .with_label(Span::new(file, l, r), "nothing may follow here"),
-        ParseError::User {
-            error: (kind, l, r),
-        } => match kind {
+        ParseError::ExtraToken { token: (l, tok, r) } => {
+            Diagnostic::error("E0003", format!("syntax error, unexpected {}", describe_token(&tok)))
+                .with_label(Span::new(file, l, r), "nothing may follow here")
+        }
+        ParseError::User { error: (kind, l, r) } => match kind {
             LexError::UnterminatedString => Diagnostic::error("E0004", "unterminated string")
-                .with_label(
-                    Span::new(file, l, r),
-                    "this string has no closing `\"` on its line",
-                ),
+                .with_label(Span::new(file, l, r), "this string has no closing `\"` on its line"),
             LexError::Invalid => Diagnostic::error("E0001", "invalid character")
                 .with_label(Span::new(file, l, r), "not part of the nftables language"),
         },
@@ -180,18 +159,11 @@ fn unclosed_hint(expected: &[String]) -> String {
 
 fn token_hint(tok: &Tok<'_>, expected: &[String]) -> Option<String> {
     match tok {
-        Tok::Ident(w)
-            if expected.iter().any(|e| e == "\"{\"") && !expected.iter().any(|e| e == "IDENT") =>
-        {
-            Some(format!(
-                "`{w}` cannot stand here; a block `{{ ... }}` was expected"
-            ))
+        Tok::Ident(w) if expected.iter().any(|e| e == "\"{\"") && !expected.iter().any(|e| e == "IDENT") => {
+            Some(format!("`{w}` cannot stand here; a block `{{ ... }}` was expected"))
         }
         Tok::KwType | Tok::KwPolicy | Tok::KwComment | Tok::KwDevice | Tok::KwDevices => {
-            Some(format!(
-                "`{}` starts a chain property; put it on its own line or after a `;`",
-                keyword_text(tok)
-            ))
+            Some(format!("`{}` starts a chain property; put it on its own line or after a `;`", keyword_text(tok)))
         }
         _ => None,
     }
@@ -215,21 +187,12 @@ mod tests {
             "table inet filter {\n  chain input {\n    type filter hook input priority filter + 10; policy drop;\n    ct state established,related accept\n    tcp dport { 22, 80 } counter accept comment \"x\"\n  }\n}\n",
         );
         assert_eq!(s.items.len(), 1);
-        let Object::Table {
-            body: Some(body), ..
-        } = &s.items[0].object
-        else {
-            panic!()
-        };
-        let TableItem::Chain { body, .. } = &body.items[0] else {
-            panic!()
-        };
+        let Object::Table { body: Some(body), .. } = &s.items[0].object else { panic!() };
+        let TableItem::Chain { body, .. } = &body.items[0] else { panic!() };
         assert_eq!(body.items.len(), 4);
         assert!(matches!(body.items[0], ChainItem::Hook(_)));
         assert!(matches!(body.items[1], ChainItem::Policy { .. }));
-        let ChainItem::Rule(r) = &body.items[3] else {
-            panic!()
-        };
+        let ChainItem::Rule(r) = &body.items[3] else { panic!() };
         assert!(r.terms[0].is_word("tcp"));
         assert!(matches!(&r.terms[2].kind, TermKind::Set(s) if s.elements.len() == 2));
     }
@@ -240,14 +203,7 @@ mod tests {
             "flush ruleset\nadd table ip t\nadd chain ip t c { type filter hook input priority 0; }\nadd rule ip t c ip saddr 1.2.3.4 drop\ninsert rule t c position 4 accept\ndelete rule ip t c handle 5\nadd element ip t s { 1.2.3.4, 5.6.7.8 }\nlist tables\ndefine x = { 1, 2 }\ninclude \"foo.nft\"\nadd ct helper ip t h { type \"ftp\" protocol tcp; }\n",
         );
         assert_eq!(s.items.len(), 11);
-        assert!(matches!(
-            &s.items[5].object,
-            Object::Rule {
-                position: Some(_),
-                rule: None,
-                ..
-            }
-        ));
+        assert!(matches!(&s.items[5].object, Object::Rule { position: Some(_), rule: None, .. }));
     }
 
     #[test]
@@ -255,9 +211,7 @@ mod tests {
         let s = parse(
             "table ip t {\n set s {\n  type ipv4_addr . inet_service\n  flags interval,timeout\n  elements = { 1.2.3.4 . 80,\n    5.6.7.8 . 443\n  }\n }\n map m { type ipv4_addr : verdict; elements = { 1.2.3.4 : accept } }\n}",
         );
-        let Object::Table { body: Some(b), .. } = &s.items[0].object else {
-            panic!()
-        };
+        let Object::Table { body: Some(b), .. } = &s.items[0].object else { panic!() };
         assert_eq!(b.items.len(), 2);
     }
 

@@ -87,11 +87,7 @@ impl Printer {
                     self.out.push_str(f.node.as_str());
                 }
             }
-            Object::Table {
-                family,
-                table,
-                body,
-            } => {
+            Object::Table { family, table, body } => {
                 self.out.push_str("table ");
                 self.family(family);
                 self.reference(table);
@@ -103,13 +99,7 @@ impl Printer {
                     self.out.push('}');
                 }
             }
-            Object::Chain {
-                family,
-                table,
-                chain,
-                new_name,
-                body,
-            } => {
+            Object::Chain { family, table, chain, new_name, body } => {
                 self.out.push_str("chain ");
                 self.family(family);
                 self.name(table);
@@ -123,13 +113,7 @@ impl Printer {
                     self.chain_body(b);
                 }
             }
-            Object::Rule {
-                family,
-                table,
-                chain,
-                position,
-                rule,
-            } => {
+            Object::Rule { family, table, chain, position, rule } => {
                 self.out.push_str("rule ");
                 self.family(family);
                 self.name(table);
@@ -148,13 +132,7 @@ impl Printer {
                     self.terms(&r.terms);
                 }
             }
-            Object::Set {
-                is_map,
-                family,
-                table,
-                set,
-                body,
-            } => {
+            Object::Set { is_map, family, table, set, body } => {
                 self.out.push_str(if *is_map { "map " } else { "set " });
                 self.family(family);
                 self.name(table);
@@ -164,12 +142,7 @@ impl Printer {
                     self.line_block(b);
                 }
             }
-            Object::Element {
-                family,
-                table,
-                set,
-                elements,
-            } => {
+            Object::Element { family, table, set, elements } => {
                 self.out.push_str("element ");
                 self.family(family);
                 self.name(table);
@@ -178,13 +151,7 @@ impl Printer {
                 self.out.push(' ');
                 self.set_lit(elements, false);
             }
-            Object::Obj {
-                kind,
-                family,
-                table,
-                name,
-                body,
-            } => {
+            Object::Obj { kind, family, table, name, body } => {
                 self.out.push_str(&kind.node.as_str());
                 self.out.push(' ');
                 self.family(family);
@@ -195,11 +162,7 @@ impl Printer {
                     self.line_block(b);
                 }
             }
-            Object::Listing {
-                what,
-                family,
-                table,
-            } => {
+            Object::Listing { what, family, table } => {
                 self.name(what);
                 if let Some(f) = family {
                     self.out.push(' ');
@@ -236,10 +199,7 @@ impl Printer {
         let mut first = true;
         for item in items {
             // A blank line between blocks, as nft prints them.
-            let block = matches!(
-                item,
-                TableItem::Chain { .. } | TableItem::Set { .. } | TableItem::Obj { .. }
-            );
+            let block = matches!(item, TableItem::Chain { .. } | TableItem::Set { .. } | TableItem::Obj { .. });
             if block && !first {
                 self.out.push('\n');
             }
@@ -251,16 +211,12 @@ impl Printer {
                     self.name(name);
                     self.chain_body(body);
                 }
-                TableItem::Set {
-                    is_map, name, body, ..
-                } => {
+                TableItem::Set { is_map, name, body, .. } => {
                     self.out.push_str(if *is_map { "map " } else { "set " });
                     self.name(name);
                     self.line_block(body);
                 }
-                TableItem::Obj {
-                    kind, name, body, ..
-                } => {
+                TableItem::Obj { kind, name, body, .. } => {
                     self.out.push_str(&kind.node.as_str());
                     self.out.push(' ');
                     self.name(name);

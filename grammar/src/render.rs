@@ -38,13 +38,7 @@ pub fn render_human(map: &SourceMap, d: &Diagnostic, opts: HumanOptions) -> Stri
         return out;
     };
     let (file, line, col, _, _) = location(map, primary);
-    let _ = writeln!(
-        out,
-        "{file}:{line}:{col}: {}[{}]: {}",
-        d.severity.as_str(),
-        d.code,
-        d.message
-    );
+    let _ = writeln!(out, "{file}:{line}:{col}: {}[{}]: {}", d.severity.as_str(), d.code, d.message);
 
     let kind = match d.severity {
         Severity::Error => ReportKind::Error,
@@ -58,24 +52,16 @@ pub fn render_human(map: &SourceMap, d: &Diagnostic, opts: HumanOptions) -> Stri
         let end = (s.end as usize).clamp(start, text.len());
         start..end
     };
-    let config = Config::default()
-        .with_color(opts.color)
-        .with_index_type(IndexType::Byte)
-        .with_char_set(CharSet::Unicode);
+    let config =
+        Config::default().with_color(opts.color).with_index_type(IndexType::Byte).with_char_set(CharSet::Unicode);
     let mut report = Report::build(kind, (id(primary), range(primary)))
         .with_config(config)
         .with_code(d.code)
         .with_message(&d.message);
     for (order, l) in d.labels.iter().enumerate() {
-        let mut label = Label::new((id(l.span), range(l.span)))
-            .with_message(&l.message)
-            .with_order(order as i32);
+        let mut label = Label::new((id(l.span), range(l.span))).with_message(&l.message).with_order(order as i32);
         if opts.color {
-            label = label.with_color(if l.primary {
-                ariadne::Color::Red
-            } else {
-                ariadne::Color::Blue
-            });
+            label = label.with_color(if l.primary { ariadne::Color::Red } else { ariadne::Color::Blue });
         }
         report = report.with_label(label);
     }
@@ -98,11 +84,7 @@ pub fn render_human(map: &SourceMap, d: &Diagnostic, opts: HumanOptions) -> Stri
         v
     };
     let mut buf = Vec::new();
-    if report
-        .finish()
-        .write(ariadne::sources(sources), &mut buf)
-        .is_ok()
-    {
+    if report.finish().write(ariadne::sources(sources), &mut buf).is_ok() {
         out.push_str(&String::from_utf8_lossy(&buf));
     }
     out
@@ -233,11 +215,7 @@ pub fn render_sarif(
             json_str(&text)
         );
         if let Some(n) = name {
-            let _ = write!(
-                o,
-                ",\n          \"properties\": {{ \"name\": {} }}",
-                json_str(n)
-            );
+            let _ = write!(o, ",\n          \"properties\": {{ \"name\": {} }}", json_str(n));
         }
         if let Some(s) = d.primary_span() {
             let (file, l, c, el, ec) = location(map, s);

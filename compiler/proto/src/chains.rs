@@ -41,16 +41,9 @@ impl Family {
         }
     }
     pub fn from_name(s: &str) -> Option<Family> {
-        [
-            Family::Ip,
-            Family::Ip6,
-            Family::Inet,
-            Family::Arp,
-            Family::Bridge,
-            Family::Netdev,
-        ]
-        .into_iter()
-        .find(|f| f.name() == s)
+        [Family::Ip, Family::Ip6, Family::Inet, Family::Arp, Family::Bridge, Family::Netdev]
+            .into_iter()
+            .find(|f| f.name() == s)
     }
 }
 
@@ -67,17 +60,9 @@ impl Hook {
         }
     }
     pub fn from_name(s: &str) -> Option<Hook> {
-        [
-            Hook::Prerouting,
-            Hook::Input,
-            Hook::Forward,
-            Hook::Output,
-            Hook::Postrouting,
-            Hook::Ingress,
-            Hook::Egress,
-        ]
-        .into_iter()
-        .find(|h| h.name() == s)
+        [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting, Hook::Ingress, Hook::Egress]
+            .into_iter()
+            .find(|h| h.name() == s)
     }
 }
 
@@ -90,9 +75,7 @@ impl ChainType {
         }
     }
     pub fn from_name(s: &str) -> Option<ChainType> {
-        [ChainType::Filter, ChainType::Nat, ChainType::Route]
-            .into_iter()
-            .find(|t| t.name() == s)
+        [ChainType::Filter, ChainType::Nat, ChainType::Route].into_iter().find(|t| t.name() == s)
     }
 }
 
@@ -123,12 +106,7 @@ pub fn chain_type_allowed(family: Family, ty: ChainType, hook: Hook) -> bool {
         ChainType::Filter => true,
         // nft_chain_nat: NAT is bound at prerouting/output (dnat) and
         // postrouting/input (snat); no forward, no ingress; inet since 5.2.
-        ChainType::Nat => {
-            l3 && matches!(
-                hook,
-                Hook::Prerouting | Hook::Input | Hook::Output | Hook::Postrouting
-            )
-        }
+        ChainType::Nat => l3 && matches!(hook, Hook::Prerouting | Hook::Input | Hook::Output | Hook::Postrouting),
         // nft_chain_route: re-routes locally generated packets whose mark or
         // addresses changed; output only (ip, ip6, and inet).
         ChainType::Route => l3 && hook == Hook::Output,
@@ -137,22 +115,11 @@ pub fn chain_type_allowed(family: Family, ty: ChainType, hook: Hook) -> bool {
 
 /// Standard priorities of ip, ip6, inet, arp and netdev (nft rule.c
 /// `std_prios`; values NF_IP_PRI_*).
-pub static STD_PRIORITIES: &[(&str, i32)] = &[
-    ("raw", -300),
-    ("mangle", -150),
-    ("dstnat", -100),
-    ("filter", 0),
-    ("security", 50),
-    ("srcnat", 100),
-];
+pub static STD_PRIORITIES: &[(&str, i32)] =
+    &[("raw", -300), ("mangle", -150), ("dstnat", -100), ("filter", 0), ("security", 50), ("srcnat", 100)];
 
 /// Standard priorities of the bridge family (NF_BR_PRI_*).
-pub static BRIDGE_PRIORITIES: &[(&str, i32)] = &[
-    ("dstnat", -300),
-    ("filter", -200),
-    ("out", 100),
-    ("srcnat", 300),
-];
+pub static BRIDGE_PRIORITIES: &[(&str, i32)] = &[("dstnat", -300), ("filter", -200), ("out", 100), ("srcnat", 300)];
 
 /// A named priority (`filter`, `dstnat`, ...) and its value for a family and
 /// hook; `None` where the name is not valid there (nft: "'dstnat' is invalid
@@ -193,11 +160,7 @@ pub fn priority_by_name(family: Family, hook: Hook, name: &str) -> Option<i32> {
 /// `srcnat + 10`): the standard name within 10 of the value and valid for the
 /// family and hook (nft rule.c `prio2str`), else `None` (printed as number).
 pub fn priority_name(family: Family, hook: Hook, value: i32) -> Option<(&'static str, i32)> {
-    let table = if family == Family::Bridge {
-        BRIDGE_PRIORITIES
-    } else {
-        STD_PRIORITIES
-    };
+    let table = if family == Family::Bridge { BRIDGE_PRIORITIES } else { STD_PRIORITIES };
     for &(name, std) in table {
         let offset = i64::from(value) - i64::from(std);
         if offset.abs() <= 10 {
@@ -245,10 +208,9 @@ pub fn stmt_allowed(stmt: HookedStmt, family: Family, ty: ChainType, hook: Hook)
         HookedStmt::Reject => match family {
             // nft_reject_validate: prerouting (since 5.x), input, forward,
             // output; not inet's ingress.
-            Family::Ip | Family::Ip6 | Family::Inet => matches!(
-                hook,
-                Hook::Prerouting | Hook::Input | Hook::Forward | Hook::Output
-            ),
+            Family::Ip | Family::Ip6 | Family::Inet => {
+                matches!(hook, Hook::Prerouting | Hook::Input | Hook::Forward | Hook::Output)
+            }
             // nft_reject_bridge_validate: prerouting and input.
             Family::Bridge => matches!(hook, Hook::Prerouting | Hook::Input),
             // nft_reject_netdev uses the generic check, whose hook bits
@@ -288,167 +250,47 @@ mod tests {
 
     #[test]
     fn chain_types() {
-        assert!(chain_type_allowed(
-            Family::Inet,
-            ChainType::Nat,
-            Hook::Prerouting
-        ));
-        assert!(!chain_type_allowed(
-            Family::Ip,
-            ChainType::Nat,
-            Hook::Forward
-        ));
-        assert!(!chain_type_allowed(
-            Family::Bridge,
-            ChainType::Nat,
-            Hook::Prerouting
-        ));
-        assert!(chain_type_allowed(
-            Family::Ip6,
-            ChainType::Route,
-            Hook::Output
-        ));
-        assert!(!chain_type_allowed(
-            Family::Ip,
-            ChainType::Route,
-            Hook::Input
-        ));
-        assert!(chain_type_allowed(
-            Family::Netdev,
-            ChainType::Filter,
-            Hook::Egress
-        ));
-        assert!(!chain_type_allowed(
-            Family::Arp,
-            ChainType::Filter,
-            Hook::Forward
-        ));
+        assert!(chain_type_allowed(Family::Inet, ChainType::Nat, Hook::Prerouting));
+        assert!(!chain_type_allowed(Family::Ip, ChainType::Nat, Hook::Forward));
+        assert!(!chain_type_allowed(Family::Bridge, ChainType::Nat, Hook::Prerouting));
+        assert!(chain_type_allowed(Family::Ip6, ChainType::Route, Hook::Output));
+        assert!(!chain_type_allowed(Family::Ip, ChainType::Route, Hook::Input));
+        assert!(chain_type_allowed(Family::Netdev, ChainType::Filter, Hook::Egress));
+        assert!(!chain_type_allowed(Family::Arp, ChainType::Filter, Hook::Forward));
     }
 
     #[test]
     fn priorities() {
-        assert_eq!(
-            priority_by_name(Family::Ip, Hook::Prerouting, "raw"),
-            Some(-300)
-        );
-        assert_eq!(
-            priority_by_name(Family::Inet, Hook::Output, "dstnat"),
-            Some(-100)
-        );
-        assert_eq!(
-            priority_by_name(Family::Inet, Hook::Postrouting, "dstnat"),
-            None
-        );
-        assert_eq!(
-            priority_by_name(Family::Ip, Hook::Input, "srcnat"),
-            Some(100)
-        );
-        assert_eq!(
-            priority_by_name(Family::Netdev, Hook::Ingress, "filter"),
-            Some(0)
-        );
+        assert_eq!(priority_by_name(Family::Ip, Hook::Prerouting, "raw"), Some(-300));
+        assert_eq!(priority_by_name(Family::Inet, Hook::Output, "dstnat"), Some(-100));
+        assert_eq!(priority_by_name(Family::Inet, Hook::Postrouting, "dstnat"), None);
+        assert_eq!(priority_by_name(Family::Ip, Hook::Input, "srcnat"), Some(100));
+        assert_eq!(priority_by_name(Family::Netdev, Hook::Ingress, "filter"), Some(0));
         assert_eq!(priority_by_name(Family::Netdev, Hook::Ingress, "raw"), None);
-        assert_eq!(
-            priority_by_name(Family::Bridge, Hook::Forward, "filter"),
-            Some(-200)
-        );
-        assert_eq!(
-            priority_by_name(Family::Bridge, Hook::Output, "out"),
-            Some(100)
-        );
+        assert_eq!(priority_by_name(Family::Bridge, Hook::Forward, "filter"), Some(-200));
+        assert_eq!(priority_by_name(Family::Bridge, Hook::Output, "out"), Some(100));
         assert_eq!(priority_by_name(Family::Bridge, Hook::Input, "out"), None);
         assert_eq!(priority_by_name(Family::Ip, Hook::Input, "bogus"), None);
-        assert_eq!(
-            priority_name(Family::Ip, Hook::Input, 5),
-            Some(("filter", 5))
-        );
-        assert_eq!(
-            priority_name(Family::Ip, Hook::Input, -155),
-            Some(("mangle", -5))
-        );
+        assert_eq!(priority_name(Family::Ip, Hook::Input, 5), Some(("filter", 5)));
+        assert_eq!(priority_name(Family::Ip, Hook::Input, -155), Some(("mangle", -5)));
         assert_eq!(priority_name(Family::Ip, Hook::Input, 1000), None);
     }
 
     #[test]
     fn statements() {
         use HookedStmt::*;
-        assert!(stmt_allowed(
-            Masquerade,
-            Family::Ip,
-            ChainType::Nat,
-            Hook::Postrouting
-        ));
-        assert!(!stmt_allowed(
-            Masquerade,
-            Family::Ip,
-            ChainType::Filter,
-            Hook::Postrouting
-        ));
-        assert!(stmt_allowed(
-            Snat,
-            Family::Inet,
-            ChainType::Nat,
-            Hook::Input
-        ));
-        assert!(stmt_allowed(
-            Dnat,
-            Family::Ip6,
-            ChainType::Nat,
-            Hook::Output
-        ));
-        assert!(!stmt_allowed(
-            Dnat,
-            Family::Ip,
-            ChainType::Nat,
-            Hook::Postrouting
-        ));
-        assert!(stmt_allowed(
-            Reject,
-            Family::Inet,
-            ChainType::Filter,
-            Hook::Input
-        ));
-        assert!(!stmt_allowed(
-            Reject,
-            Family::Inet,
-            ChainType::Filter,
-            Hook::Ingress
-        ));
-        assert!(stmt_allowed(
-            Tproxy,
-            Family::Ip,
-            ChainType::Filter,
-            Hook::Prerouting
-        ));
-        assert!(!stmt_allowed(
-            Tproxy,
-            Family::Ip,
-            ChainType::Filter,
-            Hook::Input
-        ));
-        assert!(stmt_allowed(
-            Fwd,
-            Family::Netdev,
-            ChainType::Filter,
-            Hook::Ingress
-        ));
-        assert!(!stmt_allowed(
-            Fwd,
-            Family::Ip,
-            ChainType::Filter,
-            Hook::Forward
-        ));
-        assert!(stmt_allowed(
-            Synproxy,
-            Family::Inet,
-            ChainType::Filter,
-            Hook::Forward
-        ));
-        assert!(stmt_allowed(
-            Dup,
-            Family::Ip,
-            ChainType::Filter,
-            Hook::Prerouting
-        ));
+        assert!(stmt_allowed(Masquerade, Family::Ip, ChainType::Nat, Hook::Postrouting));
+        assert!(!stmt_allowed(Masquerade, Family::Ip, ChainType::Filter, Hook::Postrouting));
+        assert!(stmt_allowed(Snat, Family::Inet, ChainType::Nat, Hook::Input));
+        assert!(stmt_allowed(Dnat, Family::Ip6, ChainType::Nat, Hook::Output));
+        assert!(!stmt_allowed(Dnat, Family::Ip, ChainType::Nat, Hook::Postrouting));
+        assert!(stmt_allowed(Reject, Family::Inet, ChainType::Filter, Hook::Input));
+        assert!(!stmt_allowed(Reject, Family::Inet, ChainType::Filter, Hook::Ingress));
+        assert!(stmt_allowed(Tproxy, Family::Ip, ChainType::Filter, Hook::Prerouting));
+        assert!(!stmt_allowed(Tproxy, Family::Ip, ChainType::Filter, Hook::Input));
+        assert!(stmt_allowed(Fwd, Family::Netdev, ChainType::Filter, Hook::Ingress));
+        assert!(!stmt_allowed(Fwd, Family::Ip, ChainType::Filter, Hook::Forward));
+        assert!(stmt_allowed(Synproxy, Family::Inet, ChainType::Filter, Hook::Forward));
+        assert!(stmt_allowed(Dup, Family::Ip, ChainType::Filter, Hook::Prerouting));
     }
 }

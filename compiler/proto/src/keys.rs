@@ -50,13 +50,7 @@ pub struct Key {
 }
 
 const fn meta(name: &'static str, ty: Ty, bits: u32, unqualified: bool, settable: bool) -> MetaKey {
-    MetaKey {
-        name,
-        ty,
-        bits,
-        unqualified,
-        settable,
-    }
+    MetaKey { name, ty, bits, unqualified, settable }
 }
 
 /// `meta` keys (nft meta.c `meta_templates`, kernel nft_meta.c).
@@ -143,21 +137,11 @@ pub static META_KEYS: &[MetaKey] = &[
 /// `iifname "eth0"` but `meta mark 0x1`. Parsing accepts more (see
 /// [`MetaKey::unqualified`]); this is only about the canonical printer.
 pub fn meta_prints_unqualified(name: &str) -> bool {
-    matches!(
-        name,
-        "iif" | "oif" | "iifname" | "oifname" | "iifgroup" | "oifgroup"
-    )
+    matches!(name, "iif" | "oif" | "iifname" | "oifname" | "iifgroup" | "oifgroup")
 }
 
 const fn ct(name: &'static str, ty: Ty, bits: u32, dir: CtDir, settable: bool) -> CtKey {
-    CtKey {
-        name,
-        ty,
-        bits,
-        dir,
-        l3_addr: false,
-        settable,
-    }
+    CtKey { name, ty, bits, dir, l3_addr: false, settable }
 }
 
 /// `ct` keys (nft ct.c `ct_templates`, parser `ct_key`/`ct_key_dir`,
@@ -183,22 +167,8 @@ pub static CT_KEYS: &[CtKey] = &[
     ct("protocol", Ty::InetProto, 8, CtDir::Optional, false),
     // Tuple addresses: IPv4 or IPv6 depending on the family, or on an
     // explicit `ip`/`ip6` (`ct original ip saddr`); the row carries IPv4.
-    CtKey {
-        name: "saddr",
-        ty: Ty::Ipv4Addr,
-        bits: 32,
-        dir: CtDir::Required,
-        l3_addr: true,
-        settable: false,
-    },
-    CtKey {
-        name: "daddr",
-        ty: Ty::Ipv4Addr,
-        bits: 32,
-        dir: CtDir::Required,
-        l3_addr: true,
-        settable: false,
-    },
+    CtKey { name: "saddr", ty: Ty::Ipv4Addr, bits: 32, dir: CtDir::Required, l3_addr: true, settable: false },
+    CtKey { name: "daddr", ty: Ty::Ipv4Addr, bits: 32, dir: CtDir::Required, l3_addr: true, settable: false },
     ct("proto-src", Ty::InetService, 16, CtDir::Required, false),
     ct("proto-dst", Ty::InetService, 16, CtDir::Required, false),
     // 128 label bits (connlabel.conf names); `ct label set` sets one bit.
@@ -222,11 +192,7 @@ pub static CT_OBJECT_SETS: &[&str] = &["helper", "timeout", "expectation"];
 /// The type of an address key (ct saddr, rt nexthop, ipsec saddr) once the
 /// network protocol is known.
 pub fn l3_addr_ty(ipv6: bool) -> (Ty, u32) {
-    if ipv6 {
-        (Ty::Ipv6Addr, 128)
-    } else {
-        (Ty::Ipv4Addr, 32)
-    }
+    if ipv6 { (Ty::Ipv6Addr, 128) } else { (Ty::Ipv4Addr, 32) }
 }
 
 const fn key(name: &'static str, ty: Ty, bits: u32) -> Key {
@@ -258,10 +224,7 @@ pub static SOCKET_KEYS: &[Key] = &[
 ];
 
 /// `osf [ttl loose|skip] KEY`: passive OS fingerprint (NFT_OSF_MAXGENRELEN = 16).
-pub static OSF_KEYS: &[Key] = &[
-    key("name", Ty::String, 128),
-    key("version", Ty::String, 128),
-];
+pub static OSF_KEYS: &[Key] = &[key("name", Ty::String, 128), key("version", Ty::String, 128)];
 
 /// `ipsec in|out [spnum N] [ip|ip6] KEY` (nft xfrm.c).
 pub static IPSEC_KEYS: &[Key] = &[

@@ -70,52 +70,27 @@ impl Proto {
 
 /// Shorthand for a field row.
 const fn f(name: &'static str, offset: u32, bits: u32, ty: Ty) -> Field {
-    Field {
-        name,
-        offset,
-        bits,
-        ty,
-    }
+    Field { name, offset, bits, ty }
 }
 
-const NO_DEP: Dep = Dep {
-    l3: None,
-    l4proto: None,
-    ethertype: None,
-    udp_dport: None,
-};
+const NO_DEP: Dep = Dep { l3: None, l4proto: None, ethertype: None, udp_dport: None };
 
 /// A network header: needs that L3, and at the link layer (bridge, netdev)
 /// that ethertype.
 const fn l3(l3: L3, ethertype: u16) -> Dep {
-    Dep {
-        l3: Some(l3),
-        l4proto: None,
-        ethertype: Some(ethertype),
-        udp_dport: None,
-    }
+    Dep { l3: Some(l3), l4proto: None, ethertype: Some(ethertype), udp_dport: None }
 }
 
 /// A transport header: needs that L3 and `meta l4proto NUM`.
 const fn l4(l3: L3, proto: u8) -> Dep {
-    Dep {
-        l3: Some(l3),
-        l4proto: Some(proto),
-        ethertype: None,
-        udp_dport: None,
-    }
+    Dep { l3: Some(l3), l4proto: Some(proto), ethertype: None, udp_dport: None }
 }
 
 /// A tunnel carried in UDP on a well-known port. nft does not invent this
 /// dependency: `vxlan vni 10` alone is rejected, the rule must itself match
 /// `udp dport 4789` first (tests/py/inet/vxlan.t). Sema checks the context.
 const fn udp_tunnel(port: u16) -> Dep {
-    Dep {
-        l3: Some(L3::Any),
-        l4proto: Some(17),
-        ethertype: None,
-        udp_dport: Some(port),
-    }
+    Dep { l3: Some(L3::Any), l4proto: Some(17), ethertype: None, udp_dport: Some(port) }
 }
 
 use Ty::Integer as Int;
@@ -125,11 +100,8 @@ use Ty::Integer as Int;
 
 /// Ethernet II (IEEE 802.3): usable in bridge and netdev, or in ip/ip6/inet
 /// input paths where nft adds `meta iiftype ether`.
-static ETHER: &[Field] = &[
-    f("daddr", 0, 48, Ty::EtherAddr),
-    f("saddr", 48, 48, Ty::EtherAddr),
-    f("type", 96, 16, Ty::EtherType),
-];
+static ETHER: &[Field] =
+    &[f("daddr", 0, 48, Ty::EtherAddr), f("saddr", 48, 48, Ty::EtherAddr), f("type", 96, 16, Ty::EtherType)];
 
 /// IEEE 802.1Q tag as nft models it: the header starts *after* the Ethernet
 /// header's type field (which holds the TPID 0x8100), i.e. 14 bytes into the
@@ -277,11 +249,8 @@ static SCTP: &[Field] = &[
 
 /// DCCP generic header (RFC 4340 section 5.1): the type is 4 bits of byte 8
 /// after 3 reserved bits.
-static DCCP: &[Field] = &[
-    f("sport", 0, 16, Ty::InetService),
-    f("dport", 16, 16, Ty::InetService),
-    f("type", 67, 4, Ty::DccpPktType),
-];
+static DCCP: &[Field] =
+    &[f("sport", 0, 16, Ty::InetService), f("dport", 16, 16, Ty::InetService), f("type", 67, 4, Ty::DccpPktType)];
 
 /// IPsec AH (RFC 4302).
 static AH: &[Field] = &[
@@ -296,27 +265,16 @@ static AH: &[Field] = &[
 static ESP: &[Field] = &[f("spi", 0, 32, Int), f("sequence", 32, 32, Int)];
 
 /// IPComp (RFC 3173).
-static COMP: &[Field] = &[
-    f("nexthdr", 0, 8, Ty::InetProto),
-    f("flags", 8, 8, Int),
-    f("cpi", 16, 16, Int),
-];
+static COMP: &[Field] = &[f("nexthdr", 0, 8, Ty::InetProto), f("flags", 8, 8, Int), f("cpi", 16, 16, Int)];
 
 /// `th`: the ports every port-carrying transport (tcp, udp, udplite, sctp,
 /// dccp) has at the same place. Needs a transport protocol but not a
 /// particular one; nft adds `meta l4proto { tcp, udp, udplite, sctp, dccp }`
 /// only when the context does not already say.
-static TH: &[Field] = &[
-    f("sport", 0, 16, Ty::InetService),
-    f("dport", 16, 16, Ty::InetService),
-];
+static TH: &[Field] = &[f("sport", 0, 16, Ty::InetService), f("dport", 16, 16, Ty::InetService)];
 
 /// GRE (RFC 2784, 2890): C/R/K/S/s flag bits, version, protocol type.
-static GRE: &[Field] = &[
-    f("flags", 0, 5, Int),
-    f("version", 13, 3, Int),
-    f("protocol", 16, 16, Ty::EtherType),
-];
+static GRE: &[Field] = &[f("flags", 0, 5, Int), f("version", 13, 3, Int), f("protocol", 16, 16, Ty::EtherType)];
 
 /// VXLAN (RFC 7348), at the start of the UDP payload.
 static VXLAN: &[Field] = &[f("flags", 0, 8, Int), f("vni", 32, 24, Int)];
@@ -333,144 +291,33 @@ static GENEVE: &[Field] = &[f("type", 16, 16, Ty::EtherType), f("vni", 32, 24, I
 /// uses the rows of this same table relative to the inner packet (gre carries
 /// no inner link layer: `gre ether saddr` is rejected by nft).
 pub static PROTOCOLS: &[Proto] = &[
-    Proto {
-        name: "ether",
-        base: Base::Link,
-        dep: NO_DEP,
-        fields: ETHER,
-    },
+    Proto { name: "ether", base: Base::Link, dep: NO_DEP, fields: ETHER },
     // 8021q; an 802.1ad outer tag (0x88a8) is accepted by nft as well.
-    Proto {
-        name: "vlan",
-        base: Base::Link,
-        dep: Dep {
-            ethertype: Some(0x8100),
-            ..NO_DEP
-        },
-        fields: VLAN,
-    },
-    Proto {
-        name: "arp",
-        base: Base::Network,
-        dep: l3(L3::Arp, 0x0806),
-        fields: ARP,
-    },
-    Proto {
-        name: "ip",
-        base: Base::Network,
-        dep: l3(L3::Ipv4, 0x0800),
-        fields: IP,
-    },
-    Proto {
-        name: "ip6",
-        base: Base::Network,
-        dep: l3(L3::Ipv6, 0x86dd),
-        fields: IP6,
-    },
-    Proto {
-        name: "icmp",
-        base: Base::Transport,
-        dep: l4(L3::Ipv4, 1),
-        fields: ICMP,
-    },
-    Proto {
-        name: "igmp",
-        base: Base::Transport,
-        dep: l4(L3::Ipv4, 2),
-        fields: IGMP,
-    },
-    Proto {
-        name: "icmpv6",
-        base: Base::Transport,
-        dep: l4(L3::Ipv6, 58),
-        fields: ICMPV6,
-    },
-    Proto {
-        name: "tcp",
-        base: Base::Transport,
-        dep: l4(L3::Any, 6),
-        fields: TCP,
-    },
-    Proto {
-        name: "udp",
-        base: Base::Transport,
-        dep: l4(L3::Any, 17),
-        fields: UDP,
-    },
-    Proto {
-        name: "udplite",
-        base: Base::Transport,
-        dep: l4(L3::Any, 136),
-        fields: UDPLITE,
-    },
-    Proto {
-        name: "sctp",
-        base: Base::Transport,
-        dep: l4(L3::Any, 132),
-        fields: SCTP,
-    },
-    Proto {
-        name: "dccp",
-        base: Base::Transport,
-        dep: l4(L3::Any, 33),
-        fields: DCCP,
-    },
-    Proto {
-        name: "ah",
-        base: Base::Transport,
-        dep: l4(L3::Any, 51),
-        fields: AH,
-    },
-    Proto {
-        name: "esp",
-        base: Base::Transport,
-        dep: l4(L3::Any, 50),
-        fields: ESP,
-    },
-    Proto {
-        name: "comp",
-        base: Base::Transport,
-        dep: l4(L3::Any, 108),
-        fields: COMP,
-    },
+    Proto { name: "vlan", base: Base::Link, dep: Dep { ethertype: Some(0x8100), ..NO_DEP }, fields: VLAN },
+    Proto { name: "arp", base: Base::Network, dep: l3(L3::Arp, 0x0806), fields: ARP },
+    Proto { name: "ip", base: Base::Network, dep: l3(L3::Ipv4, 0x0800), fields: IP },
+    Proto { name: "ip6", base: Base::Network, dep: l3(L3::Ipv6, 0x86dd), fields: IP6 },
+    Proto { name: "icmp", base: Base::Transport, dep: l4(L3::Ipv4, 1), fields: ICMP },
+    Proto { name: "igmp", base: Base::Transport, dep: l4(L3::Ipv4, 2), fields: IGMP },
+    Proto { name: "icmpv6", base: Base::Transport, dep: l4(L3::Ipv6, 58), fields: ICMPV6 },
+    Proto { name: "tcp", base: Base::Transport, dep: l4(L3::Any, 6), fields: TCP },
+    Proto { name: "udp", base: Base::Transport, dep: l4(L3::Any, 17), fields: UDP },
+    Proto { name: "udplite", base: Base::Transport, dep: l4(L3::Any, 136), fields: UDPLITE },
+    Proto { name: "sctp", base: Base::Transport, dep: l4(L3::Any, 132), fields: SCTP },
+    Proto { name: "dccp", base: Base::Transport, dep: l4(L3::Any, 33), fields: DCCP },
+    Proto { name: "ah", base: Base::Transport, dep: l4(L3::Any, 51), fields: AH },
+    Proto { name: "esp", base: Base::Transport, dep: l4(L3::Any, 50), fields: ESP },
+    Proto { name: "comp", base: Base::Transport, dep: l4(L3::Any, 108), fields: COMP },
     // Any port-carrying transport: l4proto left open (see TH).
-    Proto {
-        name: "th",
-        base: Base::Transport,
-        dep: Dep {
-            l3: Some(L3::Any),
-            ..NO_DEP
-        },
-        fields: TH,
-    },
+    Proto { name: "th", base: Base::Transport, dep: Dep { l3: Some(L3::Any), ..NO_DEP }, fields: TH },
     // GRE's own header is at the transport base (nft: PROTO_BASE_TRANSPORT_HDR);
     // what follows `gre` (`gre ip saddr`) is the inner packet.
-    Proto {
-        name: "gre",
-        base: Base::Transport,
-        dep: l4(L3::Any, 47),
-        fields: GRE,
-    },
+    Proto { name: "gre", base: Base::Transport, dep: l4(L3::Any, 47), fields: GRE },
     // Ethernet over GRE: no fields of its own, only `gretap ether ...` etc.;
     // like gre, nft puts it at the transport base.
-    Proto {
-        name: "gretap",
-        base: Base::Transport,
-        dep: l4(L3::Any, 47),
-        fields: &[],
-    },
-    Proto {
-        name: "vxlan",
-        base: Base::Inner,
-        dep: udp_tunnel(4789),
-        fields: VXLAN,
-    },
-    Proto {
-        name: "geneve",
-        base: Base::Inner,
-        dep: udp_tunnel(6081),
-        fields: GENEVE,
-    },
+    Proto { name: "gretap", base: Base::Transport, dep: l4(L3::Any, 47), fields: &[] },
+    Proto { name: "vxlan", base: Base::Inner, dep: udp_tunnel(4789), fields: VXLAN },
+    Proto { name: "geneve", base: Base::Inner, dep: udp_tunnel(6081), fields: GENEVE },
 ];
 
 /// Where a link-layer header starts, in bits from the start of the frame
@@ -487,24 +334,14 @@ pub fn link_offset(proto: &str) -> Option<u32> {
 
 /// Protocols that carry ports at offsets 0 and 16 (`th sport`/`th dport`),
 /// with their l4proto numbers: tcp, udp, udplite, sctp, dccp.
-pub static PORT_PROTOCOLS: &[(&str, u8)] = &[
-    ("tcp", 6),
-    ("udp", 17),
-    ("udplite", 136),
-    ("sctp", 132),
-    ("dccp", 33),
-];
+pub static PORT_PROTOCOLS: &[(&str, u8)] = &[("tcp", 6), ("udp", 17), ("udplite", 136), ("sctp", 132), ("dccp", 33)];
 
 /// Fields of an IPv6 hop-by-hop or destination options header (RFC 8200 4.3/4.6).
 static EXT_OPTS: &[Field] = &[f("nexthdr", 0, 8, Ty::InetProto), f("hdrlength", 8, 8, Int)];
 
 /// Generic routing header (RFC 8200 section 4.4).
-static EXT_RT: &[Field] = &[
-    f("nexthdr", 0, 8, Ty::InetProto),
-    f("hdrlength", 8, 8, Int),
-    f("type", 16, 8, Int),
-    f("seg-left", 24, 8, Int),
-];
+static EXT_RT: &[Field] =
+    &[f("nexthdr", 0, 8, Ty::InetProto), f("hdrlength", 8, 8, Int), f("type", 16, 8, Int), f("seg-left", 24, 8, Int)];
 
 /// Type 0 routing header (RFC 2460, deprecated by RFC 5095): the common part,
 /// a reserved word, then addresses. nft writes the addresses `addr[N]`,
@@ -561,12 +398,7 @@ static EXT_MH: &[Field] = &[
 ];
 
 const fn ip6_ext() -> Dep {
-    Dep {
-        l3: Some(L3::Ipv6),
-        l4proto: None,
-        ethertype: None,
-        udp_dport: None,
-    }
+    Dep { l3: Some(L3::Ipv6), l4proto: None, ethertype: None, udp_dport: None }
 }
 
 /// IPv6 extension headers (`exthdr NAME FIELD`, `NAME FIELD` for frag/hbh/...).
@@ -575,54 +407,14 @@ const fn ip6_ext() -> Dep {
 /// the only dependency is IPv6. rt0/rt2/srh are routing headers of type
 /// 0/2/4: nft adds `rt type N` to the match.
 pub static IP6_EXTHDRS: &[Proto] = &[
-    Proto {
-        name: "hbh",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_OPTS,
-    },
-    Proto {
-        name: "rt",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_RT,
-    },
-    Proto {
-        name: "rt0",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_RT0,
-    },
-    Proto {
-        name: "rt2",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_RT2,
-    },
-    Proto {
-        name: "srh",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_SRH,
-    },
-    Proto {
-        name: "frag",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_FRAG,
-    },
-    Proto {
-        name: "dst",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_OPTS,
-    },
-    Proto {
-        name: "mh",
-        base: Base::Network,
-        dep: ip6_ext(),
-        fields: EXT_MH,
-    },
+    Proto { name: "hbh", base: Base::Network, dep: ip6_ext(), fields: EXT_OPTS },
+    Proto { name: "rt", base: Base::Network, dep: ip6_ext(), fields: EXT_RT },
+    Proto { name: "rt0", base: Base::Network, dep: ip6_ext(), fields: EXT_RT0 },
+    Proto { name: "rt2", base: Base::Network, dep: ip6_ext(), fields: EXT_RT2 },
+    Proto { name: "srh", base: Base::Network, dep: ip6_ext(), fields: EXT_SRH },
+    Proto { name: "frag", base: Base::Network, dep: ip6_ext(), fields: EXT_FRAG },
+    Proto { name: "dst", base: Base::Network, dep: ip6_ext(), fields: EXT_OPTS },
+    Proto { name: "mh", base: Base::Network, dep: ip6_ext(), fields: EXT_MH },
 ];
 
 /// The IPv6 extension header number (nexthdr value) of an [`IP6_EXTHDRS`] row,
@@ -666,164 +458,74 @@ const TCPOPT_LENGTH: Field = f("length", 8, 8, Int);
 /// `sack` is `sack0`.
 pub static TCP_OPTIONS: &[OptionTemplate] = &[
     // End of option list: a single byte.
-    OptionTemplate {
-        name: "eol",
-        kind: 0,
-        fields: &[TCPOPT_KIND],
-    },
+    OptionTemplate { name: "eol", kind: 0, fields: &[TCPOPT_KIND] },
     // No-operation padding: a single byte.
-    OptionTemplate {
-        name: "nop",
-        kind: 1,
-        fields: &[TCPOPT_KIND],
-    },
+    OptionTemplate { name: "nop", kind: 1, fields: &[TCPOPT_KIND] },
     // Spelling of older nft versions and docs.
-    OptionTemplate {
-        name: "noop",
-        kind: 1,
-        fields: &[TCPOPT_KIND],
-    },
-    OptionTemplate {
-        name: "maxseg",
-        kind: 2,
-        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("size", 16, 16, Int)],
-    },
+    OptionTemplate { name: "noop", kind: 1, fields: &[TCPOPT_KIND] },
+    OptionTemplate { name: "maxseg", kind: 2, fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("size", 16, 16, Int)] },
     // Window scale (RFC 7323 section 2): shift count.
-    OptionTemplate {
-        name: "window",
-        kind: 3,
-        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("count", 16, 8, Int)],
-    },
-    OptionTemplate {
-        name: "sack-perm",
-        kind: 4,
-        fields: &[TCPOPT_KIND, TCPOPT_LENGTH],
-    },
+    OptionTemplate { name: "window", kind: 3, fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("count", 16, 8, Int)] },
+    OptionTemplate { name: "sack-perm", kind: 4, fields: &[TCPOPT_KIND, TCPOPT_LENGTH] },
     // Older spelling of sack-perm.
-    OptionTemplate {
-        name: "sack-permitted",
-        kind: 4,
-        fields: &[TCPOPT_KIND, TCPOPT_LENGTH],
-    },
+    OptionTemplate { name: "sack-permitted", kind: 4, fields: &[TCPOPT_KIND, TCPOPT_LENGTH] },
     OptionTemplate {
         name: "sack",
         kind: 5,
-        fields: &[
-            TCPOPT_KIND,
-            TCPOPT_LENGTH,
-            f("left", 16, 32, Int),
-            f("right", 48, 32, Int),
-        ],
+        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("left", 16, 32, Int), f("right", 48, 32, Int)],
     },
     OptionTemplate {
         name: "sack0",
         kind: 5,
-        fields: &[
-            TCPOPT_KIND,
-            TCPOPT_LENGTH,
-            f("left", 16, 32, Int),
-            f("right", 48, 32, Int),
-        ],
+        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("left", 16, 32, Int), f("right", 48, 32, Int)],
     },
     OptionTemplate {
         name: "sack1",
         kind: 5,
-        fields: &[
-            TCPOPT_KIND,
-            TCPOPT_LENGTH,
-            f("left", 80, 32, Int),
-            f("right", 112, 32, Int),
-        ],
+        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("left", 80, 32, Int), f("right", 112, 32, Int)],
     },
     OptionTemplate {
         name: "sack2",
         kind: 5,
-        fields: &[
-            TCPOPT_KIND,
-            TCPOPT_LENGTH,
-            f("left", 144, 32, Int),
-            f("right", 176, 32, Int),
-        ],
+        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("left", 144, 32, Int), f("right", 176, 32, Int)],
     },
     OptionTemplate {
         name: "sack3",
         kind: 5,
-        fields: &[
-            TCPOPT_KIND,
-            TCPOPT_LENGTH,
-            f("left", 208, 32, Int),
-            f("right", 240, 32, Int),
-        ],
+        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("left", 208, 32, Int), f("right", 240, 32, Int)],
     },
     // RFC 7323 section 3.
     OptionTemplate {
         name: "timestamp",
         kind: 8,
-        fields: &[
-            TCPOPT_KIND,
-            TCPOPT_LENGTH,
-            f("tsval", 16, 32, Int),
-            f("tsecr", 48, 32, Int),
-        ],
+        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("tsval", 16, 32, Int), f("tsecr", 48, 32, Int)],
     },
     // TCP MD5 signature (RFC 2385).
-    OptionTemplate {
-        name: "md5sig",
-        kind: 19,
-        fields: &[TCPOPT_KIND, TCPOPT_LENGTH],
-    },
+    OptionTemplate { name: "md5sig", kind: 19, fields: &[TCPOPT_KIND, TCPOPT_LENGTH] },
     // Multipath TCP (RFC 8684 section 3): 4-bit subtype after the length.
-    OptionTemplate {
-        name: "mptcp",
-        kind: 30,
-        fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("subtype", 16, 4, Int)],
-    },
+    OptionTemplate { name: "mptcp", kind: 30, fields: &[TCPOPT_KIND, TCPOPT_LENGTH, f("subtype", 16, 4, Int)] },
     // TCP Fast Open cookie (RFC 7413).
-    OptionTemplate {
-        name: "fastopen",
-        kind: 34,
-        fields: &[TCPOPT_KIND, TCPOPT_LENGTH],
-    },
+    OptionTemplate { name: "fastopen", kind: 34, fields: &[TCPOPT_KIND, TCPOPT_LENGTH] },
 ];
 
 /// Source-route style IPv4 options: type, length, pointer, first address.
-const IPOPT_ROUTE: &[Field] = &[
-    f("type", 0, 8, Int),
-    f("length", 8, 8, Int),
-    f("ptr", 16, 8, Int),
-    f("addr", 24, 32, Ty::Ipv4Addr),
-];
+const IPOPT_ROUTE: &[Field] =
+    &[f("type", 0, 8, Int), f("length", 8, 8, Int), f("ptr", 16, 8, Int), f("addr", 24, 32, Ty::Ipv4Addr)];
 
 /// IPv4 options (`ip option NAME FIELD`); kinds are the full option type
 /// byte (copied flag, class, number) of RFC 791.
 pub static IP_OPTIONS: &[OptionTemplate] = &[
     // Loose source and record route (0x83).
-    OptionTemplate {
-        name: "lsrr",
-        kind: 131,
-        fields: IPOPT_ROUTE,
-    },
+    OptionTemplate { name: "lsrr", kind: 131, fields: IPOPT_ROUTE },
     // Record route (0x07).
-    OptionTemplate {
-        name: "rr",
-        kind: 7,
-        fields: IPOPT_ROUTE,
-    },
+    OptionTemplate { name: "rr", kind: 7, fields: IPOPT_ROUTE },
     // Strict source and record route (0x89).
-    OptionTemplate {
-        name: "ssrr",
-        kind: 137,
-        fields: IPOPT_ROUTE,
-    },
+    OptionTemplate { name: "ssrr", kind: 137, fields: IPOPT_ROUTE },
     // Router alert (RFC 2113, 0x94): a 16-bit value.
     OptionTemplate {
         name: "ra",
         kind: 148,
-        fields: &[
-            f("type", 0, 8, Int),
-            f("length", 8, 8, Int),
-            f("value", 16, 16, Int),
-        ],
+        fields: &[f("type", 0, 8, Int), f("length", 8, 8, Int), f("value", 16, 16, Int)],
     },
 ];
 
@@ -861,16 +563,8 @@ pub static SCTP_CHUNKS: &[OptionTemplate] = &[
             f("ppid", 96, 32, Int),
         ],
     },
-    OptionTemplate {
-        name: "init",
-        kind: 1,
-        fields: CHUNK_INIT,
-    },
-    OptionTemplate {
-        name: "init-ack",
-        kind: 2,
-        fields: CHUNK_INIT,
-    },
+    OptionTemplate { name: "init", kind: 1, fields: CHUNK_INIT },
+    OptionTemplate { name: "init-ack", kind: 2, fields: CHUNK_INIT },
     // RFC 9260 3.3.4.
     OptionTemplate {
         name: "sack",
@@ -885,110 +579,48 @@ pub static SCTP_CHUNKS: &[OptionTemplate] = &[
             f("num-dup-tsns", 112, 16, Int),
         ],
     },
-    OptionTemplate {
-        name: "heartbeat",
-        kind: 4,
-        fields: CHUNK_COMMON,
-    },
-    OptionTemplate {
-        name: "heartbeat-ack",
-        kind: 5,
-        fields: CHUNK_COMMON,
-    },
-    OptionTemplate {
-        name: "abort",
-        kind: 6,
-        fields: CHUNK_COMMON,
-    },
+    OptionTemplate { name: "heartbeat", kind: 4, fields: CHUNK_COMMON },
+    OptionTemplate { name: "heartbeat-ack", kind: 5, fields: CHUNK_COMMON },
+    OptionTemplate { name: "abort", kind: 6, fields: CHUNK_COMMON },
     // RFC 9260 3.3.8.
     OptionTemplate {
         name: "shutdown",
         kind: 7,
-        fields: &[
-            CHUNK_TYPE,
-            CHUNK_FLAGS,
-            CHUNK_LENGTH,
-            f("cum-tsn-ack", 32, 32, Int),
-        ],
+        fields: &[CHUNK_TYPE, CHUNK_FLAGS, CHUNK_LENGTH, f("cum-tsn-ack", 32, 32, Int)],
     },
-    OptionTemplate {
-        name: "shutdown-ack",
-        kind: 8,
-        fields: CHUNK_COMMON,
-    },
-    OptionTemplate {
-        name: "error",
-        kind: 9,
-        fields: CHUNK_COMMON,
-    },
-    OptionTemplate {
-        name: "cookie-echo",
-        kind: 10,
-        fields: CHUNK_COMMON,
-    },
-    OptionTemplate {
-        name: "cookie-ack",
-        kind: 11,
-        fields: CHUNK_COMMON,
-    },
+    OptionTemplate { name: "shutdown-ack", kind: 8, fields: CHUNK_COMMON },
+    OptionTemplate { name: "error", kind: 9, fields: CHUNK_COMMON },
+    OptionTemplate { name: "cookie-echo", kind: 10, fields: CHUNK_COMMON },
+    OptionTemplate { name: "cookie-ack", kind: 11, fields: CHUNK_COMMON },
     // ECN echo (RFC 9260 appendix A): lowest TSN seen with CE.
     OptionTemplate {
         name: "ecne",
         kind: 12,
-        fields: &[
-            CHUNK_TYPE,
-            CHUNK_FLAGS,
-            CHUNK_LENGTH,
-            f("lowest-tsn", 32, 32, Int),
-        ],
+        fields: &[CHUNK_TYPE, CHUNK_FLAGS, CHUNK_LENGTH, f("lowest-tsn", 32, 32, Int)],
     },
     // Congestion window reduced (appendix A).
     OptionTemplate {
         name: "cwr",
         kind: 13,
-        fields: &[
-            CHUNK_TYPE,
-            CHUNK_FLAGS,
-            CHUNK_LENGTH,
-            f("lowest-tsn", 32, 32, Int),
-        ],
+        fields: &[CHUNK_TYPE, CHUNK_FLAGS, CHUNK_LENGTH, f("lowest-tsn", 32, 32, Int)],
     },
-    OptionTemplate {
-        name: "shutdown-complete",
-        kind: 14,
-        fields: CHUNK_COMMON,
-    },
+    OptionTemplate { name: "shutdown-complete", kind: 14, fields: CHUNK_COMMON },
     // Address configuration (RFC 5061 section 4.1): serial number.
     OptionTemplate {
         name: "asconf-ack",
         kind: 0x80,
-        fields: &[
-            CHUNK_TYPE,
-            CHUNK_FLAGS,
-            CHUNK_LENGTH,
-            f("seqno", 32, 32, Int),
-        ],
+        fields: &[CHUNK_TYPE, CHUNK_FLAGS, CHUNK_LENGTH, f("seqno", 32, 32, Int)],
     },
     // Partial reliability (RFC 3758 section 3.2).
     OptionTemplate {
         name: "forward-tsn",
         kind: 0xc0,
-        fields: &[
-            CHUNK_TYPE,
-            CHUNK_FLAGS,
-            CHUNK_LENGTH,
-            f("new-cum-tsn", 32, 32, Int),
-        ],
+        fields: &[CHUNK_TYPE, CHUNK_FLAGS, CHUNK_LENGTH, f("new-cum-tsn", 32, 32, Int)],
     },
     OptionTemplate {
         name: "asconf",
         kind: 0xc1,
-        fields: &[
-            CHUNK_TYPE,
-            CHUNK_FLAGS,
-            CHUNK_LENGTH,
-            f("seqno", 32, 32, Int),
-        ],
+        fields: &[CHUNK_TYPE, CHUNK_FLAGS, CHUNK_LENGTH, f("seqno", 32, 32, Int)],
     },
 ];
 
@@ -1041,11 +673,7 @@ mod tests {
             assert!(ip6_exthdr_number(p.name).is_some());
             check_fields(p.name, p.fields);
         }
-        for (table, what) in [
-            (TCP_OPTIONS, "tcp option"),
-            (IP_OPTIONS, "ip option"),
-            (SCTP_CHUNKS, "sctp chunk"),
-        ] {
+        for (table, what) in [(TCP_OPTIONS, "tcp option"), (IP_OPTIONS, "ip option"), (SCTP_CHUNKS, "sctp chunk")] {
             let mut names = HashSet::new();
             for o in table {
                 assert!(names.insert(o.name), "duplicate {what} {}", o.name);
@@ -1071,10 +699,7 @@ mod tests {
         assert_eq!(icmp.dep.l3, Some(L3::Ipv4));
         assert_eq!(icmp.dep.l4proto, Some(1));
         let icmpv6 = protocol("icmpv6").unwrap();
-        assert_eq!(
-            (icmpv6.dep.l3, icmpv6.dep.l4proto),
-            (Some(L3::Ipv6), Some(58))
-        );
+        assert_eq!((icmpv6.dep.l3, icmpv6.dep.l4proto), (Some(L3::Ipv6), Some(58)));
         assert_eq!(protocol("ip").unwrap().dep.l3, Some(L3::Ipv4));
         assert_eq!(protocol("ip6").unwrap().dep.ethertype, Some(0x86dd));
         assert_eq!(protocol("arp").unwrap().dep.l3, Some(L3::Arp));
@@ -1110,10 +735,7 @@ mod tests {
         assert_eq!(mss.kind, 2);
         let size = mss.field("size").unwrap();
         assert_eq!((size.offset, size.bits), (16, 16));
-        assert_eq!(
-            tcp_option("sack3").unwrap().field("right").unwrap().offset,
-            240
-        );
+        assert_eq!(tcp_option("sack3").unwrap().field("right").unwrap().offset, 240);
         assert_eq!(tcp_option("timestamp").unwrap().kind, 8);
         assert_eq!(ip_option("ra").unwrap().kind, 148);
         let data = sctp_chunk("data").unwrap();

@@ -575,12 +575,8 @@ pub static ICMPV6_CODES: Symbols = &[
 
 /// `icmpx_code`: nft's family-independent reject codes (NFT_REJECT_ICMPX_*),
 /// translated by the kernel into the ICMP or ICMPv6 code.
-pub static ICMPX_CODES: Symbols = &[
-    ("no-route", 0),
-    ("port-unreachable", 1),
-    ("host-unreachable", 2),
-    ("admin-prohibited", 3),
-];
+pub static ICMPX_CODES: Symbols =
+    &[("no-route", 0), ("port-unreachable", 1), ("host-unreachable", 2), ("admin-prohibited", 3)];
 
 /// `igmp_type` (RFC 1112, 2236, 3376).
 pub static IGMP_TYPES: Symbols = &[
@@ -685,26 +681,12 @@ pub static FIB_ADDRTYPES: Symbols = &[
 ];
 
 /// `arp_op` (RFC 826, 903 RARP, 2390 InARP, ARPOP_NAK).
-pub static ARP_OPS: Symbols = &[
-    ("request", 1),
-    ("reply", 2),
-    ("rrequest", 3),
-    ("rreply", 4),
-    ("inrequest", 8),
-    ("inreply", 9),
-    ("nak", 10),
-];
+pub static ARP_OPS: Symbols =
+    &[("request", 1), ("reply", 2), ("rrequest", 3), ("rreply", 4), ("inrequest", 8), ("inreply", 9), ("nak", 10)];
 
 /// `day`: `meta day` counts from Sunday like `struct tm`'s tm_wday.
-pub static DAYS: Symbols = &[
-    ("Sunday", 0),
-    ("Monday", 1),
-    ("Tuesday", 2),
-    ("Wednesday", 3),
-    ("Thursday", 4),
-    ("Friday", 5),
-    ("Saturday", 6),
-];
+pub static DAYS: Symbols =
+    &[("Sunday", 0), ("Monday", 1), ("Tuesday", 2), ("Wednesday", 3), ("Thursday", 4), ("Friday", 5), ("Saturday", 6)];
 
 /// `boolean`: `exists`/`missing` are the documented spellings.
 pub static BOOLEANS: Symbols = &[("exists", 1), ("missing", 0), ("true", 1), ("false", 0)];
@@ -741,13 +723,7 @@ pub static LOG_LEVELS: Symbols = &[
 
 /// IPv6 extension header types usable with `exthdr NAME exists` (IANA
 /// protocol numbers of the headers).
-pub static IP6_EXTHDR_TYPES: Symbols = &[
-    ("hbh", 0),
-    ("rt", 43),
-    ("frag", 44),
-    ("dst", 60),
-    ("mh", 135),
-];
+pub static IP6_EXTHDR_TYPES: Symbols = &[("hbh", 0), ("rt", 43), ("frag", 44), ("dst", 60), ("mh", 135)];
 
 /// SCTP chunk types (RFC 9260 section 3.2, RFC 3758, RFC 5061).
 pub static SCTP_CHUNK_TYPES: Symbols = &[

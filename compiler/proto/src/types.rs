@@ -115,18 +115,11 @@ pub struct DataType {
 impl Ty {
     /// This type's row in [`DATATYPES`].
     pub fn info(self) -> &'static DataType {
-        DATATYPES
-            .iter()
-            .find(|d| d.ty == self)
-            .expect("every Ty has a DATATYPES row (checked by a unit test)")
+        DATATYPES.iter().find(|d| d.ty == self).expect("every Ty has a DATATYPES row (checked by a unit test)")
     }
     /// Look a symbolic constant up (case-sensitive, as nft).
     pub fn symbol(self, name: &str) -> Option<u64> {
-        self.info()
-            .symbols
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, v)| v)
+        self.info().symbols.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
     }
     /// Type named by a set declaration (`type ipv4_addr . inet_service`).
     pub fn by_name(name: &str) -> Option<Ty> {
@@ -148,15 +141,7 @@ const fn row(
     kind: BaseKind,
     symbols: &'static [(&'static str, u64)],
 ) -> DataType {
-    DataType {
-        ty,
-        name,
-        desc,
-        bits,
-        order,
-        kind,
-        symbols,
-    }
+    DataType { ty, name, desc, bits, order, kind, symbols }
 }
 
 use BaseKind as K;
@@ -379,11 +364,7 @@ impl Ty {
     /// Reverse lookup: the first symbol naming `value`, for printers
     /// (`ct state 2` prints as `established`).
     pub fn symbol_name(self, value: u64) -> Option<&'static str> {
-        self.info()
-            .symbols
-            .iter()
-            .find(|&&(_, v)| v == value)
-            .map(|&(n, _)| n)
+        self.info().symbols.iter().find(|&&(_, v)| v == value).map(|&(n, _)| n)
     }
 }
 
@@ -417,11 +398,7 @@ mod tests {
             for &(name, value) in d.symbols {
                 assert!(seen.insert(name), "{}: duplicate symbol {name}", d.name);
                 if d.bits > 0 && d.bits < 64 {
-                    assert!(
-                        value < (1u64 << d.bits),
-                        "{}: {name}={value} too wide",
-                        d.name
-                    );
+                    assert!(value < (1u64 << d.bits), "{}: {name}={value} too wide", d.name);
                 }
             }
         }

@@ -1,0 +1,1 @@
+//! Chain validity: chain types, hooks and priorities per family.
