@@ -37,6 +37,24 @@ pub struct ChainCtx {
     pub base: Option<(ChainType, Hook)>,
 }
 
+/// The protocol context of a rule so far: what earlier matches (or the
+/// table family) established. Payload matches imply and check dependencies
+/// against it; NAT, reject and tproxy read it to know the address family and
+/// transport protocol.
+#[derive(Debug, Default, Clone)]
+pub struct ProtoCtx {
+    /// Network protocol (from the family, `meta nfproto`, `ether type`, or an
+    /// `ip`/`ip6`/`arp` payload match) and where it was established.
+    pub l3: Option<(ctc_proto::L3, Span)>,
+    /// Transport protocol number (from `meta l4proto`, `ip protocol`,
+    /// `ip6 nexthdr` or a transport header match).
+    pub l4: Option<(u8, Span)>,
+    /// Link layer ethertype (bridge and netdev families).
+    pub ethertype: Option<(u16, Span)>,
+    /// A matched UDP destination port (tunnels: vxlan 4789, geneve 6081).
+    pub udp_dport: Option<(u16, Span)>,
+}
+
 /// Everything a rule check needs. Uses of sets, objects, chains are
 /// recorded for reachability and for the hygiene lints.
 #[derive(Debug)]
@@ -45,6 +63,8 @@ pub struct RuleCx<'a> {
     pub table: &'a TableSymbols,
     pub chain: ChainCtx,
     pub diags: &'a mut Vec<Diagnostic>,
+    /// Protocol context, reset per rule (l3 preset from the family).
+    pub proto: ProtoCtx,
     /// Chains this rule jumps to or goes to (name, span, is_goto).
     pub jumps: Vec<(String, Span, bool)>,
     /// Named sets/maps used (name, span).
@@ -63,6 +83,15 @@ impl<'a> RuleCx<'a> {
             table,
             chain,
             diags,
+            proto: ProtoCtx {
+                l3: match family {
+                    Family::Ip => Some((ctc_proto::L3::Ipv4, Span::default())),
+                    Family::Ip6 => Some((ctc_proto::L3::Ipv6, Span::default())),
+                    Family::Arp => Some((ctc_proto::L3::Arp, Span::default())),
+                    _ => None,
+                },
+                ..ProtoCtx::default()
+            },
             jumps: Vec::new(),
             used_sets: Vec::new(),
             used_objects: Vec::new(),
