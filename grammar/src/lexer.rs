@@ -199,7 +199,7 @@ pub enum Tok<'a> {
     Str(&'a str),
     #[regex(r"\$[a-zA-Z_][a-zA-Z0-9_\-]*", |lex| &lex.slice()[1..])]
     Var(&'a str),
-    #[regex(r"@[a-zA-Z_][a-zA-Z0-9_\-.]*", |lex| &lex.slice()[1..])]
+    #[regex(r"@[a-zA-Z0-9_][a-zA-Z0-9_\-.]*", |lex| &lex.slice()[1..])]
     At(&'a str),
 }
 

@@ -18,6 +18,7 @@ pub mod chain;
 pub mod codes;
 pub mod cursor;
 pub mod cx;
+pub mod decl;
 pub mod expr;
 pub mod hir;
 pub mod resolve;

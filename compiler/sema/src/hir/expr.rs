@@ -85,15 +85,30 @@ pub enum ExprKind {
         bits: u32,
     },
     /// IPv6 extension header field or existence (`exthdr frag exists`).
+    /// `offset`/`bits` locate the field inside the header (both 0 for an
+    /// existence test); `rt0 addr[2]` is field `addr[1]` 128 bits further.
     Exthdr {
         hdr: &'static str,
         field: Option<&'static str>,
+        offset: u32,
+        bits: u32,
     },
-    /// TCP, IP or SCTP option/chunk field or existence.
+    /// TCP, IP, SCTP or DCCP option/chunk field or existence. `kind` is the
+    /// option kind (chunk type); `offset`/`bits` locate the field in the
+    /// option (0 for an existence test).
     Opt {
         proto: &'static str,
         name: String,
+        kind: u8,
         field: Option<&'static str>,
+        offset: u32,
+        bits: u32,
+    },
+    /// A header inside a tunnel (`vxlan ip saddr`, `gre tcp dport`): `expr`
+    /// is the payload expression relative to the inner packet.
+    Inner {
+        tunnel: &'static str,
+        expr: Box<Expr>,
     },
     Meta {
         key: &'static str,

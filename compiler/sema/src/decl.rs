@@ -1,0 +1,486 @@
+//! Declarations of named sets, maps, stateful objects and flowtables.
+
+use crate::cursor::Cursor;
+use crate::cx::{ChainCtx, RuleCx, TableSymbols};
+use crate::hir::{self, ExprType, Family, HelperSpec, KeyType, MapData, ObjectKind, Ty};
+use crate::values;
+use ctc_grammar::ast::{self, LineBlock, LitKind, Op, Spanned, Term, TermKind};
+use ctc_grammar::{Diagnostic, Span};
+
+/// Set flags nft knows (doc: "flags constant, dynamic, interval, timeout").
+const SET_FLAGS: &[&str] = &["constant", "dynamic", "interval", "timeout", "eval"];
+
+/// Kernel conntrack helpers that `ct helper` objects may name
+/// (net/netfilter/nf_conntrack_*.c helper names).
+pub const KNOWN_HELPERS: &[(&str, &[u8])] = &[
+    ("ftp", &[6]),
+    ("tftp", &[17]),
+    ("sip", &[6, 17]),
+    ("irc", &[6]),
+    ("amanda", &[17]),
+    ("netbios-ns", &[17]),
+    ("snmp", &[17]),
+    ("sane", &[6]),
+    ("pptp", &[6]),
+    ("RAS", &[17]),
+    ("Q.931", &[6]),
+];
+
+fn text(t: &Term) -> Option<&str> {
+    match &t.kind {
+        TermKind::Word(w) => Some(w),
+        TermKind::Lit(_, s) => Some(s),
+        _ => None,
+    }
+}
+
+fn span_of(terms: &[Term], fallback: Span) -> Span {
+    match (terms.first(), terms.last()) {
+        (Some(a), Some(b)) => a.span.to(b.span),
+        _ => fallback,
+    }
+}
+
+/// The key and data types of a declared set, as expression types.
+pub fn set_types(set: &hir::Set) -> (ExprType, Option<ExprType>) {
+    let key = match set.key.as_slice() {
+        [k] => ExprType::Scalar(k.clone()),
+        ks => ExprType::Concat(ks.to_vec()),
+    };
+    let data = match &set.data {
+        None | Some(MapData::Object(_)) => None,
+        Some(MapData::Verdict) => Some(ExprType::Verdict),
+        Some(MapData::Value(v)) => Some(match v.as_slice() {
+            [k] => ExprType::Scalar(k.clone()),
+            ks => ExprType::Concat(ks.to_vec()),
+        }),
+    };
+    (key, data)
+}
+
+fn key_types_of(ty: &ExprType) -> Vec<KeyType> {
+    match ty {
+        ExprType::Scalar(k) => vec![k.clone()],
+        ExprType::Concat(ks) => ks.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// `ipv4_addr . inet_service` → key types; reports unknown names.
+fn parse_type_list(terms: &[Term], diags: &mut Vec<Diagnostic>) -> Option<Vec<KeyType>> {
+    let mut out = Vec::new();
+    let mut expect_type = true;
+    for t in terms {
+        if expect_type {
+            let Some(name) = text(t) else {
+                diags.push(Diagnostic::error("E2008", "expected a data type name").with_label(t.span, "not a type name"));
+                return None;
+            };
+            // `interval` before a map's data type: range values.
+            if name == "interval" && out.is_empty() {
+                continue;
+            }
+            match Ty::by_name(name) {
+                Some(ty) => {
+                    let bits = ty.info().bits;
+                    out.push(KeyType { ty, bits });
+                }
+                None => {
+                    let names = ctc_proto::DATATYPES.iter().map(|d| d.name);
+                    let mut d = Diagnostic::error("E2008", format!("unknown data type `{name}`"))
+                        .with_label(t.span, "not a data type");
+                    if let Some(s) = crate::resolve::similar(name, names) {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    } else {
+                        d = d.with_help("common key types: ipv4_addr, ipv6_addr, ether_addr, inet_service, inet_proto, mark, ifname");
+                    }
+                    diags.push(d);
+                    return None;
+                }
+            }
+            expect_type = false;
+        } else if t.is_op(Op::Dot) {
+            expect_type = true;
+        } else {
+            diags.push(
+                Diagnostic::error("E2009", "expected `.` between the types of a concatenation")
+                    .with_label(t.span, "unexpected here"),
+            );
+            return None;
+        }
+    }
+    if expect_type {
+        diags.push(
+            Diagnostic::error("E2009", "missing data type").with_label(span_of(terms, Span::default()), "incomplete type"),
+        );
+        return None;
+    }
+    Some(out)
+}
+
+fn object_map_kind(terms: &[Term]) -> Option<ObjectKind> {
+    let words: Vec<&str> = terms.iter().filter_map(text).collect();
+    Some(match words.as_slice() {
+        ["counter"] => ObjectKind::Counter,
+        ["quota"] => ObjectKind::Quota,
+        ["limit"] => ObjectKind::Limit,
+        ["synproxy"] => ObjectKind::Synproxy,
+        ["secmark"] => ObjectKind::Secmark,
+        ["ct", "helper"] => ObjectKind::CtHelper,
+        ["ct", "timeout"] => ObjectKind::CtTimeout,
+        ["ct", "expectation"] => ObjectKind::CtExpectation,
+        _ => return None,
+    })
+}
+
+/// Split `KEY : DATA` at the top-level colon.
+fn split_colon(terms: &[Term]) -> (&[Term], Option<&[Term]>) {
+    match terms.iter().position(|t| t.is_op(Op::Colon)) {
+        Some(i) => (&terms[..i], Some(&terms[i + 1..])),
+        None => (terms, None),
+    }
+}
+
+/// Check a set or map declaration body.
+pub fn check_set(
+    family: Family,
+    syms: &TableSymbols,
+    name: &str,
+    name_span: Span,
+    is_map: bool,
+    body: &LineBlock,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<hir::Set> {
+    let what = if is_map { "map" } else { "set" };
+    let mut set = hir::Set {
+        name: name.to_string(),
+        span: name_span,
+        is_map,
+        key: Vec::new(),
+        data: None,
+        flags: Vec::new(),
+        timeout_ms: None,
+        size: None,
+        elements: Vec::new(),
+        comment: None,
+        counter: false,
+        auto_merge: false,
+    };
+    let mut have_type = false;
+    let mut elements: Option<&ast::SetLit> = None;
+    let errors_before = diags.len();
+    for line in &body.lines {
+        let Some(first) = line.terms.first() else { continue };
+        let rest = &line.terms[1..];
+        let key = text(first).unwrap_or("");
+        match key {
+            "type" | "typeof" => {
+                let (k, d) = split_colon(rest);
+                if key == "type" {
+                    set.key = parse_type_list(k, diags)?;
+                } else {
+                    let ty = typeof_expr(family, syms, k, line.span, diags)?;
+                    set.key = key_types_of(&ty);
+                }
+                if let Some(d) = d {
+                    if d.len() == 1 && text(&d[0]) == Some("verdict") {
+                        set.data = Some(MapData::Verdict);
+                    } else if let Some(kind) = object_map_kind(d) {
+                        set.data = Some(MapData::Object(kind));
+                    } else if key == "type" {
+                        set.data = Some(MapData::Value(parse_type_list(d, diags)?));
+                    } else {
+                        let ty = typeof_expr(family, syms, d, line.span, diags)?;
+                        set.data = Some(MapData::Value(key_types_of(&ty)));
+                    }
+                }
+                have_type = true;
+            }
+            "flags" => {
+                for t in rest {
+                    if t.is_op(Op::Comma) {
+                        continue;
+                    }
+                    match text(t) {
+                        Some(f) if SET_FLAGS.contains(&f) => set.flags.push(f.to_string()),
+                        _ => {
+                            diags.push(
+                                Diagnostic::error("E2009", format!("unknown {what} flag"))
+                                    .with_label(t.span, "not a set flag")
+                                    .with_help("set flags are constant, dynamic, interval and timeout"),
+                            );
+                        }
+                    }
+                }
+            }
+            "timeout" | "gc-interval" => match rest.first().and_then(text).and_then(values::parse_time_ms) {
+                Some(ms) if rest.len() == 1 => {
+                    if key == "timeout" {
+                        set.timeout_ms = Some(ms);
+                    }
+                }
+                _ => diags.push(
+                    Diagnostic::error("E2006", format!("invalid `{key}` value"))
+                        .with_label(span_of(rest, line.span), "expected a time such as `30s`, `1h` or `2d3h`"),
+                ),
+            },
+            "size" => match rest.first().and_then(text).and_then(values::parse_number) {
+                Some(n) if rest.len() == 1 && n > 0 && n <= u32::MAX as u128 => set.size = Some(n as u64),
+                _ => diags.push(
+                    Diagnostic::error("E2002", "invalid set size")
+                        .with_label(span_of(rest, line.span), "expected a number between 1 and 4294967295"),
+                ),
+            },
+            "policy" => match rest.first().and_then(text) {
+                Some("performance" | "memory") if rest.len() == 1 => {}
+                _ => diags.push(
+                    Diagnostic::error("E2009", "invalid set policy")
+                        .with_label(span_of(rest, line.span), "a set policy is `performance` or `memory`"),
+                ),
+            },
+            "elements" => {
+                let lit = match rest {
+                    [eq, set_term] if eq.is_op(Op::Assign) => match &set_term.kind {
+                        TermKind::Set(lit) => Some(lit),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match lit {
+                    Some(l) => elements = Some(l),
+                    None => diags.push(
+                        Diagnostic::error("E2009", "invalid `elements` line")
+                            .with_label(line.span, "write `elements = { a, b, c }`"),
+                    ),
+                }
+            }
+            "auto-merge" => set.auto_merge = true,
+            "comment" => set.comment = rest.first().and_then(text).map(str::to_string),
+            "counter" => set.counter = true,
+            // Per-element statements of dynamic sets (nft ≥ 1.0).
+            "quota" | "limit" | "last" | "ct" => {}
+            _ => diags.push(
+                Diagnostic::error("E2009", format!("unknown {what} property `{}`", text(first).unwrap_or("?")))
+                    .with_label(first.span, format!("not a {what} property"))
+                    .with_help("properties: type, typeof, flags, timeout, gc-interval, size, policy, elements, auto-merge, counter, comment"),
+            ),
+        }
+    }
+    if !have_type {
+        diags.push(
+            Diagnostic::error("E2009", format!("{what} @{name} has no type"))
+                .with_label(name_span, "add `type` (e.g. `type ipv4_addr`) or `typeof` (e.g. `typeof ip saddr`)"),
+        );
+        return None;
+    }
+    if is_map && set.data.is_none() {
+        diags.push(
+            Diagnostic::error("E2009", format!("map @{name} has no data type"))
+                .with_label(name_span, "a map's type is `KEY : DATA`, e.g. `type ipv4_addr : verdict`"),
+        );
+        return None;
+    }
+    if !is_map && set.data.is_some() {
+        diags.push(
+            Diagnostic::error("E2009", format!("set @{name} has a data type"))
+                .with_label(name_span, "declare it with `map` to map keys to values"),
+        );
+        return None;
+    }
+    if let Some(lit) = elements {
+        let (key, data) = set_types(&set);
+        let mut diags_local = Vec::new();
+        let elems = {
+            let mut cx = RuleCx::new(family, syms, ChainCtx { name: String::new(), base: None }, &mut diags_local);
+            crate::expr::check_elements(&mut cx, lit, &key, data.as_ref())
+        };
+        diags.extend(diags_local);
+        set.elements = elems;
+    }
+    let _ = errors_before;
+    Some(set)
+}
+
+/// The type of a `typeof` expression.
+fn typeof_expr(
+    family: Family,
+    syms: &TableSymbols,
+    terms: &[Term],
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ExprType> {
+    let mut cx = RuleCx::new(family, syms, ChainCtx { name: String::new(), base: None }, diags);
+    let mut cur = Cursor::new(terms, span_of(terms, span));
+    let e = crate::expr::parse_expr(&mut cx, &mut cur)?;
+    if !cur.at_end() {
+        cx.error(
+            Diagnostic::error("E2011", "unexpected term in `typeof`")
+                .with_label(cur.span(), "a typeof takes one expression (concatenated with `.`)"),
+        );
+        return None;
+    }
+    Some(e.ty)
+}
+
+/// The HIR kind of an object keyword (`ct helper` etc.).
+pub fn object_kind(kind: &Spanned<ast::ObjectKind>, diags: &mut Vec<Diagnostic>) -> Option<ObjectKind> {
+    Some(match &kind.node {
+        ast::ObjectKind::Counter => ObjectKind::Counter,
+        ast::ObjectKind::Quota => ObjectKind::Quota,
+        ast::ObjectKind::Limit => ObjectKind::Limit,
+        ast::ObjectKind::Synproxy => ObjectKind::Synproxy,
+        ast::ObjectKind::Secmark => ObjectKind::Secmark,
+        ast::ObjectKind::Flowtable => ObjectKind::Flowtable,
+        ast::ObjectKind::Ct(n) => match n.text.as_str() {
+            "helper" => ObjectKind::CtHelper,
+            "timeout" => ObjectKind::CtTimeout,
+            "expectation" => ObjectKind::CtExpectation,
+            other => {
+                diags.push(
+                    Diagnostic::error("E4012", format!("unknown ct object `ct {other}`"))
+                        .with_label(n.span, "not a ct object")
+                        .with_help("ct objects are `ct helper`, `ct timeout` and `ct expectation`"),
+                );
+                return None;
+            }
+        },
+    })
+}
+
+fn l4proto(t: &Term) -> Option<u8> {
+    match text(t)? {
+        "tcp" => Some(6),
+        "udp" => Some(17),
+        "udplite" => Some(136),
+        "sctp" => Some(132),
+        "dccp" => Some(33),
+        "gre" => Some(47),
+        "icmp" => Some(1),
+        "icmpv6" => Some(58),
+        s => values::parse_number(s).and_then(|n| u8::try_from(n).ok()),
+    }
+}
+
+fn l3proto(t: &Term) -> Option<Family> {
+    match text(t)? {
+        "ip" => Some(Family::Ip),
+        "ip6" => Some(Family::Ip6),
+        "inet" => Some(Family::Inet),
+        _ => None,
+    }
+}
+
+/// Check an object declaration body; properties are kept as text.
+pub fn check_object(
+    family: Family,
+    kind: &Spanned<ast::ObjectKind>,
+    name: &str,
+    name_span: Span,
+    body: Option<&LineBlock>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<hir::Object> {
+    let hkind = object_kind(kind, diags)?;
+    let mut obj = hir::Object { kind: hkind, name: name.to_string(), span: name_span, helper: None, props: Vec::new() };
+    let terms: Vec<&Term> = body.map(|b| b.lines.iter().flat_map(|l| l.terms.iter()).collect()).unwrap_or_default();
+    let bad = |t: &Term, msg: String, help: &str| {
+        Diagnostic::error("E4012", msg).with_label(t.span, "invalid here").with_help(help.to_string())
+    };
+    match hkind {
+        ObjectKind::CtHelper => {
+            let mut helper_type: Option<(String, Span)> = None;
+            let mut proto: Option<(u8, Span)> = None;
+            let mut l3 = None;
+            let mut i = 0;
+            while i < terms.len() {
+                let t = terms[i];
+                let arg = terms.get(i + 1).copied();
+                match (text(t), arg) {
+                    (Some("type"), Some(a)) if matches!(&a.kind, TermKind::Lit(LitKind::Str, _)) => {
+                        helper_type = text(a).map(|s| (s.to_string(), a.span));
+                    }
+                    (Some("protocol"), Some(a)) => match l4proto(a) {
+                        Some(p) => proto = Some((p, a.span)),
+                        None => {
+                            diags.push(bad(a, "invalid helper protocol".into(), "a helper's protocol is `tcp` or `udp`"));
+                            return None;
+                        }
+                    },
+                    (Some("l3proto"), Some(a)) => match l3proto(a) {
+                        Some(f) => l3 = Some(f),
+                        None => {
+                            diags.push(bad(a, "invalid l3proto".into(), "l3proto is `ip`, `ip6` or `inet`"));
+                            return None;
+                        }
+                    },
+                    _ => {
+                        diags.push(bad(
+                            t,
+                            "unexpected term in a ct helper declaration".into(),
+                            "write `ct helper NAME { type \"ftp\" protocol tcp; [l3proto ip;] }`",
+                        ));
+                        return None;
+                    }
+                }
+                i += 2;
+            }
+            let Some((htype, hspan)) = helper_type else {
+                diags.push(
+                    Diagnostic::error("E4012", format!("ct helper `{name}` has no type"))
+                        .with_label(name_span, "missing `type \"NAME\" protocol tcp|udp`"),
+                );
+                return None;
+            };
+            let Some((protocol, pspan)) = proto else {
+                diags.push(
+                    Diagnostic::error("E4012", format!("ct helper `{name}` has no protocol"))
+                        .with_label(hspan, format!("add `protocol {}`", if htype == "tftp" { "udp" } else { "tcp" })),
+                );
+                return None;
+            };
+            match KNOWN_HELPERS.iter().find(|(n, _)| *n == htype) {
+                None => {
+                    let names: Vec<&str> = KNOWN_HELPERS.iter().map(|(n, _)| *n).collect();
+                    diags.push(
+                        Diagnostic::error("E4008", format!("unknown conntrack helper \"{htype}\""))
+                            .with_label(hspan, "no kernel helper has this name")
+                            .with_help(format!("helpers: {}", names.join(", "))),
+                    );
+                    return None;
+                }
+                Some((_, protos)) if !protos.contains(&protocol) => {
+                    diags.push(
+                        Diagnostic::error("E4008", format!("helper \"{htype}\" does not handle this protocol"))
+                            .with_label(pspan, "wrong protocol for this helper")
+                            .with_secondary(hspan, "helper"),
+                    );
+                    return None;
+                }
+                _ => {}
+            }
+            if let Some(l3f) = l3
+                && family != Family::Inet
+                && l3f != family
+                && l3f != Family::Inet
+            {
+                diags.push(
+                    Diagnostic::error("E3004", "l3proto does not match the table family")
+                        .with_label(name_span, format!("this table is {}", family.name())),
+                );
+                return None;
+            }
+            obj.helper = Some(HelperSpec { name: htype, protocol, l3proto: l3 });
+        }
+        _ => {
+            // Other objects: keep properties as words; statements inside them
+            // are validated by the runtime issue that executes them.
+            let mut i = 0;
+            while i < terms.len() {
+                let k = text(terms[i]).unwrap_or("").to_string();
+                let v = terms.get(i + 1).and_then(|t| text(t)).unwrap_or("").to_string();
+                obj.props.push((k, v));
+                i += 2;
+            }
+        }
+    }
+    Some(obj)
+}
