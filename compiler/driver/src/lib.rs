@@ -71,7 +71,8 @@ pub fn read_source(path: &Path) -> Result<String, String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!("larger than {} MiB; this is not a ruleset", MAX_FILE_BYTES >> 20));
     }
-    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    String::from_utf8(bytes)
+        .map_err(|e| format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
 }
 
 /// `std::io::Error`'s text without the ` (os error N)` suffix.
@@ -289,17 +290,30 @@ impl<'a> FsLoader<'a> {
         let mut found: Vec<PathBuf> = Vec::new();
         for dir in &dirs {
             if is_glob {
+                // glob(3), which nft uses, has no recursive `**`: it is `*`.
+                let mut flat = pattern.to_string();
+                while flat.contains("**") {
+                    flat = flat.replace("**", "*");
+                }
                 let full = if dir.as_os_str().is_empty() {
-                    pattern.to_string()
+                    flat
                 } else {
-                    format!("{}/{pattern}", glob::Pattern::escape(&dir.display().to_string()))
+                    format!("{}/{flat}", glob::Pattern::escape(&dir.display().to_string()))
                 };
-                let Ok(paths) = glob::glob(&full) else {
+                // Like glob(3): `*` matches neither `/` nor a leading `.`
+                // (editor backups such as `.rules.nft.swp` stay out).
+                let options = glob::MatchOptions {
+                    case_sensitive: true,
+                    require_literal_separator: true,
+                    require_literal_leading_dot: true,
+                };
+                let Ok(paths) = glob::glob_with(&full, options) else {
                     return Err(Diagnostic::error("E5001", format!("invalid include pattern \"{pattern}\""))
                         .with_label(span, "not a valid glob pattern")
                         .with_help("`*`, `?` and `[...]` are wildcards; a `[` must be closed"));
                 };
-                let mut matches: Vec<PathBuf> = paths.flatten().filter(|p| !p.is_dir()).collect();
+                let mut matches: Vec<PathBuf> =
+                    paths.flatten().filter(|p| !p.is_dir()).take(MAX_INCLUDED_FILES + 1).collect();
                 matches.sort();
                 for m in matches {
                     if !found.contains(&m) {
@@ -360,14 +374,27 @@ impl Loader for FsLoader<'_> {
                 if let Some(pos) = self.stack.iter().position(|f| f.file == id) {
                     let chain: Vec<String> =
                         self.stack[pos..].iter().map(|f| self.sources.get(f.file).path.display().to_string()).collect();
-                    return Err(Diagnostic::error("E5002", format!("include cycle: `{}` includes itself", path.display()))
-                        .with_label(span, "this include closes a cycle")
-                        .with_help(format!("the chain is {} -> {}", chain.join(" -> "), path.display())));
+                    return Err(Diagnostic::error(
+                        "E5002",
+                        format!("include cycle: `{}` includes itself", path.display()),
+                    )
+                    .with_label(span, "this include closes a cycle")
+                    .with_help(format!(
+                        "the chain is {} -> {}",
+                        chain.join(" -> "),
+                        path.display()
+                    )));
                 }
                 out.push((id, self.sources.get(id).text.clone()));
                 continue;
             }
-            let text = read_source(&path).map_err(|reason| {
+            // Only regular files: a FIFO or a terminal would block forever.
+            let regular = std::fs::metadata(&path).map(|m| m.is_file());
+            let text = match regular {
+                Ok(false) => Err("not a regular file".to_string()),
+                _ => read_source(&path),
+            }
+            .map_err(|reason| {
                 Diagnostic::error("E5003", format!("cannot read include file `{}`: {reason}", path.display()))
                     .with_label(span, "included here")
             })?;
@@ -453,6 +480,10 @@ mod tests {
         let names: Vec<_> = g.iter().map(|(id, _)| l.sources.get(*id).path.file_name().unwrap().to_owned()).collect();
         assert_eq!(names, ["10-a.nft", "20-b.nft"]);
         assert!(l.include(root, "none/*.nft", sp).unwrap().is_empty());
+        std::fs::write(d.join("conf.d/.hidden.nft"), "").unwrap();
+        assert_eq!(l.include(root, "conf.d/**.nft", sp).unwrap().len(), 2, "no dot files, `**` is `*`");
+        let e = l.include(root, "/dev/null", sp).unwrap_err();
+        assert_eq!(e.code, "E5003", "only regular files are read");
         let e = l.include(root, "missing.nft", sp).unwrap_err();
         assert_eq!(e.code, "E5001");
         assert!(e.help.unwrap().contains("inc"));

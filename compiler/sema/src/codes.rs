@@ -212,9 +212,8 @@ Fix: add `define lan_if = \"lan0\"` before its first use, or pass
         name: "duplicate-table",
         summary: "a table is created again where that is not allowed",
         doc: "\
-What it means: `create table` (unlike `add table` or a `table` block, which
-extend an existing table) fails when the table exists; or a later
-declaration of the table contradicts the first one (its flags).
+What it means: `create table` fails when the table exists, unlike `add
+table` or a `table` block, which add to an existing table.
 
 Example:
 
@@ -228,24 +227,23 @@ table another name.",
     CodeDoc {
         code: "E1007",
         name: "duplicate-chain",
-        summary: "a chain is declared again with different properties",
+        summary: "a chain is created again, or a used regular chain becomes a base chain",
         doc: "\
-What it means: a chain is declared twice in the same table in a way the
-kernel refuses: `create chain` of an existing chain, or a second
-declaration that changes its type, hook or priority.
+What it means: a chain is declared again in a way the kernel refuses:
+`create chain` of a chain that exists (`add chain` and `chain` blocks add to
+it instead), or a later declaration that gives a hook to a regular chain
+that already has rules (the kernel cannot change a chain's kind).
 
 Example:
 
     table inet filter {
-        chain input {
-            type filter hook input priority 0;
-        }
-        chain input {
-            type filter hook output priority 0;
+        chain lan_in {
         }
     }
+    create chain inet filter lan_in
 
-Fix: give the second chain its own name, or merge the two declarations.",
+Fix: use `add chain` or a `chain` block to extend the chain, or give the new
+chain its own name.",
     },
     CodeDoc {
         code: "E1008",
@@ -272,38 +270,39 @@ Fix: rename one of them (`allowed4`, `allowed6`), or merge the definitions.",
     CodeDoc {
         code: "E1009",
         name: "duplicate-object",
-        summary: "a stateful object is declared again with a different definition",
+        summary: "a stateful object is created again",
         doc: "\
-What it means: a named counter, quota, limit, ct helper, ct timeout, ct
-expectation, synproxy or secmark object of this kind and name exists in
-the table and the new declaration differs from it, or it is `create`d
-again.
+What it means: `create` of a named counter, quota, limit, ct helper, ct
+timeout, ct expectation, synproxy or secmark object that already exists
+in the table (`add` would leave the existing object in place).
 
 Example:
 
-    table ip filter {
-        ct helper ftp-standard {
-            type \"ftp\" protocol tcp
-        }
-        ct helper ftp-standard {
-            type \"tftp\" protocol udp
+    table inet filter {
+        counter web {
         }
     }
+    create counter inet filter web
 
-Fix: give each object its own name.",
+Fix: use `add` (or declare it once in the table block), or give the new
+object its own name.",
     },
     CodeDoc {
         code: "E1010",
         name: "jump-loop",
         summary: "jumps and gotos between chains form a loop",
         doc: "\
-What it means: following `jump` and `goto` from a chain leads back to that
-chain. The kernel refuses such a ruleset (ELOOP) because a packet could
-loop forever.
+What it means: following `jump` and `goto` from a base chain leads back to
+a chain already on the path. The kernel refuses such a ruleset (ELOOP)
+because a packet could loop forever.
 
 Example:
 
     table inet filter {
+        chain input {
+            type filter hook input priority 0;
+            jump a
+        }
         chain a {
             jump b
         }
@@ -351,15 +350,18 @@ intended.",
         name: "recursive-variable",
         summary: "a variable's value refers to itself",
         doc: "\
-What it means: the value of a `define` uses the variable being defined,
-directly or through other variables, so it has no value.
+What it means: the expansion of a variable leads back to itself, or
+variables nest too deeply to expand. ctc, like nft, expands a `define`'s
+value where it is written, so a value that uses its own name usually finds
+it undefined and is reported as E1005 (undefined-variable) instead.
 
 Example:
 
     define ports = { $ports, 443 }
 
 Fix: build the value from other variables: `define web = { 80, 443 }` then
-`define ports = { 22, $web }`.",
+`define ports = { 22, $web }`; to extend a variable, `redefine` it from its
+old value: `redefine ports = { $ports, 8080 }`.",
     },
     CodeDoc {
         code: "E1014",
@@ -835,7 +837,7 @@ What it means: each family has its own hooks: `arp` has only `input` and
 Example:
 
     table arp filter {
-        chain fwd {
+        chain forward {
             type filter hook forward priority 0;
         }
     }
@@ -855,7 +857,7 @@ only `filter` chains.
 Example:
 
     table ip nat {
-        chain fwd {
+        chain forward {
             type nat hook forward priority 0;
         }
     }

@@ -1125,10 +1125,13 @@ impl<'l> Resolver<'l> {
                 .map(|c| c.jumps.iter().filter_map(|(n, s, _)| index.get(n.as_str()).map(|&i| (i, *s))).collect())
                 .collect();
             let mut diags = Vec::new();
-            // Jumps to base chains.
+            // Jumps to base chains (the statement check already reports the
+            // ones whose target was known to be a base chain at that point).
+            let reported: Vec<Span> =
+                self.diags.iter().filter(|d| d.code == "E1014").filter_map(|d| d.primary_span()).collect();
             for (from, es) in edges.iter().enumerate() {
                 for &(to, span) in es {
-                    if table.chains[to].base.is_some() {
+                    if table.chains[to].base.is_some() && !reported.contains(&span) {
                         diags.push(
                             Diagnostic::error("E1014", format!("cannot jump to base chain `{}`", table.chains[to].name))
                                 .with_label(span, "the target is a base chain")

@@ -62,10 +62,14 @@ pub fn starts_stmt(cx: &RuleCx<'_>, cur: &Cursor<'_>) -> bool {
 
 /// Parse the statement at the cursor. On error a diagnostic is pushed and
 /// `Err(())` returned; the caller skips the rest of the rule.
+#[allow(clippy::result_unit_err)] // the error is in `cx.diags`
 pub fn parse_stmt(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stmt, ()> {
     let start = cur.pos();
     let Some(kw_term) = cur.peek() else {
-        return fail(cx, Diagnostic::error("E2014", "expected a statement").with_label(cur.span(), "statement expected here"));
+        return fail(
+            cx,
+            Diagnostic::error("E2014", "expected a statement").with_label(cur.span(), "statement expected here"),
+        );
     };
     let kw_span = kw_term.span;
     let Some(w) = kw_term.word() else {
@@ -199,11 +203,9 @@ fn parse_verdict(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<StmtKind, 
 fn check_chain_target(cx: &mut RuleCx<'_>, name: &str, span: Span, verb: &str) -> Result<(), ()> {
     match cx.table.chains.get(name) {
         None => {
-            let mut d = Diagnostic::error(
-                "E1002",
-                format!("chain `{name}` is not defined in table {}", cx.table.display()),
-            )
-            .with_label(span, "undefined chain");
+            let mut d =
+                Diagnostic::error("E1002", format!("chain `{name}` is not defined in table {}", cx.table.display()))
+                    .with_label(span, "undefined chain");
             if let Some(similar) = closest(name, cx.table.chains.keys().map(String::as_str)) {
                 d = d.with_help(format!("did you mean `{similar}`?"));
             } else {
@@ -217,10 +219,7 @@ fn check_chain_target(cx: &mut RuleCx<'_>, name: &str, span: Span, verb: &str) -
                 cx,
                 Diagnostic::error("E1014", format!("cannot {verb} to base chain `{name}`"))
                     .with_label(span, "a base chain")
-                    .with_secondary(
-                        decl,
-                        format!("`{name}` is a {} chain at the {} hook", ty.name(), hook.name()),
-                    )
+                    .with_secondary(decl, format!("`{name}` is a {} chain at the {} hook", ty.name(), hook.name()))
                     .with_help("base chains are entered from their hook only; jump to a regular chain instead"),
             )
         }
@@ -305,9 +304,9 @@ fn check_hook(cx: &mut RuleCx<'_>, stmt: HookedStmt, name: &str, span: Span) -> 
 fn hook_help(stmt: HookedStmt, family: Family, ty: ChainType, hook: Hook) -> String {
     let fam = family.name();
     match stmt {
-        HookedStmt::Snat | HookedStmt::Masquerade => format!(
-            "put it in a chain declared `type nat hook postrouting priority srcnat` (table family {fam})"
-        ),
+        HookedStmt::Snat | HookedStmt::Masquerade => {
+            format!("put it in a chain declared `type nat hook postrouting priority srcnat` (table family {fam})")
+        }
         HookedStmt::Dnat | HookedStmt::Redirect => {
             format!("put it in a chain declared `type nat hook prerouting priority dstnat` (table family {fam})")
         }

@@ -2,8 +2,8 @@
 //! its arguments checked and typed (doc/statements.txt,
 //! doc/stateful-objects.txt).
 
-use super::expr::{Expr, RelOp, Verdict};
 use super::ObjectKind;
+use super::expr::{Expr, RelOp, Verdict};
 use ctc_grammar::Span;
 use ctc_proto::HookedStmt;
 

@@ -58,7 +58,8 @@ pub(super) fn expect_uint(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, what: &str,
     let Some(t) = cur.peek() else {
         return fail(
             cx,
-            Diagnostic::error("E2014", format!("`{what}` needs a number")).with_label(cur.span(), "number expected here"),
+            Diagnostic::error("E2014", format!("`{what}` needs a number"))
+                .with_label(cur.span(), "number expected here"),
         );
     };
     let span = t.span;
@@ -132,7 +133,8 @@ pub(super) fn parse_bytes(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, what: &str)
             None => {
                 return fail(
                     cx,
-                    Diagnostic::error("E2006", format!("malformed amount `{s}`")).with_label(span, "expected e.g. `10mbytes`"),
+                    Diagnostic::error("E2006", format!("malformed amount `{s}`"))
+                        .with_label(span, "expected e.g. `10mbytes`"),
                 );
             }
         },
@@ -172,7 +174,10 @@ pub(super) fn parse_bytes(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, what: &str)
     };
     match n.checked_mul(mult) {
         Some(b) => Ok((b, span.to(unit_span))),
-        None => fail(cx, Diagnostic::error("E2002", "amount of bytes too large").with_label(span.to(unit_span), "overflows 64 bits")),
+        None => fail(
+            cx,
+            Diagnostic::error("E2002", "amount of bytes too large").with_label(span.to(unit_span), "overflows 64 bits"),
+        ),
     }
 }
 
@@ -304,10 +309,12 @@ pub(super) fn term_value(cx: &mut RuleCx<'_>, t: &Term, k: &KeyType) -> Option<R
             _ => None,
         },
         BaseKind::Time => match &t.kind {
-            TermKind::Lit(LitKind::Number | LitKind::NumWord | LitKind::Str, s) => Some(match values::parse_time_ms(s) {
-                Some(ms) => Ok(Value::Int(u128::from(ms))),
-                None => malformed(cx, t, "time"),
-            }),
+            TermKind::Lit(LitKind::Number | LitKind::NumWord | LitKind::Str, s) => {
+                Some(match values::parse_time_ms(s) {
+                    Some(ms) => Ok(Value::Int(u128::from(ms))),
+                    None => malformed(cx, t, "time"),
+                })
+            }
             _ => None,
         },
         BaseKind::Verdict => None,
@@ -315,7 +322,10 @@ pub(super) fn term_value(cx: &mut RuleCx<'_>, t: &Term, k: &KeyType) -> Option<R
 }
 
 fn malformed<T>(cx: &mut RuleCx<'_>, t: &Term, what: &str) -> Result<T, ()> {
-    cx.error(Diagnostic::error("E2006", format!("malformed {what} {}", describe(t))).with_label(t.span, format!("not a valid {what}")));
+    cx.error(
+        Diagnostic::error("E2006", format!("malformed {what} {}", describe(t)))
+            .with_label(t.span, format!("not a valid {what}")),
+    );
     Err(())
 }
 
@@ -341,7 +351,8 @@ fn value_expr(v: Value, k: &KeyType, span: Span) -> Expr {
 pub(super) fn parse_simple(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: &KeyType) -> Option<Result<Expr, ()>> {
     let save = cur.pos();
     let t = cur.peek()?;
-    if t.word().is_some() && crate::expr::is_expr_start(cx, cur) && k.ty.symbol(t.word().unwrap_or_default()).is_none() {
+    if t.word().is_some() && crate::expr::is_expr_start(cx, cur) && k.ty.symbol(t.word().unwrap_or_default()).is_none()
+    {
         return None;
     }
     let first = match term_value(cx, t, k)? {
@@ -398,6 +409,21 @@ pub(super) fn parse_simple(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: &KeyTyp
         cur.next();
         let span = first.span.to(len_t.span);
         Expr { kind: ExprKind::Prefix { value: Box::new(first), len }, ty: ExprType::Scalar(k.clone()), span }
+    } else if k.ty.info().kind == BaseKind::Bitmask && cur.peek_op() == Some(Op::Comma) {
+        // A flag list: `ct event set new,related`.
+        let mut items = vec![first];
+        while cur.peek_op() == Some(Op::Comma) {
+            let Some(nt) = cur.peek_at(1) else { break };
+            match term_value(cx, nt, k) {
+                Some(Ok(v)) => items.push(value_expr(v, k, nt.span)),
+                Some(Err(())) => return Some(Err(())),
+                None => break,
+            }
+            cur.next();
+            cur.next();
+        }
+        let span = items[0].span.to(cur.prev_span());
+        Expr { kind: ExprKind::List(items), ty: ExprType::Scalar(k.clone()), span }
     } else {
         first
     };
@@ -496,8 +522,15 @@ pub(super) fn check_type(cx: &mut RuleCx<'_>, e: &Expr, k: &KeyType, what: &str)
     };
     fail(
         cx,
-        Diagnostic::error("E2003", format!("datatype mismatch: {what} expects {} ({} bits), expression has type {got}", k.ty.info().desc, k.bits))
-            .with_label(e.span, "wrong type"),
+        Diagnostic::error(
+            "E2003",
+            format!(
+                "datatype mismatch: {what} expects {} ({} bits), expression has type {got}",
+                k.ty.info().desc,
+                k.bits
+            ),
+        )
+        .with_label(e.span, "wrong type"),
     )
 }
 
@@ -550,8 +583,6 @@ pub(super) fn find_map(cur: &Cursor<'_>) -> Option<usize> {
 /// What the data side of a map holds.
 #[derive(Debug, Clone)]
 pub(super) enum DataSpec {
-    /// A value of this type.
-    Value(KeyType),
     /// A NAT target: an address (range, prefix) or `address . port`.
     NatAddr(KeyType),
     /// The name of a stateful object of this kind.
@@ -561,7 +592,12 @@ pub(super) enum DataSpec {
 /// `KEY map { K : V, ... }` or `KEY map @m` where `map` is `off` terms
 /// ahead. Returns the map expression and whether its data is an
 /// `address . port` concatenation.
-pub(super) fn parse_map(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, off: usize, data: &DataSpec) -> Result<(Expr, bool), ()> {
+pub(super) fn parse_map(
+    cx: &mut RuleCx<'_>,
+    cur: &mut Cursor<'_>,
+    off: usize,
+    data: &DataSpec,
+) -> Result<(Expr, bool), ()> {
     let rest = cur.rest();
     let key_terms = &rest[..off.min(rest.len())];
     let key_span = terms_span(key_terms, cur.span());
@@ -570,15 +606,15 @@ pub(super) fn parse_map(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, off: usize, d
     let key = crate::expr::parse_expr(cx, &mut sub);
     let Some(key) = key else {
         if cx.diags.len() == before {
-            cx.error(Diagnostic::error("E2010", "invalid map key expression").with_label(key_span, "expected a selector such as `ip saddr`"));
+            cx.error(
+                Diagnostic::error("E2010", "invalid map key expression")
+                    .with_label(key_span, "expected a selector such as `ip saddr`"),
+            );
         }
         return Err(());
     };
     if !sub.at_end() {
-        return fail(
-            cx,
-            Diagnostic::error("E2011", "unexpected term in map key").with_label(sub.span(), "unexpected"),
-        );
+        return fail(cx, Diagnostic::error("E2011", "unexpected term in map key").with_label(sub.span(), "unexpected"));
     }
     cur.set_pos(cur.pos() + off + 1);
     let Some(mt) = cur.next() else { return Err(()) };
@@ -630,24 +666,15 @@ pub(super) fn parse_map(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, off: usize, d
                     if kts.first().is_some_and(|k| k.ty != addr.ty) {
                         return fail(
                             cx,
-                            Diagnostic::error("E3004", format!("map `{name}` yields {}, not {}", kts[0].ty.info().desc, addr.ty.info().desc))
-                                .with_label(map_span, "wrong address family"),
+                            Diagnostic::error(
+                                "E3004",
+                                format!("map `{name}` yields {}, not {}", kts[0].ty.info().desc, addr.ty.info().desc),
+                            )
+                            .with_label(map_span, "wrong address family"),
                         );
                     }
                     concat = kts.len() >= 2;
                     data_type(data, concat)
-                }
-                (Some(MapData::Value(kts)), DataSpec::Value(want)) => {
-                    if let [k] = kts.as_slice()
-                        && !compatible(k, want)
-                    {
-                        return fail(
-                            cx,
-                            Diagnostic::error("E2003", format!("map `{name}` yields {}, expected {}", k.ty.info().desc, want.ty.info().desc))
-                                .with_label(map_span, "wrong data type"),
-                        );
-                    }
-                    data_type(data, false)
                 }
                 (Some(MapData::Object(kind)), DataSpec::Object(want)) if kind == want => data_type(data, false),
                 _ => {
@@ -667,12 +694,14 @@ pub(super) fn parse_map(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, off: usize, d
         _ => return Err(()),
     };
     let span = key.span.to(map_span);
-    Ok((Expr { kind: ExprKind::Map { key: Box::new(key), map: Box::new(mapping), verdict: false }, ty: data_ty, span }, concat))
+    Ok((
+        Expr { kind: ExprKind::Map { key: Box::new(key), map: Box::new(mapping), verdict: false }, ty: data_ty, span },
+        concat,
+    ))
 }
 
 fn data_type(data: &DataSpec, concat: bool) -> ExprType {
     match data {
-        DataSpec::Value(k) => ExprType::Scalar(k.clone()),
         DataSpec::NatAddr(a) if concat => ExprType::Concat(vec![a.clone(), kt(Ty::InetService)]),
         DataSpec::NatAddr(a) => ExprType::Scalar(a.clone()),
         DataSpec::Object(_) => ExprType::Scalar(kt(Ty::String)),
@@ -720,6 +749,11 @@ fn parse_whole(cx: &mut RuleCx<'_>, terms: &[Term], span: Span, k: Option<&KeyTy
 
 /// The key of a map element, typed by the map's key expression.
 pub(super) fn parse_elem_key(cx: &mut RuleCx<'_>, terms: &[Term], span: Span, ty: &ExprType) -> Result<Expr, ()> {
+    if let [t] = terms
+        && t.is_op(Op::Star)
+    {
+        return Ok(Expr { kind: ExprKind::Catchall, ty: ty.clone(), span: t.span });
+    }
     match ty {
         ExprType::Concat(kts) => {
             let parts = split_dots(terms);
@@ -744,7 +778,6 @@ pub(super) fn parse_elem_key(cx: &mut RuleCx<'_>, terms: &[Term], span: Span, ty
 /// The data of a map element.
 fn parse_data(cx: &mut RuleCx<'_>, terms: &[Term], span: Span, data: &DataSpec) -> Result<(Expr, bool), ()> {
     match data {
-        DataSpec::Value(k) => Ok((parse_whole(cx, terms, span, Some(k))?, false)),
         DataSpec::NatAddr(a) => {
             let parts = split_dots(terms);
             match parts.as_slice() {

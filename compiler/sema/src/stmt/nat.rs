@@ -76,7 +76,11 @@ fn check_l3_conflict(cx: &mut RuleCx<'_>, fam: NfFamily, fam_span: Span, stmt: &
     )
     .with_label(fam_span, format!("{} {stmt}", fam_desc(fam)));
     if ctx_span.is_empty() {
-        d = d.with_help(format!("this is an {} table; use `{stmt} {}` or an inet table", cx.table.family_name, ctx.keyword()));
+        d = d.with_help(format!(
+            "this is an {} table; use `{stmt} {}` or an inet table",
+            cx.table.family_name,
+            ctx.keyword()
+        ));
     } else {
         d = d.with_secondary(ctx_span, format!("{} established here", fam_desc(ctx)));
     }
@@ -125,11 +129,18 @@ fn wrong_literal(cx: &mut RuleCx<'_>, t: &Term, fam: NfFamily, stmt: &str) -> Re
             cx,
             Diagnostic::error(
                 "E3004",
-                format!("{} is an {} address, but `{stmt}` here translates {} addresses", describe(t), fam_desc(lf), fam_desc(fam)),
+                format!(
+                    "{} is an {} address, but `{stmt}` here translates {} addresses",
+                    describe(t),
+                    fam_desc(lf),
+                    fam_desc(fam)
+                ),
             )
             .with_label(t.span, format!("{} address", fam_desc(lf)))
             .with_help(match cx.family {
-                Family::Inet => format!("write `{stmt} {} to ...` if the rule is meant for {} packets", lf.keyword(), fam_desc(lf)),
+                Family::Inet => {
+                    format!("write `{stmt} {} to ...` if the rule is meant for {} packets", lf.keyword(), fam_desc(lf))
+                }
                 _ => format!("this is an {} table: use an {} address", cx.table.family_name, fam_desc(fam)),
             }),
         ),
@@ -239,9 +250,15 @@ pub(super) fn parse_nat(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
     if !matches!(cx.family, Family::Ip | Family::Ip6 | Family::Inet) {
         return fail(
             cx,
-            Diagnostic::error("E4006", format!("NAT is only supported for IPv4/IPv6: `{name}` is not available in {} tables", cx.table.family_name))
-                .with_label(kw_span, "NAT statement")
-                .with_help("put NAT rules in an ip, ip6 or inet table"),
+            Diagnostic::error(
+                "E4006",
+                format!(
+                    "NAT is only supported for IPv4/IPv6: `{name}` is not available in {} tables",
+                    cx.table.family_name
+                ),
+            )
+            .with_label(kw_span, "NAT statement")
+            .with_help("put NAT rules in an ip, ip6 or inet table"),
         );
     }
     check_hook(cx, kind.hooked(), name, kw_span)?;
@@ -270,7 +287,9 @@ pub(super) fn parse_nat(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
                     nat.concat = true;
                     to_required = true;
                 }
-                Some("addr") if cur.peek_at(1).is_some_and(|t| t.is_op(Op::Dot)) && cur.peek_word_at(2) == Some("port") => {
+                Some("addr")
+                    if cur.peek_at(1).is_some_and(|t| t.is_op(Op::Dot)) && cur.peek_word_at(2) == Some("port") =>
+                {
                     cur.next();
                     cur.next();
                     cur.next();
@@ -327,7 +346,9 @@ pub(super) fn parse_nat(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
                         cx,
                         Diagnostic::error("E2012", "`masquerade to` takes a port: `masquerade to :PORT`")
                             .with_label(cur.span(), "expected `:`")
-                            .with_help("masquerade always uses the output interface's address; only ports can be given"),
+                            .with_help(
+                                "masquerade always uses the output interface's address; only ports can be given",
+                            ),
                     );
                 }
                 let port = parse_port(cx, cur, name)?;
@@ -422,7 +443,8 @@ pub(super) fn parse_tproxy(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<
         if cur.at_end() {
             return fail(
                 cx,
-                Diagnostic::error("E2014", "Either address or port must be specified").with_label(cur.span(), "expected an address or `:PORT`"),
+                Diagnostic::error("E2014", "Either address or port must be specified")
+                    .with_label(cur.span(), "expected an address or `:PORT`"),
             );
         }
         let Some(fam) = family else {
@@ -433,7 +455,8 @@ pub(super) fn parse_tproxy(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<
         if matches!(a.kind, ExprKind::Range { .. }) {
             return fail(
                 cx,
-                Diagnostic::error("E2005", "Address ranges are not supported for tproxy.").with_label(a.span, "address range"),
+                Diagnostic::error("E2005", "Address ranges are not supported for tproxy.")
+                    .with_label(a.span, "address range"),
             );
         }
         addr = Some(a);
@@ -443,7 +466,8 @@ pub(super) fn parse_tproxy(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<
         if matches!(p.kind, ExprKind::Range { .. }) {
             return fail(
                 cx,
-                Diagnostic::error("E2005", "Port ranges are not supported for tproxy.").with_label(p.span, "port range"),
+                Diagnostic::error("E2005", "Port ranges are not supported for tproxy.")
+                    .with_label(p.span, "port range"),
             );
         }
         port = Some(p);
@@ -470,13 +494,11 @@ pub(super) fn parse_dup(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
     }
     check_hook(cx, HookedStmt::Dup, "dup", kw_span)?;
     if !cur.eat_word("to") {
-        return fail(
-            cx,
-            Diagnostic::error("E2014", "`dup` needs `to`").with_label(cur.span(), "expected `to`"),
-        );
+        return fail(cx, Diagnostic::error("E2014", "`dup` needs `to`").with_label(cur.span(), "expected `to`"));
     }
     if cur.at_end() {
-        let what = if cx.family == Family::Netdev { "missing destination interface" } else { "missing destination address" };
+        let what =
+            if cx.family == Family::Netdev { "missing destination interface" } else { "missing destination address" };
         return fail(cx, Diagnostic::error("E2014", what).with_label(cur.span(), "expected here"));
     }
     if cx.family == Family::Netdev {
@@ -484,7 +506,8 @@ pub(super) fn parse_dup(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
         if cur.peek_word() == Some("device") {
             return fail(
                 cx,
-                Diagnostic::error("E2012", "cannot specify device").with_label(cur.span(), "netdev `dup to` already names the device"),
+                Diagnostic::error("E2012", "cannot specify device")
+                    .with_label(cur.span(), "netdev `dup to` already names the device"),
             );
         }
         return Ok(StmtKind::Dup { addr: None, dev: Some(dev) });
@@ -502,9 +525,12 @@ pub(super) fn parse_fwd(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
     if cx.family != Family::Netdev {
         return fail(
             cx,
-            Diagnostic::error("E4006", format!("`fwd` is only available in netdev tables, not {}", cx.table.family_name))
-                .with_label(kw_span, "unsupported family")
-                .with_help("forward to another device from a netdev ingress or egress chain"),
+            Diagnostic::error(
+                "E4006",
+                format!("`fwd` is only available in netdev tables, not {}", cx.table.family_name),
+            )
+            .with_label(kw_span, "unsupported family")
+            .with_help("forward to another device from a netdev ingress or egress chain"),
         );
     }
     check_hook(cx, HookedStmt::Fwd, "fwd", kw_span)?;
@@ -519,7 +545,11 @@ pub(super) fn parse_fwd(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
     match family {
         None => {
             if cur.at_end() {
-                return fail(cx, Diagnostic::error("E2014", "missing destination interface").with_label(cur.span(), "expected a device"));
+                return fail(
+                    cx,
+                    Diagnostic::error("E2014", "missing destination interface")
+                        .with_label(cur.span(), "expected a device"),
+                );
             }
             let dev = parse_device(cx, cur, "the `fwd` device")?;
             Ok(StmtKind::Fwd { family: None, addr: None, dev })
@@ -567,7 +597,11 @@ pub(super) fn parse_reject(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<
         "tcp" => {
             cur.next();
             if !cur.eat_word("reset") {
-                return fail(cx, Diagnostic::error("E2014", "expected `reject with tcp reset`").with_label(cur.span(), "expected `reset`"));
+                return fail(
+                    cx,
+                    Diagnostic::error("E2014", "expected `reject with tcp reset`")
+                        .with_label(cur.span(), "expected `reset`"),
+                );
             }
             (RejectKind::TcpReset, with_span.to(cur.prev_span()))
         }
@@ -647,9 +681,12 @@ fn check_reject_family(cx: &mut RuleCx<'_>, kind: RejectKind, span: Span) -> Res
                 let alt = if table == NfFamily::Ipv4 { "icmp" } else { "icmpv6" };
                 return fail(
                     cx,
-                    Diagnostic::error("E3004", format!("abstracted ICMP unreachable not supported in {} tables", cx.table.family_name))
-                        .with_label(span, "icmpx")
-                        .with_help(format!("use `reject with {alt} CODE`; icmpx is for inet, bridge and netdev tables")),
+                    Diagnostic::error(
+                        "E3004",
+                        format!("abstracted ICMP unreachable not supported in {} tables", cx.table.family_name),
+                    )
+                    .with_label(span, "icmpx")
+                    .with_help(format!("use `reject with {alt} CODE`; icmpx is for inet, bridge and netdev tables")),
                 );
             }
             if let Some(w) = want
@@ -658,9 +695,16 @@ fn check_reject_family(cx: &mut RuleCx<'_>, kind: RejectKind, span: Span) -> Res
                 let alt = if table == NfFamily::Ipv4 { "icmp" } else { "icmpv6" };
                 return fail(
                     cx,
-                    Diagnostic::error("E3004", format!("conflicting protocols specified: ip vs ip6: an {} table rejects {} packets", cx.table.family_name, fam_desc(table)))
-                        .with_label(span, format!("{} reject", fam_desc(w)))
-                        .with_help(format!("use `reject with {alt} CODE`")),
+                    Diagnostic::error(
+                        "E3004",
+                        format!(
+                            "conflicting protocols specified: ip vs ip6: an {} table rejects {} packets",
+                            cx.table.family_name,
+                            fam_desc(table)
+                        ),
+                    )
+                    .with_label(span, format!("{} reject", fam_desc(w)))
+                    .with_help(format!("use `reject with {alt} CODE`")),
                 );
             }
         }

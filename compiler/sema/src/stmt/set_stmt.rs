@@ -49,14 +49,20 @@ fn parse_value_for(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: Option<KeyType>
         Some(k) => args::parse_arg(cx, cur, &k, &what),
         None => {
             if cur.at_end() {
-                return fail(cx, Diagnostic::error("E2014", format!("missing {what}")).with_label(cur.span(), "value expected"));
+                return fail(
+                    cx,
+                    Diagnostic::error("E2014", format!("missing {what}")).with_label(cur.span(), "value expected"),
+                );
             }
             let before = cx.diags.len();
             let span = cur.span();
             let e = crate::expr::parse_value(cx, cur, &ExprType::Unknown);
             e.ok_or_else(|| {
                 if cx.diags.len() == before {
-                    cx.error(Diagnostic::error("E2003", format!("invalid {what}")).with_label(span, "cannot type this value"));
+                    cx.error(
+                        Diagnostic::error("E2003", format!("invalid {what}"))
+                            .with_label(span, "cannot type this value"),
+                    );
                 }
             })
         }
@@ -73,6 +79,7 @@ fn is_name_term(cx: &RuleCx<'_>, cur: &Cursor<'_>) -> bool {
 
 /// `TARGET set VALUE` (meta, ct, payload, exthdr, tcp option): the cursor is
 /// after `set`.
+#[allow(clippy::result_unit_err)] // the error is in `cx.diags`
 pub fn parse_set_stmt(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, target: Expr) -> Result<Stmt, ()> {
     let text = target_text(&target);
     let kind = match &target.kind {
@@ -80,7 +87,8 @@ pub fn parse_set_stmt(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, target: Expr) -
             let Some(mk) = ctc_proto::meta_key(key) else {
                 return fail(
                     cx,
-                    Diagnostic::error("E2010", format!("unknown meta key `{key}`")).with_label(target.span, "unknown key"),
+                    Diagnostic::error("E2010", format!("unknown meta key `{key}`"))
+                        .with_label(target.span, "unknown key"),
                 );
             };
             if !mk.settable {
@@ -132,7 +140,8 @@ pub fn parse_set_stmt(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, target: Expr) -
             let Some(ck) = ctc_proto::ct_key(key) else {
                 return fail(
                     cx,
-                    Diagnostic::error("E2010", format!("unknown ct key `{key}`")).with_label(target.span, "unknown key"),
+                    Diagnostic::error("E2010", format!("unknown ct key `{key}`"))
+                        .with_label(target.span, "unknown key"),
                 );
             };
             if !ck.settable || (dir.is_some() && ck.name != "zone") {
@@ -178,7 +187,11 @@ pub fn parse_set_stmt(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, target: Expr) -
             StmtKind::PayloadSet { target: target.clone(), value }
         }
         ExprKind::Exthdr { field: None, .. } | ExprKind::Opt { field: None, .. } => {
-            return read_only(cx, &target, "name a field of the header or option, e.g. `tcp option maxseg size set 1360`".into());
+            return read_only(
+                cx,
+                &target,
+                "name a field of the header or option, e.g. `tcp option maxseg size set 1360`".into(),
+            );
         }
         ExprKind::Opt { .. } => {
             return read_only(cx, &target, "only TCP option fields can be set".into());
@@ -201,7 +214,10 @@ fn finish(cur: &Cursor<'_>, target: &Expr, kind: StmtKind) -> Stmt {
 /// `ct label set NAME|BIT`: one of the 128 label bits (connlabel.conf names).
 fn parse_label(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Expr, ()> {
     let Some(t) = cur.peek() else {
-        return fail(cx, Diagnostic::error("E2014", "`ct label set` needs a label").with_label(cur.span(), "label expected"));
+        return fail(
+            cx,
+            Diagnostic::error("E2014", "`ct label set` needs a label").with_label(cur.span(), "label expected"),
+        );
     };
     let k = args::kt(Ty::CtLabel);
     let value = match &t.kind {
@@ -213,7 +229,8 @@ fn parse_label(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Expr, ()> {
             _ => {
                 return fail(
                     cx,
-                    Diagnostic::error("E2002", format!("invalid ct label bit {}", describe(t))).with_label(t.span, "labels are bits 0 to 127"),
+                    Diagnostic::error("E2002", format!("invalid ct label bit {}", describe(t)))
+                        .with_label(t.span, "labels are bits 0 to 127"),
                 );
             }
         },
@@ -223,4 +240,3 @@ fn parse_label(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Expr, ()> {
     cur.next();
     Ok(Expr { kind: ExprKind::Value(value), ty: ExprType::Scalar(k), span })
 }
-

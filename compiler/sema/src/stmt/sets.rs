@@ -7,7 +7,7 @@ use super::args::{self, DataSpec, describe, terms_span};
 use super::{closest, fail};
 use crate::cursor::Cursor;
 use crate::cx::RuleCx;
-use crate::hir::{Expr, ExprKind, ExprType, KeyType, MapData, ObjTarget, ObjectKind, SetOp, Stmt, StmtKind};
+use crate::hir::{Expr, ExprType, KeyType, MapData, ObjTarget, ObjectKind, SetOp, Stmt, StmtKind};
 use ctc_grammar::ast::{LitKind, Op, Term, TermKind};
 use ctc_grammar::{Diagnostic, Span};
 
@@ -31,7 +31,9 @@ fn declaration(kind: ObjectKind, name: &str) -> String {
             format!("ct timeout {name} {{\n        protocol tcp\n        policy = {{ established: 120 }}\n    }}")
         }
         ObjectKind::CtExpectation => {
-            format!("ct expectation {name} {{\n        protocol tcp\n        dport 21\n        timeout 1m\n        size 8\n    }}")
+            format!(
+                "ct expectation {name} {{\n        protocol tcp\n        dport 21\n        timeout 1m\n        size 8\n    }}"
+            )
         }
         ObjectKind::Flowtable => {
             format!("flowtable {name} {{\n        hook ingress priority filter\n        devices = {{ eth0 }}\n    }}")
@@ -49,8 +51,9 @@ pub(super) fn check_object(cx: &mut RuleCx<'_>, kind: ObjectKind, name: &str, sp
         return Ok(());
     }
     let code = if kind == ObjectKind::CtHelper { "E4008" } else { "E1004" };
-    let mut d = Diagnostic::error(code, format!("{} `{name}` is not defined in table {}", kind.as_str(), cx.table.display()))
-        .with_label(span, format!("undefined {}", kind.as_str()));
+    let mut d =
+        Diagnostic::error(code, format!("{} `{name}` is not defined in table {}", kind.as_str(), cx.table.display()))
+            .with_label(span, format!("undefined {}", kind.as_str()));
     let names: Vec<&str> = if kind == ObjectKind::Flowtable {
         cx.table.flowtables.keys().map(String::as_str).collect()
     } else {
@@ -69,7 +72,12 @@ pub(super) fn check_object(cx: &mut RuleCx<'_>, kind: ObjectKind, name: &str, sp
 
 /// The object named by a statement: `"name"`, `name`, or `KEY map { ... }`
 /// / `KEY map @m` giving the name.
-pub(super) fn parse_obj_value(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, kind: ObjectKind, what: &str) -> Result<ObjTarget, ()> {
+pub(super) fn parse_obj_value(
+    cx: &mut RuleCx<'_>,
+    cur: &mut Cursor<'_>,
+    kind: ObjectKind,
+    what: &str,
+) -> Result<ObjTarget, ()> {
     let Some(t) = cur.peek() else {
         return fail(
             cx,
@@ -98,8 +106,11 @@ pub(super) fn parse_obj_value(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, kind: O
     }
     fail(
         cx,
-        Diagnostic::error("E2012", format!("`{what}` takes the name of a {} object, not {}", kind.as_str(), describe(t)))
-            .with_label(t.span, "expected a name such as \"name\" or a map `KEY map { ... }`"),
+        Diagnostic::error(
+            "E2012",
+            format!("`{what}` takes the name of a {} object, not {}", kind.as_str(), describe(t)),
+        )
+        .with_label(t.span, "expected a name such as \"name\" or a map `KEY map { ... }`"),
     )
 }
 
@@ -191,8 +202,11 @@ fn parse_elem_stmts(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, out: &mut Vec<Stm
         if !super::starts_stmt(cx, cur) {
             return fail(
                 cx,
-                Diagnostic::error("E2011", format!("unexpected {} in set element", cur.peek().map_or("".into(), describe)))
-                    .with_label(cur.span(), "expected timeout, expires, comment or a stateful statement"),
+                Diagnostic::error(
+                    "E2011",
+                    format!("unexpected {} in set element", cur.peek().map_or("".into(), describe)),
+                )
+                .with_label(cur.span(), "expected timeout, expires, comment or a stateful statement"),
             );
         }
         let st = super::parse_stmt(cx, cur)?;
@@ -209,25 +223,45 @@ fn parse_elem_stmts(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, out: &mut Vec<Stm
     Ok(())
 }
 
-/// The key expression of a dynamic set update; must not be constant.
-fn parse_key(cx: &mut RuleCx<'_>, terms: &[Term], span: Span) -> Result<(Expr, usize), ()> {
+/// Words that end the key of a dynamic set element: element options and
+/// the stateful statements an element may carry.
+fn ends_key(w: &str) -> bool {
+    matches!(w, "timeout" | "expires" | "comment" | "counter" | "limit" | "quota" | "last" | "ct")
+}
+
+/// The key of a dynamic set element: an expression from the packet
+/// (`ip saddr . tcp dport`) or, as nft also accepts, a constant of the
+/// set's key type (`add @m { 10.2.3.4 timeout 2s : 0x2 }`). Returns the key
+/// and the number of terms it used.
+fn parse_key(cx: &mut RuleCx<'_>, terms: &[Term], span: Span, set_key: &[KeyType]) -> Result<(Expr, usize), ()> {
     let span = terms_span(terms, span);
     let mut sub = Cursor::new(terms, span);
+    if sub.at_end() {
+        return fail(
+            cx,
+            Diagnostic::error("E2014", "missing element key").with_label(span, "expected e.g. `ip saddr`"),
+        );
+    }
+    if !crate::expr::is_expr_start(cx, &sub) {
+        let end = terms.iter().position(|t| t.word().is_some_and(ends_key)).unwrap_or(terms.len());
+        let ty = match set_key {
+            [] => ExprType::Unknown,
+            [k] => ExprType::Scalar(k.clone()),
+            ks => ExprType::Concat(ks.to_vec()),
+        };
+        let key = args::parse_elem_key(cx, &terms[..end], span, &ty)?;
+        return Ok((key, end));
+    }
     let before = cx.diags.len();
     let Some(key) = crate::expr::parse_expr(cx, &mut sub) else {
         if cx.diags.len() == before {
-            cx.error(Diagnostic::error("E2010", "invalid set element key").with_label(span, "expected a selector such as `ip saddr`"));
+            cx.error(
+                Diagnostic::error("E2010", "invalid set element key")
+                    .with_label(span, "expected a selector such as `ip saddr`"),
+            );
         }
         return Err(());
     };
-    if matches!(key.kind, ExprKind::Value(_) | ExprKind::Range { .. } | ExprKind::Prefix { .. }) {
-        return fail(
-            cx,
-            Diagnostic::error("E2012", "Key expression can not be constant")
-                .with_label(key.span, "a constant")
-                .with_help("the key must come from the packet, e.g. `ip saddr`"),
-        );
-    }
     Ok((key, sub.pos()))
 }
 
@@ -288,13 +322,16 @@ pub(super) fn parse_set_update(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Res
         Some(c) => (&elem.terms[..c], Some(&elem.terms[c + 1..])),
         None => (&elem.terms[..], None),
     };
-    let (key, used) = parse_key(cx, key_part, elem.span)?;
+    let (key, used) = parse_key(cx, key_part, elem.span, &set_key)?;
     if !set_key.is_empty() && !key_matches(&key.ty, &set_key) {
         return fail(
             cx,
-            Diagnostic::error("E2007", format!("element key does not match the key of `@{name}` ({})", type_name(&set_key)))
-                .with_label(key.span, "wrong key type")
-                .with_secondary(set_span, format!("`@{name}` is declared here with `type {}`", type_name(&set_key))),
+            Diagnostic::error(
+                "E2007",
+                format!("element key does not match the key of `@{name}` ({})", type_name(&set_key)),
+            )
+            .with_label(key.span, "wrong key type")
+            .with_secondary(set_span, format!("`@{name}` is declared here with `type {}`", type_name(&set_key))),
         );
     }
     // Options and stateful statements after the key.
@@ -315,7 +352,8 @@ pub(super) fn parse_set_update(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Res
             Some("comment") => {
                 return fail(
                     cx,
-                    Diagnostic::error("E2012", "Key expression comments are not supported").with_label(sub.span(), "comment"),
+                    Diagnostic::error("E2012", "Key expression comments are not supported")
+                        .with_label(sub.span(), "comment"),
                 );
             }
             _ => break,
@@ -361,14 +399,17 @@ fn parse_legacy_set(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, op: SetOp) -> Res
         );
     };
     let key_terms = &rest[..at_idx];
-    let (key, used) = parse_key(cx, key_terms, cur.span())?;
+    let (key, used) = parse_key(cx, key_terms, cur.span(), &[])?;
     let mut sub = Cursor::new(&key_terms[used..], terms_span(&key_terms[used..], cur.span()));
     let mut timeout_ms = None;
     if sub.eat_word("timeout") {
         timeout_ms = Some(args::parse_time(cx, &mut sub, "timeout")?.0);
     }
     if !sub.at_end() {
-        return fail(cx, Diagnostic::error("E2011", "unexpected term before the set").with_label(sub.span(), "unexpected"));
+        return fail(
+            cx,
+            Diagnostic::error("E2011", "unexpected term before the set").with_label(sub.span(), "unexpected"),
+        );
     }
     cur.set_pos(cur.pos() + at_idx);
     let Some(at) = cur.next() else { return Err(()) };
@@ -400,17 +441,27 @@ pub(super) fn parse_meter(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<S
         size = Some(args::expect_uint(cx, cur, "meter size", u64::from(u32::MAX))?.0 as u32);
     }
     let Some(t) = cur.peek() else {
-        return fail(cx, Diagnostic::error("E2014", "`meter` needs `{ KEY STATEMENT }`").with_label(cur.span(), "expected `{`"));
+        return fail(
+            cx,
+            Diagnostic::error("E2014", "`meter` needs `{ KEY STATEMENT }`").with_label(cur.span(), "expected `{`"),
+        );
     };
     let TermKind::Set(lit) = &t.kind else {
-        return fail(cx, Diagnostic::error("E2012", "`meter` needs `{ KEY STATEMENT }`").with_label(t.span, "expected `{`"));
+        return fail(
+            cx,
+            Diagnostic::error("E2012", "`meter` needs `{ KEY STATEMENT }`").with_label(t.span, "expected `{`"),
+        );
     };
     let lit_span = t.span;
     cur.next();
     let [elem] = lit.elements.as_slice() else {
-        return fail(cx, Diagnostic::error("E2012", "`meter` takes one key and one statement").with_label(lit_span, "expected `{ KEY STATEMENT }`"));
+        return fail(
+            cx,
+            Diagnostic::error("E2012", "`meter` takes one key and one statement")
+                .with_label(lit_span, "expected `{ KEY STATEMENT }`"),
+        );
     };
-    let (key, used) = parse_key(cx, &elem.terms, elem.span)?;
+    let (key, used) = parse_key(cx, &elem.terms, elem.span, &[])?;
     let rest = &elem.terms[used.min(elem.terms.len())..];
     let mut sub = Cursor::new(rest, terms_span(rest, elem.span));
     let mut stmts = Vec::new();
@@ -423,7 +474,8 @@ pub(super) fn parse_meter(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<S
     let (Some(stmt), None) = (it.next(), it.next()) else {
         return fail(
             cx,
-            Diagnostic::error("E2012", "meter statement must be stateful").with_label(lit_span, "expected one stateful statement"),
+            Diagnostic::error("E2012", "meter statement must be stateful")
+                .with_label(lit_span, "expected one stateful statement"),
         );
     };
     Ok(StmtKind::Meter { name, size, key, stmt: Box::new(stmt) })

@@ -147,9 +147,12 @@ pub(super) fn parse_limit(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<S
                 };
                 return fail(
                     cx,
-                    Diagnostic::error("E2012", format!("invalid limit rate unit `{u}`, expecting bytes, kbytes or mbytes"))
-                        .with_label(*us, "unknown unit")
-                        .with_help(help),
+                    Diagnostic::error(
+                        "E2012",
+                        format!("invalid limit rate unit `{u}`, expecting bytes, kbytes or mbytes"),
+                    )
+                    .with_label(*us, "unknown unit")
+                    .with_help(help),
                 );
             };
             let Some(r) = n.checked_mul(m) else {
@@ -217,7 +220,8 @@ pub(super) fn parse_limit(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<S
 fn bad_rate(cx: &mut RuleCx<'_>, span: ctc_grammar::Span) -> Result<StmtKind, ()> {
     fail(
         cx,
-        Diagnostic::error("E2006", "malformed limit rate").with_label(span, "expected e.g. `10/second` or `1 mbytes/second`"),
+        Diagnostic::error("E2006", "malformed limit rate")
+            .with_label(span, "expected e.g. `10/second` or `1 mbytes/second`"),
     )
 }
 
@@ -250,10 +254,8 @@ pub(super) fn parse_quota(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<S
 pub(super) fn parse_last(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<StmtKind, ()> {
     cur.next();
     let mut used_ms = None;
-    if cur.eat_word("used") {
-        if !cur.eat_word("never") {
-            used_ms = Some(args::parse_time(cx, cur, "last used")?.0);
-        }
+    if cur.eat_word("used") && !cur.eat_word("never") {
+        used_ms = Some(args::parse_time(cx, cur, "last used")?.0);
     }
     Ok(StmtKind::Last { used_ms })
 }
@@ -288,8 +290,7 @@ pub(super) fn parse_log(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
     let mut group_span = None;
     let mut flags_span = None;
     let mut other_span = None;
-    loop {
-        let Some(w) = cur.peek_word() else { break };
+    while let Some(w) = cur.peek_word() {
         let arg_span = cur.span();
         match w {
             "prefix" => {
@@ -297,7 +298,8 @@ pub(super) fn parse_log(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
                 let Some(t) = cur.peek() else {
                     return fail(
                         cx,
-                        Diagnostic::error("E2014", "`log prefix` needs a string").with_label(cur.span(), "expected \"...\""),
+                        Diagnostic::error("E2014", "`log prefix` needs a string")
+                            .with_label(cur.span(), "expected \"...\""),
                     );
                 };
                 let p = match &t.kind {
@@ -327,7 +329,8 @@ pub(super) fn parse_log(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<Stm
                 let Some(t) = cur.peek() else {
                     return fail(
                         cx,
-                        Diagnostic::error("E2014", "`log level` needs a level").with_label(cur.span(), "expected a level"),
+                        Diagnostic::error("E2014", "`log level` needs a level")
+                            .with_label(cur.span(), "expected a level"),
                     );
                 };
                 let name = match &t.kind {
@@ -431,10 +434,7 @@ fn parse_log_flags(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<u32, ()>
             if cur.eat_word("options") {
                 Ok(NF_LOG_IPOPT)
             } else {
-                fail(
-                    cx,
-                    Diagnostic::error("E2012", "invalid log flag").with_label(cur.span(), "expected `ip options`"),
-                )
+                fail(cx, Diagnostic::error("E2012", "invalid log flag").with_label(cur.span(), "expected `ip options`"))
             }
         }
         "tcp" => {
@@ -483,8 +483,11 @@ fn parse_queue_flags(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, f: &mut QueueFla
             _ => {
                 return fail(
                     cx,
-                    Diagnostic::error("E2012", format!("invalid queue flag {}", cur.peek().map_or("".into(), describe)))
-                        .with_label(cur.span(), "expected `bypass` or `fanout`"),
+                    Diagnostic::error(
+                        "E2012",
+                        format!("invalid queue flag {}", cur.peek().map_or("".into(), describe)),
+                    )
+                    .with_label(cur.span(), "expected `bypass` or `fanout`"),
                 );
             }
         }
@@ -690,7 +693,8 @@ pub(super) fn parse_optstrip(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Resul
     let Some(t) = cur.peek() else {
         return fail(
             cx,
-            Diagnostic::error("E2014", "`reset tcp option` needs an option name").with_label(cur.span(), "expected e.g. `sack-perm`"),
+            Diagnostic::error("E2014", "`reset tcp option` needs an option name")
+                .with_label(cur.span(), "expected e.g. `sack-perm`"),
         );
     };
     let name = match &t.kind {
@@ -700,7 +704,8 @@ pub(super) fn parse_optstrip(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Resul
     let Some(opt) = ctc_proto::tcp_option(&name) else {
         return fail(
             cx,
-            Diagnostic::error("E2010", format!("unknown tcp option {}", describe(t))).with_label(t.span, "unknown option"),
+            Diagnostic::error("E2010", format!("unknown tcp option {}", describe(t)))
+                .with_label(t.span, "unknown option"),
         );
     };
     cur.next();
@@ -716,4 +721,3 @@ pub(super) fn parse_optstrip(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Resul
     }
     Ok(StmtKind::OptStrip { option: opt.name })
 }
-

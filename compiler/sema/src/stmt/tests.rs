@@ -53,7 +53,8 @@ fn table(family: Family) -> TableSymbols {
     let mut t = TableSymbols { family_name: family_name(family), name: "filter".into(), ..TableSymbols::default() };
     t.sets.insert("s".into(), set("s", &[Ty::Ipv4Addr], None));
     t.sets.insert("s6".into(), set("s6", &[Ty::Ipv6Addr], None));
-    t.sets.insert("m".into(), set("m", &[Ty::Ipv4Addr], Some(MapData::Value(vec![KeyType { ty: Ty::Mark, bits: 32 }]))));
+    t.sets
+        .insert("m".into(), set("m", &[Ty::Ipv4Addr], Some(MapData::Value(vec![KeyType { ty: Ty::Mark, bits: 32 }]))));
     t.sets.insert(
         "nm".into(),
         set(
@@ -397,8 +398,12 @@ fn hook_message_wording() {
     let tab = table(Family::Inet);
     let (terms, span) = rule_terms("snat to 1.2.3.4").unwrap();
     let mut diags = Vec::new();
-    let mut cx =
-        RuleCx::new(Family::Ip, &tab, ChainCtx { name: "input".into(), base: Some((ChainType::Filter, Hook::Input)) }, &mut diags);
+    let mut cx = RuleCx::new(
+        Family::Ip,
+        &tab,
+        ChainCtx { name: "input".into(), base: Some((ChainType::Filter, Hook::Input)) },
+        &mut diags,
+    );
     let _ = crate::rule::check_rule(&mut cx, &terms, span);
     assert_eq!(
         cx.diags[0].message,
@@ -473,9 +478,7 @@ struct TFile {
 }
 
 fn parse_ty_list(s: &str) -> Option<Vec<KeyType>> {
-    s.split(" . ")
-        .map(|p| Ty::by_name(p.trim()).map(|t| KeyType { ty: t, bits: t.info().bits }))
-        .collect()
+    s.split(" . ").map(|p| Ty::by_name(p.trim()).map(|t| KeyType { ty: t, bits: t.info().bits })).collect()
 }
 
 fn parse_set_decl(line: &str) -> Option<Set> {
@@ -516,8 +519,13 @@ fn parse_tfile(text: &str) -> TFile {
         if let Some(c) = line.strip_prefix(':') {
             let Some((name, spec)) = c.split_once(';') else { continue };
             let words: Vec<&str> = spec.split_whitespace().collect();
-            let ty = words.iter().position(|w| *w == "type").and_then(|i| words.get(i + 1)).and_then(|w| ChainType::from_name(w));
-            let hook = words.iter().position(|w| *w == "hook").and_then(|i| words.get(i + 1)).and_then(|w| Hook::from_name(w));
+            let ty = words
+                .iter()
+                .position(|w| *w == "type")
+                .and_then(|i| words.get(i + 1))
+                .and_then(|w| ChainType::from_name(w));
+            let hook =
+                words.iter().position(|w| *w == "hook").and_then(|i| words.get(i + 1)).and_then(|w| Hook::from_name(w));
             if let (Some(ty), Some(hook)) = (ty, hook) {
                 tf.chains.insert(name.to_string(), (ty, hook));
             }
@@ -564,8 +572,11 @@ fn run_tfile(path: &std::path::Path) -> (usize, usize, Vec<String>) {
                         let mut diags = Vec::new();
                         let mut cx = RuleCx::new(*family, &tab, ChainCtx { name: chain.clone(), base }, &mut diags);
                         let _ = crate::rule::check_rule(&mut cx, &terms, span);
-                        let errs: Vec<String> =
-                            diags.iter().filter(|d| d.is_error()).map(|d| format!("{} {}", d.code, d.message)).collect();
+                        let errs: Vec<String> = diags
+                            .iter()
+                            .filter(|d| d.is_error())
+                            .map(|d| format!("{} {}", d.code, d.message))
+                            .collect();
                         (errs.is_empty(), errs.join("; "))
                     }
                 };
@@ -628,4 +639,90 @@ fn corpus() {
         }
     }
     eprintln!("statement corpus: {pass}/{total}");
+}
+
+#[test]
+fn set_updates_and_meters() {
+    ok(Family::Ip, FI, "add @s { ip saddr }");
+    ok(Family::Ip, FI, "update @s { ip saddr timeout 10s limit rate 10/second }");
+    ok(Family::Ip, FI, "delete @s { ip saddr }");
+    ok(Family::Ip, FI, "add @s { ip saddr counter quota 10 mbytes }");
+    ok(Family::Ip, FI, "update @m { ip saddr : 0x1 }");
+    ok(Family::Ip, FI, "add @m { ip saddr counter : 0x1 }");
+    err(Family::Ip, FI, "add @nope { ip saddr }", "E1003");
+    ok(Family::Ip, FI, "add @s { 1.2.3.4 }");
+    ok(Family::Ip, FI, "add @m { 10.2.3.4 timeout 2s : 0x00000002 }");
+    err(Family::Ip, FI, "add @s { dead::1 }", "E2003");
+    err(Family::Ip, FI, "add @m { ip saddr }", "E1015");
+    err(Family::Ip, FI, "add @s { ip saddr : 0x1 }", "E1015");
+    err(Family::Ip, FI, "add @s { tcp dport }", "E2007");
+    err(Family::Ip, FI, "add @s { ip saddr accept }", "E2012");
+    ok(Family::Ip, FI, "meter m { ip saddr limit rate 10/second }");
+    ok(Family::Ip, FI, "meter m size 128 { ip saddr timeout 10s limit rate over 10/second }");
+    err(Family::Ip, FI, "meter m { ip saddr drop }", "E2012");
+}
+
+#[test]
+fn object_maps() {
+    ok(Family::Ip, FI, "counter name tcp dport map { 22 : \"c1\" }");
+    err(Family::Ip, FI, "counter name tcp dport map { 22 : \"cx\" }", "E1004");
+    ok(Family::Ip, FI, "counter name tcp dport map @cm");
+    err(Family::Ip, FI, "quota name tcp dport map @cm", "E1015");
+    err(Family::Ip, FI, "counter name tcp dport map @nope", "E1003");
+}
+
+#[test]
+fn set_statements() {
+    ok(Family::Ip, FI, "meta mark set 1");
+    ok(Family::Ip, FI, "meta mark set meta mark & 0xff");
+    ok(Family::Ip, FI, "meta mark set 0x16 and 0x16");
+    ok(Family::Ip, FI, "meta mark set ip saddr map { 1.1.1.1 : 0x2 }");
+    err(Family::Ip, FI, "meta mark set { 1, 2 }", "E2003");
+    err(Family::Ip, FI, "meta iifname set \"eth0\"", "E2013");
+    ok(Family::Ip, FI, "meta secmark set \"sm1\"");
+    err(Family::Ip, FI, "meta secmark set \"nope\"", "E1004");
+    ok(Family::Bridge, FPRE, "meta broute set 1");
+    err(Family::Bridge, FI, "meta broute set 1", "E4006");
+    assert!(!check_in(Family::Ip, FI, "meta broute set 1").is_empty());
+    ok(Family::Ip, FI, "ct mark set 1");
+    ok(Family::Ip, FI, "ct zone set 1");
+    ok(Family::Ip, FI, "ct original zone set 1");
+    assert!(!check_in(Family::Ip, FI, "ct original mark set 1").is_empty());
+    err(Family::Ip, FI, "ct state set new", "E2013");
+    err(Family::Ip, FI, "ct secmark set 1", "E2013");
+    ok(Family::Ip, FI, "ct secmark set meta secmark");
+    ok(Family::Ip, FI, "ct event set new,related");
+    ok(Family::Ip, FI, "ct label set 3");
+    ok(Family::Ip, FI, "ip dscp set cs1");
+    err(Family::Ip, FI, "ip dscp set cs9", "E2001");
+    ok(Family::Ip, FI, "tcp option maxseg size set 1360");
+    ok(Family::Ip, FI, "tcp option maxseg size set rt mtu");
+    err(Family::Ip, FI, "rt mtu set 1", "E2013");
+    ok(Family::Inet, FI, "ct helper set ip protocol . th dport map { udp . 10000-20000 : \"ftp-std\" }");
+    err(Family::Inet, FI, "ct helper set ip protocol . th dport map { udp . 10000-20000 : \"sip\" }", "E4008");
+}
+
+#[test]
+fn expression_arguments() {
+    err(Family::Ip, FO, "queue to symhash mod 2 offset 65536", "E2002");
+    ok(Family::Ip, FO, "queue to symhash mod 65536");
+    ok(Family::Ip, FO, "queue flags bypass to numgen inc mod 65536");
+    ok(Family::Ip, FO, "queue to jhash oif . meta mark mod 32");
+    ok(Family::Ip, FO, "queue flags bypass to oifname map { \"eth0\" : 0, \"ppp0\" : 2 }");
+    assert!(!check_in(Family::Ip, FO, "queue to oif").is_empty());
+    assert!(!check_in(Family::Ip, FO, "queue flags fanout to symhash mod 65536").is_empty());
+    ok(Family::Ip, NPRE, "tcp dport 22 redirect to :tcp dport map { 22 : 8000, 80 : 8080 }");
+    ok(Family::Ip, NPOST, "snat to ip saddr map { 10.141.11.4 : 192.168.2.2-192.168.2.4 }");
+    ok(Family::Ip, NPOST, "snat ip prefix to ip saddr map { 10.141.11.0/24 : 192.168.2.0/24 }");
+    ok(Family::Ip, NPOST, "meta l4proto 17 snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3 . 80 }");
+    err(Family::Ip, NPOST, "snat ip to ip saddr map { 10.141.11.4 : 192.168.2.3 . 80 }", "E3003");
+    ok(Family::Ip, NPRE, "tcp dport 80 dnat to ip daddr map @nm");
+    err(Family::Ip, NPRE, "dnat to ip daddr map @nm", "E3003");
+    err(Family::Ip, NPRE, "tcp dport 80 dnat to ip daddr map @s6", "E1015");
+    ok(Family::Ip, NPRE, "dnat to ip saddr . tcp dport map { 1.1.1.1 . 80 : 2.2.2.2 . 8080 }");
+    ok(Family::Inet, FPRE, "meta l4proto 6 tproxy ip to 127.0.0.1:symhash mod 2 map { 0 : 23, 1 : 42 }");
+    ok(Family::Ip, FI, "dup to ip saddr map { 192.168.2.120 : 192.168.2.1 } device \"lo\"");
+    err(Family::Ip, NPRE, "tcp dport 22 masquerade accept", "E4006");
+    err(Family::Ip, NPOST, "tcp dport 22 masquerade accept", "E2011");
+    ok(Family::Ip, NPOST, "tcp dport 22 masquerade comment \"x\"");
 }
