@@ -85,7 +85,10 @@ pub fn render_human(map: &SourceMap, d: &Diagnostic, opts: HumanOptions) -> Stri
     };
     let mut buf = Vec::new();
     if report.finish().write(ariadne::sources(sources), &mut buf).is_ok() {
-        out.push_str(&String::from_utf8_lossy(&buf));
+        // ariadne's first line repeats code and message, which the contract
+        // headline above already gives: keep only the snippet.
+        let text = String::from_utf8_lossy(&buf);
+        out.push_str(text.split_once('\n').map_or("", |(_, rest)| rest));
     }
     out
 }

@@ -29,7 +29,7 @@ use ctc_grammar::ast::SetLit;
 pub use util::types_compatible;
 pub use value::parse_verdict;
 
-pub(crate) use deps::note_match;
+pub(crate) use deps::{L4_SEVERAL, note_match};
 pub(crate) use value::{Rhs, parse_rhs};
 
 /// Parse an expression in "value producing" position (the left side of a

@@ -30,6 +30,9 @@ fn l3_name(l: L3) -> &'static str {
 }
 
 fn l4_name(p: u8) -> String {
+    if p == L4_SEVERAL {
+        return "several transport protocols".into();
+    }
     ctc_proto::Ty::InetProto.symbol_name(u64::from(p)).map_or_else(|| format!("protocol {p}"), str::to_string)
 }
 
@@ -156,16 +159,9 @@ pub(crate) fn check_payload_dep(cx: &mut RuleCx<'_>, proto: &'static Proto, what
         }
     }
     if proto.name == "th" {
-        if let Some((have, hspan)) = cx.proto.l4
-            && !ctc_proto::PORT_PROTOCOLS.iter().any(|(_, p)| *p == have)
-        {
-            cx.error(
-                Diagnostic::error("E3001", format!("`{what}` conflicts with an earlier match of this rule"))
-                    .with_label(span, "this needs a transport protocol with ports (tcp, udp, udplite, sctp, dccp)")
-                    .with_secondary(hspan, format!("but this restricts the rule to {}", l4_name(have))),
-            );
-            return false;
-        }
+        // nft accepts `th` after any transport match (`meta l4proto icmp th
+        // dport 1`, `meta l4proto { tcp, udp } th dport 1`): the raw
+        // transport header is read whatever the protocol.
         return true;
     }
     if let Some(port) = dep.udp_dport {
@@ -186,25 +182,70 @@ pub(crate) fn check_payload_dep(cx: &mut RuleCx<'_>, proto: &'static Proto, what
     true
 }
 
+/// The transport context after a match on a set of several protocols
+/// (`meta l4proto { tcp, udp }`) or on a protocol nft has no header for:
+/// nft's `proto_unknown` / an ambiguous `proto_ctx`. A transport protocol
+/// is known (NAT ports and tproxy are allowed, as in nft's
+/// `nat_evaluate_transport`), but no single header may be assumed: a
+/// later `tcp dport` is a conflict ("conflicting protocols specified: udp
+/// vs. tcp"), `th dport` is fine. 255 is IANA's reserved protocol number,
+/// which has no header either.
+pub(crate) const L4_SEVERAL: u8 = 255;
+
+/// Record transport protocol `p` established by a match at `span`: nft's
+/// `proto_ctx_update` keeps every protocol the rule names, and more than
+/// one distinct protocol makes the context ambiguous.
+fn note_l4(cx: &mut RuleCx<'_>, p: u8, span: Span) {
+    cx.proto.l4 = match cx.proto.l4 {
+        None => Some((p, span)),
+        Some((have, hspan)) if have == p => Some((have, hspan)),
+        Some(_) => Some((L4_SEVERAL, span)),
+    };
+}
+
 /// After a match `lhs op rhs` (spanning `span`), record what it establishes
 /// for the rest of the rule: `meta l4proto tcp`, `ip protocol udp`,
 /// `meta nfproto ipv6`, `ether type ip6`, `udp dport 4789`.
+///
+/// Sets of protocols (`meta l4proto { tcp, udp }`, `ip protocol { 6, 17 }`)
+/// count each element, as nft's `relational_expr_pctx_update` does; a
+/// named set after `meta l4proto` (`meta l4proto @protos`) establishes an
+/// unknown transport protocol (nft ≥ 1.1.2, bugzilla 1686), enough for NAT
+/// ports and tproxy.
 pub(crate) fn note_match(cx: &mut RuleCx<'_>, lhs: &Expr, op: RelOp, rhs: &Expr, span: Span) {
     if !matches!(op, RelOp::Implicit | RelOp::Eq) {
         return;
     }
-    let ExprKind::Value(Value::Int(v)) = rhs.kind else { return };
     let key = match &lhs.kind {
         ExprKind::Meta { key } => ("meta", *key),
         ExprKind::Payload { proto, field, .. } => (*proto, *field),
         _ => return,
     };
+    let is_l4 = matches!(key, ("meta", "l4proto") | ("ip", "protocol") | ("ip6", "nexthdr"));
+    match &rhs.kind {
+        ExprKind::SetLit(elems) if is_l4 => {
+            for el in elems {
+                if let ExprKind::Value(Value::Int(v)) = el.key.kind
+                    && let Ok(p) = u8::try_from(v)
+                {
+                    note_l4(cx, p, span);
+                }
+            }
+            return;
+        }
+        ExprKind::SetRef { .. } if key == ("meta", "l4proto") => {
+            if cx.proto.l4.is_none() {
+                cx.proto.l4 = Some((L4_SEVERAL, span));
+            }
+            return;
+        }
+        _ => {}
+    }
+    let ExprKind::Value(Value::Int(v)) = rhs.kind else { return };
     match key {
         ("meta", "l4proto") | ("ip", "protocol") | ("ip6", "nexthdr") => {
-            if cx.proto.l4.is_none()
-                && let Ok(p) = u8::try_from(v)
-            {
-                cx.proto.l4 = Some((p, span));
+            if let Ok(p) = u8::try_from(v) {
+                note_l4(cx, p, span);
             }
         }
         ("meta", "nfproto") => {

@@ -68,8 +68,18 @@ pub(crate) fn parse_concat_hint(
             return None;
         }
         let mut parts = vec![first.e];
+        // Constant components (`ip saddr . "lo" @s`), typed once the set
+        // they meet is known: (index in `parts`, term position).
+        let mut consts: Vec<(usize, usize)> = Vec::new();
         while cur.eat_op(Op::Dot) {
             if !is_selector_start(cur) {
+                if is_const_term(cur) {
+                    consts.push((parts.len(), cur.pos()));
+                    let span = cur.span();
+                    cur.next();
+                    parts.push(mk(ExprKind::Value(Value::Int(0)), ExprType::Unknown, span));
+                    continue;
+                }
                 let found = cur.peek().map_or("the end of the rule".into(), describe);
                 return err_help(
                     cx,
@@ -89,6 +99,9 @@ pub(crate) fn parse_concat_hint(
             if parts.len() > 32 {
                 return err(cx, "E2013", "concatenation too long", cur.prev_span(), "at most 32 components");
             }
+        }
+        if !consts.is_empty() {
+            type_const_parts(cx, cur, &mut parts, &consts, data_hint)?;
         }
         let mut kts = Vec::new();
         for p in &parts {
@@ -122,6 +135,92 @@ pub(crate) fn parse_concat_hint(
         pe = Pe::plain(mk(ExprKind::Map { key: Box::new(key), map: Box::new(map), verdict }, ty, cur.span_from(start)));
     }
     Some(pe)
+}
+
+/// Whether the term at the cursor can be a constant component of a
+/// concatenation: a literal, a symbol or a bracketed IPv6 address.
+fn is_const_term(cur: &Cursor<'_>) -> bool {
+    match cur.peek().map(|t| &t.kind) {
+        Some(TermKind::Lit(..) | TermKind::Bracket(_) | TermKind::Var(_)) => true,
+        Some(TermKind::Word(w)) => !matches!(w.as_str(), "map" | "vmap"),
+        _ => false,
+    }
+}
+
+/// The key types a concatenation with constant components must have: those
+/// of the set or map it meets (`... @s`, `... map @m`, `... vmap @m`), or
+/// of the set a statement updates (`update @s { ip saddr . 80 }`, passed
+/// as `hint`). nft types such constants from the set's key (its
+/// `expr_evaluate_concat` walks the key's data types).
+fn const_part_types(cx: &RuleCx<'_>, cur: &Cursor<'_>, hint: Option<&ExprType>) -> Option<Vec<KeyType>> {
+    let mut i = 0;
+    if matches!(cur.peek_word(), Some("map" | "vmap" | "eq" | "ne"))
+        || matches!(cur.peek().map(|t| &t.kind), Some(TermKind::Op(Op::Eq | Op::Ne)))
+    {
+        i = 1;
+    }
+    if let Some(TermKind::At(name)) = cur.peek_at(i).map(|t| &t.kind)
+        && let Some(set) = cx.table.sets.get(name)
+    {
+        return Some(set.key.clone());
+    }
+    match hint {
+        Some(ExprType::Concat(ks)) => Some(ks.clone()),
+        _ => None,
+    }
+}
+
+/// Type the constant components `consts` of a concatenation.
+fn type_const_parts(
+    cx: &mut RuleCx<'_>,
+    cur: &Cursor<'_>,
+    parts: &mut [Expr],
+    consts: &[(usize, usize)],
+    hint: Option<&ExprType>,
+) -> Option<()> {
+    let first = consts.first().map_or(0, |c| c.0);
+    let Some(kts) = const_part_types(cx, cur, hint) else {
+        let span = parts[first].span;
+        return err_help(
+            cx,
+            "E2014",
+            "cannot type a constant in this concatenation",
+            span,
+            "a constant component needs the key type of the set it is looked up in",
+            "look the concatenation up in a named set (`ip saddr . \"lo\" @s`) or use a selector",
+        );
+    };
+    // Offsets of each component in the key types (components are scalars,
+    // or concatenations from parentheses).
+    let mut offset = 0usize;
+    let mut offsets = Vec::with_capacity(parts.len());
+    for p in parts.iter() {
+        offsets.push(offset);
+        offset += match &p.ty {
+            ExprType::Concat(ks) => ks.len(),
+            _ => 1,
+        };
+    }
+    if offset != kts.len() {
+        let span = parts[0].span.to(parts[parts.len() - 1].span);
+        return err(
+            cx,
+            "E2007",
+            format!("concatenation has {offset} components, the set's key has {}", kts.len()),
+            span,
+            "concatenation arity mismatch",
+        );
+    }
+    for &(idx, pos) in consts {
+        let k = &kts[offsets[idx]];
+        let mut sub = cur.clone();
+        sub.set_pos(pos);
+        let t = sub.peek()?;
+        let one = std::slice::from_ref(t);
+        let mut c1 = Cursor::new(one, t.span);
+        parts[idx] = value::parse_atom(cx, &mut c1, k)?;
+    }
+    Some(())
 }
 
 fn parse_map_rhs(

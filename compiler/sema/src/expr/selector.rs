@@ -711,10 +711,39 @@ fn parse_fib(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Option<Expr> {
             "write e.g. `fib daddr type local`".into(),
         );
     };
+    // `fib ... check exists|missing` (nft >= 1.1.1): whether a route exists,
+    // the `oif` lookup with NFTA_FIB_F_PRESENT; the result is a boolean.
+    if rt.word() == Some("check") {
+        cur.next();
+        let span = cur.span_from(start);
+        if !matches!(cur.peek_word(), Some("exists" | "missing" | "true" | "false")) {
+            return err_help(
+                cx,
+                "E2014",
+                "`fib ... check` needs `exists` or `missing`",
+                cur.span(),
+                "expected `exists` or `missing`",
+                "write e.g. `fib daddr . iif check missing drop`",
+            );
+        }
+        if let Some((_, hook)) = cx.chain.base
+            && !matches!(hook, ctc_proto::Hook::Prerouting | ctc_proto::Hook::Input | ctc_proto::Hook::Forward | ctc_proto::Hook::Ingress)
+        {
+            return err_help(
+                cx,
+                "E4006",
+                format!("this fib lookup is not available in the {} hook", hook.name()),
+                span,
+                format!("not computable at {}", hook.name()),
+                "`fib ... check` works in prerouting, input and forward chains",
+            );
+        }
+        return Some(mk(ExprKind::Fib { flags, result: "check" }, scalar(Ty::Boolean, 1), span));
+    }
     let Some(r) = rt.word().and_then(|w| proto::find_key(proto::FIB_RESULTS, w)) else {
         let w = rt.word().unwrap_or("");
         let d = Diagnostic::error("E2010", format!("unknown fib result {}", describe(rt)))
-            .with_label(rt.span, "expected `oif`, `oifname` or `type`");
+            .with_label(rt.span, "expected `oif`, `oifname`, `type` or `check`");
         cx.error(suggest(d, w, proto::FIB_RESULTS.iter().map(|k| k.name)));
         return None;
     };

@@ -813,7 +813,11 @@ fn parse_element(
             _ => parse_rhs(cx, &mut c, key, depth + 1, Rhs { list: false })?,
         }
     };
-    let mut elem = SetElem { key: k, data: None, timeout_ms: None, expires_ms: None, comment: None, span };
+    let mut elem =
+        SetElem { key: k, data: None, timeout_ms: None, expires_ms: None, comment: None, stmts: Vec::new(), span };
+    // nft prints element options before the `:` of a map element
+    // (`22 counter packets 0 bytes 0 : jump ssh_input`).
+    parse_elem_options(cx, &mut c, &mut elem)?;
     if let Some(dt) = data {
         if !c.eat_op(Op::Colon) {
             let found = c.peek().map_or("the end of the element".into(), describe);
@@ -843,7 +847,26 @@ fn parse_element(
             "to map keys to values, use `map { ... }` or `vmap { ... }`",
         );
     }
-    // Element options.
+    parse_elem_options(cx, &mut c, &mut elem)?;
+    if let Some(t) = c.peek() {
+        let what = if data.is_some() { "map element" } else { "set element" };
+        return err_help(
+            cx,
+            "E2011",
+            format!("unexpected {} in {what}", describe(t)),
+            t.span,
+            "not part of the element",
+            "separate elements with `,`; element options are timeout, expires, comment and stateful statements \
+             (counter, limit, quota, ct count, last)",
+        );
+    }
+    Some(elem)
+}
+
+/// Element options: `timeout T`, `expires T`, `comment "..."`, and the
+/// stateful statements an element may carry (nft's `set_elem_stmt`:
+/// counter, limit, quota, ct count, last), in any order.
+fn parse_elem_options(cx: &mut RuleCx<'_>, c: &mut Cursor<'_>, elem: &mut SetElem) -> Option<()> {
     while let Some(t) = c.peek() {
         let Some(w) = t.word() else { break };
         match w {
@@ -892,29 +915,24 @@ fn parse_element(
                     }
                 }
             }
-            "counter" => {
-                c.next();
-                for kw in ["packets", "bytes"] {
-                    if c.eat_word(kw) && eat_number(&mut c).is_none() {
-                        return err(cx, "E2014", format!("`{kw}` needs a number"), c.span(), "expected a number");
-                    }
+            _ if crate::stmt::starts_stmt(cx, c) => {
+                let st = crate::stmt::parse_stmt(cx, c).ok()?;
+                if !st.is_stateful() {
+                    return err_help(
+                        cx,
+                        "E2012",
+                        "statement must be stateful",
+                        st.span,
+                        "not allowed in a set element",
+                        "set elements can carry counter, limit, quota, ct count and last",
+                    );
                 }
+                elem.stmts.push(st);
             }
             _ => break,
         }
     }
-    if let Some(t) = c.peek() {
-        let what = if data.is_some() { "map element" } else { "set element" };
-        return err_help(
-            cx,
-            "E2011",
-            format!("unexpected {} in {what}", describe(t)),
-            t.span,
-            "not part of the element",
-            "separate elements with `,`; element options are timeout, expires, comment and counter",
-        );
-    }
-    Some(elem)
+    Some(())
 }
 
 fn interval(e: &Expr) -> Option<(u128, u128)> {

@@ -182,5 +182,9 @@ pub struct SetElem {
     pub timeout_ms: Option<u64>,
     pub expires_ms: Option<u64>,
     pub comment: Option<String>,
+    /// Stateful statements the element carries (`1.1.1.1 counter`,
+    /// `ip saddr limit rate 10/second`): counter, limit, quota, ct count,
+    /// last.
+    pub stmts: Vec<super::stmt::Stmt>,
     pub span: Span,
 }

@@ -646,6 +646,7 @@ pub(super) fn parse_map(
                     timeout_ms: None,
                     expires_ms: None,
                     comment: None,
+                    stmts: Vec::new(),
                     span: el.span,
                 });
             }

@@ -740,6 +740,8 @@ fn check_reject_family(cx: &mut RuleCx<'_>, kind: RejectKind, span: Span) -> Res
     if kind == RejectKind::TcpReset
         && let Some((l4, l4_span)) = cx.proto.l4
         && l4 != 6
+        // A set of protocols (`meta l4proto { tcp, udp }`) may hold tcp.
+        && l4 != crate::expr::L4_SEVERAL
     {
         let mut d = Diagnostic::error("E3001", "you cannot use tcp reset with this protocol")
             .with_label(span, "tcp reset")

@@ -253,7 +253,14 @@ fn parse_key(cx: &mut RuleCx<'_>, terms: &[Term], span: Span, set_key: &[KeyType
         return Ok((key, end));
     }
     let before = cx.diags.len();
-    let Some(key) = crate::expr::parse_expr(cx, &mut sub) else {
+    // A concatenated key may mix selectors and constants
+    // (`update @s { ip saddr . 10.180.0.4 . 80 }`): the set's key types
+    // type the constants.
+    let key = match set_key {
+        [_, _, ..] => crate::expr::parse_expr_typed(cx, &mut sub, &ExprType::Concat(set_key.to_vec())),
+        _ => crate::expr::parse_expr(cx, &mut sub),
+    };
+    let Some(key) = key else {
         if cx.diags.len() == before {
             cx.error(
                 Diagnostic::error("E2010", "invalid set element key")

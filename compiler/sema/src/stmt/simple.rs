@@ -711,6 +711,7 @@ pub(super) fn parse_optstrip(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Resul
     cur.next();
     if let Some((l4, l4span)) = cx.proto.l4
         && l4 != 6
+        && l4 != crate::expr::L4_SEVERAL
     {
         return fail(
             cx,
