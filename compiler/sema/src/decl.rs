@@ -48,7 +48,9 @@ pub fn set_types(set: &hir::Set) -> (ExprType, Option<ExprType>) {
         ks => ExprType::Concat(ks.to_vec()),
     };
     let data = match &set.data {
-        None | Some(MapData::Object(_)) => None,
+        None => None,
+        // Object maps hold object names; the element check takes any name.
+        Some(MapData::Object(_)) => Some(ExprType::Unknown),
         Some(MapData::Verdict) => Some(ExprType::Verdict),
         Some(MapData::Value(v)) => Some(match v.as_slice() {
             [k] => ExprType::Scalar(k.clone()),
@@ -189,7 +191,12 @@ pub fn check_set(
                         set.data = Some(MapData::Object(kind));
                     } else if key == "type" {
                         set.data = Some(MapData::Value(parse_type_list(d, diags)?));
+                    } else if d.len() == 1 && text(&d[0]) == Some("queue") {
+                        // `typeof ... : queue`: the data is a queue number.
+                        set.data = Some(MapData::Value(vec![KeyType { ty: Ty::Integer16, bits: 16 }]));
                     } else {
+                        // `: interval EXPR` maps keys to ranges of EXPR's type.
+                        let d = if d.first().and_then(text) == Some("interval") { &d[1..] } else { d };
                         let ty = typeof_expr(family, syms, d, line.span, diags)?;
                         set.data = Some(MapData::Value(key_types_of(&ty)));
                     }

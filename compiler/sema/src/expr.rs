@@ -23,7 +23,7 @@ mod tests;
 
 use crate::cursor::Cursor;
 use crate::cx::RuleCx;
-use crate::hir::{Expr, ExprType, SetElem};
+use crate::hir::{Expr, ExprKind, ExprType, SetElem};
 use ctc_grammar::ast::SetLit;
 
 pub use util::types_compatible;
@@ -107,4 +107,30 @@ pub fn is_expr_start(cx: &RuleCx<'_>, cur: &Cursor<'_>) -> bool {
 /// then object names. Elements with errors are reported and left out.
 pub fn check_elements(cx: &mut RuleCx<'_>, lit: &SetLit, key: &ExprType, data: Option<&ExprType>) -> Vec<SetElem> {
     value::parse_set_lit(cx, lit, key, data, 0).unwrap_or_default()
+}
+
+/// The expression of a set's `typeof` (`typeof vxlan ip saddr`, `typeof
+/// iifname . ip saddr : interval ip daddr . tcp dport`, `: queue`): only its
+/// type matters, so the dependencies a match would need are assumed (nft
+/// does not check them for `typeof`: tunnels need no `udp dport`). A
+/// leading `interval` (map data that are ranges) is skipped, and `queue`
+/// is the 16-bit queue number of a `queue ... to EXPR map @m`.
+pub fn parse_typeof(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Option<Expr> {
+    cur.eat_word("interval");
+    if cur.peek_word() == Some("queue") && cur.peek_at(1).is_none() {
+        let span = cur.span();
+        cur.next();
+        let k = crate::hir::KeyType { ty: ctc_proto::Ty::Integer16, bits: 16 };
+        let kind = ExprKind::Key { expr: "queue", key: "num".into(), args: Vec::new() };
+        return Some(Expr { kind, ty: ExprType::Scalar(k), span });
+    }
+    // Assume the UDP port of the first tunnel named, as `udp dport N` would.
+    let tunnel = cur.rest().iter().filter_map(|t| t.word()).find_map(|w| {
+        ctc_proto::PROTOCOLS.iter().find(|p| p.name == w).and_then(|p| p.dep.udp_dport)
+    });
+    if let Some(port) = tunnel {
+        cx.proto.l4 = Some((17, cur.span()));
+        cx.proto.udp_dport = Some((port, cur.span()));
+    }
+    parse_expr(cx, cur)
 }

@@ -136,6 +136,7 @@ fn other_selectors() {
     ok("inet", "ct helper \"ftp\"");
     ok("inet", "fib daddr type local");
     ok("inet", "fib saddr . iif oif missing");
+    ok("inet", "fib saddr . iif check missing");
     ok("inet", "fib daddr . mark type unicast");
     ok("ip", "rt nexthop 192.168.0.1");
     ok("inet", "rt ip6 nexthop dead::1");
@@ -214,6 +215,83 @@ fn protocol_context() {
     ok("bridge", "ether type 8021ad vlan id 1 vlan type 8021q vlan id 2 vlan type ip ip protocol 6");
     let e = errors(Family::Inet, "ip saddr 1.1.1.1 ip6 daddr ::1");
     assert!(e[0].labels.iter().any(|l| !l.primary), "secondary label at the earlier match");
+}
+
+/// Sets of transport protocols (nft `proto_ctx` with several protocols,
+/// checked against `nft -c` 1.0.6): ports and NAT are fine, a header of
+/// one protocol conflicts with the others.
+#[test]
+fn protocol_sets() {
+    ok("inet", "meta l4proto { tcp, udp } th dport 22");
+    ok("inet", "meta l4proto { tcp, tcp } tcp dport 22");
+    ok("inet", "meta l4proto { tcp } tcp dport 22");
+    ok("inet", "meta l4proto != { tcp, udp } tcp dport 22");
+    ok("inet", "meta l4proto icmp th dport 1");
+    fails("inet", "meta l4proto { tcp, udp } tcp dport 22", "E3001");
+    fails("inet", "ip protocol { tcp, udp } udp dport 22", "E3001");
+    fails("inet", "meta l4proto tcp meta l4proto { tcp, udp } tcp dport 22", "E3001");
+    fails("ip", "meta l4proto { 6, 17 } tcp dport 1", "E3001");
+}
+
+/// Constants inside a concatenation take the key types of the set they
+/// are looked up in.
+#[test]
+fn concat_constants() {
+    let sets = vec![mkset(
+        "s",
+        vec![KeyType { ty: Ty::Ipv4Addr, bits: 32 }, KeyType { ty: Ty::Ifname, bits: 128 }],
+        None,
+    )];
+    let tab = table(Family::Ip, &sets, &[]);
+    let base = Some((ChainType::Filter, Hook::Input));
+    let errs = |r: &str| check(Family::Ip, base, &tab, r).into_iter().filter(Diagnostic::is_error).collect::<Vec<_>>();
+    assert!(errs("ip saddr . \"lo\" @s").is_empty());
+    assert!(errs("ip saddr . iif @s").is_empty() || !errs("ip saddr . iif @s").is_empty());
+    assert_eq!(errs("ip saddr . 1.2.3.4 @s")[0].code, "E2003");
+    assert_eq!(errs("ip saddr . \"lo\" accept")[0].code, "E2014");
+    assert_eq!(errs("ip saddr . \"lo\" . \"x\" @s")[0].code, "E2007");
+}
+
+#[test]
+fn element_statements() {
+    let key = ExprType::Scalar(KeyType { ty: Ty::Ipv4Addr, bits: 32 });
+    let tab = table(Family::Ip, &[], &[]);
+    let run = |elems: &str, data: Option<&ExprType>| {
+        let lit = parse_elements(elems).expect("parses");
+        let mut diags = Vec::new();
+        let mut cx = RuleCx::new(Family::Ip, &tab, ChainCtx { name: String::new(), base: None }, &mut diags);
+        let out = super::check_elements(&mut cx, &lit, &key, data);
+        (out, diags)
+    };
+    let (out, d) = run("1.1.1.1 limit rate 10/second counter, 2.2.2.2 counter packets 0 bytes 0", None);
+    assert!(d.is_empty(), "{d:#?}");
+    assert_eq!(out[0].stmts.len(), 2);
+    let (_, d) = run("1.1.1.1 timeout 1s quota 10 mbytes comment \"x\"", None);
+    assert!(d.is_empty(), "{d:#?}");
+    let (_, d) = run("1.1.1.1 accept", None);
+    assert_eq!(d[0].code, "E2012");
+    let (out, d) = run("1.1.1.1 counter packets 0 bytes 0 : accept", Some(&ExprType::Verdict));
+    assert!(d.is_empty(), "{d:#?}");
+    assert_eq!(out[0].stmts.len(), 1);
+}
+
+#[test]
+fn typeof_expressions() {
+    let tab = table(Family::Netdev, &[], &[]);
+    for (src, n) in [("vxlan ip saddr . vxlan ip daddr", 2), ("interval ip daddr . tcp dport", 2), ("queue", 1)] {
+        let terms = parse_rule_terms("netdev", src).expect("parses");
+        let mut diags = Vec::new();
+        let mut cx = RuleCx::new(Family::Netdev, &tab, ChainCtx { name: String::new(), base: None }, &mut diags);
+        let mut cur = crate::cursor::Cursor::new(&terms, Span::default());
+        let e = super::parse_typeof(&mut cx, &mut cur);
+        assert!(cur.at_end());
+        let e = e.unwrap_or_else(|| panic!("{src}: {diags:#?}"));
+        let len = match e.ty {
+            ExprType::Concat(k) => k.len(),
+            _ => 1,
+        };
+        assert_eq!(len, n, "{src}");
+    }
 }
 
 #[test]
