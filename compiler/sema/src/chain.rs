@@ -88,11 +88,7 @@ pub fn check_hook_spec(family: Family, spec: &HookSpec, diags: &mut Vec<Diagnost
         diags.push(
             Diagnostic::error("E4009", format!("missing `device` in this {} chain definition", hook.name()))
                 .with_label(spec.span, "this base chain needs the device it attaches to")
-                .with_help(format!(
-                    "write `type {} hook {} device \"eth0\" priority 0;`",
-                    ty.name(),
-                    hook.name()
-                )),
+                .with_help(format!("write `type {} hook {} device \"eth0\" priority 0;`", ty.name(), hook.name())),
         );
         ok = false;
     }
@@ -120,7 +116,7 @@ pub fn check_hook_spec(family: Family, spec: &HookSpec, diags: &mut Vec<Diagnost
             }
         },
     };
-    ok.then(|| BaseChain { ty, hook, priority, policy: Policy::Accept, devices, span: spec.span })
+    ok.then_some(BaseChain { ty, hook, priority, policy: Policy::Accept, devices, span: spec.span })
 }
 
 fn term_span(terms: &[Term]) -> Span {
@@ -172,11 +168,8 @@ fn eval_priority(family: Family, hook: Hook, terms: &[Term]) -> Result<i32, Diag
             match ctc_proto::priority_by_name(family, hook, name) {
                 Some(v) => v as i64,
                 None => {
-                    let known = if family == Family::Bridge {
-                        ctc_proto::BRIDGE_PRIORITIES
-                    } else {
-                        ctc_proto::STD_PRIORITIES
-                    };
+                    let known =
+                        if family == Family::Bridge { ctc_proto::BRIDGE_PRIORITIES } else { ctc_proto::STD_PRIORITIES };
                     let is_known = known.iter().any(|(n, _)| *n == name.as_str());
                     let msg = if is_known {
                         format!("'{name}' is invalid priority in this context")

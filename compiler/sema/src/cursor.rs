@@ -39,6 +39,9 @@ impl<'t> Cursor<'t> {
             _ => None,
         }
     }
+    /// Consume the next term. (Not `Iterator`: the cursor also peeks ahead
+    /// and backtracks with `set_pos`.)
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<&'t Term> {
         let t = self.terms.get(self.pos);
         if t.is_some() {

@@ -75,7 +75,9 @@ fn parse_type_list(terms: &[Term], diags: &mut Vec<Diagnostic>) -> Option<Vec<Ke
     for t in terms {
         if expect_type {
             let Some(name) = text(t) else {
-                diags.push(Diagnostic::error("E2008", "expected a data type name").with_label(t.span, "not a type name"));
+                diags.push(
+                    Diagnostic::error("E2008", "expected a data type name").with_label(t.span, "not a type name"),
+                );
                 return None;
             };
             // `interval` before a map's data type: range values.
@@ -113,7 +115,8 @@ fn parse_type_list(terms: &[Term], diags: &mut Vec<Diagnostic>) -> Option<Vec<Ke
     }
     if expect_type {
         diags.push(
-            Diagnostic::error("E2009", "missing data type").with_label(span_of(terms, Span::default()), "incomplete type"),
+            Diagnostic::error("E2009", "missing data type")
+                .with_label(span_of(terms, Span::default()), "incomplete type"),
         );
         return None;
     }
@@ -191,12 +194,7 @@ pub fn check_set(
                         set.data = Some(MapData::Object(kind));
                     } else if key == "type" {
                         set.data = Some(MapData::Value(parse_type_list(d, diags)?));
-                    } else if d.len() == 1 && text(&d[0]) == Some("queue") {
-                        // `typeof ... : queue`: the data is a queue number.
-                        set.data = Some(MapData::Value(vec![KeyType { ty: Ty::Integer16, bits: 16 }]));
                     } else {
-                        // `: interval EXPR` maps keys to ranges of EXPR's type.
-                        let d = if d.first().and_then(text) == Some("interval") { &d[1..] } else { d };
                         let ty = typeof_expr(family, syms, d, line.span, diags)?;
                         set.data = Some(MapData::Value(key_types_of(&ty)));
                     }
@@ -318,7 +316,9 @@ fn typeof_expr(
 ) -> Option<ExprType> {
     let mut cx = RuleCx::new(family, syms, ChainCtx { name: String::new(), base: None }, diags);
     let mut cur = Cursor::new(terms, span_of(terms, span));
-    let e = crate::expr::parse_expr(&mut cx, &mut cur)?;
+    // `parse_typeof` knows declaration forms (`interval`, `queue`, tunnel
+    // headers without their UDP port match).
+    let e = crate::expr::parse_typeof(&mut cx, &mut cur)?;
     if !cur.at_end() {
         cx.error(
             Diagnostic::error("E2011", "unexpected term in `typeof`")
@@ -408,7 +408,11 @@ pub fn check_object(
                     (Some("protocol"), Some(a)) => match l4proto(a) {
                         Some(p) => proto = Some((p, a.span)),
                         None => {
-                            diags.push(bad(a, "invalid helper protocol".into(), "a helper's protocol is `tcp` or `udp`"));
+                            diags.push(bad(
+                                a,
+                                "invalid helper protocol".into(),
+                                "a helper's protocol is `tcp` or `udp`",
+                            ));
                             return None;
                         }
                     },

@@ -40,6 +40,20 @@ pub fn parse_expr(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Option<Expr> {
     parser::parse_concat(cx, cur, 0, None, true).map(|p| p.e)
 }
 
+/// The key of a map a statement looks up (`snat to KEY map { ... }`,
+/// `counter name KEY map { ... }`), without the `map` itself. With
+/// `explicit_ct`, a `ct saddr`/`daddr` typed only by the table family is
+/// an error, as nft requires `ct original ip saddr` in a NAT map key
+/// ("specify either ip or ip6 for address matching").
+pub fn parse_map_key(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, explicit_ct: bool) -> Option<Expr> {
+    let pe = parser::parse_concat(cx, cur, 0, None, false)?;
+    if explicit_ct && let Some(span) = pe.unq_ct {
+        parser::unq_ct_error(cx, span, "a map key");
+        return None;
+    }
+    Some(pe.e)
+}
+
 /// Like [`parse_expr`], with the type the statement expects: constants in
 /// binary operations take its width (`ct mark set ip dscp << 26 | 0x10`
 /// works in 32 bits) and map data take its type.
@@ -125,9 +139,11 @@ pub fn parse_typeof(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Option<Expr> {
         return Some(Expr { kind, ty: ExprType::Scalar(k), span });
     }
     // Assume the UDP port of the first tunnel named, as `udp dport N` would.
-    let tunnel = cur.rest().iter().filter_map(|t| t.word()).find_map(|w| {
-        ctc_proto::PROTOCOLS.iter().find(|p| p.name == w).and_then(|p| p.dep.udp_dport)
-    });
+    let tunnel = cur
+        .rest()
+        .iter()
+        .filter_map(|t| t.word())
+        .find_map(|w| ctc_proto::PROTOCOLS.iter().find(|p| p.name == w).and_then(|p| p.dep.udp_dport));
     if let Some(port) = tunnel {
         cx.proto.l4 = Some((17, cur.span()));
         cx.proto.udp_dport = Some((port, cur.span()));

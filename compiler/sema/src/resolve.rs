@@ -283,11 +283,12 @@ impl<'l> Resolver<'l> {
     fn undefined_table(&mut self, family: Family, name: &str, span: Span) {
         let mut d = Diagnostic::error("E1001", format!("table {} {} is not defined", family.name(), name))
             .with_label(span, "no such table");
-        let same_name: Vec<&str> =
-            self.tables.iter().filter(|t| t.name == name).map(|t| t.family.name()).collect();
+        let same_name: Vec<&str> = self.tables.iter().filter(|t| t.name == name).map(|t| t.family.name()).collect();
         if let Some(f) = same_name.first() {
             d = d.with_help(format!("a table `{name}` exists in the {f} family; name the family: `{f} {name}`"));
-        } else if let Some(s) = similar(name, self.tables.iter().filter(|t| t.family == family).map(|t| t.name.as_str())) {
+        } else if let Some(s) =
+            similar(name, self.tables.iter().filter(|t| t.family == family).map(|t| t.name.as_str()))
+        {
             d = d.with_help(format!("did you mean table {} {}?", family.name(), s));
         } else {
             d = d.with_help(format!("declare it first: `table {} {} {{ ... }}`", family.name(), name));
@@ -353,8 +354,19 @@ impl<'l> Resolver<'l> {
             },
             Object::Listing { what, .. } => {
                 const PLURALS: &[&str] = &[
-                    "tables", "chains", "sets", "maps", "counters", "quotas", "limits", "flowtables", "meters",
-                    "synproxys", "secmarks", "hooks", "elements",
+                    "tables",
+                    "chains",
+                    "sets",
+                    "maps",
+                    "counters",
+                    "quotas",
+                    "limits",
+                    "flowtables",
+                    "meters",
+                    "synproxys",
+                    "secmarks",
+                    "hooks",
+                    "elements",
                 ];
                 let listing_verb = matches!(cmd.verb.map(|v| v.node), Some(Verb::List | Verb::Reset | Verb::Flush));
                 if !listing_verb || !PLURALS.contains(&what.text.as_str()) {
@@ -423,10 +435,10 @@ impl<'l> Resolver<'l> {
             Ref::Name(n) => n.clone(),
             Ref::Handle(_) => {
                 // `delete table handle N`: handles are assigned by the kernel.
-                if !matches!(verb, Verb::Delete | Verb::Destroy | Verb::List) {
-                    if let Some(v) = &cmd.verb {
-                        self.invalid_command(v, "table handle");
-                    }
+                if !matches!(verb, Verb::Delete | Verb::Destroy | Verb::List)
+                    && let Some(v) = &cmd.verb
+                {
+                    self.invalid_command(v, "table handle");
                 }
                 return;
             }
@@ -442,7 +454,9 @@ impl<'l> Resolver<'l> {
                                 Diagnostic::error("E1006", format!("table {} {} already exists", family.name(), text))
                                     .with_label(name.span, "`create` fails when the table exists")
                                     .with_secondary(first, "declared here")
-                                    .with_help("use `add table` (or a bare `table` block), which adds to an existing table"),
+                                    .with_help(
+                                        "use `add table` (or a bare `table` block), which adds to an existing table",
+                                    ),
                             );
                         }
                         i
@@ -712,12 +726,8 @@ impl<'l> Resolver<'l> {
         let base = table.chains[ci].base.as_ref().map(|b| (b.ty, b.hook));
         let family = table.family;
         let (rule, jumps, used_sets, used_objs, anon) = {
-            let mut cx = RuleCx::new(
-                family,
-                &table.syms,
-                ChainCtx { name: chain_name.to_string(), base },
-                &mut self.diags,
-            );
+            let mut cx =
+                RuleCx::new(family, &table.syms, ChainCtx { name: chain_name.to_string(), base }, &mut self.diags);
             let rule = crate::rule::check_rule(&mut cx, terms, span);
             (rule, cx.jumps, cx.used_sets, cx.used_objects, cx.anon_chains)
         };
@@ -744,9 +754,10 @@ impl<'l> Resolver<'l> {
 
     fn undefined_chain(&mut self, t: usize, name: &str, span: Span) {
         let table = &self.tables[t];
-        let mut d = Diagnostic::error("E1002", format!("chain `{name}` is not defined in table {}", table.syms.display()))
-            .with_label(span, "no such chain")
-            .with_secondary(table.span, "in this table");
+        let mut d =
+            Diagnostic::error("E1002", format!("chain `{name}` is not defined in table {}", table.syms.display()))
+                .with_label(span, "no such chain")
+                .with_secondary(table.span, "in this table");
         if let Some(s) = similar(name, table.chains.iter().map(|c| c.name.as_str())) {
             d = d.with_help(format!("did you mean `{s}`?"));
         }
@@ -889,8 +900,9 @@ impl<'l> Resolver<'l> {
     fn undefined_set(&mut self, t: usize, name: &str, span: Span, is_map: bool) {
         let table = &self.tables[t];
         let what = if is_map { "map" } else { "set" };
-        let mut d = Diagnostic::error("E1003", format!("{what} @{name} is not defined in table {}", table.syms.display()))
-            .with_label(span, format!("no such {what}"));
+        let mut d =
+            Diagnostic::error("E1003", format!("{what} @{name} is not defined in table {}", table.syms.display()))
+                .with_label(span, format!("no such {what}"));
         if let Some(s) = similar(name, table.syms.sets.keys().map(|s| s.as_str())) {
             d = d.with_help(format!("did you mean @{s}?"));
         }
@@ -912,9 +924,12 @@ impl<'l> Resolver<'l> {
             if old.key != set.key || old.data != set.data || old.is_map != set.is_map {
                 let old_span = old.span;
                 self.diags.push(
-                    Diagnostic::error("E1008", format!("{} @{text} already exists with another type", if is_map { "map" } else { "set" }))
-                        .with_label(name.span, "redeclared with a different type")
-                        .with_secondary(old_span, "first declared here"),
+                    Diagnostic::error(
+                        "E1008",
+                        format!("{} @{text} already exists with another type", if is_map { "map" } else { "set" }),
+                    )
+                    .with_label(name.span, "redeclared with a different type")
+                    .with_secondary(old_span, "first declared here"),
                 );
                 return;
             }
@@ -944,8 +959,11 @@ impl<'l> Resolver<'l> {
             Verb::Add | Verb::Create => {
                 let Some(b) = body else {
                     self.diags.push(
-                        Diagnostic::error("E2009", format!("{} declaration without a body", if is_map { "map" } else { "set" }))
-                            .with_label(cmd.span, "add `{ type ...; }` with at least the key type"),
+                        Diagnostic::error(
+                            "E2009",
+                            format!("{} declaration without a body", if is_map { "map" } else { "set" }),
+                        )
+                        .with_label(cmd.span, "add `{ type ...; }` with at least the key type"),
                     );
                     return;
                 };
@@ -998,7 +1016,15 @@ impl<'l> Resolver<'l> {
         }
     }
 
-    fn element_command(&mut self, cmd: &Command, verb: Verb, family: Family, table: &Name, set: &Name, elements: &SetLit) {
+    fn element_command(
+        &mut self,
+        cmd: &Command,
+        verb: Verb,
+        family: Family,
+        table: &Name,
+        set: &Name,
+        elements: &SetLit,
+    ) {
         let Some(t) = self.table_idx(family, table) else { return };
         let Some(sname) = self.name(set) else { return };
         if !matches!(verb, Verb::Add | Verb::Create | Verb::Delete | Verb::Destroy | Verb::Get | Verb::Reset) {
@@ -1013,12 +1039,17 @@ impl<'l> Resolver<'l> {
         };
         let (key, data) = decl::set_types(decl);
         let expanded = SetLit {
-            elements: elements.elements.iter().map(|e| Element { terms: self.expand(&e.terms, 0), span: e.span }).collect(),
+            elements: elements
+                .elements
+                .iter()
+                .map(|e| Element { terms: self.expand(&e.terms, 0), span: e.span })
+                .collect(),
             span: elements.span,
         };
         let table = &self.tables[t];
         let elems = {
-            let mut cx = RuleCx::new(table.family, &table.syms, ChainCtx { name: String::new(), base: None }, &mut self.diags);
+            let mut cx =
+                RuleCx::new(table.family, &table.syms, ChainCtx { name: String::new(), base: None }, &mut self.diags);
             crate::expr::check_elements(&mut cx, &expanded, &key, data.as_ref())
         };
         if matches!(verb, Verb::Add | Verb::Create)
@@ -1028,7 +1059,14 @@ impl<'l> Resolver<'l> {
         }
     }
 
-    fn declare_object(&mut self, t: usize, kind: &Spanned<ObjectKind>, name: &Name, body: Option<&LineBlock>, span: Span) {
+    fn declare_object(
+        &mut self,
+        t: usize,
+        kind: &Spanned<ObjectKind>,
+        name: &Name,
+        body: Option<&LineBlock>,
+        span: Span,
+    ) {
         let Some(text) = self.name(name) else { return };
         let Some(obj) = decl::check_object(self.tables[t].family, kind, &text, name.span, body, &mut self.diags) else {
             return;
@@ -1095,8 +1133,11 @@ impl<'l> Resolver<'l> {
                 } else if verb != Verb::Destroy {
                     let display = table.syms.display();
                     self.diags.push(
-                        Diagnostic::error("E1004", format!("{} `{text}` is not defined in table {display}", hkind.as_str()))
-                            .with_label(oname.span, "no such object"),
+                        Diagnostic::error(
+                            "E1004",
+                            format!("{} `{text}` is not defined in table {display}", hkind.as_str()),
+                        )
+                        .with_label(oname.span, "no such object"),
                     );
                 }
             }
@@ -1133,13 +1174,16 @@ impl<'l> Resolver<'l> {
                 for &(to, span) in es {
                     if table.chains[to].base.is_some() && !reported.contains(&span) {
                         diags.push(
-                            Diagnostic::error("E1014", format!("cannot jump to base chain `{}`", table.chains[to].name))
-                                .with_label(span, "the target is a base chain")
-                                .with_secondary(table.chains[to].span, "declared with a hook here")
-                                .with_help(format!(
-                                    "move the rules to a regular chain and jump there from `{}`",
-                                    table.chains[from].name
-                                )),
+                            Diagnostic::error(
+                                "E1014",
+                                format!("cannot jump to base chain `{}`", table.chains[to].name),
+                            )
+                            .with_label(span, "the target is a base chain")
+                            .with_secondary(table.chains[to].span, "declared with a hook here")
+                            .with_help(format!(
+                                "move the rules to a regular chain and jump there from `{}`",
+                                table.chains[from].name
+                            )),
                         );
                     }
                 }
@@ -1170,19 +1214,20 @@ impl<'l> Resolver<'l> {
                                 state[to] = 1;
                                 stack.push((to, 0));
                             }
-                            1 => {
-                                if !reported_loop {
-                                    reported_loop = true;
-                                    diags.push(
-                                        Diagnostic::error(
-                                            "E1010",
-                                            format!("jump loop: `{}` jumps back to `{}`", table.chains[node].name, table.chains[to].name),
-                                        )
-                                        .with_label(span, "this jump closes a loop")
-                                        .with_secondary(table.chains[to].span, "the loop starts here")
-                                        .with_help("the kernel rejects loops reachable from a base chain (ELOOP)"),
-                                    );
-                                }
+                            1 if !reported_loop => {
+                                reported_loop = true;
+                                diags.push(
+                                    Diagnostic::error(
+                                        "E1010",
+                                        format!(
+                                            "jump loop: `{}` jumps back to `{}`",
+                                            table.chains[node].name, table.chains[to].name
+                                        ),
+                                    )
+                                    .with_label(span, "this jump closes a loop")
+                                    .with_secondary(table.chains[to].span, "the loop starts here")
+                                    .with_help("the kernel rejects loops reachable from a base chain (ELOOP)"),
+                                );
                             }
                             _ => {}
                         }
@@ -1210,9 +1255,17 @@ impl<'l> Resolver<'l> {
                         if level > MAX_JUMP_DEPTH {
                             diags.push(
                                 Diagnostic::error("E1011", "too many nested jumps")
-                                    .with_label(span, format!("this jump is {level} levels below base chain `{}`", table.chains[root].name))
+                                    .with_label(
+                                        span,
+                                        format!(
+                                            "this jump is {level} levels below base chain `{}`",
+                                            table.chains[root].name
+                                        ),
+                                    )
                                     .with_secondary(table.chains[root].span, "base chain")
-                                    .with_help(format!("the kernel allows at most {MAX_JUMP_DEPTH} nested jumps (EMLINK)")),
+                                    .with_help(format!(
+                                        "the kernel allows at most {MAX_JUMP_DEPTH} nested jumps (EMLINK)"
+                                    )),
                             );
                             break;
                         }
@@ -1250,7 +1303,9 @@ impl<'l> Resolver<'l> {
                             );
                         }
                     }
-                    work.extend(edges[c].iter().filter(|(to, _)| table.chains[*to].base.is_none()).map(|&(to, _)| (to, via)));
+                    work.extend(
+                        edges[c].iter().filter(|(to, _)| table.chains[*to].base.is_none()).map(|&(to, _)| (to, via)),
+                    );
                 }
             }
             self.diags.extend(diags);

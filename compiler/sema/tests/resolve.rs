@@ -82,7 +82,10 @@ fn chain_specifications() {
     ok("table netdev t {\n chain c {\n  type filter hook ingress device \"lo\" priority 0;\n }\n}\n");
     // Measured on the live kernel: policy on a regular chain is EOPNOTSUPP.
     assert_eq!(codes("table ip t {\n chain r {\n  policy drop;\n }\n}\n"), ["E4007"]);
-    assert_eq!(codes("table ip t {\n chain c {\n  type filter hook input priority 0; policy reject;\n }\n}\n"), ["E4007"]);
+    assert_eq!(
+        codes("table ip t {\n chain c {\n  type filter hook input priority 0; policy reject;\n }\n}\n"),
+        ["E4007"]
+    );
     // Declaring a chain twice extends it.
     ok("table ip t {\n chain c {\n  type filter hook input priority 0;\n }\n chain c {\n  accept\n }\n}\n");
 }
@@ -93,28 +96,38 @@ fn jump_graph_matches_the_kernel() {
     ok(&chain_of(15));
     assert_eq!(codes(&chain_of(16)), ["E1011"]);
     assert_eq!(
-        codes("table ip t {\n chain c {\n  type filter hook input priority 0;\n  jump d\n }\n chain d {\n  jump e\n }\n chain e {\n  jump d\n }\n}\n"),
+        codes(
+            "table ip t {\n chain c {\n  type filter hook input priority 0;\n  jump d\n }\n chain d {\n  jump e\n }\n chain e {\n  jump d\n }\n}\n"
+        ),
         ["E1010"]
     );
     // A loop no base chain reaches is accepted by the kernel.
     ok("table ip t {\n chain d {\n  jump e\n }\n chain e {\n  jump d\n }\n}\n");
     assert_eq!(codes("table ip t {\n chain c {\n  type filter hook input priority 0;\n  jump c\n }\n}\n"), ["E1014"]);
     // Rules may jump to chains declared later in the same block.
-    ok("table ip t {\n chain c {\n  type filter hook input priority 0;\n  jump later\n }\n chain later {\n  accept\n }\n}\n");
+    ok(
+        "table ip t {\n chain c {\n  type filter hook input priority 0;\n  jump later\n }\n chain later {\n  accept\n }\n}\n",
+    );
 }
 
 #[test]
 fn restricted_statements_through_jumps() {
-    ok("table ip t {\n chain post {\n  type nat hook postrouting priority srcnat;\n  jump n\n }\n chain n {\n  masquerade\n }\n}\n");
+    ok(
+        "table ip t {\n chain post {\n  type nat hook postrouting priority srcnat;\n  jump n\n }\n chain n {\n  masquerade\n }\n}\n",
+    );
     assert_eq!(
-        codes("table ip t {\n chain f {\n  type filter hook input priority 0;\n  jump n\n }\n chain n {\n  masquerade\n }\n}\n"),
+        codes(
+            "table ip t {\n chain f {\n  type filter hook input priority 0;\n  jump n\n }\n chain n {\n  masquerade\n }\n}\n"
+        ),
         ["E4006"]
     );
 }
 
 #[test]
 fn sets_and_objects() {
-    ok("table ip t {\n set s {\n  type ipv4_addr . inet_service\n  flags interval\n  elements = { 10.0.0.0/8 . 22 }\n }\n}\n");
+    ok(
+        "table ip t {\n set s {\n  type ipv4_addr . inet_service\n  flags interval\n  elements = { 10.0.0.0/8 . 22 }\n }\n}\n",
+    );
     assert_eq!(codes("table ip t {\n set s {\n  flags interval\n }\n}\n"), ["E2009"]);
     assert_eq!(codes("table ip t {\n set s {\n  type ipv4_adr\n }\n}\n"), ["E2008"]);
     assert_eq!(codes("table ip t {\n map m {\n  type ipv4_addr\n }\n}\n"), ["E2009"]);

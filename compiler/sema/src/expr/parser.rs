@@ -28,7 +28,7 @@ impl Pe {
     }
 }
 
-fn unq_ct_error(cx: &mut RuleCx<'_>, span: Span, place: &str) {
+pub(crate) fn unq_ct_error(cx: &mut RuleCx<'_>, span: Span, place: &str) {
     cx.error(
         Diagnostic::error("E3003", format!("the address family of this conntrack key is unknown in {place}"))
             .with_label(span, "write `ip` or `ip6` before saddr/daddr")

@@ -727,7 +727,13 @@ fn parse_fib(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Option<Expr> {
             );
         }
         if let Some((_, hook)) = cx.chain.base
-            && !matches!(hook, ctc_proto::Hook::Prerouting | ctc_proto::Hook::Input | ctc_proto::Hook::Forward | ctc_proto::Hook::Ingress)
+            && !matches!(
+                hook,
+                ctc_proto::Hook::Prerouting
+                    | ctc_proto::Hook::Input
+                    | ctc_proto::Hook::Forward
+                    | ctc_proto::Hook::Ingress
+            )
         {
             return err_help(
                 cx,

@@ -603,7 +603,7 @@ pub(super) fn parse_map(
     let key_span = terms_span(key_terms, cur.span());
     let mut sub = Cursor::new(key_terms, key_span);
     let before = cx.diags.len();
-    let key = crate::expr::parse_expr(cx, &mut sub);
+    let key = crate::expr::parse_map_key(cx, &mut sub, matches!(data, DataSpec::NatAddr(_)));
     let Some(key) = key else {
         if cx.diags.len() == before {
             cx.error(

@@ -44,6 +44,21 @@ fn read_only(cx: &mut RuleCx<'_>, target: &Expr, help: String) -> Result<Stmt, (
 
 /// The value of a `set` statement, typed by its target.
 fn parse_value_for(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: Option<KeyType>, text: &str) -> Result<Expr, ()> {
+    let e = parse_value_any(cx, cur, k, text)?;
+    // nft's `stmt_error_range`: a register holds one value, not a range
+    // (nft 1.0.6 even hits an assertion on `meta mark set 0x1-0x2`).
+    if let ExprKind::Range { .. } = e.kind {
+        return fail(
+            cx,
+            Diagnostic::error("E2013", format!("`{text} set` cannot assign a range"))
+                .with_label(e.span, "a range, not a single value")
+                .with_help("assign one value; to pick one by key use a map: `KEY map { K1 : V1, K2 : V2 }`"),
+        );
+    }
+    Ok(e)
+}
+
+fn parse_value_any(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: Option<KeyType>, text: &str) -> Result<Expr, ()> {
     let what = format!("the value of `{text} set`");
     match k {
         Some(k) => args::parse_arg(cx, cur, &k, &what),

@@ -481,6 +481,25 @@ fn parse_ty_list(s: &str) -> Option<Vec<KeyType>> {
     s.split(" . ").map(|p| Ty::by_name(p.trim()).map(|t| KeyType { ty: t, bits: t.info().bits })).collect()
 }
 
+/// The key types of a `typeof` expression, through [`crate::expr::parse_typeof`].
+fn typeof_types(src: &str) -> Option<Vec<KeyType>> {
+    let script = ctc_grammar::parse_script(ctc_grammar::FileId(0), &format!("add rule netdev t c {src}\n")).ok()?;
+    let terms = script.items.into_iter().find_map(|c| match c.object {
+        ctc_grammar::ast::Object::Rule { rule: Some(r), .. } => Some(r.terms),
+        _ => None,
+    })?;
+    let tab = TableSymbols::default();
+    let mut diags = Vec::new();
+    let mut cx = RuleCx::new(Family::Netdev, &tab, ChainCtx { name: String::new(), base: None }, &mut diags);
+    let mut cur = crate::cursor::Cursor::new(&terms, ctc_grammar::Span::default());
+    let e = crate::expr::parse_typeof(&mut cx, &mut cur)?;
+    match e.ty {
+        hir::ExprType::Scalar(k) => Some(vec![k]),
+        hir::ExprType::Concat(ks) => Some(ks),
+        _ => None,
+    }
+}
+
 fn parse_set_decl(line: &str) -> Option<Set> {
     let (name, rest) = line.split_once(' ')?;
     let rest = rest.trim();
@@ -489,9 +508,13 @@ fn parse_set_decl(line: &str) -> Option<Set> {
         None => (rest, Vec::new()),
     };
     let (key, data, typeof_) = if let Some(t) = decl.strip_prefix("typeof ") {
-        // Typeof keys need the expression parser; leave the key open.
-        let is_map = t.contains(" : ");
-        (Vec::new(), is_map.then(|| MapData::Value(Vec::new())), true)
+        let (k, d) = match t.split_once(" : ") {
+            Some((k, d)) => (k, Some(d)),
+            None => (t, None),
+        };
+        // An object map or a type the parser does not know: leave it open.
+        let data = d.map(|d| MapData::Value(typeof_types(d).unwrap_or_default()));
+        (typeof_types(k).unwrap_or_default(), data, true)
     } else {
         let t = decl.strip_prefix("type ")?;
         match t.split_once(" : ") {
