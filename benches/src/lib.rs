@@ -174,7 +174,7 @@ pub mod classbench {
 
     /// The verdict of rule `i`: accept, drop, accept, ...
     pub fn verdict(i: usize) -> &'static str {
-        if i % 2 == 0 { "accept" } else { "drop" }
+        if i.is_multiple_of(2) { "accept" } else { "drop" }
     }
 
     /// A whole ruleset from a filter file: at most `limit` rules in one

@@ -231,11 +231,8 @@ pub mod pyt {
                 };
                 let w: Vec<&str> = body.split_whitespace().collect();
                 if w.len() >= 3 && w[1] == "type" {
-                    let (kind, spec_from) = if w[2] == "ct" && w.len() > 3 {
-                        (format!("ct {}", w[3]), 4)
-                    } else {
-                        (w[2].to_string(), 3)
-                    };
+                    let (kind, spec_from) =
+                        if w[2] == "ct" && w.len() > 3 { (format!("ct {}", w[3]), 4) } else { (w[2].to_string(), 3) };
                     expect(e).map(|expect| Line::Object {
                         name: w[0].to_string(),
                         kind,
@@ -307,26 +304,21 @@ pub mod pyt {
                     _ => s.push_str(&format!("\t{}\n", decl.to_nft(elems))),
                 }
             }
-            if let Placement::Elements { set, elements } = what {
-                if !self.sets.iter().any(|(d, _)| d.name == set) {
-                    element_cmd = Some(format!(
-                        "add element {} {} {} {{ {} }}\n",
-                        self.family,
-                        self.name,
-                        set,
-                        elements.join(", ")
-                    ));
-                }
+            if let Placement::Elements { set, elements } = what
+                && !self.sets.iter().any(|(d, _)| d.name == set)
+            {
+                element_cmd =
+                    Some(format!("add element {} {} {} {{ {} }}\n", self.family, self.name, set, elements.join(", ")));
             }
             for c in &self.chains {
                 s.push_str(&format!("\tchain {} {{\n", c.name));
                 if !c.spec.is_empty() {
                     s.push_str(&format!("\t\t{};\n", c.spec));
                 }
-                if let Placement::Rule { chain, rule } = what {
-                    if chain == c.name {
-                        s.push_str(&format!("\t\t{rule}\n"));
-                    }
+                if let Placement::Rule { chain, rule } = what
+                    && chain == c.name
+                {
+                    s.push_str(&format!("\t\t{rule}\n"));
                 }
                 s.push_str("\t}\n");
             }
@@ -379,7 +371,10 @@ pub mod pyt {
             let Line::Elements { elements, .. } = &lines[6].line else { panic!() };
             assert_eq!(elements, &["1.2.3.4 . 80", "5.6.7.8 . 443"]);
             let Line::Object { kind, spec, expect, .. } = &lines[8].line else { panic!() };
-            assert_eq!((kind.as_str(), spec.as_str(), *expect), ("ct helper", "{ type \"ftp\" protocol tcp; }", Expect::Ok));
+            assert_eq!(
+                (kind.as_str(), spec.as_str(), *expect),
+                ("ct helper", "{ type \"ftp\" protocol tcp; }", Expect::Ok)
+            );
             let Line::Rule { canonical, .. } = &lines[10].line else { panic!() };
             assert_eq!(canonical.as_deref(), Some("meta length { 33-88}"));
             assert!(matches!(&lines[11].line, Line::Rule { expect: Expect::Fail, .. }));

@@ -657,7 +657,7 @@ pub(super) fn parse_map(
             let Some(set) = cx.table.sets.get(name) else {
                 return fail(
                     cx,
-                    Diagnostic::error("E1003", format!("map `{name}` is not defined in table {}", cx.table.display()))
+                    Diagnostic::error("E1003", format!("map @{name} is not defined in table {}", cx.table.display()))
                         .with_label(map_span, "undefined map"),
                 );
             };

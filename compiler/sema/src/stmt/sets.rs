@@ -292,7 +292,7 @@ pub(super) fn parse_set_update(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Res
     let Some(set) = cx.table.sets.get(&name) else {
         return fail(
             cx,
-            Diagnostic::error("E1003", format!("set `{name}` is not defined in table {}", cx.table.display()))
+            Diagnostic::error("E1003", format!("set @{name} is not defined in table {}", cx.table.display()))
                 .with_label(set_span, "undefined set")
                 .with_help(match closest(&name, cx.table.sets.keys().map(String::as_str)) {
                     Some(s) => format!("did you mean `@{s}`?"),
@@ -426,7 +426,7 @@ fn parse_legacy_set(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, op: SetOp) -> Res
     if !cx.table.sets.contains_key(&name) {
         return fail(
             cx,
-            Diagnostic::error("E1003", format!("set `{name}` is not defined in table {}", cx.table.display()))
+            Diagnostic::error("E1003", format!("set @{name} is not defined in table {}", cx.table.display()))
                 .with_label(span, "undefined set"),
         );
     }
