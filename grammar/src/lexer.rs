@@ -17,8 +17,11 @@ use logos::Logos;
 #[derive(Logos, Debug, Clone, Copy, PartialEq, Eq)]
 #[logos(skip r"[ \t\r\x0c]+")]
 #[logos(skip r"\\\r?\n")]
-#[logos(skip(r"#[^\n]*", allow_greedy = true))]
 pub enum Tok<'a> {
+    /// `# ...` to the end of the line. Not given to the parser; kept so
+    /// `ctc fmt` can put comments back (see [`comments`]).
+    #[regex(r"#[^\n]*", allow_greedy = true)]
+    Comment,
     #[regex(r"\n")]
     Newline,
     #[token(";")]
@@ -254,6 +257,9 @@ impl<'a> Iterator for Lexer<'a> {
                     return Some(Err((kind, span.start, span.end)));
                 }
             };
+            if tok == Tok::Comment {
+                continue;
+            }
             if tok == Tok::Newline
                 && matches!(
                     self.prev,
@@ -278,6 +284,18 @@ impl<'a> Iterator for Lexer<'a> {
             return Some(Ok((span.start, tok, span.end)));
         }
     }
+}
+
+/// Byte ranges of the `#` comments of a source text, in order.
+pub fn comments(src: &str) -> Vec<(usize, usize)> {
+    let mut lex = Tok::lexer(src);
+    let mut out = Vec::new();
+    while let Some(tok) = lex.next() {
+        if tok == Ok(Tok::Comment) {
+            out.push((lex.span().start, lex.span().end));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

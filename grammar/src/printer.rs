@@ -6,18 +6,72 @@
 //! and turns every other run of white space into one space: identifiers may
 //! contain `-`, `.` and `/`, so `a-b` and `a - b` lex differently and only
 //! this rule guarantees that the output parses back to the same tree.
-//! Comments are not part of the tree and are not printed (as `nft list
-//! ruleset`).
+//! Comments are not part of the tree; [`print_script_with_comments`] puts
+//! them back from the source text: a comment on a line of its own goes
+//! before the next item printed, a comment after an item on the same line
+//! stays at the end of that item's line. (nft's `list ruleset` loses them;
+//! a formatter must not.)
 
 use crate::ast::*;
+use crate::span::Span;
 use std::fmt::Write;
 
-/// Print a script canonically.
+fn table_item_span(item: &TableItem) -> Span {
+    match item {
+        TableItem::Chain { span, .. }
+        | TableItem::Set { span, .. }
+        | TableItem::Obj { span, .. }
+        | TableItem::Flags { span, .. }
+        | TableItem::Comment { span, .. }
+        | TableItem::Define { span, .. }
+        | TableItem::Redefine { span, .. }
+        | TableItem::Undefine { span, .. }
+        | TableItem::Include { span, .. } => *span,
+    }
+}
+
+fn chain_item_span(item: &ChainItem) -> Span {
+    match item {
+        ChainItem::Hook(h) => h.span,
+        ChainItem::Rule(r) => r.span,
+        ChainItem::Policy { span, .. }
+        | ChainItem::Devices { span, .. }
+        | ChainItem::Comment { span, .. }
+        | ChainItem::Define { span, .. }
+        | ChainItem::Redefine { span, .. }
+        | ChainItem::Undefine { span, .. }
+        | ChainItem::Include { span, .. } => *span,
+    }
+}
+
+/// Print a script canonically (without comments).
 pub fn print_script(script: &Script) -> String {
     let mut p = Printer::default();
     for cmd in &script.items {
         p.command(cmd);
     }
+    p.out
+}
+
+/// Print a script canonically, keeping the comments of `src`, the text it
+/// was parsed from.
+pub fn print_script_with_comments(script: &Script, src: &str) -> String {
+    let comments = crate::lexer::comments(src)
+        .into_iter()
+        .filter_map(|(a, b)| src.get(a..b).map(|t| (a as u32, b as u32, t.trim_end().to_string())))
+        .collect();
+    let mut p = Printer { comments, src: src.to_string(), ..Printer::default() };
+    for cmd in &script.items {
+        p.leading(cmd.span);
+        p.command(cmd);
+        // `command` ended the line; put a same-line comment before that newline.
+        if p.has_trailing(cmd.span) {
+            p.out.pop();
+            p.trailing(cmd.span);
+            p.out.push('\n');
+        }
+    }
+    p.leading(Span { start: u32::MAX, end: u32::MAX, ..Span::default() });
     p.out
 }
 
@@ -32,6 +86,9 @@ pub fn print_terms(terms: &[Term]) -> String {
 struct Printer {
     out: String,
     indent: usize,
+    /// Comments still to print: (start, end, text), in source order.
+    comments: std::collections::VecDeque<(u32, u32, String)>,
+    src: String,
 }
 
 /// Long set literals in `elements = { ... }` are wrapped after this many
@@ -39,6 +96,46 @@ struct Printer {
 const ELEMENTS_PER_LINE: usize = 8;
 
 impl Printer {
+    /// Print, each on its own line, the comments that come before `span`.
+    fn leading(&mut self, span: Span) {
+        while let Some((start, _, _)) = self.comments.front() {
+            if *start >= span.start {
+                break;
+            }
+            let Some((_, _, text)) = self.comments.pop_front() else { break };
+            self.line_start();
+            self.out.push_str(&text);
+            self.out.push('\n');
+        }
+    }
+
+    /// Whether the next comment starts on the line where `span` ends.
+    fn has_trailing(&self, span: Span) -> bool {
+        match self.comments.front() {
+            Some((start, _, _)) if *start >= span.end => {
+                self.src.get(span.end as usize..*start as usize).is_some_and(|gap| !gap.contains('\n'))
+            }
+            _ => false,
+        }
+    }
+
+    /// Append the comment that follows `span` on its line, if any.
+    fn trailing(&mut self, span: Span) {
+        if self.has_trailing(span)
+            && let Some((_, _, text)) = self.comments.pop_front()
+        {
+            self.out.push(' ');
+            self.out.push_str(&text);
+        }
+    }
+
+    /// Comments inside a block after its last item, before its `}`.
+    fn block_end(&mut self, block: Span) {
+        self.indent += 1;
+        self.leading(Span { start: block.end.saturating_sub(1), ..block });
+        self.indent -= 1;
+    }
+
     fn line_start(&mut self) {
         for _ in 0..self.indent {
             self.out.push('\t');
@@ -96,6 +193,7 @@ impl Printer {
                     self.indent += 1;
                     self.table_items(&b.items);
                     self.indent -= 1;
+                    self.block_end(b.span);
                     self.out.push('}');
                 }
             }
@@ -204,6 +302,8 @@ impl Printer {
                 self.out.push('\n');
             }
             first = false;
+            let span = table_item_span(item);
+            self.leading(span);
             self.line_start();
             match item {
                 TableItem::Chain { name, body, .. } => {
@@ -243,6 +343,7 @@ impl Printer {
                     self.term(path);
                 }
             }
+            self.trailing(span);
             self.out.push('\n');
         }
     }
@@ -258,6 +359,7 @@ impl Printer {
         self.indent += 1;
         self.chain_items(&body.items);
         self.indent -= 1;
+        self.block_end(body.span);
         self.line_start();
         self.out.push('}');
     }
@@ -265,6 +367,8 @@ impl Printer {
     fn chain_items(&mut self, items: &[ChainItem]) {
         let mut i = 0;
         while i < items.len() {
+            let mut span = chain_item_span(&items[i]);
+            self.leading(span);
             self.line_start();
             match &items[i] {
                 ChainItem::Hook(h) => {
@@ -282,10 +386,11 @@ impl Printer {
                     }
                     self.out.push(';');
                     // nft prints the policy on the hook line.
-                    if let Some(ChainItem::Policy { value, .. }) = items.get(i + 1) {
+                    if let Some(ChainItem::Policy { value, span: pspan }) = items.get(i + 1) {
                         self.out.push_str(" policy ");
                         self.term(value);
                         self.out.push(';');
+                        span = *pspan;
                         i += 1;
                     }
                 }
@@ -315,6 +420,7 @@ impl Printer {
                     self.term(path);
                 }
             }
+            self.trailing(span);
             self.out.push('\n');
             i += 1;
         }
@@ -324,12 +430,15 @@ impl Printer {
         self.out.push_str(" {\n");
         self.indent += 1;
         for line in &b.lines {
+            self.leading(line.span);
             self.line_start();
             let wrap = line.terms.first().is_some_and(|t| t.is_word("elements"));
             self.terms_with(&line.terms, wrap);
+            self.trailing(line.span);
             self.out.push('\n');
         }
         self.indent -= 1;
+        self.block_end(b.span);
         self.line_start();
         self.out.push('}');
     }
@@ -404,5 +513,28 @@ impl Printer {
             TermKind::Set(s) => self.set_lit(s, false),
             TermKind::Chain(body) => self.chain_block(body),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::span::FileId;
+
+    fn fmt(src: &str) -> String {
+        let script = crate::parse_script(FileId(0), src).expect("parses");
+        print_script_with_comments(&script, src)
+    }
+
+    #[test]
+    fn comments_survive_formatting() {
+        let src = "# header\ntable inet f { # the table\n  # before the chain\n  chain c {\n    type filter hook input priority 0; policy drop; # hook\n    tcp dport 22 accept   # ssh\n    # last\n  }\n  set s {\n    type ipv4_addr # key\n  }\n}\n# trailer\n";
+        let out = fmt(src);
+        for c in ["# header", "# the table", "# before the chain", "# hook", "# ssh", "# last", "# key", "# trailer"] {
+            assert!(out.contains(c), "{c} lost in:\n{out}");
+        }
+        assert!(out.contains("tcp dport 22 accept # ssh\n"), "{out}");
+        assert!(out.contains("\t\t# last\n\t}"), "{out}");
+        assert_eq!(fmt(&out), out, "idempotent");
     }
 }

@@ -155,7 +155,7 @@ pub fn format_source(name: &str, text: &str) -> Result<String, Checked> {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text);
     match ctc_grammar::parse_script(file, text) {
-        Ok(script) => Ok(ctc_grammar::printer::print_script(&script)),
+        Ok(script) => Ok(ctc_grammar::printer::print_script_with_comments(&script, text)),
         Err(d) => Err(Checked { sources, diagnostics: vec![d], program: Default::default() }),
     }
 }
