@@ -35,11 +35,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Share of `ok` rule lines that must be accepted. Raise as sema improves.
-const OK_ACCEPT_MIN: f64 = 0.90;
+const OK_ACCEPT_MIN: f64 = 0.99;
 /// Share of `fail` rule lines that must be rejected. Raise as sema improves.
-const FAIL_REJECT_MIN: f64 = 0.80;
+const FAIL_REJECT_MIN: f64 = 0.99;
 /// Share of dumps that must check clean. Raise as sema improves.
-const DUMP_ACCEPT_MIN: f64 = 0.90;
+const DUMP_ACCEPT_MIN: f64 = 0.99;
 /// How long one bogon may take before it counts as a hang.
 const BOGON_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many misclassified lines are printed.

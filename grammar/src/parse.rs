@@ -131,7 +131,13 @@ fn syntax_error(file: FileId, src: &str, e: RawError<'_>) -> Diagnostic {
             let want = describe_expected(&expected);
             let mut d = Diagnostic::error("E0003", format!("syntax error, unexpected {}", describe_token(&tok)))
                 .with_label(Span::new(file, l, r.max(l + 1)), format!("expected {want}"));
-            if let Some(h) = token_hint(&tok, &expected) {
+            if let Some((wl, wr, word)) = family_typo(src, l) {
+                d = d
+                    .with_secondary(Span::new(file, wl, wr), format!("`{word}` is taken as the table name"))
+                    .with_help(format!(
+                        "`{word}` is not an address family; families are ip, ip6, inet, arp, bridge and netdev"
+                    ));
+            } else if let Some(h) = token_hint(&tok, &expected) {
                 d = d.with_help(h);
             }
             d
@@ -147,6 +153,26 @@ fn syntax_error(file: FileId, src: &str, e: RawError<'_>) -> Diagnostic {
                 .with_label(Span::new(file, l, r), "not part of the nftables language"),
         },
     }
+}
+
+/// `table ipv4 filter {`: the word after an object keyword was meant as a
+/// family. Returns the misread word's range when the two words before
+/// offset `at` are an object keyword and a word that is no family.
+fn family_typo(src: &str, at: usize) -> Option<(usize, usize, &str)> {
+    let before = src.get(..at)?;
+    let words: Vec<(usize, &str)> = before
+        .char_indices()
+        .filter(|&(i, c)| !c.is_whitespace() && (i == 0 || before[..i].ends_with(char::is_whitespace)))
+        .map(|(i, _)| (i, before[i..].split_whitespace().next().unwrap_or("")))
+        .collect();
+    let [.., (_, kw), (pos, word)] = words.as_slice() else { return None };
+    let objects = ["table", "chain", "set", "map", "flowtable", "rule", "element"];
+    let families = ["ip", "ip6", "inet", "arp", "bridge", "netdev"];
+    (objects.contains(kw) && !families.contains(word) && word.chars().all(|c| c.is_ascii_alphanumeric())).then_some((
+        *pos,
+        pos + word.len(),
+        *word,
+    ))
 }
 
 fn unclosed_hint(expected: &[String]) -> String {

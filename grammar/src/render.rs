@@ -58,7 +58,12 @@ pub fn render_human(map: &SourceMap, d: &Diagnostic, opts: HumanOptions) -> Stri
         .with_config(config)
         .with_code(d.code)
         .with_message(&d.message);
-    for (order, l) in d.labels.iter().enumerate() {
+    // ariadne groups labels by source and heads a group that starts above
+    // the report's position with the report's line and column: give it the
+    // labels in source order so every snippet is headed by its own place.
+    let mut labels: Vec<&crate::diag::Label> = d.labels.iter().collect();
+    labels.sort_by_key(|l| (l.span.file, l.span.start, l.span.end));
+    for (order, l) in labels.into_iter().enumerate() {
         let mut label = Label::new((id(l.span), range(l.span))).with_message(&l.message).with_order(order as i32);
         if opts.color {
             label = label.with_color(if l.primary { ariadne::Color::Red } else { ariadne::Color::Blue });

@@ -451,10 +451,14 @@ pub fn check_object(
             match KNOWN_HELPERS.iter().find(|(n, _)| *n == htype) {
                 None => {
                     let names: Vec<&str> = KNOWN_HELPERS.iter().map(|(n, _)| *n).collect();
+                    let help = match crate::resolve::similar(&htype, names.iter().copied()) {
+                        Some(s) => format!("did you mean \"{s}\"? helpers: {}", names.join(", ")),
+                        None => format!("helpers: {}", names.join(", ")),
+                    };
                     diags.push(
                         Diagnostic::error("E4008", format!("unknown conntrack helper \"{htype}\""))
                             .with_label(hspan, "no kernel helper has this name")
-                            .with_help(format!("helpers: {}", names.join(", "))),
+                            .with_help(help),
                     );
                     return None;
                 }

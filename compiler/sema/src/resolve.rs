@@ -685,7 +685,26 @@ impl<'l> Resolver<'l> {
         let table = &mut self.tables[t];
         match table.chains.iter_mut().find(|c| c.name == name) {
             Some(existing) => {
-                if let Some(b) = hook {
+                if let (Some(b), Some(old)) = (&hook, &existing.base)
+                    && (b.ty, b.hook, b.priority) != (old.ty, old.hook, old.priority)
+                {
+                    // The kernel cannot change a base chain's type, hook or
+                    // priority (EEXIST / EOPNOTSUPP on the second declaration).
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E1007",
+                            format!(
+                                "chain `{name}` already exists as a {} chain at the {} hook, priority {}",
+                                old.ty.name(),
+                                old.hook.name(),
+                                old.priority
+                            ),
+                        )
+                        .with_label(b.span, "a second declaration cannot change the hook")
+                        .with_secondary(old.span, "first declared here")
+                        .with_help("give the second chain another name, or make both declarations the same"),
+                    );
+                } else if let Some(b) = hook {
                     if existing.base.is_none() && !existing.rules.is_empty() {
                         // Turning a used regular chain into a base chain: the
                         // kernel refuses to change a chain's type.
@@ -1069,6 +1088,11 @@ impl<'l> Resolver<'l> {
     ) {
         let Some(text) = self.name(name) else { return };
         let Some(obj) = decl::check_object(self.tables[t].family, kind, &text, name.span, body, &mut self.diags) else {
+            // Reported; still known by name, so references to it do not
+            // add a misleading "not defined" error.
+            if let Some(k) = decl::object_kind(kind, &mut Vec::new()) {
+                self.tables[t].syms.objects.entry((k, text)).or_insert(name.span);
+            }
             return;
         };
         let table = &mut self.tables[t];
@@ -1226,7 +1250,7 @@ impl<'l> Resolver<'l> {
                                     )
                                     .with_label(span, "this jump closes a loop")
                                     .with_secondary(table.chains[to].span, "the loop starts here")
-                                    .with_help("the kernel rejects loops reachable from a base chain (ELOOP)"),
+                                    .with_help("the kernel refuses a loop reachable from a base chain (EMLINK, \"Too many links\"); end it with `return` or a verdict instead"),
                                 );
                             }
                             _ => {}

@@ -80,7 +80,7 @@ pub(crate) fn require_l3(cx: &mut RuleCx<'_>, need: L3, what: &str, span: Span) 
                     "E3002",
                     format!("`{what}` needs {}, which an {} table does not carry", l3_name(need), cx.family.name()),
                 )
-                .with_label(span, format!("this is a {} header field", l3_name(need)))
+                .with_label(span, format!("this is an {} header field", l3_name(need)))
                 .with_help(match need {
                     L3::Ipv4 | L3::Ipv6 => "use an `inet` table to match both IPv4 and IPv6",
                     _ => "move this rule to a table of the matching family",

@@ -187,13 +187,23 @@ pub(crate) fn parse_atom(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: &KeyType)
                     "expected six hex octets like 00:11:22:33:44:55",
                 ),
             },
+            // Colon-separated hex is an IPv6 address, or an Ethernet address
+            // when it has six one- or two-digit groups.
+            BaseKind::Ipv4 if values::parse_mac(s).is_some() => err_help(
+                cx,
+                "E2003",
+                format!("`{s}` is an Ethernet address, but {} is expected", info.name),
+                span,
+                "Ethernet address where an IPv4 address is needed",
+                "write an IPv4 address, or match the link layer with `ether saddr`/`ether daddr`",
+            ),
             BaseKind::Ipv4 => err_help(
                 cx,
                 "E2003",
                 format!("`{s}` is an IPv6 address, but {} is expected", info.name),
                 span,
                 "IPv6 address where an IPv4 address is needed",
-                "write an IPv4 address, or use `ip6` (or `ip6` qualifier) on the left",
+                "write an IPv4 address, or match an IPv6 field (`ip6 saddr`, or a set of type ipv6_addr)",
             ),
             _ => mismatch(cx, "an address"),
         },
