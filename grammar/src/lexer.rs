@@ -218,8 +218,9 @@ pub enum LexError {
 
 /// The token stream handed to the parser: `(start, token, end)` triples.
 /// Runs of newlines are folded into one, and newlines directly after an
-/// opening `{`, `(`, `[` or a `,` are dropped so blocks and lists may span
-/// lines freely.
+/// opening `{`, `(` or `[` are dropped so blocks and lists may span lines.
+/// (A newline after a `,` is the grammar's business: nft allows it inside a
+/// `{ }` list only, and elsewhere it ends the rule.)
 pub struct Lexer<'a> {
     inner: logos::Lexer<'a, Tok<'a>>,
     prev: Option<Tok<'a>>,
@@ -264,13 +265,7 @@ impl<'a> Iterator for Lexer<'a> {
                 && matches!(
                     self.prev,
                     None | Some(
-                        Tok::Newline
-                            | Tok::Semi
-                            | Tok::LBrace
-                            | Tok::LBraceChain
-                            | Tok::LParen
-                            | Tok::LBracket
-                            | Tok::Comma
+                        Tok::Newline | Tok::Semi | Tok::LBrace | Tok::LBraceChain | Tok::LParen | Tok::LBracket
                     )
                 )
             {
@@ -340,7 +335,10 @@ mod tests {
     #[test]
     fn newlines_fold_and_comments_skip() {
         assert_eq!(toks("a # c\n\n\nb \\\n c"), [Tok::Ident("a"), Tok::Newline, Tok::Ident("b"), Tok::Ident("c")]);
-        assert_eq!(toks("{\n\n a,\n b }"), [Tok::LBrace, Tok::Ident("a"), Tok::Comma, Tok::Ident("b"), Tok::RBrace]);
+        assert_eq!(
+            toks("{\n\n a,\n b }"),
+            [Tok::LBrace, Tok::Ident("a"), Tok::Comma, Tok::Newline, Tok::Ident("b"), Tok::RBrace]
+        );
     }
 
     #[test]

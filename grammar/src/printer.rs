@@ -526,6 +526,19 @@ mod tests {
         print_script_with_comments(&script, src)
     }
 
+    /// Found by the fuzzer: a rule ending in `,` must not swallow the next
+    /// line when the output is parsed again (nft breaks lines after commas
+    /// only inside `{ }`).
+    #[test]
+    fn a_trailing_comma_does_not_join_lines() {
+        let out = fmt("add rule f i p f uqot,32,; 1");
+        assert_eq!(out, "add rule f i p f uqot,32,\n1\n");
+        assert_eq!(fmt(&out), out);
+        let set =
+            fmt("table ip t {\n set s {\n  type ipv4_addr\n  elements = { 192.0.2.1,\n   192.0.2.2\n  }\n }\n}\n");
+        assert!(set.contains("elements = { 192.0.2.1, 192.0.2.2 }"), "{set}");
+    }
+
     #[test]
     fn comments_survive_formatting() {
         let src = "# header\ntable inet f { # the table\n  # before the chain\n  chain c {\n    type filter hook input priority 0; policy drop; # hook\n    tcp dport 22 accept   # ssh\n    # last\n  }\n  set s {\n    type ipv4_addr # key\n  }\n}\n# trailer\n";
