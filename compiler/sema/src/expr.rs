@@ -26,6 +26,7 @@ use crate::cx::RuleCx;
 use crate::hir::{Expr, ExprKind, ExprType, SetElem};
 use ctc_grammar::ast::SetLit;
 
+pub(crate) use util::describe;
 pub use util::types_compatible;
 pub use value::parse_verdict;
 

@@ -11,6 +11,7 @@
 
 use crate::cursor::Cursor;
 use crate::cx::RuleCx;
+use crate::expr::describe;
 use crate::expr::{self, Rhs};
 use crate::hir::{self, BinOp, Expr, ExprKind, ExprType, RelOp, Stmt, StmtKind, Value};
 use ctc_grammar::ast::{LitKind, Op, Term, TermKind};
@@ -40,21 +41,6 @@ pub fn check_rule(cx: &mut RuleCx<'_>, terms: &[Term], span: Span) -> hir::Rule 
         }
     }
     rule
-}
-
-fn describe(t: &Term) -> String {
-    match &t.kind {
-        TermKind::Word(w) => format!("`{w}`"),
-        TermKind::Lit(LitKind::Str, s) => format!("\"{s}\""),
-        TermKind::Lit(_, s) => format!("`{s}`"),
-        TermKind::Var(v) => format!("`${v}`"),
-        TermKind::At(a) => format!("`@{a}`"),
-        TermKind::Op(op) => format!("`{}`", op.as_str()),
-        TermKind::Group(_) => "`( ... )`".into(),
-        TermKind::Bracket(_) => "`[ ... ]`".into(),
-        TermKind::Set(_) => "a set `{ ... }`".into(),
-        TermKind::Chain(_) => "an anonymous chain".into(),
-    }
 }
 
 /// One statement or match. Returns false after an error (reported).

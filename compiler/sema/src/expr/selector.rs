@@ -475,16 +475,7 @@ fn parse_meta(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, qualified: bool) -> Opt
     if qualified {
         cur.next();
     }
-    let Some(kt_) = cur.peek() else {
-        return missing(
-            cx,
-            cur,
-            "meta",
-            "a meta key",
-            format!("keys: {}", list(proto::META_KEYS.iter().map(|k| k.name))),
-        );
-    };
-    let Some(w) = kt_.word() else {
+    let Some((kt_, w)) = cur.peek().and_then(|t| t.word().map(|w| (t, w))) else {
         return missing(
             cx,
             cur,
@@ -570,16 +561,7 @@ fn parse_ct(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Option<Pe> {
     if qual.is_some() {
         cur.next();
     }
-    let Some(kterm) = cur.peek() else {
-        return missing(
-            cx,
-            cur,
-            "ct",
-            "a conntrack key",
-            format!("keys: {}", list(proto::CT_KEYS.iter().map(|k| k.name))),
-        );
-    };
-    let Some(w) = kterm.word() else {
+    let Some((kterm, w)) = cur.peek().and_then(|t| t.word().map(|w| (t, w))) else {
         return missing(
             cx,
             cur,

@@ -21,21 +21,7 @@ pub(super) fn kt(ty: Ty) -> KeyType {
     KeyType { ty, bits: ty.info().bits }
 }
 
-/// A short description of a term for messages.
-pub(super) fn describe(t: &Term) -> String {
-    match &t.kind {
-        TermKind::Word(w) => format!("`{w}`"),
-        TermKind::Lit(LitKind::Str, s) => format!("\"{s}\""),
-        TermKind::Lit(_, s) => format!("`{s}`"),
-        TermKind::Var(v) => format!("`${v}`"),
-        TermKind::At(a) => format!("`@{a}`"),
-        TermKind::Op(op) => format!("`{}`", op.as_str()),
-        TermKind::Group(_) => "a parenthesized group".into(),
-        TermKind::Bracket(_) => "a bracketed address".into(),
-        TermKind::Set(_) => "a set `{ ... }`".into(),
-        TermKind::Chain(_) => "an anonymous chain".into(),
-    }
-}
+pub(super) use crate::expr::describe;
 
 /// The integer of a decimal or hexadecimal literal term.
 pub(super) fn term_int(t: &Term) -> Option<u128> {
