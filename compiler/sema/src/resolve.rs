@@ -753,13 +753,30 @@ impl<'l> Resolver<'l> {
         let _ = (used_sets, used_objs);
         let restricted: Vec<(HookedStmt, Span)> =
             rule.stmts.iter().filter_map(|s| s.restriction().map(|r| (r, s.span))).collect();
+        // Anonymous chains become named chains (`CHAIN.anonN`); the rule's
+        // `jump { ... }` becomes a jump to that name, so the HIR needs no
+        // side table.
+        let names: Vec<String> = anon
+            .iter()
+            .map(|_| {
+                self.anon_count += 1;
+                format!("{chain_name}.anon{}", self.anon_count)
+            })
+            .collect();
+        let mut rule = rule;
+        for stmt in &mut rule.stmts {
+            if let hir::StmtKind::AnonChain { goto, index } = stmt.kind
+                && let Some(name) = names.get(index)
+            {
+                let v = if goto { hir::Verdict::Goto(name.clone()) } else { hir::Verdict::Jump(name.clone()) };
+                stmt.kind = hir::StmtKind::Verdict(v);
+            }
+        }
         let chain = &mut self.tables[t].chains[ci];
         chain.jumps.extend(jumps);
         chain.restricted.extend(restricted);
         chain.rules.push(rule);
-        for body in anon {
-            self.anon_count += 1;
-            let name = format!("{chain_name}.anon{}", self.anon_count);
+        for (body, name) in anon.into_iter().zip(names) {
             let pc = self.declare_chain(t, &name, body.span, &body, body.span);
             if let Some(c) = self.tables[t].chains.iter_mut().find(|c| c.name == name) {
                 c.anonymous = true;
