@@ -21,7 +21,7 @@ pub mod ct_state {
 /// What the tracker knows of the packet's connection (zeroed, with
 /// `state == 0`, before conntrack has seen the packet).
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CtInfo {
     /// One of [`ct_state`]'s bits; 0 = not looked up yet.
     pub state: u32,
@@ -50,32 +50,6 @@ pub struct CtInfo {
     /// NUL-padded helper name.
     pub helper: [u8; 16],
     pub label: [u8; 16],
-}
-
-impl Default for CtInfo {
-    fn default() -> Self {
-        CtInfo {
-            state: 0,
-            status: 0,
-            mark: 0,
-            expiration_ms: 0,
-            id: 0,
-            zone: 0,
-            dir: 0,
-            has_entry: 0,
-            l3proto: 0,
-            protocol: 0,
-            _pad: [0; 2],
-            saddr: [[0; 16]; 2],
-            daddr: [[0; 16]; 2],
-            proto_src: [[0; 2]; 2],
-            proto_dst: [[0; 2]; 2],
-            packets: [0; 2],
-            bytes: [0; 2],
-            helper: [0; 16],
-            label: [0; 16],
-        }
-    }
 }
 
 /// Everything a chain reads about a packet besides its bytes.
