@@ -1,5 +1,2 @@
-//! ctc-vm: the reference interpreter of a verified IR program.
-//!
-//! This crate is part of the workspace layout of DESIGN.md §2 and holds no code
-//! yet: it lands with the packet VM issue. Nothing here pretends to work; the commands that need it report
-//! that it is not built.
+//! ctc-vm: the reference interpreter of a verified IR program — the
+//! executable specification every other engine must agree with.

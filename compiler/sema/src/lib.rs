@@ -21,6 +21,7 @@ pub mod cx;
 pub mod decl;
 pub mod expr;
 pub mod hir;
+pub mod lower;
 pub mod resolve;
 pub mod rule;
 pub mod stmt;
