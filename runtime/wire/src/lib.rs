@@ -50,24 +50,28 @@ mod udp;
 
 pub use error::{Error, Layer, Malformed, Result};
 pub use ethernet::{
-    ArpPacket, EtherType, EthernetAddress, EthernetFrame, EthernetRepr, VlanRepr, VlanTag, ETHERNET_HEADER_LEN,
-    VLAN_TAG_LEN,
+    ArpPacket, ETHERNET_HEADER_LEN, EtherType, EthernetAddress, EthernetFrame, EthernetRepr, VLAN_TAG_LEN, VlanRepr,
+    VlanTag,
 };
 pub use frame::{
-    parse_frame, parse_frame_with, parse_ip, parse_ip_with, FragmentInfo, Frame, InnerInfo, LinkInfo, NetworkInfo,
-    NetworkKind, ParseOptions, TransportInfo, VlanInfo, MAX_VLAN_TAGS,
+    FragmentInfo, Frame, InnerInfo, LinkInfo, MAX_VLAN_TAGS, NetworkInfo, NetworkKind, ParseOptions, TransportInfo,
+    VlanInfo, parse_frame, parse_frame_with, parse_ip, parse_ip_with,
 };
-pub use icmpv4::{Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded};
-pub use icmpv6::{Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Icmpv6TimeExceeded};
+pub use icmpv4::{
+    ICMPV4_HEADER_LEN, Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded,
+};
+pub use icmpv6::{
+    ICMPV6_HEADER_LEN, Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Icmpv6TimeExceeded,
+};
 pub use ip::{IpProtocol, NfProto};
-pub use ipv4::{Ipv4Option, Ipv4OptionIter, Ipv4Options, Ipv4Packet, Ipv4Repr, IPV4_HEADER_LEN};
-pub use ipv6::{Ipv6Packet, Ipv6Repr, IPV6_HEADER_LEN};
+pub use ipv4::{IPV4_HEADER_LEN, Ipv4Option, Ipv4OptionIter, Ipv4Options, Ipv4Packet, Ipv4Repr};
+pub use ipv6::{IPV6_HEADER_LEN, Ipv6Packet, Ipv6Repr};
 pub use ipv6ext::{
     Ipv6ExtHeader, Ipv6ExtHeaderIter, Ipv6ExtInfo, Ipv6FragmentHeader, Ipv6FragmentRepr, Ipv6Option, Ipv6OptionIter,
     Ipv6Walk, MAX_IPV6_EXT_HEADERS,
 };
-pub use tcp::{TcpFlags, TcpOption, TcpOptionIter, TcpPacket, TcpRepr, TCP_HEADER_LEN};
-pub use udp::{UdpPacket, UdpRepr, UDP_HEADER_LEN};
+pub use tcp::{TCP_HEADER_LEN, TcpFlags, TcpOption, TcpOptionIter, TcpPacket, TcpRepr};
+pub use udp::{UDP_HEADER_LEN, UdpPacket, UdpRepr};
 
-/// IPv4 address type used by the views (re-exported from `core::net`).
+/// Address types used by the views (re-exported from `core::net`).
 pub use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -1,0 +1,236 @@
+//! The Internet checksum: full computation (RFC 1071), the pseudo-headers of
+//! TCP/UDP/ICMPv6 (RFC 9293 §3.1, RFC 768, RFC 8200 §8.1, RFC 4443 §2.3),
+//! and incremental update (RFC 1624).
+//!
+//! Terms: a *sum* is the folded 16-bit one's complement sum of the data
+//! (not inverted); a *checksum* is its complement, the value stored in a
+//! header. A header verifies when the sum over it (checksum field included)
+//! is `0xffff`.
+//!
+//! NAT rewrites addresses, ports and ICMP ids; it updates the stored
+//! checksums with [`update16`], [`update32`] and [`update_bytes`] (RFC 1624
+//! eqn. 3, `HC' = ~(~HC + ~m + m')`), which costs O(changed bytes) instead of
+//! O(packet) and keeps a bad checksum bad, as the kernel's
+//! `inet_proto_csum_replace*` do. UDP over IPv4 has a special case: a stored
+//! checksum of 0 means "no checksum" (RFC 768) and must stay 0, and a
+//! computed 0 is sent as `0xffff`; use the `udp_*` variants for it.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Folds a 64-bit accumulator of 16-bit words into a 16-bit one's
+/// complement sum (end-around carry, RFC 1071 §4.1).
+#[inline]
+pub fn fold(mut acc: u64) -> u16 {
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// Adds the bytes of `data` as big-endian 16-bit words to `acc` (an odd
+/// trailing byte is padded with zero, RFC 1071 §4.1). Not folded.
+#[inline]
+pub fn accumulate(mut acc: u64, data: &[u8]) -> u64 {
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        // Four words at a time; the u64 cannot overflow for any buffer
+        // smaller than 2^47 bytes.
+        acc += u64::from(u16::from_be_bytes([c[0], c[1]]))
+            + u64::from(u16::from_be_bytes([c[2], c[3]]))
+            + u64::from(u16::from_be_bytes([c[4], c[5]]))
+            + u64::from(u16::from_be_bytes([c[6], c[7]]));
+    }
+    let rest = chunks.remainder();
+    let mut pairs = rest.chunks_exact(2);
+    for c in &mut pairs {
+        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = pairs.remainder() {
+        acc += u64::from(*last) << 8;
+    }
+    acc
+}
+
+/// The folded one's complement sum of `data` (not inverted).
+#[inline]
+pub fn sum(data: &[u8]) -> u16 {
+    fold(accumulate(0, data))
+}
+
+/// One's complement addition of folded sums.
+#[inline]
+pub fn combine(sums: &[u16]) -> u16 {
+    fold(sums.iter().map(|&s| u64::from(s)).sum())
+}
+
+/// The checksum to store for `data` (RFC 1071): `!sum(data)`.
+#[inline]
+pub fn checksum(data: &[u8]) -> u16 {
+    !sum(data)
+}
+
+/// Sum of the IPv4 pseudo-header (RFC 9293 §3.1, RFC 768): source,
+/// destination, zero, protocol, transport length.
+pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u16 {
+    let mut acc = accumulate(0, &src.octets());
+    acc = accumulate(acc, &dst.octets());
+    acc += u64::from(protocol) + u64::from(length);
+    fold(acc)
+}
+
+/// Sum of the IPv6 pseudo-header (RFC 8200 §8.1): source, destination,
+/// 32-bit upper-layer length, three zero bytes, next header.
+pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, protocol: u8, length: u32) -> u16 {
+    let mut acc = accumulate(0, &src.octets());
+    acc = accumulate(acc, &dst.octets());
+    acc += u64::from(length >> 16) + u64::from(length & 0xffff) + u64::from(protocol);
+    fold(acc)
+}
+
+/// Sum of the pseudo-header for either family. Mixed families (a v4 source
+/// with a v6 destination) cannot occur in a packet; they are summed as the
+/// v6-mapped forms so the function stays total.
+pub fn pseudo_header(src: IpAddr, dst: IpAddr, protocol: u8, length: u32) -> u16 {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => pseudo_header_v4(s, d, protocol, length as u16),
+        (s, d) => pseudo_header_v6(to_v6(s), to_v6(d), protocol, length),
+    }
+}
+
+fn to_v6(a: IpAddr) -> Ipv6Addr {
+    match a {
+        IpAddr::V4(a) => a.to_ipv6_mapped(),
+        IpAddr::V6(a) => a,
+    }
+}
+
+/// The checksum of a transport segment (TCP, UDP, ICMPv6) including the
+/// pseudo-header; `segment` must have its checksum field zeroed, or else
+/// the result is 0 exactly when the stored checksum verifies.
+pub fn transport_checksum(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> u16 {
+    let ph = pseudo_header(src, dst, protocol, segment.len() as u32);
+    !fold(accumulate(u64::from(ph), segment))
+}
+
+/// True when `segment` (checksum field included) verifies under the
+/// pseudo-header: the total sum is `0xffff` (RFC 1071 §1 step 3).
+pub fn verify_transport(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> bool {
+    transport_checksum(src, dst, protocol, segment) == 0
+}
+
+/// RFC 1624 eqn. 3: the new checksum after a 16-bit field changes from
+/// `old` to `new`: `HC' = ~(~HC + ~m + m')`.
+#[inline]
+pub fn update16(hc: u16, old: u16, new: u16) -> u16 {
+    !fold(u64::from(!hc) + u64::from(!old) + u64::from(new))
+}
+
+/// RFC 1624 for a 32-bit field (two 16-bit words, e.g. a TCP sequence
+/// number or an IPv4 address as `u32`).
+#[inline]
+pub fn update32(hc: u16, old: u32, new: u32) -> u16 {
+    let acc = u64::from(!hc)
+        + u64::from(!(old >> 16) as u16)
+        + u64::from(!(old as u16))
+        + u64::from((new >> 16) as u16)
+        + u64::from(new as u16);
+    !fold(acc)
+}
+
+/// RFC 1624 for a field of any even length at an even offset in the
+/// checksummed data (4-byte IPv4 and 16-byte IPv6 addresses). `old` and
+/// `new` must have the same length; an odd trailing byte is treated as the
+/// high byte of a word, which is right only when the field starts at an
+/// even offset.
+pub fn update_bytes(hc: u16, old: &[u8], new: &[u8]) -> u16 {
+    debug_assert_eq!(old.len(), new.len());
+    // ~m summed word by word equals ~(sum m) in one's complement.
+    let old_sum = sum(old);
+    let new_sum = sum(new);
+    !fold(u64::from(!hc) + u64::from(!old_sum) + u64::from(new_sum))
+}
+
+/// [`update_bytes`] for an address change (4 or 16 bytes; the families
+/// must match, mismatches fall back to the v6-mapped forms).
+pub fn update_addr(hc: u16, old: IpAddr, new: IpAddr) -> u16 {
+    match (old, new) {
+        (IpAddr::V4(o), IpAddr::V4(n)) => update_bytes(hc, &o.octets(), &n.octets()),
+        (o, n) => update_bytes(hc, &to_v6(o).octets(), &to_v6(n).octets()),
+    }
+}
+
+/// UDP over IPv4 (RFC 768): a stored 0 means "no checksum" and stays 0;
+/// an updated value of 0 is sent as `0xffff`, its one's complement twin.
+#[inline]
+pub fn udp_update16(hc: u16, old: u16, new: u16) -> u16 {
+    if hc == 0 { 0 } else { udp_nonzero(update16(hc, old, new)) }
+}
+
+/// [`udp_update16`] for a byte field (addresses).
+pub fn udp_update_bytes(hc: u16, old: &[u8], new: &[u8]) -> u16 {
+    if hc == 0 { 0 } else { udp_nonzero(update_bytes(hc, old, new)) }
+}
+
+/// [`udp_update16`] for an address change.
+pub fn udp_update_addr(hc: u16, old: IpAddr, new: IpAddr) -> u16 {
+    if hc == 0 { 0 } else { udp_nonzero(update_addr(hc, old, new)) }
+}
+
+/// A computed UDP checksum of 0 is transmitted as all ones (RFC 768; RFC
+/// 8200 §8.1 for IPv6).
+#[inline]
+pub fn udp_nonzero(c: u16) -> u16 {
+    if c == 0 { 0xffff } else { c }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 §3 numerical example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
+        assert_eq!(sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), 0xddf2);
+        assert_eq!(checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), !0xddf2);
+    }
+
+    #[test]
+    fn odd_length_pads_with_zero() {
+        assert_eq!(sum(&[0x12, 0x34, 0x56]), 0x1234 + 0x5600);
+        assert_eq!(sum(&[0xff]), 0xff00);
+        assert_eq!(sum(&[]), 0);
+    }
+
+    #[test]
+    fn long_buffers_match_wordwise() {
+        let data: Vec<u8> = (0..1001u32).map(|i| (i * 7 + 3) as u8).collect();
+        let mut acc = 0u64;
+        for c in data.chunks(2) {
+            acc += u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        assert_eq!(sum(&data), fold(acc));
+    }
+
+    #[test]
+    fn rfc1624_example() {
+        // RFC 1624 §4: HC = 0xdd2f, m = 0x5555 -> m' = 0x3285 gives HC' = 0x0000.
+        assert_eq!(update16(0xdd2f, 0x5555, 0x3285), 0x0000);
+    }
+
+    #[test]
+    fn udp_zero_stays_zero() {
+        assert_eq!(udp_update16(0, 1234, 4321), 0);
+        // A result of 0 becomes 0xffff.
+        assert_eq!(udp_update16(0xdd2f, 0x5555, 0x3285), 0xffff);
+        assert_eq!(udp_update_addr(0, Ipv4Addr::LOCALHOST.into(), Ipv4Addr::BROADCAST.into()), 0);
+    }
+
+    #[test]
+    fn update32_is_two_update16() {
+        let hc = 0x1c46;
+        let (o, n) = (0xc0a8_0001u32, 0x0a00_0002u32);
+        let two = update16(update16(hc, (o >> 16) as u16, (n >> 16) as u16), o as u16, n as u16);
+        assert_eq!(update32(hc, o, n), two);
+        assert_eq!(update_bytes(hc, &o.to_be_bytes(), &n.to_be_bytes()), two);
+    }
+}

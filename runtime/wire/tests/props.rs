@@ -1,0 +1,220 @@
+//! Property tests: no input makes the classifier or the views panic, and
+//! every RFC 1624 incremental update equals a full RFC 1071 recompute.
+
+mod common;
+
+use ctc_wire::checksum;
+use ctc_wire::*;
+use proptest::prelude::*;
+
+/// Frame invariants, and every accessor of every view exercised.
+fn check(f: &Frame, buf: &[u8]) {
+    if let Some(n) = f.network {
+        assert!(n.offset <= buf.len() && n.end <= buf.len());
+        if n.protocol.is_some() {
+            assert!(n.offset + n.header_len <= n.end);
+        }
+    }
+    if let Some(t) = f.transport {
+        assert!(f.network.unwrap().offset <= t.offset);
+        assert!(t.offset + t.header_len <= t.end && t.end <= buf.len());
+    }
+    if let Some(i) = f.inner {
+        assert!(i.offset + i.header_len <= i.end && i.end <= buf.len());
+        assert!(i.th_offset.is_none_or(|t| t <= i.end));
+    }
+    if let Some(m) = f.malformed {
+        assert!(!m.to_string().is_empty());
+    }
+    if let Some(p) = f.ipv4(buf) {
+        let _ = (p.src_addr(), p.dst_addr(), p.frag_offset(), p.payload().len(), p.verify_checksum());
+        assert!(p.options_iter().all(|o| o.is_ok()));
+    }
+    if let Some(p) = f.ipv6(buf) {
+        let _ = (p.flow_label(), p.payload().len(), p.walk());
+    }
+    if let Some(t) = f.tcp(buf) {
+        let _ = (t.seq_number(), t.flags(), t.payload().len(), t.segment_len());
+        for o in t.options_iter().flatten() {
+            let _ = o.sack_blocks().count();
+        }
+        let _ = TcpRepr::parse(&t, None);
+    }
+    if let Some(u) = f.udp(buf) {
+        let _ = (u.len(), u.payload().len());
+    }
+    if let Some(i) = f.icmpv4(buf) {
+        let _ = Icmpv4Repr::parse(&i, true);
+        if let Some(Ok(q)) = i.quoted_ipv4() {
+            let _ = (q.payload().len(), q.options_iter().count());
+        }
+    }
+    if let Some(i) = f.icmpv6(buf) {
+        let _ = Icmpv6Repr::parse(&i, None);
+        if let Some(Ok(q)) = i.quoted_ipv6() {
+            let _ = q.walk();
+        }
+    }
+    let _ = f.l4_checksum_ok(buf);
+}
+
+fn v4() -> impl Strategy<Value = IpAddr> {
+    any::<[u8; 4]>().prop_map(IpAddr::from)
+}
+
+fn v6() -> impl Strategy<Value = IpAddr> {
+    any::<[u8; 16]>().prop_map(IpAddr::from)
+}
+
+/// Same-family (src, dst, new_src, new_dst).
+fn addrs() -> impl Strategy<Value = (IpAddr, IpAddr, IpAddr, IpAddr)> {
+    prop_oneof![(v4(), v4(), v4(), v4()), (v6(), v6(), v6(), v6())]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..160)) {
+        check(&parse_frame(&buf), &buf);
+        check(&parse_ip(&buf), &buf);
+    }
+
+    #[test]
+    fn mutated_real_frames_never_panic(
+        which in 0usize..18,
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let (_, orig) = common::all()[which];
+        let mut buf = orig.to_vec();
+        for (i, b) in flips {
+            let at = i.index(buf.len());
+            buf[at] = b;
+        }
+        check(&parse_frame(&buf), &buf);
+        let len = cut.index(buf.len() + 1);
+        check(&parse_frame(&buf[..len]), &buf[..len]);
+        check(&parse_ip(&buf[14.min(len)..len]), &buf[14.min(len)..len]);
+    }
+
+    #[test]
+    fn ipv4_header_incremental(src in v4(), dst in v4(), nsrc in v4(), ndst in v4(), ttl in 1u8.., id: u16, proto: u8) {
+        let (IpAddr::V4(s), IpAddr::V4(d), IpAddr::V4(ns), IpAddr::V4(nd)) = (src, dst, nsrc, ndst) else { unreachable!() };
+        let r = Ipv4Repr {
+            src_addr: s, dst_addr: d, protocol: IpProtocol::from(proto), payload_len: 0, ttl, dscp: 0, ecn: 0,
+            ident: id, dont_frag: true, more_frags: false, frag_offset: 0, options: Ipv4Options::EMPTY,
+        };
+        let mut b = [0u8; 20];
+        let mut p = Ipv4Packet::new_unchecked(&mut b[..]);
+        r.emit(&mut p);
+        p.rewrite_src_addr(ns);
+        p.rewrite_dst_addr(nd);
+        p.decrement_ttl();
+        let inc = p.checksum();
+        p.fill_checksum();
+        prop_assert_eq!(inc, p.checksum());
+    }
+
+    #[test]
+    fn tcp_nat_incremental(
+        (src, dst, nsrc, ndst) in addrs(),
+        sport: u16, dport: u16, nsport: u16, ndport: u16, seq: u32, nseq: u32,
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let r = TcpRepr {
+            src_port: sport, dst_port: dport, seq_number: seq, ack_number: 0, flags: TcpFlags(TcpFlags::ACK),
+            window_len: 100, urgent_at: 0, max_seg_size: None, window_scale: None, sack_permitted: false,
+            sack_ranges: [None; 4], timestamp: Some((1, 2)), payload: &payload,
+        };
+        let mut b = vec![0u8; r.buffer_len()];
+        let mut p = TcpPacket::new_unchecked(&mut b[..]);
+        r.emit(&mut p, src, dst);
+        p.rewrite_src_port(nsport);
+        p.rewrite_dst_port(ndport);
+        p.update_checksum_for_addr(src, nsrc);
+        p.update_checksum_for_addr(dst, ndst);
+        // A sequence number adjustment (FTP NAT) as one 32-bit change.
+        let c = checksum::update32(p.checksum(), p.seq_number(), nseq);
+        p.set_seq_number(nseq);
+        p.set_checksum(c);
+        let inc = p.checksum();
+        p.fill_checksum(nsrc, ndst);
+        prop_assert_eq!(inc, p.checksum());
+        prop_assert!(p.verify_checksum(nsrc, ndst));
+    }
+
+    #[test]
+    fn udp_nat_incremental(
+        (src, dst, nsrc, ndst) in addrs(),
+        sport: u16, dport: u16, nsport: u16,
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+        no_checksum: bool,
+    ) {
+        let r = UdpRepr { src_port: sport, dst_port: dport, payload: &payload };
+        let mut b = vec![0u8; r.buffer_len()];
+        let mut p = UdpPacket::new_unchecked(&mut b[..]);
+        r.emit(&mut p, src, dst);
+        let none = no_checksum && src.is_ipv4();
+        if none {
+            p.set_checksum(0);
+        }
+        p.rewrite_src_port(nsport);
+        p.update_checksum_for_addr(src, nsrc);
+        p.update_checksum_for_addr(dst, ndst);
+        let inc = p.checksum();
+        if none {
+            // RFC 768: "no checksum" stays so through NAT.
+            prop_assert_eq!(inc, 0);
+        } else {
+            prop_assert_ne!(inc, 0);
+            p.fill_checksum(nsrc, ndst);
+            prop_assert_eq!(inc, p.checksum());
+        }
+        prop_assert!(p.verify_checksum(nsrc, ndst));
+    }
+
+    #[test]
+    fn icmp_id_incremental(id: u16, nid: u16, seq: u16, data in proptest::collection::vec(any::<u8>(), 0..32),
+                           (src, dst, nsrc, _) in (v6(), v6(), v6(), v6())) {
+        let r = Icmpv4Repr::EchoRequest { ident: id, seq_no: seq, data: &data };
+        let mut b = vec![0u8; r.buffer_len()];
+        let mut p = Icmpv4Packet::new_unchecked(&mut b[..]);
+        r.emit(&mut p);
+        p.rewrite_echo_ident(nid);
+        let inc = p.checksum();
+        p.fill_checksum();
+        prop_assert_eq!(inc, p.checksum());
+
+        let (IpAddr::V6(s), IpAddr::V6(d), IpAddr::V6(ns)) = (src, dst, nsrc) else { unreachable!() };
+        let r = Icmpv6Repr::EchoReply { ident: id, seq_no: seq, data: &data };
+        let mut b = vec![0u8; r.buffer_len()];
+        let mut p = Icmpv6Packet::new_unchecked(&mut b[..]);
+        r.emit(&mut p, s, d);
+        p.rewrite_echo_ident(nid);
+        p.update_checksum_for_addr(s, ns);
+        let inc = p.checksum();
+        p.fill_checksum(ns, d);
+        prop_assert_eq!(inc, p.checksum());
+    }
+
+    #[test]
+    fn update_bytes_matches_full(data in proptest::collection::vec(any::<u8>(), 2..80), at in any::<prop::sample::Index>(),
+                                 new in proptest::collection::vec(any::<u8>(), 1..9)) {
+        // Any even-aligned, even-length field change in any buffer.
+        let mut data = data;
+        if data.len() % 2 == 1 { data.push(0); }
+        let len = (new.len() & !1).max(2).min(data.len());
+        let start = at.index(data.len() - len + 1) & !1;
+        let old_sum_c = checksum::checksum(&data);
+        let mut new = new;
+        new.resize(len, 0xa5);
+        let old_field = data[start..start + len].to_vec();
+        data[start..start + len].copy_from_slice(&new);
+        let full = checksum::checksum(&data);
+        let inc = checksum::update_bytes(old_sum_c, &old_field, &new);
+        // 0x0000 and 0xffff are the two zeros of one's complement: equal
+        // as checksums; they only differ when the data sums to zero.
+        prop_assert!(inc == full || (inc | full) == 0xffff && (inc & full) == 0, "{inc:#x} vs {full:#x}");
+    }
+}
