@@ -1,5 +1,9 @@
-//! ctc-datapath: the packet pipeline, packet sources and sinks, host model.
-//!
-//! This crate is part of the workspace layout of DESIGN.md §2 and holds no code
-//! yet: it lands with the packet VM issue. Nothing here pretends to work; the commands that need it report
-//! that it is not built.
+//! ctc-datapath: the packet pipeline of DESIGN §1 around the engine, its
+//! packet sources and sinks (pcap replay now; NFQUEUE and AF_XDP later),
+//! and the host model.
+
+pub mod capture;
+pub mod host;
+pub mod log;
+pub mod pipeline;
+pub mod reject;

@@ -1,0 +1,356 @@
+//! The packet pipeline of DESIGN §1 for one frame: prerouting, the routing
+//! decision on the host model, input or forward, postrouting, then the
+//! frame leaves (TTL decremented, MACs of the output link) or is delivered
+//! locally. Connection tracking is not built yet: every packet is
+//! untracked (`ct state untracked`), and NAT chains do not run for
+//! untracked packets, as in the kernel.
+
+use crate::capture::{Frame, Link};
+use crate::host::HostModel;
+use crate::log;
+use crate::reject;
+use ctc_ir::abi::{ABSENT, Actions, PacketCtx, actions, ct_state};
+use ctc_ir::{Hook, Reject};
+use ctc_vm::{Decider, HookVerdict, State, Vm};
+use ctc_wire::{NetworkKind, ParseOptions};
+use std::net::IpAddr;
+
+/// The final verdict of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalVerdict {
+    Accept,
+    Drop,
+    Queue(u16),
+}
+
+impl FinalVerdict {
+    pub fn as_str(self) -> String {
+        match self {
+            FinalVerdict::Accept => "accept".into(),
+            FinalVerdict::Drop => "drop".into(),
+            FinalVerdict::Queue(n) => format!("queue:{n}"),
+        }
+    }
+}
+
+/// Why the frame ended as it did, when no rule or policy decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// A rule (`FILE:LINE`) or a base chain policy.
+    Decider(Decider),
+    /// Not an IPv4/IPv6 packet: the ip/ip6/inet hooks never see it.
+    NotIp,
+    /// Dropped before any hook (the kernel's ip_rcv_core checks).
+    Malformed(String),
+    /// No route to the destination.
+    NoRoute,
+    /// TTL or hop limit exhausted in forwarding.
+    TtlExceeded,
+}
+
+/// What happened to one frame.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub verdict: FinalVerdict,
+    pub reason: Reason,
+    /// The ct state the filter chains saw ("untracked" until conntrack lands).
+    pub ct_state: &'static str,
+    /// Output interface (index into the host model) of a forwarded frame.
+    pub oif: Option<usize>,
+    /// Frames that leave the host: (interface, bytes).
+    pub out: Vec<(usize, Vec<u8>)>,
+    /// `log` lines.
+    pub logs: Vec<String>,
+}
+
+/// The pipeline: a program, its state and the host model.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub vm: Vm,
+    pub state: State,
+    pub host: HostModel,
+    /// Names of the `--in` interfaces, by input index → host model index.
+    pub inputs: Vec<usize>,
+}
+
+fn ip_bytes(a: IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+fn ct_state_name(bits: u32) -> &'static str {
+    match bits {
+        ct_state::NEW => "new",
+        ct_state::ESTABLISHED => "established",
+        ct_state::RELATED => "related",
+        ct_state::INVALID => "invalid",
+        ct_state::UNTRACKED => "untracked",
+        _ => "-",
+    }
+}
+
+impl ctc_vm::Host for HostModel {
+    fn route(&self, q: &ctc_vm::FibQuery<'_>) -> Option<ctc_vm::Route> {
+        let dst = match q.dst.len() {
+            4 => IpAddr::from(<[u8; 4]>::try_from(q.dst).ok()?),
+            16 => IpAddr::from(<[u8; 16]>::try_from(q.dst).ok()?),
+            _ => return None,
+        };
+        if self.is_local(dst) {
+            // Local routes point at the loopback device (index 1).
+            return Some(ctc_vm::Route { oif: 1, rtype: crate::host::rtn::LOCAL });
+        }
+        let i = self.route(dst)?;
+        Some(ctc_vm::Route { oif: self.ifaces[i].index, rtype: self.addr_type(dst) })
+    }
+
+    fn addr_type(&self, _nfproto: u8, addr: &[u8], _dev: Option<u32>) -> u32 {
+        let a = match addr.len() {
+            4 => <[u8; 4]>::try_from(addr).map(IpAddr::from),
+            16 => <[u8; 16]>::try_from(addr).map(IpAddr::from),
+            _ => return crate::host::rtn::UNREACHABLE,
+        };
+        a.map_or(crate::host::rtn::UNREACHABLE, |a| HostModel::addr_type(self, a))
+    }
+
+    fn ifname(&self, ifindex: u32) -> Option<[u8; 16]> {
+        (ifindex == 1 || self.by_index(ifindex).is_some()).then(|| self.name16(ifindex))
+    }
+
+    fn is_loopback(&self, ifindex: u32) -> bool {
+        ifindex == 1
+    }
+}
+
+impl Pipeline {
+    fn iface_name(&self, i: usize) -> &str {
+        self.host.ifaces.get(i).map_or("", |f| f.name.as_str())
+    }
+
+    /// Run one frame through the hooks.
+    pub fn process(&mut self, frame: &Frame) -> Outcome {
+        let iif = self.inputs.get(frame.input).copied().unwrap_or(0);
+        let mut pkt = frame.data.clone();
+        let opts = ParseOptions { verify_ipv4_checksum: true };
+        let parsed = match frame.link {
+            Link::Ethernet => ctc_wire::parse_frame_with(&pkt, &opts),
+            Link::RawIp => ctc_wire::parse_ip_with(&pkt, &opts),
+        };
+        let mut out = Outcome {
+            verdict: FinalVerdict::Accept,
+            reason: Reason::NotIp,
+            ct_state: "-",
+            oif: None,
+            out: Vec::new(),
+            logs: Vec::new(),
+        };
+        // Learn the link's MACs: ours is where unicast frames go, the
+        // peer's is where they come from (veth links have one peer).
+        if let Some(l) = parsed.link
+            && let Some(f) = self.host.ifaces.get_mut(iif)
+        {
+            if l.dst.0[0] & 1 == 0 {
+                f.own_mac = Some(l.dst.0);
+            }
+            f.peer_mac = Some(l.src.0);
+        }
+        let Some(net) = parsed.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6)) else {
+            return out;
+        };
+        if let Some(m) = parsed.malformed {
+            out.verdict = FinalVerdict::Drop;
+            out.reason = Reason::Malformed(m.to_string());
+            return out;
+        }
+        let (Some(src), Some(dst)) = (net.src, net.dst) else {
+            out.verdict = FinalVerdict::Drop;
+            out.reason = Reason::Malformed("no addresses".into());
+            return out;
+        };
+        let _ = src;
+        let mut ctx = PacketCtx {
+            ll_off: parsed.ll_offset().map_or(ABSENT, |o| o as u32),
+            nh_off: net.offset as u32,
+            th_off: parsed.th_offset().map_or(ABSENT, |o| o as u32),
+            ih_off: parsed.inner_offset().map_or(ABSENT, |o| o as u32),
+            len: net.end.min(pkt.len()) as u32,
+            nfproto: if net.kind == NetworkKind::Ipv4 { 2 } else { 10 },
+            l4proto: net.protocol.unwrap_or(0),
+            ethertype: parsed
+                .link
+                .map_or(if net.kind == NetworkKind::Ipv4 { 0x0800 } else { 0x86dd }, |l| l.ethertype.0),
+            iif: self.host.ifaces.get(iif).map_or(0, |f| f.index),
+            iiftype: 1, // ARPHRD_ETHER
+            time_ns: frame.time_ns,
+            iifname: self.host.name16(self.host.ifaces.get(iif).map_or(0, |f| f.index)),
+            ..PacketCtx::default()
+        };
+        ctx.pkttype = match parsed.link {
+            Some(l) if l.dst.0 == [0xff; 6] => 1,
+            Some(l) if l.dst.0[0] & 1 == 1 => 2,
+            _ => 0,
+        };
+        // No tracker yet: every packet is untracked.
+        ctx.ct.state = ct_state::UNTRACKED;
+        out.ct_state = ct_state_name(ctx.ct.state);
+        let mut acts = Actions::default();
+        let mut last = Decider::NoChain;
+
+        // prerouting
+        let r = self.vm.run_hook(&mut self.state, &self.host, Hook::Prerouting, &mut pkt, &ctx, &mut acts);
+        if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
+            return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+        }
+        if acts.set & actions::MARK != 0 {
+            ctx.mark = acts.mark;
+        }
+
+        // The routing decision.
+        let local = self.host.is_local(dst) || dst.is_multicast() || self.host.is_broadcast(dst);
+        if local {
+            let r = self.vm.run_hook(&mut self.state, &self.host, Hook::Input, &mut pkt, &ctx, &mut acts);
+            if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
+                return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+            }
+            out.reason = Reason::Decider(last);
+            self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
+            return out;
+        }
+        let Some(oif) = self.host.route(dst) else {
+            out.verdict = FinalVerdict::Drop;
+            out.reason = Reason::NoRoute;
+            return out;
+        };
+        // ip_forward: an exhausted TTL is dropped before the forward hook.
+        let ttl_at = net.offset + if net.kind == NetworkKind::Ipv4 { 8 } else { 7 };
+        if pkt.get(ttl_at).is_none_or(|&t| t <= 1) {
+            out.verdict = FinalVerdict::Drop;
+            out.reason = Reason::TtlExceeded;
+            return out;
+        }
+        ctx.oif = self.host.ifaces[oif].index;
+        ctx.oifname = self.host.name16(ctx.oif);
+        ctx.oiftype = 1;
+        out.oif = Some(oif);
+        for hook in [Hook::Forward, Hook::Postrouting] {
+            let r = self.vm.run_hook(&mut self.state, &self.host, hook, &mut pkt, &ctx, &mut acts);
+            if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
+                return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+            }
+            if acts.set & actions::MARK != 0 {
+                ctx.mark = acts.mark;
+            }
+        }
+        out.reason = Reason::Decider(last);
+        self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
+        // Forwarding: TTL/hop limit minus one (IPv4 checksum updated
+        // incrementally), and the output link's MACs.
+        if net.kind == NetworkKind::Ipv4 {
+            let old = u16::from_be_bytes([pkt[ttl_at], pkt[ttl_at + 1]]);
+            pkt[ttl_at] -= 1;
+            let new = u16::from_be_bytes([pkt[ttl_at], pkt[ttl_at + 1]]);
+            let c = net.offset + 10;
+            let hc = u16::from_be_bytes([pkt[c], pkt[c + 1]]);
+            pkt[c..c + 2].copy_from_slice(&ctc_wire::checksum::update16(hc, old, new).to_be_bytes());
+        } else {
+            pkt[ttl_at] -= 1;
+        }
+        if let Some(l) = parsed.link
+            && l.header_len >= 12
+        {
+            let f = &self.host.ifaces[oif];
+            if let Some(peer) = f.peer_mac {
+                pkt[0..6].copy_from_slice(&peer);
+            }
+            if let Some(own) = f.own_mac {
+                pkt[6..12].copy_from_slice(&own);
+            }
+        }
+        out.out.push((oif, pkt));
+        out
+    }
+
+    /// Record a hook's decider; `Some(verdict)` when the packet ends here.
+    fn finish_hook(&self, r: ctc_vm::HookResult, last: &mut Decider, out: &mut Outcome) -> Option<FinalVerdict> {
+        if r.by != Decider::NoChain {
+            *last = r.by;
+        }
+        match r.verdict {
+            HookVerdict::Accept => None,
+            HookVerdict::Drop => {
+                out.reason = Reason::Decider(r.by);
+                Some(FinalVerdict::Drop)
+            }
+            HookVerdict::Queue { num, .. } => {
+                out.reason = Reason::Decider(r.by);
+                Some(FinalVerdict::Queue(num))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dropped(
+        &self,
+        v: FinalVerdict,
+        mut out: Outcome,
+        pkt: &[u8],
+        parsed: &ctc_wire::Frame,
+        iif: usize,
+        acts: &Actions,
+        ctx: &PacketCtx,
+    ) -> Outcome {
+        out.verdict = v;
+        self.logs(&mut out, acts, pkt, parsed, ctx);
+        if acts.set & actions::REJECT != 0 {
+            let kind = match acts.reject_kind {
+                1 => Some(Reject::Icmp(acts.reject_code)),
+                2 => Some(Reject::Icmpv6(acts.reject_code)),
+                3 => Some(Reject::Icmpx(acts.reject_code)),
+                4 => Some(Reject::TcpReset),
+                _ => None,
+            };
+            if let Some(reply) = kind.and_then(|k| reject::build(k, pkt, parsed, &self.host, Some(iif))) {
+                out.out.push((iif, reply));
+            }
+        }
+        out
+    }
+
+    fn logs(&self, out: &mut Outcome, acts: &Actions, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &PacketCtx) {
+        let name =
+            |b: &[u8; 16]| String::from_utf8_lossy(&b[..b.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
+        let (iif, oif) = (name(&ctx.iifname), name(&ctx.oifname));
+        for &id in acts.logs.iter().take(acts.n_logs as usize) {
+            let def = self.vm.program().logs.get(id as usize);
+            let prefix = def.and_then(|d| d.prefix.clone()).unwrap_or_default();
+            let flags = def.map_or(0, |d| d.flags);
+            out.logs.push(log::line(&prefix, flags, &iif, &oif, pkt, parsed));
+        }
+    }
+
+    /// `FILE:LINE` of a rule, `policy`, or why no rule decided.
+    pub fn reason_text(&self, r: &Reason) -> String {
+        match r {
+            Reason::Decider(d @ Decider::Rule { .. }) => {
+                self.vm.rule_loc(*d).map_or_else(|| "rule".to_string(), |l| format!("{}:{}", l.file, l.line))
+            }
+            Reason::Decider(Decider::Policy { .. }) => "policy".into(),
+            Reason::Decider(Decider::NoChain) => "no-chain".into(),
+            Reason::NotIp => "not-ip".into(),
+            Reason::Malformed(m) => format!("malformed: {m}"),
+            Reason::NoRoute => "no-route".into(),
+            Reason::TtlExceeded => "ttl-exceeded".into(),
+        }
+    }
+
+    /// The name of interface `i`.
+    pub fn name_of(&self, i: usize) -> &str {
+        self.iface_name(i)
+    }
+
+    pub fn ip_of(a: IpAddr) -> Vec<u8> {
+        ip_bytes(a)
+    }
+}
