@@ -7,3 +7,4 @@ pub mod host;
 pub mod log;
 pub mod pipeline;
 pub mod reject;
+pub mod replay;
