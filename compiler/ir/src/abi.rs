@@ -152,7 +152,9 @@ pub struct Actions {
     pub helper: [u8; 16],
     pub helper_l4proto: u8,
     pub n_logs: u8,
-    pub _pad: [u8; 2],
+    /// `meta pkttype set`: the new PACKET_* type (with [`actions::PKTTYPE`]).
+    pub pkttype: u8,
+    pub _pad: u8,
     /// LogIds of the `log` statements run, in order.
     pub logs: [u32; MAX_LOGS],
 }
