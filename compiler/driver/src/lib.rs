@@ -3,6 +3,8 @@
 //! - [`check_file`] / [`check_source`]: parse, resolve includes and
 //!   `-D` defines, analyse (`ctc-sema`), and return every diagnostic sorted
 //!   by file and position, with the files they point into;
+//! - [`compile_file`] / [`compile_source`]: check, lower to the IR and
+//!   verify (`ctc compile --emit ir`, the engines);
 //! - [`format_source`]: the canonical printer behind `ctc fmt`;
 //! - [`parse_define`]: `-D NAME=VALUE` as the grammar reads `define`.
 //!
@@ -12,6 +14,10 @@
 //! pattern is used as is); glob patterns match sorted file names, like nft.
 //! Inputs are bounded (file size, include depth, number of included files)
 //! so no input can make a check hang or allocate without limit.
+
+pub use ctc_ir as ir;
+
+pub mod listing;
 
 use ctc_grammar::ast::{NameKind, Object, Term};
 use ctc_grammar::{Diagnostic, FileId, Severity, SourceMap, Span};
@@ -137,6 +143,44 @@ pub fn check_source(name: &str, text: &str, opts: &CheckOptions) -> Checked {
     }
     sort_diagnostics(&mut diagnostics);
     Checked { sources, diagnostics, program }
+}
+
+/// Check a file on disk, then compile it to a verified IR program. On
+/// failure, the [`Checked`] holds the diagnostics (check errors, E6001 for
+/// constructs the runtime cannot execute, E6002 when the verifier rejects
+/// the lowered program) and the sources they point into.
+pub fn compile_file(path: &Path, opts: &CheckOptions) -> Result<ctc_ir::VerifiedProgram, Checked> {
+    match read_source(path) {
+        Ok(text) => compile_source(&path.display().to_string(), &text, opts),
+        Err(_) => Err(check_file(path, opts)),
+    }
+}
+
+/// Check source text, lower it ([`ctc_sema::lower::lower`]) and verify the
+/// result ([`ctc_ir::verify`]).
+pub fn compile_source(name: &str, text: &str, opts: &CheckOptions) -> Result<ctc_ir::VerifiedProgram, Checked> {
+    let mut checked = check_source(name, text, opts);
+    if checked.has_errors() {
+        return Err(checked);
+    }
+    let program = match ctc_sema::lower::lower(&checked.program, &checked.sources) {
+        Ok(p) => p,
+        Err(diags) => {
+            checked.diagnostics.extend(diags);
+            sort_diagnostics(&mut checked.diagnostics);
+            return Err(checked);
+        }
+    };
+    match ctc_ir::verify(program) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            checked.diagnostics.push(
+                Diagnostic::error("E6002", format!("internal error: the compiled program does not verify: {e}"))
+                    .with_help("this is a bug in ctc; please report it with the ruleset"),
+            );
+            Err(checked)
+        }
+    }
 }
 
 /// Sort by file and position (diagnostics without a place last), and drop
@@ -433,6 +477,18 @@ mod tests {
         let c = check_source("t.nft", "table inet f {\n", &CheckOptions::default());
         assert_eq!(c.errors(), 1);
         assert_eq!(c.diagnostics[0].code, "E0002");
+    }
+
+    #[test]
+    fn compile_lowers_and_verifies() {
+        let src = "table inet f {\n chain c {\n  type filter hook input priority 0;\n  tcp dport 22 accept\n }\n}\n";
+        let p = compile_source("t.nft", src, &CheckOptions::default()).expect("compiles");
+        assert_eq!(p.chains.len(), 1);
+        let src = "table bridge b {\n}\n";
+        let e = compile_source("t.nft", src, &CheckOptions::default()).unwrap_err();
+        assert_eq!(e.diagnostics[0].code, "E6001");
+        let e = compile_file(Path::new("/nonexistent/ctc/x.nft"), &CheckOptions::default()).unwrap_err();
+        assert_eq!(e.diagnostics[0].code, "E5003");
     }
 
     #[test]

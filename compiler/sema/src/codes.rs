@@ -1078,6 +1078,53 @@ Example:
 
 Fix: check the path and the permissions; convert the file to UTF-8.",
     },
+    // ---- E6xxx: compiling to the IR --------------------------------------
+    CodeDoc {
+        code: "E6001",
+        name: "not-executable",
+        summary: "a valid construct that ctc's runtime cannot execute",
+        doc: "\
+What it means: the ruleset is valid nftables (`ctc check` accepts it), but
+`ctc compile`, `ctc replay` and `ctc run` cannot execute this construct, so
+the ruleset is refused rather than run with the construct silently ignored.
+The message names it: tables of the arp, bridge and netdev families,
+flowtables and `flow add`, `osf`, `socket`, `ipsec`, `rt`, `dup`, `fwd`,
+`tproxy`, `synproxy`, meters, `ct count`, meta keys the runtime cannot know
+(`skuid`, `skgid`, `cgroup`, `rtclassid`, `secpath`, ...), writes to
+extension headers or TCP options, named quota objects, object maps, and
+per-element statements in sets.
+
+Example:
+
+    table inet filter {
+        chain input {
+            type filter hook input priority filter;
+            osf name \"Linux\" accept
+        }
+    }
+
+Fix: remove the construct or express the policy with what the runtime
+executes (payload, meta, ct and fib matches, sets and maps, verdicts,
+counter, limit, log, reject, NAT, marks, notrack, ct helpers); or load this
+ruleset with nft instead of ctc.",
+    },
+    CodeDoc {
+        code: "E6002",
+        name: "internal-ir-error",
+        summary: "the compiler produced an IR program its verifier rejects",
+        doc: "\
+What it means: an internal error. The checked ruleset was compiled to the
+IR, but the result broke one of the IR's invariants (a register read before
+it is written, a key of the wrong width, a jump loop the checks missed). No
+input should cause it; the message says what the verifier found.
+
+Example:
+
+    (no known input triggers it)
+
+Fix: report it with the ruleset. Meanwhile, simplify the rule the message
+points at (split a long concatenation, use a named set).",
+    },
 ];
 
 /// The entry for a code (`E1003`, any case) or a name (`undefined-set`).

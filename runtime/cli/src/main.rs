@@ -122,7 +122,7 @@ Examples:
 Check FILE and print one of its intermediate forms to stdout:
   ast   the syntax tree, as parsed (includes are not expanded)
   hir   the checked program: tables, chains, sets, typed rules
-  ir    the IR (not built yet: lands with the packet VM, issue #3)
+  ir    the verified IR (the text form of `ctc_ir::text`)
   clif  Cranelift IR of each base chain (not built yet)
   asm   native code of each base chain (not built yet)
 
@@ -468,7 +468,7 @@ fn real_main() -> u8 {
 
 fn not_built(what: &str, why: &str) -> u8 {
     errln!("error: `{what}` is not built yet: {why}");
-    errln!("  = help: `ctc check`, `ctc fmt`, `ctc compile --emit ast|hir` and `ctc explain` work today");
+    errln!("  = help: `ctc check`, `ctc fmt`, `ctc compile --emit ast|hir|ir` and `ctc explain` work today");
     EXIT_USAGE
 }
 
@@ -638,17 +638,13 @@ fn compile(a: &CompileArgs) -> u8 {
     };
     let color = use_color(a.color);
     let form = match a.emit {
-        Emit::Ast | Emit::Hir => None,
-        Emit::Ir => Some("ir"),
+        Emit::Ast | Emit::Hir | Emit::Ir => None,
         Emit::Clif => Some("clif"),
         Emit::Asm => Some("asm"),
     };
     if let Some(form) = form {
-        errln!("error: `--emit {form}` is not built yet: the IR lands with the packet VM issue (#3)");
-        if form != "ir" {
-            errln!("  = note: `--emit {form}` also needs the Cranelift JIT, which is built on the IR");
-        }
-        errln!("  = help: `--emit ast` and `--emit hir` work today");
+        errln!("error: `--emit {form}` is not built yet: it needs the Cranelift JIT, which is built on the IR");
+        errln!("  = help: `--emit ast`, `--emit hir` and `--emit ir` work today");
         return EXIT_USAGE;
     }
     let Some((name, text)) = read_input(&a.file) else {
@@ -664,6 +660,19 @@ fn compile(a: &CompileArgs) -> u8 {
             }
             Err(d) => {
                 let _ = write!(std::io::stderr(), "{}", render_human(&sources, &d, HumanOptions { color }));
+                EXIT_INPUT
+            }
+        };
+    }
+    if a.emit == Emit::Ir {
+        return match ctc_driver::compile_source(&name, &text, &opts) {
+            Ok(program) => {
+                out!("{}", ctc_driver::ir::text::program(&program));
+                0
+            }
+            Err(checked) => {
+                print_human(&checked, color);
+                errln!("error: {}; nothing emitted", plural(checked.errors(), "error"));
                 EXIT_INPUT
             }
         };
