@@ -147,13 +147,30 @@ Examples:
   ctc explain --list"
     )]
     Explain(ExplainArgs),
-    /// Replay pcap files through the ruleset and the connection tracker (not built yet)
+    /// Replay pcap files through the ruleset, as a gateway would see them
     #[command(after_long_help = "\
 Example:
   ctc replay --ruleset examples/home-gateway.nft \\
       --iface lan0=192.0.2.1/24 --iface wan0=198.51.100.2/24 \\
       --route 0.0.0.0/0=wan0 --in lan0=lan.pcap --in wan0=wan.pcap \\
-      --out wan0=out.pcap --events events.txt --verdicts verdicts.txt")]
+      --out wan0=out.pcap --verdicts verdicts.txt --counters
+
+Frames from every --in file are merged by time; the packet timestamps are
+the clock. Each frame goes through prerouting, the routing decision on the
+host model (--iface addresses and their subnets, --route), input or
+forward, and postrouting, like a Linux gateway.
+
+--verdicts writes one tab-separated line per frame:
+  INDEX  TIME  IIF  VERDICT  CT-STATE  OIF  DECIDED-BY
+DECIDED-BY is the rule as FILE:LINE, `policy`, or why no rule decided
+(not-ip, no-chain, no-route, ttl-exceeded, malformed: REASON). Use `-` to
+write to standard output. --counters prints the ruleset like `nft list
+ruleset`, with the counters' values. Log lines of `log` statements go to
+standard error.
+
+The connection tracker is not built yet (issue #4): every packet is
+untracked (`ct state untracked`), NAT chains do not run, and --events,
+--expect-events, --table and --stats are refused.")]
     Replay(ReplayArgs),
     /// Run the firewall on live packets from NFQUEUE or AF_XDP (not built yet)
     #[command(after_long_help = "\
@@ -289,8 +306,8 @@ struct ReplayArgs {
     /// A route of the host model (repeatable)
     #[arg(long = "route", value_name = "PREFIX=IFACE", value_parser = key_value)]
     routes: Vec<(String, String)>,
-    /// Which engine runs the rules
-    #[arg(long, value_enum, default_value_t = Engine::Jit)]
+    /// Which engine runs the rules (the JIT is not built yet)
+    #[arg(long, value_enum, default_value_t = Engine::Interp)]
     engine: Engine,
     /// A conntrack sysctl without prefix, e.g. tcp_loose=0 (repeatable)
     #[arg(long = "sysctl", value_name = "NAME=VALUE", value_parser = key_value)]
@@ -447,7 +464,7 @@ fn real_main() -> u8 {
         Command::Fmt(a) => fmt(&a),
         Command::Compile(a) => compile(&a),
         Command::Explain(a) => explain(&a),
-        Command::Replay(_) => not_built("ctc replay", "the packet VM and pcap replay land with issue #3"),
+        Command::Replay(a) => replay(&a),
         Command::Run(_) => not_built("ctc run", "the live datapath lands with issue #7"),
         Command::Reload(_) => not_built("ctc reload", "live reload lands with issue #7"),
         Command::Ct(c) => {
@@ -464,6 +481,133 @@ fn real_main() -> u8 {
             not_built("ctc bench classify", "the benchmark driver lands with issue #6")
         }
     }
+}
+
+fn replay(a: &ReplayArgs) -> u8 {
+    use ctc_datapath::pipeline::Pipeline;
+    use ctc_datapath::replay::{self, ReplayError, ReplayOptions};
+    if a.engine == Engine::Jit {
+        return not_built("ctc replay --engine jit", "the Cranelift JIT lands with issue #6; use --engine interp");
+    }
+    for (flag, on) in [
+        ("--events", a.events.is_some()),
+        ("--expect-events", a.expect_events.is_some()),
+        ("--table", a.table),
+        ("--stats", a.stats),
+    ] {
+        if on {
+            return not_built(
+                &format!("ctc replay {flag}"),
+                "it needs the connection tracker, which lands with issue #4",
+            );
+        }
+    }
+    let checked = ctc_driver::check_file(&a.ruleset, &CheckOptions::default());
+    if checked.has_errors() {
+        print_human(&checked, use_color(Color::Auto));
+        errln!("error: {} in the ruleset; nothing replayed", plural(checked.errors(), "error"));
+        return EXIT_INPUT;
+    }
+    let program = match ctc_sema::lower::lower(&checked.program, &checked.sources) {
+        Ok(p) => p,
+        Err(diags) => {
+            let failed = Checked { diagnostics: diags, ..checked };
+            print_human(&failed, use_color(Color::Auto));
+            errln!("error: the ruleset cannot run here; nothing replayed");
+            return EXIT_INPUT;
+        }
+    };
+    // Which rule (table, chain, index) carries which counter slot.
+    let mut counter_of = std::collections::HashMap::new();
+    for c in &program.chains {
+        let t = &program.tables[c.table.index()];
+        for (ri, r) in c.rules.iter().enumerate() {
+            if let Some(id) = r.counter {
+                counter_of.insert((t.family.name().to_string(), t.name.clone(), c.name.clone(), ri), id);
+            }
+        }
+    }
+    let verified = match ctc_driver::ir::verify(program) {
+        Ok(v) => v,
+        Err(e) => {
+            errln!("error[E6002]: internal error: the compiled program does not verify: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    let opts = ReplayOptions {
+        inputs: a.inputs.iter().map(|(i, p)| (i.clone(), PathBuf::from(p))).collect(),
+        ifaces: a.ifaces.iter().map(|(i, v)| format!("{i}={v}")).collect(),
+        routes: a.routes.iter().map(|(p, i)| format!("{p}={i}")).collect(),
+        outs: a.outputs.iter().map(|(i, p)| (i.clone(), PathBuf::from(p))).collect(),
+    };
+    let (host, inputs, frames) = match replay::prepare(&opts) {
+        Ok(x) => x,
+        Err(e) => {
+            errln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    errln!("note: the connection tracker is not built yet (issue #4): every packet is untracked");
+    if !a.sysctls.is_empty() || a.until.is_some() {
+        errln!("note: --sysctl and --until act on the connection tracker; they have no effect until it lands");
+    }
+    let mut pipe = Pipeline::new(verified, host, inputs);
+    let mut verdict_file: Option<Box<dyn std::io::Write>> = match &a.verdicts {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stdout().lock())),
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
+            Err(e) => {
+                errln!("error: {}: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        },
+    };
+    let mut log = std::io::stderr();
+    let summary = replay::run(&mut pipe, &frames, &opts, verdict_file.as_deref_mut(), &mut log);
+    if let Some(mut f) = verdict_file
+        && let Err(e) = f.flush()
+    {
+        errln!("error: writing verdicts: {e}");
+        return EXIT_USAGE;
+    }
+    let summary = match summary {
+        Ok(s) => s,
+        Err(ReplayError::Usage(m)) => {
+            errln!("error: {m}");
+            return EXIT_USAGE;
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            return EXIT_INPUT;
+        }
+    };
+    if a.counters {
+        struct Live<'a> {
+            checked: &'a Checked,
+            counter_of: &'a std::collections::HashMap<(String, String, String, usize), ctc_driver::ir::CounterId>,
+            pipe: &'a Pipeline,
+        }
+        impl ctc_driver::listing::Counters for Live<'_> {
+            fn rule_counter(&self, table: usize, chain: &str, rule: usize) -> Option<(u64, u64)> {
+                let t = self.checked.program.tables.get(table)?;
+                let key = (t.family.name().to_string(), t.name.clone(), chain.to_string(), rule);
+                self.counter_of.get(&key).map(|&id| self.pipe.counter(id))
+            }
+        }
+        let live = Live { checked: &checked, counter_of: &counter_of, pipe: &pipe };
+        out!("{}", ctc_driver::listing::ruleset_with_counters(&checked, &live));
+    }
+    errln!(
+        "replay: {} frames: {} accepted, {} dropped, {} queued; {} forwarded, {} generated",
+        summary.frames,
+        summary.accepted,
+        summary.dropped,
+        summary.queued,
+        summary.forwarded,
+        summary.generated
+    );
+    0
 }
 
 fn not_built(what: &str, why: &str) -> u8 {

@@ -125,6 +125,19 @@ impl ctc_vm::Host for HostModel {
 }
 
 impl Pipeline {
+    /// A pipeline running `program` on the host model; `inputs` maps each
+    /// `--in` capture to its interface in the host model.
+    pub fn new(program: ctc_ir::VerifiedProgram, host: HostModel, inputs: Vec<usize>) -> Pipeline {
+        let vm = Vm::new(program);
+        let state = vm.new_state();
+        Pipeline { vm, state, host, inputs }
+    }
+
+    /// Counter values of the program's counter slots.
+    pub fn counter(&self, id: ctc_ir::CounterId) -> (u64, u64) {
+        self.state.counter(id)
+    }
+
     fn iface_name(&self, i: usize) -> &str {
         self.host.ifaces.get(i).map_or("", |f| f.name.as_str())
     }

@@ -108,11 +108,11 @@ fn time_text(ns: u64) -> String {
 
 /// Run the frames through the pipeline, writing verdict lines to `verdicts`,
 /// log lines to `log`, and leaving frames to the `--out` files.
-pub fn run(
+pub fn run<V: Write + ?Sized>(
     pipe: &mut Pipeline,
     frames: &[Frame],
     opts: &ReplayOptions,
-    mut verdicts: Option<&mut dyn Write>,
+    mut verdicts: Option<&mut V>,
     log: &mut dyn Write,
 ) -> Result<Summary, ReplayError> {
     let io = |e: std::io::Error| ReplayError::Io(e.to_string());
