@@ -52,7 +52,7 @@ fn priority(family: hir::Family, hook: hir::Hook, value: i32) -> String {
     }
 }
 
-fn set_text(out: &mut String, set: &hir::Set) {
+fn set_text(out: &mut String, set: &hir::Set, sources: &SourceMap) {
     let kind = if set.is_map { "map" } else { "set" };
     let _ = writeln!(out, "\t{kind} {} {{", set.name);
     let key: Vec<&str> = set.key.iter().map(|k| k.ty.info().name).collect();
@@ -71,6 +71,12 @@ fn set_text(out: &mut String, set: &hir::Set) {
     if let Some(t) = set.timeout_ms {
         let _ = writeln!(out, "\t\ttimeout {}s", t / 1000);
     }
+    // Elements as written (each element's own source text).
+    let elements: Vec<String> =
+        set.elements.iter().map(|e| source(sources, e.span)).filter(|t| !t.is_empty()).collect();
+    if !elements.is_empty() {
+        let _ = writeln!(out, "\t\telements = {{ {} }}", elements.join(", "));
+    }
     let _ = writeln!(out, "\t}}");
 }
 
@@ -85,7 +91,7 @@ pub fn ruleset_with_counters(checked: &Checked, counters: &dyn Counters) -> Stri
                 out.push('\n');
             }
             first = false;
-            set_text(&mut out, s);
+            set_text(&mut out, s, &checked.sources);
         }
         for c in t.chains.iter().filter(|c| !c.anonymous) {
             if !first {
@@ -131,13 +137,13 @@ mod tests {
 
     #[test]
     fn counters_replace_the_counter_statement() {
-        let src = "table inet filter {\n\tset bl {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}\n\tchain input {\n\t\ttype filter hook input priority filter + 10; policy drop;\n\t\ttcp   dport 22 counter accept\n\t\tip saddr @bl drop\n\t}\n}\n";
+        let src = "table inet filter {\n\tset bl {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.0.2.0/24,\n 198.51.100.7 }\n\t}\n\tchain input {\n\t\ttype filter hook input priority filter + 10; policy drop;\n\t\ttcp   dport 22 counter accept\n\t\tip saddr @bl drop\n\t}\n}\n";
         let checked = check_source("t.nft", src, &CheckOptions::default());
         assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
         let out = ruleset_with_counters(&checked, &Fixed);
         assert_eq!(
             out,
-            "table inet filter {\n\tset bl {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}\n\n\tchain input {\n\t\ttype filter hook input priority filter + 10; policy drop;\n\t\ttcp dport 22 counter packets 3 bytes 180 accept\n\t\tip saddr @bl drop\n\t}\n}\n"
+            "table inet filter {\n\tset bl {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 192.0.2.0/24, 198.51.100.7 }\n\t}\n\n\tchain input {\n\t\ttype filter hook input priority filter + 10; policy drop;\n\t\ttcp dport 22 counter packets 3 bytes 180 accept\n\t\tip saddr @bl drop\n\t}\n}\n"
         );
     }
 }
