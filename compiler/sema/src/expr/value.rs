@@ -79,6 +79,9 @@ pub(crate) fn parse_atom(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: &KeyType)
             match (k.ty, info.kind) {
                 (_, BaseKind::String) => mismatch(cx, "a number"),
                 (_, BaseKind::Verdict) => mismatch(cx, "a number"),
+                // `meta time` (64 bits) is an absolute time: a number is
+                // seconds since the epoch, as a date is.
+                (_, BaseKind::Time) if k.bits == 64 => Some(value_expr(Value::Int(v), k, span)),
                 (_, BaseKind::Time) => {
                     // Seconds; nft's relative times are in milliseconds.
                     Some(value_expr(Value::Int(v.saturating_mul(1000)), k, span))
