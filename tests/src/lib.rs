@@ -6,9 +6,16 @@
 //!   `ok`/`fail` line into complete nft scripts, one per table and chain, the
 //!   way nftables' own `nft-test.py` runs them;
 //! - [`strip_spans`]: span-free `Debug` text of an AST, to compare trees that
-//!   come from different texts.
+//!   come from different texts;
+//! - [`packets`]: Ethernet/IP/transport frames with correct checksums, pcap
+//!   writing, a deterministic xorshift generator;
+//! - [`replay`]: `ctc replay` in process (verdict lines, counters) and the
+//!   `ctc` binary for end-to-end checks.
 
 use std::path::{Path, PathBuf};
+
+pub mod packets;
+pub mod replay;
 
 /// `../shared` beside the repository, where the corpus and oracle live, or
 /// `None` (tests then skip with a message saying so).

@@ -441,7 +441,7 @@ impl Exec<'_> {
                 };
                 Step::Verdict(Verdict::Accept)
             }
-            Op::SetUpdate { set, src, len, delete, timeout_ms } => {
+            Op::SetUpdate { set, src, len, delete, timeout_ms, limit } => {
                 let now = self.ctx.time_ns;
                 let timeout = timeout_ms.or(self.vm.program().sets[set.index()].timeout_ms);
                 let key = self.regs.get(*src, *len as usize);
@@ -449,11 +449,23 @@ impl Exec<'_> {
                     // nft_dynset: delete always goes on.
                     Some(d) if *delete => {
                         d.elems.remove(key);
+                        d.buckets.remove(key);
                         Step::Go
                     }
                     Some(d) => {
                         let expiry = timeout.map(|t| now.saturating_add(t.saturating_mul(1_000_000)));
-                        go(d.update(key, expiry, now))
+                        if !d.update(key, expiry, now) {
+                            return Step::Break;
+                        }
+                        // nft_dynset: the element's expression runs; its
+                        // NFT_BREAK ends the rule.
+                        match limit {
+                            Some(l) => {
+                                let len = self.ctx.len as u64 - u64::from(self.ctx.nh_off.min(self.ctx.len));
+                                go(d.limit(key, &self.vm.limits[l.index()], now, len))
+                            }
+                            None => Step::Go,
+                        }
                     }
                     None => Step::Go,
                 }

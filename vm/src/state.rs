@@ -21,6 +21,36 @@ pub(crate) struct Bucket {
     last: Option<u64>,
 }
 
+impl Bucket {
+    /// nft_limit_eval: refill with the time elapsed on the packet clock
+    /// (capped at the bucket size), then take the packet's cost if there is
+    /// room. Whether the limit matches (inverted with `over`).
+    pub(crate) fn take(&mut self, p: &LimitParams, now: u64, skb_len: u64) -> bool {
+        let b = self;
+        let tokens = match b.last {
+            None => p.tokens_max,
+            Some(last) => b.tokens.saturating_add(now.saturating_sub(last)).min(p.tokens_max),
+        };
+        b.last = Some(now);
+        let cost = if p.bytes {
+            if p.rate == 0 {
+                u64::MAX
+            } else {
+                (p.nsecs as u128 * skb_len as u128 / p.rate as u128).min(u64::MAX as u128) as u64
+            }
+        } else {
+            p.cost
+        };
+        if tokens >= cost {
+            b.tokens = tokens - cost;
+            !p.invert
+        } else {
+            b.tokens = tokens;
+            p.invert
+        }
+    }
+}
+
 /// The constants nft_limit_init derives from a `limit` statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LimitParams {
@@ -64,6 +94,8 @@ impl LimitParams {
 pub(crate) struct DynSet {
     /// Key → expiry (packet time in ns), `None`: no timeout.
     pub(crate) elems: AHashMap<Box<[u8]>, Option<u64>>,
+    /// Per-element token buckets (`update @s { KEY limit rate ... }`).
+    pub(crate) buckets: AHashMap<Box<[u8]>, Bucket>,
 }
 
 impl DynSet {
@@ -84,6 +116,8 @@ impl DynSet {
         }
         if self.elems.len() >= DYNSET_MAX {
             self.elems.retain(|_, e| e.is_none_or(|x| now < x));
+            let elems = &self.elems;
+            self.buckets.retain(|k, _| elems.contains_key(k));
             if self.elems.len() >= DYNSET_MAX {
                 return false;
             }
@@ -91,7 +125,21 @@ impl DynSet {
         // The only allocation of the packet path: a new element of a
         // dynamic set (bounded by DYNSET_MAX).
         self.elems.insert(key.into(), expiry);
+        // A new element starts with a fresh (full) bucket, as the kernel
+        // initialises the element's expression when it creates it.
+        self.buckets.remove(key);
         true
+    }
+
+    /// The element's own limit (it exists: `update` just ran).
+    pub(crate) fn limit(&mut self, key: &[u8], p: &LimitParams, now: u64, skb_len: u64) -> bool {
+        if let Some(b) = self.buckets.get_mut(key) {
+            return b.take(p, now, skb_len);
+        }
+        let mut b = Bucket { tokens: 0, last: None };
+        let verdict = b.take(p, now, skb_len);
+        self.buckets.insert(key.into(), b);
+        verdict
     }
 }
 
@@ -210,28 +258,7 @@ impl State {
     /// more). A clock going backwards adds nothing (the kernel's unsigned
     /// arithmetic would refill the bucket).
     pub(crate) fn limit(&mut self, i: usize, p: &LimitParams, now: u64, skb_len: u64) -> bool {
-        let b = &mut self.buckets[i];
-        let tokens = match b.last {
-            None => p.tokens_max,
-            Some(last) => b.tokens.saturating_add(now.saturating_sub(last)).min(p.tokens_max),
-        };
-        b.last = Some(now);
-        let cost = if p.bytes {
-            if p.rate == 0 {
-                u64::MAX
-            } else {
-                (p.nsecs as u128 * skb_len as u128 / p.rate as u128).min(u64::MAX as u128) as u64
-            }
-        } else {
-            p.cost
-        };
-        if tokens >= cost {
-            b.tokens = tokens - cost;
-            !p.invert
-        } else {
-            b.tokens = tokens;
-            p.invert
-        }
+        self.buckets[i].take(p, now, skb_len)
     }
 
     /// nft_quota's `nft_overquota`: every packet reaching the statement is

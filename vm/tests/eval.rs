@@ -439,7 +439,7 @@ fn reload_carries_dynamic_sets_over() {
             a,
             vec![
                 pl(0, Base::Network, 12, 4),
-                Op::SetUpdate { set: sid, src: Reg(0), len: 4, delete: false, timeout_ms: None },
+                Op::SetUpdate { set: sid, src: Reg(0), len: 4, delete: false, timeout_ms: None, limit: None },
             ],
         );
         if extra_rule {

@@ -436,7 +436,7 @@ fn dynamic_sets_add_time_out_and_delete() {
             dport(22).as_slice(),
             &[
                 pl(1, Base::Network, 12, 4),
-                Op::SetUpdate { set: sid, src: Reg(1), len: 4, delete: false, timeout_ms: None },
+                Op::SetUpdate { set: sid, src: Reg(1), len: 4, delete: false, timeout_ms: None, limit: None },
             ],
         ]
         .concat(),
@@ -447,7 +447,7 @@ fn dynamic_sets_add_time_out_and_delete() {
             dport(23).as_slice(),
             &[
                 pl(1, Base::Network, 12, 4),
-                Op::SetUpdate { set: sid, src: Reg(1), len: 4, delete: true, timeout_ms: None },
+                Op::SetUpdate { set: sid, src: Reg(1), len: 4, delete: true, timeout_ms: None, limit: None },
             ],
         ]
         .concat(),
@@ -791,4 +791,47 @@ fn checksum_helpers_agree_with_a_full_recompute() {
         d[10..12].copy_from_slice(&[0, 0]);
         assert_eq!(inc, checksum(&d), "field at {at}");
     }
+}
+
+/// `update @s { ip saddr limit rate over 1/minute burst 2 packets } drop`:
+/// every source has its own bucket (nft_dynset with a stateful expression),
+/// so one source going over its limit does not limit another.
+#[test]
+fn per_element_limits_are_per_key() {
+    let mut p = P::new();
+    let ch = p.base(T4, "in", Hook::Input, 0, true);
+    let mut s = set("meter", 4, vec![]);
+    s.dynamic = true;
+    let sid = p.set(s);
+    let lim = p.limit(LimitDef { rate: 1, per_secs: 60, burst: 2, bytes: false, over: true });
+    let dropped = p.counter();
+    p.rule(
+        ch,
+        vec![
+            pl(0, Base::Network, 12, 4),
+            Op::SetUpdate { set: sid, src: Reg(0), len: 4, delete: false, timeout_ms: None, limit: Some(lim) },
+            Op::Counter(dropped),
+            v(Verdict::Drop),
+        ],
+    );
+    let vm = p.vm();
+    let mut st = State::new(&vm);
+    let from = |a: u8, ms: u64| {
+        let mut pk = tcp4([192, 0, 2, a], [198, 51, 100, 1], 1000, 22);
+        pk.ctx.time_ns = ms * 1_000_000;
+        pk
+    };
+    // Source .1: two packets fit the burst, the third is over the limit.
+    for (i, ms) in [0u64, 10, 20].into_iter().enumerate() {
+        let (r, _) = run(&vm, &mut st, Hook::Input, &mut from(1, ms));
+        let want = if i < 2 { HookVerdict::Accept } else { HookVerdict::Drop };
+        assert_eq!(r.verdict, want, "packet {i} of source .1");
+    }
+    // Source .2 has a fresh bucket of its own.
+    let (r, _) = run(&vm, &mut st, Hook::Input, &mut from(2, 30));
+    assert_eq!(r.verdict, HookVerdict::Accept);
+    // A minute later source .1 has one token again.
+    let (r, _) = run(&vm, &mut st, Hook::Input, &mut from(1, 60_020));
+    assert_eq!(r.verdict, HookVerdict::Accept);
+    assert_eq!(st.counter(dropped).0, 1);
 }

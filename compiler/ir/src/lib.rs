@@ -537,13 +537,18 @@ pub enum Op {
         l4proto: u8,
     },
     Nat(Nat),
-    /// `add|update|delete @set { key }` on a dynamic set.
+    /// `add|update|delete @set { key }` on a dynamic set. With `limit`,
+    /// every element carries its own token bucket of that definition
+    /// (nft_dynset with a stateful expression: `update @s { ip saddr limit
+    /// rate over 4/minute }`); the rule breaks when the element's limit
+    /// does not match.
     SetUpdate {
         set: SetId,
         src: Reg,
         len: u8,
         delete: bool,
         timeout_ms: Option<u64>,
+        limit: Option<LimitId>,
     },
 }
 

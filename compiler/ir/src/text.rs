@@ -153,11 +153,14 @@ pub fn op(p: &Program, o: &Op) -> String {
             }
             s
         }
-        Op::SetUpdate { set, src, len, delete, timeout_ms } => {
+        Op::SetUpdate { set, src, len, delete, timeout_ms, limit } => {
             let name = p.sets.get(set.index()).map_or("?", |s| s.name.as_str());
             let mut s = format!("{} @{name} {}/{len}", if *delete { "delete" } else { "update" }, reg(*src));
             if let Some(t) = timeout_ms {
                 let _ = write!(s, " timeout {t}ms");
+            }
+            if let Some(l) = limit {
+                let _ = write!(s, " per-element limit #{}", l.0);
             }
             s
         }

@@ -183,8 +183,13 @@ fn check_op(p: &Program, regs: &mut Regs, op: &Op) -> Result<(), String> {
             }
             Ok(())
         }
-        Op::SetUpdate { set, src, len, .. } => {
+        Op::SetUpdate { set, src, len, limit, .. } => {
             let s = set_ok(set)?;
+            if let Some(l) = limit
+                && l.index() >= p.limits.len()
+            {
+                return Err(format!("unknown limit #{}", l.0));
+            }
             if s.key_len != *len {
                 return Err(format!("update of @{} with a {len}-byte key", s.name));
             }

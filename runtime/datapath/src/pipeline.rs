@@ -12,7 +12,7 @@ use crate::reject;
 use ctc_ir::abi::{ABSENT, Actions, PacketCtx, actions, ct_state};
 use ctc_ir::{Hook, Reject};
 use ctc_vm::{Decider, HookVerdict, State, Vm};
-use ctc_wire::{NetworkKind, ParseOptions};
+use ctc_wire::{Layer, NetworkKind, ParseOptions};
 use std::net::IpAddr;
 
 /// The final verdict of a frame.
@@ -172,10 +172,29 @@ impl Pipeline {
         let Some(net) = parsed.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6)) else {
             return out;
         };
+        // The kernel validates only the IP header before the hooks
+        // (ip_rcv_core, ipv6_rcv); a broken transport header still reaches
+        // the chains, where transport payload reads see whatever is there
+        // (measured on Linux 6.18: a TCP segment with data offset 4 is
+        // forwarded and counted by `meta l4proto tcp`).
+        let mut th_off = parsed.th_offset();
         if let Some(m) = parsed.malformed {
-            out.verdict = FinalVerdict::Drop;
-            out.reason = Reason::Malformed(m.to_string());
-            return out;
+            match m.layer {
+                Layer::Tcp | Layer::Udp | Layer::Icmp | Layer::Icmpv6 => {
+                    // The transport header starts right after the network
+                    // header (and its extension headers), whatever it holds.
+                    if !parsed.is_later_fragment() && net.header_len > 0 {
+                        th_off = th_off.or(Some(net.offset + net.header_len));
+                    }
+                }
+                // ipv6_find_hdr fails: no transport header for nft.
+                Layer::Ipv6Ext => th_off = None,
+                _ => {
+                    out.verdict = FinalVerdict::Drop;
+                    out.reason = Reason::Malformed(m.to_string());
+                    return out;
+                }
+            }
         }
         let (Some(src), Some(dst)) = (net.src, net.dst) else {
             out.verdict = FinalVerdict::Drop;
@@ -186,7 +205,7 @@ impl Pipeline {
         let mut ctx = PacketCtx {
             ll_off: parsed.ll_offset().map_or(ABSENT, |o| o as u32),
             nh_off: net.offset as u32,
-            th_off: parsed.th_offset().map_or(ABSENT, |o| o as u32),
+            th_off: th_off.map_or(ABSENT, |o| o as u32),
             ih_off: parsed.inner_offset().map_or(ABSENT, |o| o as u32),
             len: net.end.min(pkt.len()) as u32,
             nfproto: if net.kind == NetworkKind::Ipv4 { 2 } else { 10 },

@@ -88,6 +88,19 @@ fn has_int(e: &Expr) -> bool {
 }
 
 impl Rb<'_, '_, '_> {
+    /// Register a `limit` definition; its id.
+    fn limit_def(&mut self, l: &hir::Limit) -> ir::LimitId {
+        let id = ir::LimitId(self.lw.out.limits.len() as u32);
+        self.lw.out.limits.push(ir::LimitDef {
+            rate: l.rate,
+            per_secs: l.per_secs,
+            burst: l.burst,
+            bytes: l.unit == hir::LimitUnit::Bytes,
+            over: l.over,
+        });
+        id
+    }
+
     fn stmt(&mut self, s: &Stmt) -> R<()> {
         match &s.kind {
             StmtKind::Match { lhs, op, rhs } => self.matches(s, lhs, *op, rhs),
@@ -118,14 +131,7 @@ impl Rb<'_, '_, '_> {
                 Ok(())
             }
             StmtKind::Limit(l) => {
-                let id = ir::LimitId(self.lw.out.limits.len() as u32);
-                self.lw.out.limits.push(ir::LimitDef {
-                    rate: l.rate,
-                    per_secs: l.per_secs,
-                    burst: l.burst,
-                    bytes: l.unit == hir::LimitUnit::Bytes,
-                    over: l.over,
-                });
+                let id = self.limit_def(l);
                 self.ops.push(Op::Limit(id));
                 Ok(())
             }
@@ -173,13 +179,23 @@ impl Rb<'_, '_, '_> {
             }
             StmtKind::Nat(n) => self.nat(n, s.span),
             StmtKind::SetUpdate { op, set, key, data, timeout_ms, stmts, .. } => {
-                if let Some(inner) = stmts.first() {
-                    return Err(not_executable(
-                        format!("per-element statements in `{} @{set}`", op.name()),
-                        inner.span,
-                        "the runtime's dynamic sets keep no per-element state (limit, counter, quota)",
-                    ));
-                }
+                // One per-element `limit` is executable (each element gets its
+                // own bucket); other per-element state is not.
+                let limit = match stmts.as_slice() {
+                    [] => None,
+                    [one] if *op != hir::SetOp::Delete && matches!(one.kind, StmtKind::Limit(_)) => {
+                        let StmtKind::Limit(l) = &one.kind else { unreachable!("matched above") };
+                        Some(self.limit_def(l))
+                    }
+                    [.., inner] => {
+                        let inner = stmts.iter().find(|x| !matches!(x.kind, StmtKind::Limit(_))).unwrap_or(inner);
+                        return Err(not_executable(
+                            format!("per-element statements in `{} @{set}`", op.name()),
+                            inner.span,
+                            "the runtime's dynamic sets keep one per-element `limit`, no counter, quota or second statement",
+                        ));
+                    }
+                };
                 if let Some(d) = data {
                     return Err(not_executable(
                         format!("updating the data of map @{set}"),
@@ -201,6 +217,7 @@ impl Rb<'_, '_, '_> {
                     len: len as u8,
                     delete: *op == hir::SetOp::Delete,
                     timeout_ms: timeout_ms.or(default),
+                    limit,
                 });
                 Ok(())
             }
