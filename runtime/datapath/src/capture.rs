@@ -69,19 +69,30 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
     let mut frames = Vec::new();
     if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
         let mut r = PcapNgReader::new(reader).map_err(|e| err(format!("bad pcapng: {e}")))?;
+        // Per interface of the current section: link type and timestamp
+        // resolution (pcap-file 2.0 hands the raw ticks over as
+        // nanoseconds; their unit is the interface's if_tsresol, by the
+        // pcapng spec 10^-6 s unless the option says otherwise).
+        let mut ifaces: Vec<(DataLink, u8)> = Vec::new();
         while let Some(block) = r.next_block() {
             let block = block.map_err(|e| err(format!("bad pcapng block: {e}")))?;
-            let (iface, time, data) = match block {
-                Block::EnhancedPacket(p) => (p.interface_id as usize, ns(p.timestamp), p.data.into_owned()),
-                Block::SimplePacket(p) => (0, frames.last().map_or(0, |f: &Frame| f.time_ns), p.data.into_owned()),
+            let (iface, ticks, data) = match block {
+                Block::SectionHeader(_) => {
+                    ifaces.clear();
+                    continue;
+                }
+                Block::InterfaceDescription(idb) => {
+                    ifaces.push((idb.linktype, tsresol(&idb)));
+                    continue;
+                }
+                Block::EnhancedPacket(p) => (p.interface_id as usize, Some(ns(p.timestamp)), p.data.into_owned()),
+                Block::SimplePacket(p) => (0, None, p.data.into_owned()),
                 _ => continue,
             };
-            let dl = r
-                .interfaces()
-                .get(iface)
-                .map(|i| i.linktype)
-                .ok_or_else(|| err("packet of an undeclared interface".into()))?;
+            let &(dl, res) = ifaces.get(iface).ok_or_else(|| err("packet of an undeclared interface".into()))?;
             let link = link_of(dl).ok_or_else(|| err(format!("unsupported link type {dl:?}")))?;
+            // A simple packet block has no time: it takes the previous one's.
+            let time = ticks.map_or_else(|| frames.last().map_or(0, |f: &Frame| f.time_ns), |t| ticks_to_ns(t, res));
             frames.push(Frame { time_ns: time, input, link, data });
         }
     } else {
@@ -94,6 +105,32 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
         }
     }
     Ok(frames)
+}
+
+/// The `if_tsresol` option of an interface (6, microseconds, by default).
+fn tsresol(idb: &pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock<'_>) -> u8 {
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+    idb.options
+        .iter()
+        .find_map(|o| match o {
+            InterfaceDescriptionOption::IfTsResol(r) => Some(*r),
+            _ => None,
+        })
+        .unwrap_or(6)
+}
+
+/// pcapng ticks → nanoseconds: `res` is a negative power of 10, or of 2 when
+/// its high bit is set.
+fn ticks_to_ns(ticks: u64, res: u8) -> u64 {
+    let t = ticks as u128;
+    let ns = if res & 0x80 != 0 {
+        (t * 1_000_000_000) >> (res & 0x7f).min(127)
+    } else if res <= 9 {
+        t * 10u128.pow(9 - res as u32)
+    } else {
+        t / 10u128.pow((res as u32 - 9).min(38))
+    };
+    ns.min(u64::MAX as u128) as u64
 }
 
 /// Merge per-interface captures by time (stable).
@@ -160,6 +197,44 @@ mod tests {
         assert_eq!(merged[1].input, 1);
         assert_eq!(merged[1].time_ns, 3_000_000_000);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn pcapng_is_read_with_its_interfaces_link_types() {
+        use pcap_file::pcapng::PcapNgWriter;
+        use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+        use std::borrow::Cow;
+        let p = std::env::temp_dir().join(format!("ctc-ng-{}.pcapng", std::process::id()));
+        let mut w = PcapNgWriter::new(File::create(&p).unwrap()).unwrap();
+        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+        // Interface 0: default resolution (microseconds); interface 1: nanoseconds.
+        w.write_pcapng_block(InterfaceDescriptionBlock { linktype: DataLink::ETHERNET, snaplen: 0, options: vec![] })
+            .unwrap();
+        w.write_pcapng_block(InterfaceDescriptionBlock {
+            linktype: DataLink::RAW,
+            snaplen: 0,
+            options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+        })
+        .unwrap();
+        // Raw ticks (the writer takes them as a Duration's nanoseconds).
+        for (iface, t, b) in [(0u32, 1_000u64, 7u8), (1, 2_000_000, 8)] {
+            w.write_pcapng_block(EnhancedPacketBlock {
+                interface_id: iface,
+                timestamp: Duration::from_nanos(t),
+                original_len: 60,
+                data: Cow::Owned(vec![b; 60]),
+                options: vec![],
+            })
+            .unwrap();
+        }
+        drop(w);
+        let frames = read(&p, 3).unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!((frames[0].link, frames[0].time_ns, frames[0].data[0]), (Link::Ethernet, 1_000_000, 7));
+        assert_eq!((frames[1].link, frames[1].input, frames[1].time_ns), (Link::RawIp, 3, 2_000_000));
+        assert_eq!(ticks_to_ns(5, 0x80 | 1), 2_500_000_000, "2^-1 s resolution");
+        std::fs::remove_file(&p).unwrap();
     }
 
     #[test]
