@@ -26,8 +26,8 @@ use crate::cx::RuleCx;
 use crate::hir::{Expr, ExprKind, ExprType, SetElem};
 use ctc_grammar::ast::SetLit;
 
-pub(crate) use util::describe;
 pub use util::types_compatible;
+pub(crate) use util::{describe, did_you_mean, edit_distance};
 pub use value::parse_verdict;
 
 pub(crate) use deps::{L4_SEVERAL, note_match};

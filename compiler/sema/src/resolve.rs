@@ -102,21 +102,8 @@ fn term_text(t: &Term) -> Option<String> {
 
 /// Edit distance, for "did you mean" help.
 pub fn similar<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    fn dist(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut cur = vec![i + 1];
-            for (j, cb) in b.iter().enumerate() {
-                let cost = usize::from(ca != *cb);
-                cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-            }
-            prev = cur;
-        }
-        prev[b.len()]
-    }
     candidates
-        .map(|c| (dist(name, c), c))
+        .map(|c| (crate::expr::edit_distance(name, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < name.len().max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)

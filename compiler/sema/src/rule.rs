@@ -152,30 +152,10 @@ fn with_word_help(d: Diagnostic, w: &str) -> Diagnostic {
         "quota",
         "comment",
     ]);
-    let limit = (w.chars().count() / 3).max(1);
-    let best =
-        cands.into_iter().map(|c| (edit(w, c), c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, c)| c);
-    match best {
+    match crate::expr::did_you_mean(w, cands) {
         Some(c) => d.with_help(format!("did you mean `{c}`?")),
         None => d,
     }
-}
-
-fn edit(a: &str, b: &str) -> usize {
-    if a.len() > 64 || b.len() > 64 {
-        return usize::MAX;
-    }
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 /// ICMP and ICMPv6 fields that exist only in some message types, and those
