@@ -1,5 +1,3 @@
-//! ctc-conntrack: sans-IO reimplementation of Linux nf_conntrack.
-//!
-//! This crate is part of the workspace layout of DESIGN.md §2 and holds no code
-//! yet: it lands with the connection tracker issue. Nothing here pretends to work; the commands that need it report
-//! that it is not built.
+//! ctc-conntrack: a sans-IO reimplementation of Linux nf_conntrack.
+
+pub mod tcp;
