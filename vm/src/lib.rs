@@ -107,7 +107,8 @@ pub struct Vm {
     prog: Arc<VerifiedProgram>,
     pub(crate) id: u64,
     /// Base chains per hook ([`Hook`] as index), in the kernel's order.
-    hooks: [Vec<ChainId>; 5],
+    /// With each chain's effective priority (NAT chains at the NAT core's).
+    hooks: [Vec<(i32, ChainId)>; 5],
     /// Per chain: bit 0 runs for IPv4 packets, bit 1 for IPv6.
     families: Vec<u8>,
     pub(crate) sets: Vec<SetIndex>,
@@ -135,7 +136,7 @@ fn hook_index(h: Hook) -> usize {
 /// postrouting, and ordered there by their own priority. A chain registered
 /// later at an equal priority runs after the earlier ones
 /// (`nf_hook_entries_grow`).
-fn hook_order(p: &ctc_ir::Program, hook: Hook) -> Vec<ChainId> {
+fn hook_order(p: &ctc_ir::Program, hook: Hook) -> Vec<(i32, ChainId)> {
     let mut v: Vec<(i32, i32, usize)> = p
         .chains
         .iter()
@@ -151,7 +152,7 @@ fn hook_order(p: &ctc_ir::Program, hook: Hook) -> Vec<ChainId> {
         })
         .collect();
     v.sort();
-    v.into_iter().map(|(_, _, i)| ChainId(i as u32)).collect()
+    v.into_iter().map(|(eff, _, i)| (eff, ChainId(i as u32))).collect()
 }
 
 impl Vm {
@@ -241,7 +242,7 @@ impl Vm {
 
     /// The base chains of `hook` that see a packet of `nfproto`, in order.
     pub fn hook_chains(&self, hook: Hook, nfproto: u8) -> impl Iterator<Item = ChainId> + '_ {
-        self.hooks[hook_index(hook)].iter().copied().filter(move |&c| self.family_matches(c, nfproto))
+        self.hooks[hook_index(hook)].iter().map(|&(_, c)| c).filter(move |&c| self.family_matches(c, nfproto))
     }
 
     /// Whether a NAT base chain at `hook` runs for this packet
@@ -277,11 +278,29 @@ impl Vm {
         ctx: &PacketCtx,
         actions: &mut Actions,
     ) -> HookResult {
+        self.run_hook_window(state, host, hook, pkt, ctx, actions, i32::MIN..=i32::MAX)
+    }
+
+    /// [`Vm::run_hook`] for the base chains whose (effective) priority is in
+    /// `window` only. The pipeline runs a hook in parts around the kernel's
+    /// own hooks: prerouting chains below -200 (raw) run before conntrack
+    /// looks the packet up, the others after it (NF_IP_PRI_CONNTRACK).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_hook_window(
+        &self,
+        state: &mut State,
+        host: &dyn Host,
+        hook: Hook,
+        pkt: &mut [u8],
+        ctx: &PacketCtx,
+        actions: &mut Actions,
+        window: std::ops::RangeInclusive<i32>,
+    ) -> HookResult {
         assert_eq!(state.vm_id, self.id, "State built for another Vm: use State::adopt after a reload");
         let mut work = ops::Work::new(ctx, actions);
         let mut result = HookResult { verdict: HookVerdict::Accept, by: Decider::NoChain };
-        for &chain in &self.hooks[hook_index(hook)] {
-            if !self.family_matches(chain, ctx.nfproto) {
+        for &(prio, chain) in &self.hooks[hook_index(hook)] {
+            if !window.contains(&prio) || !self.family_matches(chain, ctx.nfproto) {
                 continue;
             }
             let base = self.program().chains[chain.index()].base.as_ref();

@@ -15,6 +15,10 @@ use ctc_vm::{Decider, HookVerdict, State, Vm};
 use ctc_wire::{Layer, NetworkKind, ParseOptions};
 use std::net::IpAddr;
 
+/// The highest priority of a "raw" chain: NF_IP_PRI_CONNTRACK (-200) is
+/// where conntrack looks the packet up; chains below it run before.
+const RAW_MAX: i32 = -201;
+
 /// The final verdict of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FinalVerdict {
@@ -230,10 +234,22 @@ impl Pipeline {
         let mut acts = Actions::default();
         let mut last = Decider::NoChain;
 
-        // prerouting
-        let r = self.vm.run_hook(&mut self.state, &self.host, Hook::Prerouting, &mut pkt, &ctx, &mut acts);
-        if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-            return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+        // prerouting: the raw chains (priority < NF_IP_PRI_CONNTRACK, -200)
+        // run before conntrack sees the packet (`notrack`, `ct zone set`),
+        // the others after it.
+        for window in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX] {
+            let r = self.vm.run_hook_window(
+                &mut self.state,
+                &self.host,
+                Hook::Prerouting,
+                &mut pkt,
+                &ctx,
+                &mut acts,
+                window,
+            );
+            if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
+                return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+            }
         }
         if acts.set & actions::MARK != 0 {
             ctx.mark = acts.mark;
