@@ -1,3 +1,315 @@
 //! ctc-conntrack: a sans-IO reimplementation of Linux nf_conntrack.
+//!
+//! [`Tracker`] is the connection table of one network namespace: the
+//! caller passes each packet (bytes, the [`ctc_wire::Frame`] classifying
+//! them, and the packet time) to [`Tracker::packet`] at the conntrack hook
+//! (priority -200 of prerouting/output, the kernel's `nf_conntrack_in`),
+//! then [`Tracker::confirm`] once the last hook accepted the packet
+//! (`nf_conntrack_confirm` after postrouting/input) or
+//! [`Tracker::abandon`] when it was dropped. Timers run on the packet clock
+//! ([`Tracker::advance`]); events come out of [`Tracker::take_events`] and
+//! print with [`format`] as conntrack-tools would.
+//!
+//! Time: the kernel keeps conntrack timeouts in jiffies (HZ = 250 on these
+//! machines) and prints remaining seconds by integer division; this crate
+//! does the same on the packet clock (one jiffy = 4 ms of packet time), so
+//! timeouts in events and listings round as the kernel's.
+#![forbid(unsafe_code)]
 
+mod config;
+pub mod format;
 pub mod tcp;
+mod tracker;
+mod tuple;
+
+pub use config::{Config, SYSCTL_NAMES};
+pub use tcp::{Dir, TcpConn, TcpState};
+pub use tracker::{Hook, Tracker};
+pub use tuple::{L3_IPV4, L3_IPV6, Tuple};
+
+/// Connection status bits (enum ip_conntrack_status, IPS_*).
+pub mod status {
+    pub const EXPECTED: u32 = 1 << 0;
+    pub const SEEN_REPLY: u32 = 1 << 1;
+    pub const ASSURED: u32 = 1 << 2;
+    pub const CONFIRMED: u32 = 1 << 3;
+    pub const SRC_NAT: u32 = 1 << 4;
+    pub const DST_NAT: u32 = 1 << 5;
+    pub const SEQ_ADJUST: u32 = 1 << 6;
+    pub const SRC_NAT_DONE: u32 = 1 << 7;
+    pub const DST_NAT_DONE: u32 = 1 << 8;
+    pub const DYING: u32 = 1 << 9;
+    pub const FIXED_TIMEOUT: u32 = 1 << 10;
+    pub const TEMPLATE: u32 = 1 << 11;
+    pub const NAT_CLASH: u32 = 1 << 12;
+    pub const HELPER: u32 = 1 << 13;
+    pub const OFFLOAD: u32 = 1 << 14;
+    pub const HW_OFFLOAD: u32 = 1 << 15;
+}
+
+/// Event bits (enum ip_conntrack_events, IPCT_*): what changed since the
+/// last delivery; the kernel caches them per entry and delivers them when a
+/// packet of the entry is confirmed (nf_ct_deliver_cached_events).
+pub mod ipct {
+    pub const NEW: u16 = 1 << 0;
+    pub const RELATED: u16 = 1 << 1;
+    pub const DESTROY: u16 = 1 << 2;
+    pub const REPLY: u16 = 1 << 3;
+    pub const ASSURED: u16 = 1 << 4;
+    pub const PROTOINFO: u16 = 1 << 5;
+    pub const HELPER: u16 = 1 << 6;
+    pub const MARK: u16 = 1 << 7;
+    pub const SEQADJ: u16 = 1 << 8;
+    pub const SECMARK: u16 = 1 << 9;
+    pub const LABEL: u16 = 1 << 10;
+    pub const SYNPROXY: u16 = 1 << 11;
+}
+
+/// Jiffies per second on these machines (CONFIG_HZ=250).
+pub const HZ: u64 = 250;
+/// One jiffy in nanoseconds.
+pub const TICK_NS: u64 = 1_000_000_000 / HZ;
+
+/// What `ct state` sees for a packet (enum ip_conntrack_info folded to the
+/// nft state bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CtState {
+    /// IP_CT_NEW: the first packet(s) of a connection, before a reply.
+    New,
+    /// IP_CT_ESTABLISHED / IP_CT_ESTABLISHED_REPLY.
+    Established,
+    /// IP_CT_RELATED(_REPLY): an ICMP error about a known connection, or an
+    /// expected connection's first packets.
+    Related,
+    /// No conntrack attached (not trackable, or refused by a tracker).
+    Invalid,
+    /// IP_CT_UNTRACKED: `notrack`, or ICMPv6 neighbour discovery / MLD.
+    Untracked,
+}
+
+impl CtState {
+    /// The name nft and conntrack-tools use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CtState::New => "new",
+            CtState::Established => "established",
+            CtState::Related => "related",
+            CtState::Invalid => "invalid",
+            CtState::Untracked => "untracked",
+        }
+    }
+}
+
+/// Refers to an entry, confirmed or not yet; stale handles (the entry went
+/// away) are detected, never confused with a later entry in the same slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Handle {
+    pub(crate) idx: u32,
+    pub(crate) id: u32,
+}
+
+/// What [`Tracker::packet`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The entry the packet belongs to (`skb->_nfct`): for NEW packets an
+    /// unconfirmed entry the caller must [`Tracker::confirm`] or
+    /// [`Tracker::abandon`]; for RELATED ICMP errors the connection they
+    /// quote. `None` for INVALID and UNTRACKED.
+    pub handle: Option<Handle>,
+    /// What `ct state` matches.
+    pub state: CtState,
+    /// The packet's direction (`ct direction`); RELATED errors travel in
+    /// the direction opposite to the quoted packet.
+    pub dir: Dir,
+    /// Why the packet is INVALID: the kernel's nf_log text when it logs one.
+    pub reason: Option<&'static str>,
+    /// The tracker drops the packet itself (NF_DROP: the table is full and
+    /// early drop found nothing to evict; stat `drop`).
+    pub drop: bool,
+}
+
+impl Verdict {
+    pub(crate) fn invalid(reason: Option<&'static str>) -> Verdict {
+        Verdict { handle: None, state: CtState::Invalid, dir: Dir::Original, reason, drop: false }
+    }
+
+    /// ctinfo is IP_CT_NEW (what `ct status`-free rules see as `new`).
+    pub fn is_new(&self) -> bool {
+        self.state == CtState::New
+    }
+}
+
+/// Conntrack helpers that can be attached to an entry (the kernel keeps a
+/// pointer to the helper; a one-byte id keeps entries small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Helper {
+    Ftp,
+    Tftp,
+    Irc,
+    Sip,
+    H323,
+    Pptp,
+    Amanda,
+    Sane,
+    Snmp,
+    NetbiosNs,
+}
+
+impl Helper {
+    /// The helper's name (`helper=ftp`, nft `ct helper "ftp"` objects' type).
+    pub fn name(self) -> &'static str {
+        match self {
+            Helper::Ftp => "ftp",
+            Helper::Tftp => "tftp",
+            Helper::Irc => "irc",
+            Helper::Sip => "sip",
+            Helper::H323 => "RAS",
+            Helper::Pptp => "pptp",
+            Helper::Amanda => "amanda",
+            Helper::Sane => "sane",
+            Helper::Snmp => "snmp",
+            Helper::NetbiosNs => "netbios-ns",
+        }
+    }
+
+    /// The helper of a name, as `ct helper` objects spell it.
+    pub fn from_name(name: &str) -> Option<Helper> {
+        Some(match name {
+            "ftp" => Helper::Ftp,
+            "tftp" => Helper::Tftp,
+            "irc" => Helper::Irc,
+            "sip" => Helper::Sip,
+            "RAS" | "Q.931" | "h323" => Helper::H323,
+            "pptp" => Helper::Pptp,
+            "amanda" => Helper::Amanda,
+            "sane" => Helper::Sane,
+            "snmp" => Helper::Snmp,
+            "netbios-ns" => Helper::NetbiosNs,
+            _ => return None,
+        })
+    }
+}
+
+/// Per-protocol state (the kernel's `union nf_conntrack_proto`), by enum
+/// dispatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum L4 {
+    /// TCP: the window tracker.
+    Tcp(TcpConn),
+    /// UDP (and UDP-Lite): `stream_ts`, the jiffy after which a replied
+    /// flow seen again counts as a stream (2 s after creation).
+    Udp { stream_ts: u64 },
+    /// ICMP / ICMPv6 request-reply pairs: no state beyond the tuple.
+    Icmp,
+    /// Any other protocol (nf_conntrack_proto_generic.c).
+    Generic,
+}
+
+/// One connection (struct nf_conn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Original and reply tuples, indexed by [`Dir`].
+    pub tuples: [Tuple; 2],
+    /// Deterministic id (the kernel's are hashes, random per boot).
+    pub id: u32,
+    /// IPS_* bits ([`status`]).
+    pub status: u32,
+    /// ct mark.
+    pub mark: u32,
+    /// Conntrack zone.
+    pub zone: u16,
+    /// Attached helper.
+    pub helper: Option<Helper>,
+    /// Event bits cached for the next delivery ([`ipct`]).
+    pub(crate) pending: u16,
+    /// Expiry on the packet clock, jiffy-aligned. While the entry is
+    /// unconfirmed it holds the timeout relative to confirmation, as the
+    /// kernel's `ct->timeout` does.
+    pub timeout_at_ns: u64,
+    /// When the entry was confirmed (nf_conntrack_timestamp's start).
+    pub start_ns: u64,
+    /// (packets, bytes) per direction, bytes counted from the IP header.
+    pub counters: [(u64, u64); 2],
+    /// Protocol state.
+    pub l4: L4,
+}
+
+impl Entry {
+    /// Confirmed (in the table, visible to lookups and listings).
+    pub fn is_confirmed(&self) -> bool {
+        self.status & status::CONFIRMED != 0
+    }
+
+    /// The l4 protocol number.
+    pub fn proto(&self) -> u8 {
+        self.tuples[0].proto
+    }
+
+    /// The TCP state, for TCP entries.
+    pub fn tcp_state(&self) -> Option<TcpState> {
+        match &self.l4 {
+            L4::Tcp(c) => Some(c.state),
+            _ => None,
+        }
+    }
+
+    /// Seconds until expiry as conntrack-tools prints them (jiffies / HZ,
+    /// 0 once expired).
+    pub fn timeout_secs(&self, now_ns: u64) -> u64 {
+        if !self.is_confirmed() {
+            return self.timeout_at_ns / TICK_NS / HZ;
+        }
+        (self.timeout_at_ns / TICK_NS).saturating_sub(now_ns / TICK_NS) / HZ
+    }
+}
+
+/// Kind of a conntrack event (the ctnetlink message group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    New,
+    Update,
+    Destroy,
+}
+
+/// One conntrack event: what ctnetlink put in the message when it was
+/// delivered (ctnetlink_conntrack_event), so it prints as `conntrack -E`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    /// The packet clock when the event was delivered.
+    pub time_ns: u64,
+    /// The IPCT_* bits delivered.
+    pub bits: u16,
+    pub id: u32,
+    pub tuples: [Tuple; 2],
+    pub status: u32,
+    pub zone: u16,
+    /// Remaining seconds; absent from DESTROY events of entries whose
+    /// timeout ran out (ctnetlink_dump_timeout with skip_zero).
+    pub timeout_secs: Option<u64>,
+    /// TCP state: in NEW/UPDATE events only when it changed
+    /// (IPCT_PROTOINFO); always in DESTROY events.
+    pub tcp_state: Option<TcpState>,
+    /// Counters (DESTROY events, nf_conntrack_acct=1).
+    pub counters: Option<[(u64, u64); 2]>,
+    /// (start, stop) wall-clock ns (DESTROY events, nf_conntrack_timestamp=1).
+    pub timestamps: Option<(u64, u64)>,
+    /// The mark, when non-zero or just set (IPCT_MARK).
+    pub mark: Option<u32>,
+    pub helper: Option<Helper>,
+}
+
+/// Tracker statistics (`conntrack -S`, struct ip_conntrack_stat).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub found: u64,
+    pub invalid: u64,
+    pub insert: u64,
+    pub insert_failed: u64,
+    pub drop: u64,
+    pub early_drop: u64,
+    pub error: u64,
+    pub search_restart: u64,
+    pub clash_resolve: u64,
+    pub chaintoolong: u64,
+}

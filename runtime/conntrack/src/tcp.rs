@@ -6,6 +6,21 @@
 //!
 //! Sans-IO: the caller parses the segment into a [`Segment`] and passes the
 //! packet time; this module never touches bytes or clocks itself.
+//!
+//! Use: [`check_segment`] on every TCP segment (tcp_error); for a segment
+//! that matches no entry, [`TcpConn::new`] (tcp_new) and then
+//! [`TcpConn::packet`] with [`Dir::Original`] for that same segment, as the
+//! kernel runs `nf_conntrack_tcp_packet` on the first packet of an
+//! unconfirmed entry; for later segments [`TcpConn::packet`].
+//! [`TcpConn::packet_action`] tells the whole kernel outcome (no timeout
+//! refresh, immediate kill, timeout shrink on INVALID), which
+//! [`TcpVerdict`] can only approximate.
+
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use table::{Next, TcpIndex, next as transition, valid_flags};
 
 /// TCP conntrack states (TCP_CONNTRACK_*), in the kernel's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -99,6 +114,28 @@ impl Default for TcpConfig {
     }
 }
 
+/// The timeout of SYN_SENT2: `tcp_timeouts[TCP_CONNTRACK_SYN_SENT2]`, 2
+/// minutes; the kernel has no sysctl for it (only cttimeout policies).
+pub const TIMEOUT_SYN_SENT2: u64 = 120;
+
+impl TcpConfig {
+    /// `timeouts[state]`; `timeouts[NONE]` is the SYN_SENT value, as
+    /// nf_conntrack_tcp_init_net sets it.
+    pub fn state_timeout(&self, state: TcpState) -> u64 {
+        match state {
+            TcpState::None | TcpState::SynSent => self.timeout_syn_sent,
+            TcpState::SynRecv => self.timeout_syn_recv,
+            TcpState::Established => self.timeout_established,
+            TcpState::FinWait => self.timeout_fin_wait,
+            TcpState::CloseWait => self.timeout_close_wait,
+            TcpState::LastAck => self.timeout_last_ack,
+            TcpState::TimeWait => self.timeout_time_wait,
+            TcpState::Close => self.timeout_close,
+            TcpState::SynSent2 => TIMEOUT_SYN_SENT2,
+        }
+    }
+}
+
 /// Direction of a packet relative to the connection's original tuple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dir {
@@ -106,11 +143,62 @@ pub enum Dir {
     Reply = 1,
 }
 
+impl Dir {
+    /// The other direction (`!dir`).
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::Original => Dir::Reply,
+            Dir::Reply => Dir::Original,
+        }
+    }
+}
+
 /// Connection status bits the TCP tracker reads or sets (IPS_*).
 pub mod status {
     pub const SEEN_REPLY: u32 = 1 << 1;
     pub const ASSURED: u32 = 1 << 2;
 }
+
+/// TCP header flag bits (the flags byte of the header).
+pub mod flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+}
+
+/// Per-direction flags of the tracker (IP_CT_TCP_FLAG_*, uapi
+/// nf_conntrack_tcp.h), in [`TcpDirState::flags`] and
+/// [`TcpConn::last_flags`].
+pub mod ct_flags {
+    /// The sender offered window scaling on its SYN.
+    pub const WINDOW_SCALE: u8 = 0x01;
+    /// The sender offered SACK on its SYN (or the entry was picked up).
+    pub const SACK_PERM: u8 = 0x02;
+    /// This side sent the first FIN.
+    pub const CLOSE_INIT: u8 = 0x04;
+    /// No window checks for this side (picked-up connections).
+    pub const BE_LIBERAL: u8 = 0x08;
+    /// This side has sent data the other has not acknowledged yet.
+    pub const DATA_UNACKNOWLEDGED: u8 = 0x10;
+    /// `td_maxack` holds a value.
+    pub const MAXACK_SET: u8 = 0x20;
+    /// In `last_flags`: a SYN was let through in LAST_ACK; expect an RFC
+    /// 5961 challenge ACK, which does not ACK the last FIN.
+    pub const EXP_CHALLENGE_ACK: u8 = 0x40;
+    /// In `last_flags`: SYNs crossed (SYN_SENT2 seen).
+    pub const SIMULTANEOUS_OPEN: u8 = 0x80;
+}
+
+/// Largest window scale shift (RFC 7323, TCP_MAX_WSCALE).
+const TCP_MAX_WSCALE: u8 = 14;
+
+/// MAXACKWINCONST: the lowest allowed "ACK under the lower bound" distance.
+const MAXACKWINCONST: u32 = 66_000;
 
 /// What [`TcpConn::packet`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,35 +218,781 @@ pub enum TcpVerdict {
     Reopen,
 }
 
+/// The full outcome of nf_conntrack_tcp_packet, as [`TcpConn::packet_action`]
+/// returns it. [`TcpVerdict`] is a lossy summary of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpAction {
+    /// Tracked; `nf_ct_refresh_acct`: the timeout becomes `timeout_secs`
+    /// from now.
+    Accept { timeout_secs: u64 },
+    /// Tracked (NF_ACCEPT, the packet's ct state is established/new as
+    /// usual) but the timeout is left as it is: an ignored packet (sIG, a
+    /// segment under the window's lower bound), a challenge ACK in
+    /// LAST_ACK, or a retransmitted SYN before any reply ("do not renew
+    /// timeout on SYN retransmit").
+    AcceptNoRefresh { reason: &'static str },
+    /// Tracked, then the entry is destroyed at once (`nf_ct_kill_acct`):
+    /// the only reply was a RST. The entry's state is already CLOSE and its
+    /// timeout was not refreshed (the DESTROY event shows the old one).
+    Kill,
+    /// INVALID. With `shrink_timeout_to`, `nf_tcp_handle_invalid` lowers the
+    /// timeout of an ASSURED entry that got an out-of-window FIN/RST in
+    /// answer to a FIN/RST of the other side: if the remaining timeout is at
+    /// least 120 s and more than this value, it becomes this value.
+    Invalid { reason: &'static str, shrink_timeout_to: Option<u64> },
+    /// See [`TcpVerdict::Reopen`] (the entry is killed, -NF_REPEAT).
+    Reopen,
+}
+
+/// One side's view of the window (struct ip_ct_tcp_state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpDirState {
+    /// Highest seq + len (+SYN/FIN) this side has sent.
+    pub td_end: u32,
+    /// Highest ack + window the other side allowed this side to reach.
+    pub td_maxend: u32,
+    /// Largest window this side announced (scaled); 0: side not seen yet.
+    pub td_maxwin: u32,
+    /// Highest ACK this side sent (valid with [`ct_flags::MAXACK_SET`]).
+    pub td_maxack: u32,
+    /// Window scale shift this side announced.
+    pub td_scale: u8,
+    /// [`ct_flags`] bits.
+    pub flags: u8,
+}
+
+impl TcpDirState {
+    /// nf_ct_tcp_state_reset: forget the window, keep BE_LIBERAL.
+    fn reset(&mut self) {
+        *self = TcpDirState { flags: self.flags & ct_flags::BE_LIBERAL, ..TcpDirState::default() };
+    }
+
+    /// tcp_options on a SYN: window scale and SACK-permitted of this side.
+    /// The kernel resets the scale and the flags (but BE_LIBERAL) only when
+    /// the header has options at all; [`Segment`] does not say, and every
+    /// stack sends at least MSS on a SYN, so we always reset. Differs only
+    /// for a crafted option-less SYN that re-initialises a side (a new ISN
+    /// in SYN_SENT/SYN_RECV): the kernel would keep that side's old flags.
+    fn take_options(&mut self, seg: &Segment) {
+        self.td_scale = 0;
+        self.flags &= ct_flags::BE_LIBERAL;
+        if seg.sack_perm {
+            self.flags |= ct_flags::SACK_PERM;
+        }
+        if let Some(ws) = seg.wscale {
+            self.td_scale = ws.min(TCP_MAX_WSCALE);
+            self.flags |= ct_flags::WINDOW_SCALE;
+        }
+    }
+}
+
+/// Sequence number adjustment of one direction (struct nf_ct_seqadj), kept
+/// up to date by NAT helpers that change payload lengths (FTP PORT/PASV
+/// rewriting); all zero otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeqAdj {
+    pub correction_pos: u32,
+    pub offset_before: i32,
+    pub offset_after: i32,
+}
+
+impl SeqAdj {
+    /// nf_ct_seq_offset.
+    fn offset(&self, seq: u32) -> i32 {
+        if after(seq, self.correction_pos) { self.offset_after } else { self.offset_before }
+    }
+}
+
+/// `before(a, b)`: a precedes b in sequence space.
+#[inline]
+fn before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// `after(a, b)`.
+#[inline]
+fn after(a: u32, b: u32) -> bool {
+    before(b, a)
+}
+
+/// segment_seq_plus_len: the sequence number after this segment (SYN and
+/// FIN take one each).
+fn segment_end(seg: &Segment) -> u32 {
+    seg.seq
+        .wrapping_add(seg.data_len)
+        .wrapping_add(u32::from(seg.flags & flags::SYN != 0))
+        .wrapping_add(u32::from(seg.flags & flags::FIN != 0))
+}
+
+/// MAXACKWINDOW(sender).
+fn max_ack_window(sender: &TcpDirState) -> u32 {
+    if sender.td_maxwin > MAXACKWINCONST { sender.td_maxwin } else { MAXACKWINCONST }
+}
+
+/// The kernel's log texts (nf_ct_l4proto_log_invalid) for INVALID and
+/// ignored packets, without the numbers the kernel formats into them.
+pub mod reason {
+    pub const INVALID_FLAGS: &str = "invalid tcp flag combination";
+    pub const INVALID_NEW: &str = "invalid new";
+    /// tcp_new with tcp_loose=0 and no SYN: the kernel logs nothing.
+    pub const NO_PICKUP: &str = "not a SYN and tcp_loose=0: no mid-stream pickup";
+    pub const SEQ_OVER: &str = "SEQ is over upper bound (over the window of the receiver)";
+    pub const ACK_OVER: &str = "ACK is over upper bound (ACKed data not seen yet)";
+    pub const SEQ_UNDER: &str = "SEQ is under lower bound (already ACKed data retransmitted)";
+    pub const ACK_UNDER: &str = "ignored ACK under lower bound (possible overly delayed)";
+    pub const BYTES_OVER: &str = "bytes more than expected";
+    pub const INVALID_RST: &str = "invalid rst";
+    pub const CHALLENGE_ACK: &str = "challenge-ack ignored";
+    pub const SYN_RETRANS: &str = "SYN retransmission before any reply: timeout not renewed";
+    /// "packet (index %d) in dir %d invalid, state %s", per state.
+    pub const INVALID_IN_STATE: [&str; 10] = [
+        "packet invalid, state NONE",
+        "packet invalid, state SYN_SENT",
+        "packet invalid, state SYN_RECV",
+        "packet invalid, state ESTABLISHED",
+        "packet invalid, state FIN_WAIT",
+        "packet invalid, state CLOSE_WAIT",
+        "packet invalid, state LAST_ACK",
+        "packet invalid, state TIME_WAIT",
+        "packet invalid, state CLOSE",
+        "packet invalid, state SYN_SENT2",
+    ];
+    /// "packet (index %d) in dir %d ignored, state %s", per state.
+    pub const IGNORED_IN_STATE: [&str; 10] = [
+        "packet ignored, state NONE",
+        "packet ignored, state SYN_SENT",
+        "packet ignored, state SYN_RECV",
+        "packet ignored, state ESTABLISHED",
+        "packet ignored, state FIN_WAIT",
+        "packet ignored, state CLOSE_WAIT",
+        "packet ignored, state LAST_ACK",
+        "packet ignored, state TIME_WAIT",
+        "packet ignored, state CLOSE",
+        "packet ignored, state SYN_SENT2",
+    ];
+}
+
+/// Result of tcp_in_window (enum nf_ct_tcp_action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowResult {
+    Accept,
+    Ignore(&'static str),
+    Invalid(&'static str),
+}
+
 /// Per-connection TCP tracking state (struct ip_ct_tcp).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpConn {
     pub state: TcpState,
+    /// Window tracking per direction, indexed by `Dir as usize`.
+    pub seen: [TcpDirState; 2],
+    /// Direction, kind, and numbers of the last in-window packet (or of the
+    /// last ignored one): used for retransmission detection, for the
+    /// resynchronisation on an ignored SYN, and for the RST checks.
+    pub last_dir: Dir,
+    pub last_index: TcpIndex,
+    pub last_seq: u32,
+    pub last_ack: u32,
+    pub last_end: u32,
+    pub last_win: u16,
+    /// Window scale and [`ct_flags`] of the last ignored SYN (to resync
+    /// from), plus EXP_CHALLENGE_ACK and SIMULTANEOUS_OPEN.
+    pub last_wscale: u8,
+    pub last_flags: u8,
+    /// Identical ACK segments in a row (a u8 in the kernel: it wraps).
+    pub retrans: u8,
+    /// IPS_SEEN_REPLY as nf_conntrack_tcp_packet sees it: set after a reply
+    /// packet was accepted (nf_conntrack_in sets the bit after the protocol
+    /// handler), so the first reply still finds it clear. Kept here so the
+    /// result does not depend on when the caller sets the status bit.
+    pub seen_reply: bool,
+    /// NAT sequence adjustment per direction (nf_ct_seqadj).
+    pub seqadj: [SeqAdj; 2],
+    /// The timeout of the last refresh, for [`TcpConn::packet`]'s summary
+    /// of outcomes that do not refresh it.
+    pub last_timeout_secs: u64,
 }
 
 impl TcpConn {
+    /// An empty entry (the kernel's memset before tcp_new fills it).
+    fn blank() -> TcpConn {
+        TcpConn {
+            state: TcpState::None,
+            seen: [TcpDirState::default(); 2],
+            last_dir: Dir::Original,
+            last_index: TcpIndex::None,
+            last_seq: 0,
+            last_ack: 0,
+            last_end: 0,
+            last_win: 0,
+            last_wscale: 0,
+            last_flags: 0,
+            retrans: 0,
+            seen_reply: false,
+            seqadj: [SeqAdj::default(); 2],
+            last_timeout_secs: 0,
+        }
+    }
+
     /// tcp_new: whether a packet that matches no entry may create one, and
     /// the new connection's state. `None`: INVALID, no entry (with the
     /// reason as the kernel logs it).
+    ///
+    /// The entry starts in NONE; the caller then runs [`TcpConn::packet`]
+    /// on the same segment ([`Dir::Original`]), which moves it to SYN_SENT
+    /// (a SYN) or ESTABLISHED (a picked-up ACK, with `tcp_loose`).
     pub fn new(seg: &Segment, cfg: &TcpConfig) -> Result<TcpConn, &'static str> {
-        let _ = (seg, cfg);
-        Err("TCP tracking is not built yet")
+        check_segment(seg.flags)?;
+        let index = TcpIndex::of(seg.flags);
+        let first = match table::next(false, index, TcpState::None) {
+            Next::To(state) => state,
+            Next::Invalid | Next::Ignore => return Err(reason::INVALID_NEW),
+        };
+        let mut conn = TcpConn::blank();
+        let orig = &mut conn.seen[Dir::Original as usize];
+        orig.td_end = segment_end(seg);
+        orig.td_maxwin = u32::from(seg.window).max(1);
+        if first == TcpState::SynSent {
+            // A SYN: the initiator's window ends where its SYN ends, until
+            // the SYN/ACK tells us the responder's window.
+            orig.td_maxend = orig.td_end;
+            orig.take_options(seg);
+        } else if !cfg.loose {
+            // tcp_loose=0: don't try to pick up connections.
+            return Err(reason::NO_PICKUP);
+        } else {
+            // Mid-stream: its history is lost for us, use the packet's data;
+            // assume SACK and liberal window checks in both directions (the
+            // window scale is unknown).
+            orig.td_maxend = orig.td_end.wrapping_add(orig.td_maxwin);
+            let liberal = ct_flags::SACK_PERM | ct_flags::BE_LIBERAL;
+            conn.seen[0].flags = liberal;
+            conn.seen[1].flags = liberal;
+        }
+        // tcp_packet sets them.
+        conn.last_index = TcpIndex::None;
+        Ok(conn)
     }
 
     /// nf_conntrack_tcp_packet for a packet of an existing connection (or
     /// the first packet right after [`TcpConn::new`]): state transition,
-    /// window checks, flags of the entry (`status` IPS bits: SEEN_REPLY is
-    /// set by the caller before the call for reply packets as the kernel
-    /// does; ASSURED is set here).
+    /// window checks, flags of the entry (`status` IPS bits: ASSURED is read
+    /// and set here).
+    ///
+    /// SEEN_REPLY is not read from `status`: nf_conntrack_in sets that bit
+    /// *after* the protocol handler accepted a reply, so the first reply is
+    /// handled with the bit still clear (the oracle's tcp_loose_ack step 4:
+    /// no ASSURED, 300 s). This tracker keeps its own copy
+    /// ([`TcpConn::seen_reply`]), so it does not matter when the caller sets
+    /// the bit. Outcomes that [`TcpVerdict`] cannot express are summarised:
+    /// no refresh as a refresh to the last timeout, an immediate kill as
+    /// `Accept { timeout_secs: 0 }`, no timeout shrink on INVALID (see
+    /// [`TcpConn::packet_action`] for the exact outcome).
     pub fn packet(&mut self, dir: Dir, seg: &Segment, status: &mut u32, cfg: &TcpConfig) -> TcpVerdict {
-        let _ = (dir, seg, status, cfg);
-        TcpVerdict::Invalid { reason: "TCP tracking is not built yet" }
+        match self.packet_action(dir, seg, status, cfg) {
+            TcpAction::Accept { timeout_secs } => TcpVerdict::Accept { timeout_secs },
+            TcpAction::AcceptNoRefresh { .. } => TcpVerdict::Accept { timeout_secs: self.last_timeout_secs },
+            TcpAction::Kill => TcpVerdict::Accept { timeout_secs: 0 },
+            TcpAction::Invalid { reason, .. } => TcpVerdict::Invalid { reason },
+            TcpAction::Reopen => TcpVerdict::Reopen,
+        }
     }
+
+    /// nf_conntrack_tcp_packet with its exact outcome (see [`TcpAction`]).
+    pub fn packet_action(&mut self, dir: Dir, seg: &Segment, status: &mut u32, cfg: &TcpConfig) -> TcpAction {
+        let action = self.process(dir, seg, status, cfg);
+        match action {
+            TcpAction::Accept { timeout_secs } => {
+                self.last_timeout_secs = timeout_secs;
+                self.note_reply(dir);
+            }
+            TcpAction::AcceptNoRefresh { .. } | TcpAction::Kill => self.note_reply(dir),
+            TcpAction::Invalid { .. } | TcpAction::Reopen => {}
+        }
+        action
+    }
+
+    /// nf_conntrack_in: a reply the handler accepted sets IPS_SEEN_REPLY.
+    fn note_reply(&mut self, dir: Dir) {
+        if dir == Dir::Reply {
+            self.seen_reply = true;
+        }
+    }
+
+    /// nf_conntrack_tcp_established: ESTABLISHED and ASSURED.
+    fn established(&self, status: u32) -> bool {
+        self.state == TcpState::Established && status & status::ASSURED != 0
+    }
+
+    /// The body of nf_conntrack_tcp_packet after tcp_error/tcp_new.
+    fn process(&mut self, dir: Dir, seg: &Segment, status: &mut u32, cfg: &TcpConfig) -> TcpAction {
+        if let Err(reason) = check_segment(seg.flags) {
+            return TcpAction::Invalid { reason, shrink_timeout_to: None };
+        }
+        let d = dir as usize;
+        let o = dir.other() as usize;
+        let stored_state = self.state;
+        let mut old_state = self.state;
+        let index = TcpIndex::of(seg.flags);
+        let cell = table::next(dir == Dir::Reply, index, old_state);
+        // `goto in_window`: the packet skips tcp_in_window.
+        let mut skip_window = false;
+
+        let new_state = match cell {
+            Next::Invalid => {
+                return TcpAction::Invalid {
+                    reason: reason::INVALID_IN_STATE[old_state as usize],
+                    shrink_timeout_to: None,
+                };
+            }
+            Next::To(TcpState::SynSent) if old_state < TcpState::TimeWait => TcpState::SynSent,
+            Next::To(TcpState::SynSent) | Next::Ignore => {
+                if cell == Next::To(TcpState::SynSent) {
+                    // RFC 1122: a SYN may reopen a connection from
+                    // TIME_WAIT; also a client that aborted (RST) and
+                    // starts again. Kill the entry and look up again.
+                    let closing = (self.seen[d].flags | self.seen[o].flags) & ct_flags::CLOSE_INIT != 0;
+                    if closing || (self.last_dir == dir && self.last_index == TcpIndex::Rst) {
+                        return TcpAction::Reopen;
+                    }
+                    // Otherwise the SYN is ignored like the sIG cells.
+                }
+                match self.ignored(dir, index, old_state, seg) {
+                    Some(action) => return action,
+                    None => {
+                        // b) resynchronised on a SYN/ACK answering an
+                        // ignored SYN.
+                        old_state = TcpState::SynSent;
+                        TcpState::SynRecv
+                    }
+                }
+            }
+            Next::To(TcpState::TimeWait) => {
+                // RFC 5961: a stack answers a spurious SYN with a challenge
+                // ACK; in LAST_ACK it must not be taken for the last ACK.
+                if old_state == TcpState::LastAck
+                    && index == TcpIndex::Ack
+                    && self.last_dir != dir
+                    && self.last_index == TcpIndex::Syn
+                    && self.last_flags & ct_flags::EXP_CHALLENGE_ACK != 0
+                {
+                    self.last_flags &= !ct_flags::EXP_CHALLENGE_ACK;
+                    return TcpAction::AcceptNoRefresh { reason: reason::CHALLENGE_ACK };
+                }
+                TcpState::TimeWait
+            }
+            Next::To(TcpState::SynSent2) => {
+                // The table alone cannot follow a simultaneous open.
+                self.last_flags |= ct_flags::SIMULTANEOUS_OPEN;
+                TcpState::SynSent2
+            }
+            Next::To(TcpState::SynRecv) => {
+                if dir == Dir::Reply && index == TcpIndex::Ack && self.last_flags & ct_flags::SIMULTANEOUS_OPEN != 0 {
+                    TcpState::Established
+                } else {
+                    TcpState::SynRecv
+                }
+            }
+            Next::To(TcpState::Close) if index == TcpIndex::Rst => {
+                let mut new_state = TcpState::Close;
+                'rst: {
+                    // Closing already: the tuple may have been reused and
+                    // the window data be stale; no validation.
+                    if can_early_drop(stored_state) {
+                        skip_window = true;
+                        break 'rst;
+                    }
+                    // td_maxack may be stale if we let a SYN through.
+                    if self.seen[o].flags & ct_flags::MAXACK_SET != 0 && self.last_index != TcpIndex::Syn {
+                        let maxack = self.seen[o].td_maxack;
+                        // SEQ 0 outside ESTABLISHED: most likely the answer
+                        // to a SYN we let through.
+                        if seg.seq == 0 && !self.established(*status) {
+                            break 'rst;
+                        }
+                        if before(seg.seq, maxack) && !cfg.ignore_invalid_rst {
+                            return TcpAction::Invalid { reason: reason::INVALID_RST, shrink_timeout_to: None };
+                        }
+                        if !self.established(*status) || seg.seq == maxack {
+                            break 'rst;
+                        }
+                        // A RST right after data of the same side, at its
+                        // end ("RST train").
+                        if self.last_index == TcpIndex::Ack && self.last_dir == dir && seg.seq == self.last_end {
+                            break 'rst;
+                        }
+                        // The RST's SEQ is not exactly the expected one: keep
+                        // the state to allow a challenge ACK.
+                        new_state = old_state;
+                    }
+                    // RST answering an invalid SYN (a) or ACK (c) we let
+                    // through: delete the entry, skip the window check (it
+                    // may ACK segments we ignored).
+                    if ((self.seen_reply && self.last_index == TcpIndex::Syn)
+                        || (*status & status::ASSURED == 0 && self.last_index == TcpIndex::Ack))
+                        && seg.ack == self.last_end
+                    {
+                        skip_window = true;
+                        break 'rst;
+                    }
+                    // RST answering a challenge ACK we let through.
+                    if old_state == TcpState::SynSent
+                        && self.last_index == TcpIndex::Ack
+                        && self.last_dir == Dir::Reply
+                        && seg.seq == self.last_ack
+                    {
+                        skip_window = true;
+                    }
+                }
+                new_state
+            }
+            Next::To(state) => state,
+        };
+
+        if !skip_window {
+            match self.in_window(dir, index, seg, cfg, stored_state) {
+                WindowResult::Accept => {}
+                WindowResult::Ignore(reason) => return TcpAction::AcceptNoRefresh { reason },
+                WindowResult::Invalid(reason) => {
+                    let shrink_timeout_to = self.handle_invalid(dir, index, *status, cfg);
+                    return TcpAction::Invalid { reason, shrink_timeout_to };
+                }
+            }
+        }
+
+        // From now on: an in-window packet.
+        self.last_index = index;
+        self.last_dir = dir;
+        self.state = new_state;
+        if old_state != new_state && new_state == TcpState::FinWait {
+            self.seen[d].flags |= ct_flags::CLOSE_INIT;
+        }
+
+        let state_timeout = cfg.state_timeout(new_state);
+        let unacked = (self.seen[0].flags | self.seen[1].flags) & ct_flags::DATA_UNACKNOWLEDGED != 0;
+        let mut timeout = if u32::from(self.retrans) >= cfg.max_retrans && state_timeout > cfg.timeout_max_retrans {
+            cfg.timeout_max_retrans
+        } else if index == TcpIndex::Rst {
+            cfg.timeout_close
+        } else if unacked && state_timeout > cfg.timeout_unacknowledged {
+            cfg.timeout_unacknowledged
+        } else if self.last_win == 0 && state_timeout > cfg.timeout_max_retrans {
+            // A zero window (or none seen yet): the RETRANS timeout.
+            cfg.timeout_max_retrans
+        } else {
+            state_timeout
+        };
+
+        if !self.seen_reply {
+            // The only reply is a RST: not an established connection, delete
+            // the entry at once.
+            if index == TcpIndex::Rst {
+                return TcpAction::Kill;
+            }
+            // Do not renew the timeout on a SYN retransmission, else port
+            // reuse could keep the entry alive forever.
+            if index == TcpIndex::Syn && old_state == TcpState::SynSent {
+                return TcpAction::AcceptNoRefresh { reason: reason::SYN_RETRANS };
+            }
+            // ESTABLISHED without a reply: a pickup; no long timeout.
+            if new_state == TcpState::Established && timeout > cfg.timeout_unacknowledged {
+                timeout = cfg.timeout_unacknowledged;
+            }
+        } else if *status & status::ASSURED == 0
+            && matches!(old_state, TcpState::SynRecv | TcpState::Established)
+            && new_state == TcpState::Established
+        {
+            // A valid ACK in ESTABLISHED after SYN_RECV, or a valid answer
+            // for a picked-up connection.
+            *status |= status::ASSURED;
+        }
+        TcpAction::Accept { timeout_secs: timeout }
+    }
+
+    /// The sIG branch: note the packet and let it pass (`Some`), or, for a
+    /// SYN/ACK answering a SYN we ignored, resynchronise from the annotated
+    /// values (`None`: continue as SYN_SENT → SYN_RECV).
+    fn ignored(&mut self, dir: Dir, index: TcpIndex, old_state: TcpState, seg: &Segment) -> Option<TcpAction> {
+        if index == TcpIndex::SynAck
+            && self.last_index == TcpIndex::Syn
+            && self.last_dir != dir
+            && seg.ack == self.last_end
+        {
+            // b) Client and server are in sync, we are not: take the values
+            // of the ignored SYN.
+            let ld = self.last_dir as usize;
+            self.last_flags &= !ct_flags::EXP_CHALLENGE_ACK;
+            let s = &mut self.seen[ld];
+            s.td_end = self.last_end;
+            s.td_maxend = self.last_end;
+            s.td_maxwin = u32::from(self.last_win).max(1);
+            s.td_scale = self.last_wscale;
+            s.flags = self.last_flags;
+            self.seen[dir as usize].reset();
+            return None;
+        }
+        self.last_index = index;
+        self.last_dir = dir;
+        self.last_seq = seg.seq;
+        self.last_end = segment_end(seg);
+        self.last_win = seg.window;
+        // a) A SYN in ORIGINAL: the end points may be in sync while we are
+        // not; note its options. A valid SYN draws a SYN/ACK (resync above),
+        // otherwise possibly an RFC 5961 challenge ACK.
+        if index == TcpIndex::Syn && dir == Dir::Original {
+            self.last_flags = 0;
+            self.last_wscale = 0;
+            if let Some(ws) = seg.wscale {
+                self.last_flags |= ct_flags::WINDOW_SCALE;
+                self.last_wscale = ws.min(TCP_MAX_WSCALE);
+            }
+            if seg.sack_perm {
+                self.last_flags |= ct_flags::SACK_PERM;
+            }
+            // In LAST_ACK the challenge ACK would look like the last ACK.
+            if old_state == TcpState::LastAck {
+                self.last_flags |= ct_flags::EXP_CHALLENGE_ACK;
+            }
+        }
+        // c) a possible challenge ACK answering the SYN.
+        if old_state == TcpState::SynSent && index == TcpIndex::Ack && dir == Dir::Reply {
+            self.last_ack = seg.ack;
+        }
+        Some(TcpAction::AcceptNoRefresh { reason: reason::IGNORED_IN_STATE[old_state as usize] })
+    }
+
+    /// nf_tcp_handle_invalid: an ASSURED entry that gets an out-of-window
+    /// FIN/RST answering a FIN/RST of the other side is probably dead:
+    /// shrink its timeout to UNACK. Otherwise note the FIN/RST.
+    fn handle_invalid(&mut self, dir: Dir, index: TcpIndex, status: u32, cfg: &TcpConfig) -> Option<u64> {
+        if status & status::ASSURED == 0 || !matches!(index, TcpIndex::Rst | TcpIndex::Fin) {
+            return None;
+        }
+        if self.last_dir != dir && matches!(self.last_index, TcpIndex::Fin | TcpIndex::Rst) {
+            Some(cfg.timeout_unacknowledged)
+        } else {
+            self.last_index = index;
+            self.last_dir = dir;
+            None
+        }
+    }
+
+    /// tcp_in_window: the four bounds of Rooij's "Real Stateful TCP Packet
+    /// Filtering in IP Filter", as changed by RFC 793 (a segment must
+    /// intersect the window):
+    ///
+    /// - I.   seq <= sender.td_maxend
+    /// - II.  seq + len >= sender.td_end - receiver.td_maxwin
+    /// - III. sack <= receiver.td_end
+    /// - IV.  sack >= receiver.td_end - MAXACKWINDOW(sender)
+    ///
+    /// where sack is the highest SACK right edge (or the ACK).
+    fn in_window(
+        &mut self,
+        dir: Dir,
+        index: TcpIndex,
+        seg: &Segment,
+        cfg: &TcpConfig,
+        stored_state: TcpState,
+    ) -> WindowResult {
+        let syn = seg.flags & flags::SYN != 0;
+        let has_ack = seg.flags & flags::ACK != 0;
+        let rst = seg.flags & flags::RST != 0;
+        let mut seq = seg.seq;
+        let mut ack = seg.ack;
+        let mut sack = seg.ack;
+        let win_raw = seg.window;
+        let mut win = u32::from(win_raw);
+        let mut end = segment_end(seg);
+        let receiver_offset = self.seqadj[dir.other() as usize].offset(ack.wrapping_sub(1));
+
+        let [s0, s1] = &mut self.seen;
+        let (sender, receiver) = match dir {
+            Dir::Original => (s0, s1),
+            Dir::Reply => (s1, s0),
+        };
+
+        if receiver.flags & ct_flags::SACK_PERM != 0
+            && let Some(right) = seg.sack_max_right
+            && after(right, sack)
+        {
+            sack = right;
+        }
+        // NAT sequence number mangling (seqadj) of the other direction.
+        ack = ack.wrapping_sub(receiver_offset as u32);
+        sack = sack.wrapping_sub(receiver_offset as u32);
+
+        if sender.td_maxwin == 0 {
+            // First packet of this direction.
+            if syn {
+                // SYN/ACK answering the SYN, or a reply SYN (simultaneous
+                // open).
+                init_sender(sender, receiver, seg, end, win, dir);
+                if !has_ack {
+                    return WindowResult::Accept;
+                }
+            } else {
+                // Mid-stream: history is lost, use the packet's data.
+                sender.td_end = end;
+                let swin = win << sender.td_scale.min(TCP_MAX_WSCALE);
+                sender.td_maxwin = swin.max(1);
+                sender.td_maxend = end.wrapping_add(sender.td_maxwin);
+                if receiver.td_maxwin == 0 {
+                    // Other direction not seen yet: let III and IV pass
+                    // until it is.
+                    receiver.td_end = sack;
+                    receiver.td_maxend = sack;
+                } else if sack == receiver.td_end.wrapping_add(1) {
+                    // Likely a reply to a keepalive: needed for III.
+                    receiver.td_end = receiver.td_end.wrapping_add(1);
+                }
+            }
+        } else if syn && after(end, sender.td_end) && matches!(stored_state, TcpState::SynSent | TcpState::SynRecv) {
+            // RFC 793: a reinitialised TCP only has to use larger sequence
+            // numbers: re-init this direction as for the first SYN(/ACK).
+            init_sender(sender, receiver, seg, end, win, dir);
+            if dir == Dir::Reply && !has_ack {
+                return WindowResult::Accept;
+            }
+        }
+
+        if !has_ack || (rst && ack == 0) {
+            // No ACK: pretend it was set and fine. Also broken stacks that
+            // send RST+ACK with a zero ack.
+            ack = receiver.td_end;
+            sack = receiver.td_end;
+        }
+
+        if rst && seq == 0 && stored_state == TcpState::SynSent {
+            // RST answering a SYN.
+            seq = sender.td_end;
+            end = sender.td_end;
+        }
+
+        let liberal = sender.flags & ct_flags::BE_LIBERAL != 0 || cfg.be_liberal;
+        // nf_tcp_log_invalid: with be_liberal every failed check passes (and
+        // returns at once, without the window updates below).
+        let verdict = |r: WindowResult| if liberal { WindowResult::Accept } else { r };
+
+        // I. Upper bound for the data.
+        if !before(seq, sender.td_maxend.wrapping_add(1)) {
+            let overshot = end.wrapping_sub(sender.td_maxend).wrapping_add(1);
+            let ack_ok = after(sack, receiver.td_end.wrapping_sub(max_ack_window(sender)).wrapping_sub(1));
+            let in_recv_win =
+                receiver.td_maxwin != 0 && after(end, sender.td_end.wrapping_sub(receiver.td_maxwin).wrapping_sub(1));
+            if in_recv_win && ack_ok && overshot <= receiver.td_maxwin && before(sack, receiver.td_end.wrapping_add(1))
+            {
+                // A TCP sending more than the receive window allows: if the
+                // packet passes and the peer ACKs it, later ACKs would all be
+                // "over the upper bound"; so take its end into account.
+                sender.td_end = end;
+                sender.flags |= ct_flags::DATA_UNACKNOWLEDGED;
+                return verdict(WindowResult::Ignore(reason::BYTES_OVER));
+            }
+            return verdict(WindowResult::Invalid(reason::SEQ_OVER));
+        }
+        // III. Upper bound for the (s)ack.
+        if !before(sack, receiver.td_end.wrapping_add(1)) {
+            return verdict(WindowResult::Invalid(reason::ACK_OVER));
+        }
+        // II. Is the end in the receive window (if known)?
+        let in_recv_win =
+            receiver.td_maxwin == 0 || after(end, sender.td_end.wrapping_sub(receiver.td_maxwin).wrapping_sub(1));
+        if !in_recv_win {
+            return verdict(WindowResult::Ignore(reason::SEQ_UNDER));
+        }
+        // IV. Lower bound for the (s)ack.
+        if !after(sack, receiver.td_end.wrapping_sub(max_ack_window(sender)).wrapping_sub(1)) {
+            return verdict(WindowResult::Ignore(reason::ACK_UNDER));
+        }
+
+        // Window scaling (RFC 7323) does not apply to SYNs.
+        if !syn {
+            win <<= sender.td_scale.min(TCP_MAX_WSCALE);
+        }
+
+        // Update the sender.
+        let swin = win.wrapping_add(sack.wrapping_sub(ack));
+        if sender.td_maxwin < swin {
+            sender.td_maxwin = swin;
+        }
+        if after(end, sender.td_end) {
+            sender.td_end = end;
+            sender.flags |= ct_flags::DATA_UNACKNOWLEDGED;
+        }
+        if has_ack {
+            if sender.flags & ct_flags::MAXACK_SET == 0 {
+                sender.td_maxack = ack;
+                sender.flags |= ct_flags::MAXACK_SET;
+            } else if after(ack, sender.td_maxack) {
+                sender.td_maxack = ack;
+            }
+        }
+
+        // Update the receiver.
+        if receiver.td_maxwin != 0 && after(end, sender.td_maxend) {
+            receiver.td_maxwin = receiver.td_maxwin.wrapping_add(end.wrapping_sub(sender.td_maxend));
+        }
+        if after(sack.wrapping_add(win), receiver.td_maxend.wrapping_sub(1)) {
+            receiver.td_maxend = sack.wrapping_add(win);
+            if win == 0 {
+                receiver.td_maxend = receiver.td_maxend.wrapping_add(1);
+            }
+        }
+        if ack == receiver.td_end {
+            receiver.flags &= !ct_flags::DATA_UNACKNOWLEDGED;
+        }
+
+        // Retransmissions: the same ACK segment again.
+        if index == TcpIndex::Ack {
+            if self.last_dir == dir
+                && self.last_seq == seq
+                && self.last_ack == ack
+                && self.last_end == end
+                && self.last_win == win_raw
+            {
+                self.retrans = self.retrans.wrapping_add(1);
+            } else {
+                self.last_dir = dir;
+                self.last_seq = seq;
+                self.last_ack = ack;
+                self.last_end = end;
+                self.last_win = win_raw;
+                self.retrans = 0;
+            }
+        }
+        WindowResult::Accept
+    }
+}
+
+/// tcp_init_sender: a SYN/ACK answering the SYN, or a SYN from the reply
+/// direction (simultaneous open), or a re-sent SYN with a higher sequence.
+fn init_sender(sender: &mut TcpDirState, receiver: &mut TcpDirState, seg: &Segment, end: u32, win: u32, dir: Dir) {
+    sender.td_end = end;
+    sender.td_maxend = end;
+    sender.td_maxwin = win.max(1);
+    sender.take_options(seg);
+    // RFC 7323: both sides must send the Window Scale option to enable
+    // scaling in either direction.
+    if dir == Dir::Reply
+        && !(sender.flags & ct_flags::WINDOW_SCALE != 0 && receiver.flags & ct_flags::WINDOW_SCALE != 0)
+    {
+        sender.td_scale = 0;
+        receiver.td_scale = 0;
+    }
+}
+
+/// tcp_can_early_drop: the closing states.
+fn can_early_drop(state: TcpState) -> bool {
+    matches!(state, TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait)
 }
 
 /// tcp_error: checks done before any lookup (bad flag combinations,
 /// truncated header). `Err(reason)`: INVALID.
+///
+/// Only the flags are checked here (`tcp_valid_flags`); the truncated
+/// header ("truncated packet") and checksum ("bad checksum") checks belong
+/// to the caller, which has the bytes.
 pub fn check_segment(flags: u8) -> Result<(), &'static str> {
-    let _ = flags;
-    Ok(())
+    if table::valid_flags(flags) { Ok(()) } else { Err(reason::INVALID_FLAGS) }
 }
