@@ -106,6 +106,10 @@ impl CtState {
 pub struct Handle {
     pub(crate) idx: u32,
     pub(crate) id: u32,
+    /// The packet travels in the reply direction of a not yet confirmed
+    /// entry (a reply generated for it: [`Tracker::attach`]); confirming
+    /// such a packet does not insert the entry (__nf_conntrack_confirm).
+    pub(crate) reply: bool,
 }
 
 /// What [`Tracker::packet`] decided.

@@ -1,0 +1,1067 @@
+//! The connection table and the packet path of nf_conntrack_core.c:
+//! nf_conntrack_in (lookup or creation of an unconfirmed entry, the
+//! protocol trackers, ICMP errors), __nf_conntrack_confirm (insertion,
+//! clashes, NEW events), early_drop, the timers and event delivery.
+//!
+//! Layout: entries live in a slab; the hash table is the kernel's — an
+//! array of bucket heads and, per entry, one chain link per direction (each
+//! entry is hashed by both its tuples) — so early drop scans the same kind
+//! of chains as the kernel. Timers are an indexed min-heap keyed by expiry
+//! (one node per confirmed entry, moved lazily when a refresh pushes the
+//! expiry later). Nothing here allocates per packet except a new entry's
+//! slot and the events handed to the caller.
+
+use core::hash::{BuildHasher, Hasher};
+use core::net::IpAddr;
+
+use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
+
+use crate::tcp::{self, Segment, TcpAction, TcpConn, TcpState};
+use crate::{
+    Config, CtState, Dir, Entry, Event, EventKind, HZ, Handle, L3_IPV4, L3_IPV6, L4, Stats, TICK_NS, Tuple, Verdict,
+    ipct, status,
+};
+
+const NIL: u32 = u32::MAX;
+/// NF_CT_EVICTION_RANGE: buckets early_drop scans from the new tuple's.
+const EVICTION_RANGE: usize = 8;
+
+/// Where nf_conntrack_in runs: transport checksums are verified only at
+/// prerouting (the kernel trusts locally generated packets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// NF_INET_PRE_ROUTING (forwarded and incoming packets).
+    Prerouting,
+    /// NF_INET_LOCAL_OUT (packets the host itself sends).
+    Output,
+}
+
+struct Slot {
+    entry: Option<Entry>,
+    /// Next node in the bucket chain of `tuples[dir]`; a node is
+    /// `idx << 1 | dir`.
+    hnext: [u32; 2],
+    /// Confirmed entries in insertion order.
+    prev: u32,
+    next: u32,
+    /// Position in the timer heap.
+    heap: u32,
+}
+
+/// What a protocol tracker made of a packet.
+enum Outcome {
+    Accept,
+    Invalid(Option<&'static str>),
+    /// The entry was destroyed and the packet starts a new connection
+    /// (-NF_REPEAT).
+    Repeat,
+    /// The entry was destroyed by this packet (nf_ct_kill_acct): the packet
+    /// passes with the dying entry.
+    Killed,
+}
+
+/// The connection tracker of one network namespace.
+pub struct Tracker {
+    cfg: Config,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    heads: Vec<u32>,
+    /// Entries allocated, confirmed or not (the kernel's `cnet->count`).
+    count: usize,
+    first: u32,
+    last: u32,
+    timers: Vec<(u64, u32)>,
+    events: Vec<Event>,
+    stats: Stats,
+    next_id: u32,
+    hasher: ahash::RandomState,
+    /// early_drop found nothing: the gc worker evicts at its next run
+    /// (conntrack_gc_work.early_drop).
+    gc_early_drop: bool,
+}
+
+impl core::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Tracker").field("count", &self.count).field("stats", &self.stats).finish_non_exhaustive()
+    }
+}
+
+fn addr_bytes(a: Option<IpAddr>) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    match a {
+        Some(IpAddr::V4(v4)) => b[..4].copy_from_slice(&v4.octets()),
+        Some(IpAddr::V6(v6)) => b = v6.octets(),
+        None => {}
+    }
+    b
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// nf_ct_get_tuple: the l4 part of a tuple from the transport header at
+/// `th` (bytes up to `end`): ports for the port-keyed protocols, type, code
+/// and id for ICMP/ICMPv6 (dispatch on the protocol number alone, as the
+/// kernel), nothing for the rest. `None` when the bytes it needs are
+/// missing.
+fn l4_tuple(pkt: &[u8], th: usize, end: usize, mut t: Tuple) -> Option<Tuple> {
+    let seg = pkt.get(th..end.min(pkt.len()))?;
+    match t.proto {
+        1 | 58 => {
+            let h = seg.get(..8)?;
+            t.dst_port = u16::from(h[0]) << 8 | u16::from(h[1]);
+            t.src_port = be16(h, 4);
+        }
+        6 | 17 | 136 | 132 | 33 => {
+            let h = seg.get(..4)?;
+            t.src_port = be16(h, 0);
+            t.dst_port = be16(h, 2);
+        }
+        _ => {}
+    }
+    Some(t)
+}
+
+/// Highest SACK right edge in sequence space (tcp_sack).
+fn sack_max(acc: Option<u32>, right: u32) -> Option<u32> {
+    match acc {
+        Some(a) if (right.wrapping_sub(a) as i32) <= 0 => Some(a),
+        _ => Some(right),
+    }
+}
+
+fn jiffies(ns: u64) -> u64 {
+    ns / TICK_NS
+}
+
+impl Tracker {
+    /// An empty table with these settings.
+    pub fn new(cfg: Config) -> Tracker {
+        let buckets = cfg.buckets.max(1);
+        Tracker {
+            slots: Vec::new(),
+            free: Vec::new(),
+            heads: vec![NIL; buckets],
+            count: 0,
+            first: NIL,
+            last: NIL,
+            timers: Vec::new(),
+            events: Vec::new(),
+            stats: Stats::default(),
+            next_id: 1,
+            // Fixed seeds: bucket positions (and so early drop) are
+            // reproducible run to run; the kernel's are random per boot.
+            hasher: ahash::RandomState::with_seeds(
+                0x6374_635f_6374,
+                0x6e66_5f63_6f6e,
+                0x7472_6163_6b00,
+                0x0065_6172_6c79,
+            ),
+            gc_early_drop: false,
+            cfg,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Changes the settings (a sysctl write); the hash table keeps its
+    /// size, as the kernel's does for `max`.
+    pub fn config_mut(&mut self) -> &mut Config {
+        &mut self.cfg
+    }
+
+    /// Statistics (`conntrack -S`).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Entries allocated, confirmed or not (`nf_conntrack_count`).
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The entry a handle refers to, if it still exists.
+    pub fn entry(&self, h: Handle) -> Option<&Entry> {
+        self.slots.get(h.idx as usize)?.entry.as_ref().filter(|e| e.id == h.id)
+    }
+
+    /// Mutable access to an entry (NAT bindings, helpers). Use
+    /// [`Tracker::set_mark`] for the mark so the MARK event is cached.
+    pub fn entry_mut(&mut self, h: Handle) -> Option<&mut Entry> {
+        self.slots.get_mut(h.idx as usize)?.entry.as_mut().filter(|e| e.id == h.id)
+    }
+
+    /// `ct mark set`: nft_ct_set_eval caches IPCT_MARK when the mark changes.
+    pub fn set_mark(&mut self, h: Handle, mark: u32) {
+        if let Some(e) = self.entry_mut(h)
+            && e.mark != mark
+        {
+            e.mark = mark;
+            e.pending |= ipct::MARK;
+        }
+    }
+
+    /// Confirmed entries in insertion order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        let mut cur = self.first;
+        core::iter::from_fn(move || {
+            let s = self.slots.get(cur as usize)?;
+            cur = s.next;
+            s.entry.as_ref()
+        })
+    }
+
+    /// The events delivered since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        core::mem::take(&mut self.events)
+    }
+
+    /// Moves the pending events into `out` (keeps both buffers' capacity).
+    pub fn drain_events(&mut self, out: &mut Vec<Event>) {
+        out.append(&mut self.events);
+    }
+
+    fn handle(&self, idx: u32) -> Handle {
+        let id = self.slots[idx as usize].entry.as_ref().map_or(0, |e| e.id);
+        Handle { idx, id, reply: false }
+    }
+
+    fn e(&self, idx: u32) -> &Entry {
+        self.slots[idx as usize].entry.as_ref().expect("live slot")
+    }
+
+    fn em(&mut self, idx: u32) -> &mut Entry {
+        self.slots[idx as usize].entry.as_mut().expect("live slot")
+    }
+
+    fn bucket(&self, t: &Tuple, zone: u16) -> usize {
+        let mut h = self.hasher.build_hasher();
+        h.write(&t.src);
+        h.write(&t.dst);
+        h.write_u16(t.src_port);
+        h.write_u16(t.dst_port);
+        h.write_u8(t.l3);
+        h.write_u8(t.proto);
+        h.write_u16(zone);
+        // reciprocal_scale of a 32-bit hash, as hash_conntrack().
+        ((h.finish() as u32 as u64 * self.heads.len() as u64) >> 32) as usize
+    }
+
+    /// The node whose tuple equals `t` in `zone` (no expiry check).
+    fn find_raw(&self, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
+        let mut node = self.heads[self.bucket(t, zone)];
+        while node != NIL {
+            let (idx, d) = (node >> 1, (node & 1) as usize);
+            let s = &self.slots[idx as usize];
+            let e = s.entry.as_ref().expect("hashed slot is live");
+            if e.zone == zone && e.tuples[d] == *t {
+                return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
+            }
+            node = s.hnext[d];
+        }
+        None
+    }
+
+    /// __nf_conntrack_find_get: an expired entry found on the way is
+    /// destroyed (nf_ct_gc_expired) and not returned.
+    fn find(&mut self, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
+        let (idx, dir) = self.find_raw(t, zone)?;
+        if jiffies(self.e(idx).timeout_at_ns) <= jiffies(now_ns) {
+            self.destroy(idx, now_ns);
+            return None;
+        }
+        Some((idx, dir))
+    }
+
+    // ---- the packet path -------------------------------------------------
+
+    /// nf_conntrack_in at prerouting; see [`Tracker::packet_at`].
+    pub fn packet(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16) -> Verdict {
+        self.packet_at(pkt, frame, now_ns, zone, Hook::Prerouting)
+    }
+
+    /// nf_conntrack_in: classifies the packet and updates the table. A NEW
+    /// packet gets an unconfirmed entry; whatever the state, when the
+    /// verdict has a handle and the packet survives the last hook the
+    /// caller calls [`Tracker::confirm`] (which also delivers the events
+    /// the packet caused), or [`Tracker::abandon`] if it was dropped.
+    pub fn packet_at(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16, hook: Hook) -> Verdict {
+        let Some(n) = frame.network else { return Verdict::invalid(None) };
+        let l3 = match n.kind {
+            NetworkKind::Ipv4 => L3_IPV4,
+            NetworkKind::Ipv6 => L3_IPV6,
+            _ => return Verdict::invalid(None),
+        };
+        // A bad IP header never reaches the hooks (ip_rcv_core/ipv6_rcv).
+        let Some(proto) = n.protocol else { return Verdict::invalid(None) };
+        if matches!(frame.malformed, Some(m) if matches!(m.layer, Layer::Ipv4 | Layer::Ipv6 | Layer::Ipv6Ext)) {
+            return Verdict::invalid(None);
+        }
+        // get_l4proto refuses non-first fragments (conntrack normally sees
+        // reassembled datagrams: nf_defrag runs before it).
+        if frame.is_later_fragment() {
+            self.stats.invalid += 1;
+            return Verdict::invalid(None);
+        }
+        if ((l3 == L3_IPV4 && proto == 1) || (l3 == L3_IPV6 && proto == 58))
+            && let Some(v) = self.icmp_error(pkt, frame, &n, l3, zone, hook, now_ns)
+        {
+            return v;
+        }
+        let base = Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), l3, proto, ..Tuple::default() };
+        let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
+        let Some(tuple) = l4_tuple(pkt, th, n.end, base) else {
+            self.stats.invalid += 1;
+            return Verdict::invalid(None);
+        };
+        for _ in 0..3 {
+            let (idx, dir, new) = match self.find(&tuple, zone, now_ns) {
+                Some((idx, dir)) => (idx, dir, false),
+                None => match self.init_conntrack(&tuple, zone, now_ns) {
+                    Ok(idx) => (idx, Dir::Original, true),
+                    Err(v) => return v,
+                },
+            };
+            // resolve_normal_ct: the ctinfo rules see.
+            let st = self.e(idx).status;
+            let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
+                CtState::Established
+            } else if st & status::EXPECTED != 0 {
+                CtState::Related
+            } else {
+                CtState::New
+            };
+            match self.handle_packet(idx, dir, new, pkt, frame, &n, hook, now_ns) {
+                Outcome::Accept => {}
+                Outcome::Invalid(reason) => {
+                    if new {
+                        self.release(idx);
+                    }
+                    self.stats.invalid += 1;
+                    return Verdict::invalid(reason);
+                }
+                Outcome::Repeat => continue,
+                Outcome::Killed => return Verdict { handle: None, state, dir, reason: None, drop: false },
+            }
+            let e = self.em(idx);
+            if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
+                e.status |= status::SEEN_REPLY;
+                e.pending |= ipct::REPLY;
+            }
+            return Verdict { handle: Some(self.handle(idx)), state, dir, reason: None, drop: false };
+        }
+        // The TCP tracker asked to reopen more than twice in a row.
+        self.stats.invalid += 1;
+        Verdict::invalid(None)
+    }
+
+    /// nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error and
+    /// nf_conntrack_inet_error. `None`: not an error message, track the
+    /// packet normally.
+    #[allow(clippy::too_many_arguments)]
+    fn icmp_error(
+        &mut self,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        l3: u8,
+        zone: u16,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Option<Verdict> {
+        let v4 = l3 == L3_IPV4;
+        let Some(t) = frame.transport.filter(|t| t.header_len > 0) else {
+            self.stats.error += 1;
+            return Some(Verdict::invalid(Some("short packet")));
+        };
+        if hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum_ok(pkt) == Some(false) {
+            self.stats.error += 1;
+            return Some(Verdict::invalid(Some(if v4 { "bad hw icmp checksum" } else { "ICMPv6 checksum failed" })));
+        }
+        let ty = pkt[t.offset];
+        if v4 {
+            // RFC 1122 3.2.2: unknown types (> NR_ICMP_TYPES = 18).
+            if ty > 18 {
+                self.stats.error += 1;
+                return Some(Verdict::invalid(Some("invalid icmp type")));
+            }
+            // icmp_is_err: unreachable, source quench, redirect, time
+            // exceeded, parameter problem.
+            if !matches!(ty, 3 | 4 | 5 | 11 | 12) {
+                return None;
+            }
+        } else {
+            // noct_valid_new: MLD and neighbour discovery are untracked.
+            if matches!(ty, 130..=136 | 143) {
+                return Some(Verdict { state: CtState::Untracked, ..Verdict::invalid(None) });
+            }
+            if ty >= 128 {
+                return None;
+            }
+        }
+        // "Are they talking about one of our connections?" The quoted
+        // header is parsed as the outer family; its tuple inverted must
+        // match an entry.
+        let related = frame.inner.and_then(|inner| {
+            let th = inner.th_offset?;
+            let base = Tuple {
+                src: addr_bytes(Some(inner.src)),
+                dst: addr_bytes(Some(inner.dst)),
+                l3,
+                proto: inner.protocol,
+                ..Tuple::default()
+            };
+            l4_tuple(pkt, th, inner.end, base)?.invert()
+        });
+        let Some(inner) = related else {
+            self.stats.error += 1;
+            return Some(Verdict::invalid(None));
+        };
+        let Some((idx, dir)) = self.find(&inner, zone, now_ns) else {
+            self.stats.error += 1;
+            return Some(Verdict::invalid(None));
+        };
+        // The error must be addressed to where the connection's packets in
+        // that direction go (conntrack[dir].dst == outer daddr).
+        if self.e(idx).tuples[dir as usize].dst != addr_bytes(n.dst) {
+            self.stats.error += 1;
+            return Some(Verdict::invalid(Some("outer daddr != inner")));
+        }
+        Some(Verdict { handle: Some(self.handle(idx)), state: CtState::Related, dir, reason: None, drop: false })
+    }
+
+    /// init_conntrack: a new unconfirmed entry for `tuple`, after early drop
+    /// when the table is full.
+    fn init_conntrack(&mut self, tuple: &Tuple, zone: u16, now_ns: u64) -> Result<u32, Verdict> {
+        let Some(reply) = tuple.invert() else {
+            self.stats.invalid += 1;
+            return Err(Verdict::invalid(None));
+        };
+        if self.cfg.max != 0 && self.count >= self.cfg.max {
+            let b = self.bucket(tuple, zone);
+            if !self.early_drop(b, now_ns) {
+                self.gc_early_drop = true;
+                self.stats.drop += 1;
+                return Err(Verdict { drop: true, ..Verdict::invalid(Some("table full, dropping packet")) });
+            }
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let entry = Entry {
+            tuples: [*tuple, reply],
+            id,
+            status: 0,
+            mark: 0,
+            zone,
+            helper: None,
+            pending: 0,
+            timeout_at_ns: 0,
+            start_ns: 0,
+            counters: [(0, 0); 2],
+            l4: L4::Generic,
+        };
+        let slot = Slot { entry: Some(entry), hnext: [NIL; 2], prev: NIL, next: NIL, heap: NIL };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.count += 1;
+        Ok(idx)
+    }
+
+    /// early_drop: evicts the non-ASSURED entries of the first of 8
+    /// buckets (from the new tuple's) that has any.
+    fn early_drop(&mut self, start: usize, now_ns: u64) -> bool {
+        let n = self.heads.len();
+        for i in 0..EVICTION_RANGE.min(n) {
+            let b = (start + i) % n;
+            let mut drops = 0;
+            'rescan: loop {
+                let mut node = self.heads[b];
+                while node != NIL {
+                    let idx = node >> 1;
+                    let next = self.slots[idx as usize].hnext[(node & 1) as usize];
+                    let e = self.e(idx);
+                    if jiffies(e.timeout_at_ns) <= jiffies(now_ns) {
+                        self.destroy(idx, now_ns);
+                        continue 'rescan;
+                    }
+                    if e.status & status::ASSURED == 0 {
+                        self.destroy(idx, now_ns);
+                        drops += 1;
+                        continue 'rescan;
+                    }
+                    node = next;
+                }
+                break;
+            }
+            if drops > 0 {
+                self.stats.early_drop += drops;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// nf_conntrack_handle_packet: the protocol tracker.
+    #[allow(clippy::too_many_arguments)]
+    fn handle_packet(
+        &mut self,
+        idx: u32,
+        dir: Dir,
+        new: bool,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Outcome {
+        let len = (n.end - n.offset) as u64;
+        let check_sum = hook == Hook::Prerouting && self.cfg.checksum;
+        let proto = self.e(idx).proto();
+        let timeout = match proto {
+            6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
+                Ok(Some(t)) => t,
+                Ok(None) => return Outcome::Accept,
+                Err(o) => return o,
+            },
+            17 | 136 => {
+                // udp_error
+                let Some(u) = frame.transport.filter(|t| t.header_len > 0) else {
+                    return Outcome::Invalid(Some("truncated/malformed packet"));
+                };
+                if check_sum && be16(pkt, u.offset + 6) != 0 && frame.l4_checksum_ok(pkt) == Some(false) {
+                    return Outcome::Invalid(Some("bad checksum"));
+                }
+                let now_j = jiffies(now_ns);
+                let (udp_t, stream_t) = (self.cfg.udp_timeout, self.cfg.udp_timeout_stream);
+                let e = self.em(idx);
+                if new {
+                    e.l4 = L4::Udp { stream_ts: now_j + 2 * HZ };
+                }
+                let stream_ts = match e.l4 {
+                    L4::Udp { stream_ts } => stream_ts,
+                    _ => 0,
+                };
+                if e.status & status::SEEN_REPLY != 0 {
+                    // Replied; still active 2 s after creation: a stream,
+                    // ASSURED with the stream timeout (nf_conntrack_udp_packet).
+                    let (extra, stream) =
+                        if now_j > stream_ts { (stream_t, e.status & status::ASSURED == 0) } else { (udp_t, false) };
+                    if stream && e.status & status::NAT_CLASH == 0 {
+                        e.status |= status::ASSURED;
+                        e.pending |= ipct::ASSURED;
+                    }
+                    extra
+                } else {
+                    udp_t
+                }
+            }
+            1 | 58 => {
+                let e = self.em(idx);
+                if new {
+                    e.l4 = L4::Icmp;
+                }
+                let (t0, l3) = (e.tuples[0], e.tuples[0].l3);
+                if proto == 1 {
+                    // nf_conntrack_icmp_packet: only requests create
+                    // entries (checked on every packet: tuplehash[0]).
+                    if l3 != L3_IPV4 || !matches!(t0.icmp_type(), 8 | 13 | 15 | 17) {
+                        return Outcome::Invalid(None);
+                    }
+                    self.cfg.icmp_timeout
+                } else {
+                    // nf_conntrack_icmpv6_packet: echo request and node
+                    // information query create entries.
+                    if l3 != L3_IPV6 || (new && !matches!(t0.icmp_type(), 128 | 139)) {
+                        return Outcome::Invalid(None);
+                    }
+                    self.cfg.icmpv6_timeout
+                }
+            }
+            _ => self.cfg.generic_timeout,
+        };
+        self.refresh(idx, dir, timeout, len, now_ns);
+        Outcome::Accept
+    }
+
+    /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
+    /// (header, checksum, flags), tcp_new, the state machine, and the kill
+    /// of a connection whose only answer is a RST. `Ok(Some(timeout))`: refresh
+    /// and count; `Ok(None)`: accepted as is.
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_packet(
+        &mut self,
+        idx: u32,
+        dir: Dir,
+        new: bool,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        check_sum: bool,
+        now_ns: u64,
+    ) -> Result<Option<u64>, Outcome> {
+        let Some(th) = frame.tcp(pkt) else { return Err(Outcome::Invalid(Some("truncated packet"))) };
+        if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
+            return Err(Outcome::Invalid(Some("bad checksum")));
+        }
+        let hlen = th.header_len();
+        let off = frame.transport.map_or(0, |t| t.offset);
+        let mut seg = Segment {
+            flags: th.flags().byte(),
+            seq: th.seq_number(),
+            ack: th.ack_number(),
+            window: th.window_len(),
+            data_len: n.end.saturating_sub(off + hlen) as u32,
+            ..Segment::default()
+        };
+        for o in th.options_iter() {
+            match o {
+                Ok(TcpOption::WindowScale(s)) => seg.wscale = Some(s),
+                Ok(TcpOption::SackPermitted) => seg.sack_perm = true,
+                Ok(o @ TcpOption::Sack(_)) => {
+                    for (_, right) in o.sack_blocks() {
+                        seg.sack_max_right = sack_max(seg.sack_max_right, right);
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if let Err(r) = tcp::check_segment(seg.flags) {
+            return Err(Outcome::Invalid(Some(r)));
+        }
+        let cfg = &self.cfg.tcp;
+        let e = self.slots[idx as usize].entry.as_mut().expect("live slot");
+        if new {
+            match TcpConn::new(&seg, cfg) {
+                Ok(c) => e.l4 = L4::Tcp(c),
+                Err(r) => return Err(Outcome::Invalid(Some(r))),
+            }
+        }
+        let L4::Tcp(conn) = &mut e.l4 else { return Err(Outcome::Invalid(None)) };
+        let old_state = if new { TcpState::None } else { conn.state };
+        let old_status = e.status;
+        let action = conn.packet_action(dir, &seg, &mut e.status, cfg);
+        if conn.state != old_state {
+            e.pending |= ipct::PROTOINFO;
+        }
+        if e.status & status::ASSURED != 0 && old_status & status::ASSURED == 0 {
+            e.pending |= ipct::ASSURED;
+        }
+        match action {
+            TcpAction::Accept { timeout_secs } => Ok(Some(timeout_secs)),
+            // Ignored segments, SYN retransmits before a reply, challenge
+            // ACKs: NF_ACCEPT before nf_ct_refresh_acct (no timeout, no
+            // counters).
+            TcpAction::AcceptNoRefresh { .. } => Ok(None),
+            TcpAction::Kill => {
+                // "If only reply is a RST, we can consider ourselves not to
+                // have an established connection": nf_ct_kill_acct counts
+                // the RST; the DESTROY event keeps the old timeout.
+                let len = (n.end - n.offset) as u64;
+                let c = &mut e.counters[dir as usize];
+                c.0 += 1;
+                c.1 += len;
+                self.destroy(idx, now_ns);
+                Err(Outcome::Killed)
+            }
+            TcpAction::Invalid { reason, shrink_timeout_to } => {
+                // nf_tcp_handle_invalid: an ASSURED entry answered by an
+                // out-of-window FIN/RST gets a shorter timeout, when at
+                // least 120 s are left and more than the new value.
+                if let Some(secs) = shrink_timeout_to
+                    && e.is_confirmed()
+                {
+                    let now_j = jiffies(now_ns);
+                    let left = jiffies(e.timeout_at_ns).saturating_sub(now_j);
+                    if left >= 120 * HZ && left > secs * HZ {
+                        e.timeout_at_ns = (now_j + secs * HZ) * TICK_NS;
+                        let pos = self.slots[idx as usize].heap as usize;
+                        let at = self.e(idx).timeout_at_ns;
+                        if at < self.timers[pos].0 {
+                            self.timers[pos].0 = at;
+                            self.sift_up(pos);
+                        }
+                    }
+                }
+                Err(Outcome::Invalid(Some(reason)))
+            }
+            TcpAction::Reopen => {
+                if new {
+                    return Err(Outcome::Invalid(None));
+                }
+                self.destroy(idx, now_ns);
+                Err(Outcome::Repeat)
+            }
+        }
+    }
+
+    /// nf_ct_refresh_acct: the new timeout (unless IPS_FIXED_TIMEOUT) and the
+    /// counters of the packet's direction.
+    fn refresh(&mut self, idx: u32, dir: Dir, secs: u64, len: u64, now_ns: u64) {
+        let e = self.em(idx);
+        let c = &mut e.counters[dir as usize];
+        c.0 += 1;
+        c.1 += len;
+        if e.status & status::FIXED_TIMEOUT != 0 {
+            return;
+        }
+        let extra = secs.saturating_mul(HZ).saturating_mul(TICK_NS);
+        if !e.is_confirmed() {
+            // Relative until confirmation ("ct->timeout += nfct_time_stamp").
+            e.timeout_at_ns = extra;
+            return;
+        }
+        let at = jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra);
+        e.timeout_at_ns = at;
+        let pos = self.slots[idx as usize].heap as usize;
+        if at < self.timers[pos].0 {
+            self.timers[pos].0 = at;
+            self.sift_up(pos);
+        }
+    }
+
+    // ---- confirmation, abandon, destruction ---------------------------------
+
+    /// __nf_conntrack_confirm after the last hook accepted the packet: an
+    /// unconfirmed entry enters the table (NEW event); for any entry the
+    /// events cached by this packet are delivered. `false`: the packet must
+    /// be dropped (a clash that cannot be resolved; stats insert_failed and
+    /// drop).
+    pub fn confirm(&mut self, h: Handle, now_ns: u64) -> bool {
+        let mut h = h;
+        self.confirm_handle(&mut h, now_ns)
+    }
+
+    /// [`Tracker::confirm`], updating `h` when a clash was resolved by
+    /// attaching the packet to the entry already in the table
+    /// (__nf_ct_resolve_clash: stat clash_resolve).
+    pub fn confirm_handle(&mut self, h: &mut Handle, now_ns: u64) -> bool {
+        let Some(e) = self.entry(*h) else {
+            // Killed meanwhile (a RST): the packet still passes.
+            return true;
+        };
+        let idx = h.idx;
+        if e.is_confirmed() {
+            self.deliver(idx, now_ns);
+            return true;
+        }
+        // "ipt_REJECT uses nf_conntrack_attach to attach related ICMP/TCP
+        // RST packets in other direction": not the packet that creates it.
+        if h.reply {
+            return true;
+        }
+        let (orig, reply, zone) = (e.tuples[0], e.tuples[1], e.zone);
+        if let Some((w, _)) = self.find_raw(&orig, zone).or_else(|| self.find_raw(&reply, zone)) {
+            // nf_ct_resolve_clash: UDP, UDP-Lite and ICMPv6 allow merging
+            // into an identical entry (same tuples, either orientation).
+            let we = self.e(w);
+            let allow = matches!(orig.proto, 17 | 136) || (orig.proto == 58 && orig.l3 == L3_IPV6);
+            let same =
+                (we.tuples[0] == orig && we.tuples[1] == reply) || (we.tuples[0] == reply && we.tuples[1] == orig);
+            if allow && same {
+                let bytes = self.e(idx).counters[0].1;
+                let wdir = if we.tuples[0] == orig { 0 } else { 1 };
+                let c = &mut self.em(w).counters[wdir];
+                c.0 += 1;
+                c.1 += bytes;
+                self.release(idx);
+                self.stats.clash_resolve += 1;
+                *h = self.handle(w);
+                self.deliver(w, now_ns);
+                return true;
+            }
+            self.release(idx);
+            self.stats.drop += 1;
+            self.stats.insert_failed += 1;
+            return false;
+        }
+        let now_j = jiffies(now_ns);
+        let e = self.em(idx);
+        e.status |= status::CONFIRMED;
+        e.timeout_at_ns = now_j.saturating_mul(TICK_NS).saturating_add(e.timeout_at_ns);
+        e.start_ns = now_ns;
+        e.pending |= if e.status & status::EXPECTED != 0 { ipct::RELATED } else { ipct::NEW };
+        if e.helper.is_some() {
+            e.pending |= ipct::HELPER;
+        }
+        let at = e.timeout_at_ns;
+        // Chains: new entries go to the head (hlist_nulls_add_head_rcu).
+        for d in 0..2 {
+            let b = self.bucket(&self.e(idx).tuples[d], zone);
+            self.slots[idx as usize].hnext[d] = self.heads[b];
+            self.heads[b] = idx << 1 | d as u32;
+        }
+        let s = &mut self.slots[idx as usize];
+        s.prev = self.last;
+        s.next = NIL;
+        if self.last == NIL {
+            self.first = idx;
+        } else {
+            self.slots[self.last as usize].next = idx;
+        }
+        self.last = idx;
+        self.timers.push((at, idx));
+        let pos = self.timers.len() - 1;
+        self.slots[idx as usize].heap = pos as u32;
+        self.sift_up(pos);
+        self.deliver(idx, now_ns);
+        true
+    }
+
+    /// nf_conntrack_attach (nf_ct_attach from icmp_send and the REJECT
+    /// targets): the conntrack of a packet the host generates in answer to
+    /// `cause` — an ICMP error or a TCP RST — is the cause's, RELATED, in
+    /// the other direction. Pass the result's handle through the output
+    /// path instead of calling [`Tracker::packet_at`] for it (the kernel's
+    /// nf_conntrack_in skips packets that already carry a conntrack).
+    /// Keep the cause's entry until the generated packet was confirmed:
+    /// call [`Tracker::abandon`] for the cause afterwards.
+    pub fn attach(&self, cause: &Verdict) -> Verdict {
+        let Some(h) = cause.handle.filter(|h| self.entry(*h).is_some()) else {
+            return Verdict::invalid(None);
+        };
+        let dir = if cause.dir == Dir::Original { Dir::Reply } else { Dir::Original };
+        let unconfirmed_reply = !self.entry(h).is_some_and(|e| e.is_confirmed()) && dir == Dir::Reply;
+        Verdict {
+            handle: Some(Handle { reply: unconfirmed_reply || h.reply, ..h }),
+            state: CtState::Related,
+            dir,
+            reason: None,
+            drop: false,
+        }
+    }
+
+    /// The packet was dropped: an unconfirmed entry is freed without event.
+    /// (A confirmed entry keeps what the packet changed; its cached events
+    /// go out with the next accepted packet, as in the kernel.)
+    pub fn abandon(&mut self, h: Handle) {
+        if let Some(e) = self.entry(h)
+            && !e.is_confirmed()
+        {
+            self.release(h.idx);
+        }
+    }
+
+    /// Frees an unconfirmed entry's slot (no event).
+    fn release(&mut self, idx: u32) {
+        debug_assert!(!self.e(idx).is_confirmed());
+        self.slots[idx as usize].entry = None;
+        self.free.push(idx);
+        self.count -= 1;
+    }
+
+    /// nf_ct_delete: unlinks a confirmed entry (DESTROY event) or frees an
+    /// unconfirmed one.
+    fn destroy(&mut self, idx: u32, now_ns: u64) {
+        if !self.e(idx).is_confirmed() {
+            self.release(idx);
+            return;
+        }
+        for d in 0..2 {
+            let t = self.e(idx).tuples[d];
+            let b = self.bucket(&t, self.e(idx).zone);
+            let me = idx << 1 | d as u32;
+            let after = self.slots[idx as usize].hnext[d];
+            if self.heads[b] == me {
+                self.heads[b] = after;
+            } else {
+                let mut node = self.heads[b];
+                while node != NIL {
+                    let s = &mut self.slots[(node >> 1) as usize];
+                    let nd = (node & 1) as usize;
+                    if s.hnext[nd] == me {
+                        s.hnext[nd] = after;
+                        break;
+                    }
+                    node = s.hnext[nd];
+                }
+            }
+        }
+        let (prev, next, pos) = {
+            let s = &self.slots[idx as usize];
+            (s.prev, s.next, s.heap as usize)
+        };
+        if prev == NIL {
+            self.first = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.last = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+        self.heap_remove(pos);
+        let e = self.slots[idx as usize].entry.take().expect("live slot");
+        self.free.push(idx);
+        self.count -= 1;
+        if self.cfg.events {
+            let now_j = jiffies(now_ns);
+            let to_j = jiffies(e.timeout_at_ns);
+            let left = to_j.saturating_sub(now_j) / HZ;
+            // tstamp->stop: now, minus how long ago the timeout ran out.
+            let stop = now_ns.saturating_sub(now_j.saturating_sub(to_j) * TICK_NS);
+            self.events.push(Event {
+                kind: EventKind::Destroy,
+                time_ns: now_ns,
+                bits: ipct::DESTROY,
+                id: e.id,
+                tuples: e.tuples,
+                status: e.status,
+                zone: e.zone,
+                timeout_secs: (left > 0).then_some(left),
+                tcp_state: e.tcp_state(),
+                counters: self.cfg.acct.then_some(e.counters),
+                timestamps: self.cfg.timestamp.then_some((e.start_ns, stop)),
+                mark: (e.mark != 0).then_some(e.mark),
+                helper: e.helper,
+            });
+        }
+    }
+
+    /// nf_ct_deliver_cached_events: one NEW/UPDATE message with the entry
+    /// as it is now.
+    fn deliver(&mut self, idx: u32, now_ns: u64) {
+        let e = self.em(idx);
+        let bits = core::mem::take(&mut e.pending);
+        if bits == 0 || !self.cfg.events {
+            return;
+        }
+        let e = self.e(idx);
+        let kind = if bits & (ipct::NEW | ipct::RELATED) != 0 { EventKind::New } else { EventKind::Update };
+        self.events.push(Event {
+            kind,
+            time_ns: now_ns,
+            bits,
+            id: e.id,
+            tuples: e.tuples,
+            status: e.status,
+            zone: e.zone,
+            timeout_secs: Some(e.timeout_secs(now_ns)),
+            tcp_state: if bits & ipct::PROTOINFO != 0 { e.tcp_state() } else { None },
+            counters: None,
+            timestamps: None,
+            mark: (e.mark != 0 || bits & ipct::MARK != 0).then_some(e.mark),
+            helper: e.helper,
+        });
+    }
+
+    /// Runs the timers up to `now_ns` (packet clock): entries whose timeout
+    /// ran out are destroyed, with DESTROY events (no timeout field; stop
+    /// time = the expiry).
+    pub fn advance(&mut self, now_ns: u64) {
+        let now_j = jiffies(now_ns);
+        while let Some(&(key, idx)) = self.timers.first() {
+            if jiffies(key) > now_j {
+                break;
+            }
+            let at = self.e(idx).timeout_at_ns;
+            if jiffies(at) > now_j {
+                // Refreshed since the node was placed: move it.
+                self.timers[0].0 = at;
+                self.sift_down(0);
+                continue;
+            }
+            self.destroy(idx, now_ns);
+        }
+        if core::mem::take(&mut self.gc_early_drop) {
+            self.gc_evict(now_ns);
+        }
+    }
+
+    /// gc_worker after a failed early_drop: while the table is at 95 % of
+    /// nf_conntrack_max, kill entries that can go (not ASSURED, or TCP in a
+    /// closing state: tcp_can_early_drop), without counting early_drop.
+    fn gc_evict(&mut self, now_ns: u64) {
+        let max95 = self.cfg.max / 100 * 95;
+        let mut cur = self.first;
+        while cur != NIL && self.count >= max95 {
+            let next = self.slots[cur as usize].next;
+            let e = self.e(cur);
+            let closing = matches!(
+                e.tcp_state(),
+                Some(
+                    TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait
+                )
+            );
+            if e.status & status::ASSURED == 0 || closing {
+                self.destroy(cur, now_ns);
+            }
+            cur = next;
+        }
+    }
+
+    /// No entry expires before this time (a lower bound: refreshed
+    /// entries move their timer only when it comes due). For a replay
+    /// clock that wants to call [`Tracker::advance`] only when needed.
+    pub fn next_timer_ns(&self) -> Option<u64> {
+        self.timers.first().map(|&(at, _)| at)
+    }
+
+    /// `conntrack -F`: destroys every confirmed entry (DESTROY events).
+    pub fn flush(&mut self, now_ns: u64) {
+        while self.first != NIL {
+            self.destroy(self.first, now_ns);
+        }
+    }
+
+    // ---- timer heap ----------------------------------------------------
+
+    fn heap_set(&mut self, pos: usize, node: (u64, u32)) {
+        self.timers[pos] = node;
+        self.slots[node.1 as usize].heap = pos as u32;
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        let node = self.timers[pos];
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            if self.timers[parent].0 <= node.0 {
+                break;
+            }
+            self.heap_set(pos, self.timers[parent]);
+            pos = parent;
+        }
+        self.heap_set(pos, node);
+    }
+
+    fn sift_down(&mut self, mut pos: usize) {
+        let node = self.timers[pos];
+        let n = self.timers.len();
+        loop {
+            let l = 2 * pos + 1;
+            if l >= n {
+                break;
+            }
+            let c = if l + 1 < n && self.timers[l + 1].0 < self.timers[l].0 { l + 1 } else { l };
+            if self.timers[c].0 >= node.0 {
+                break;
+            }
+            self.heap_set(pos, self.timers[c]);
+            pos = c;
+        }
+        self.heap_set(pos, node);
+    }
+
+    fn heap_remove(&mut self, pos: usize) {
+        let last = self.timers.pop().expect("entry has a timer");
+        if pos < self.timers.len() {
+            self.heap_set(pos, last);
+            self.sift_down(pos);
+            let p = self.slots[last.1 as usize].heap as usize;
+            self.sift_up(p);
+        }
+    }
+}
