@@ -366,6 +366,7 @@ fn hundred_thousand_mutated_frames_each_get_a_verdict() {
         ifaces: ifaces.clone(),
         routes: routes.clone(),
         outs: vec![],
+        until_ns: None,
     };
     let (mut replay, read) = Replay::from_options(&ruleset_name, &ruleset, opts).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(read.len(), FRAMES, "frames read back from the captures");
@@ -388,6 +389,7 @@ fn hundred_thousand_mutated_frames_each_get_a_verdict() {
                     ifaces,
                     routes,
                     outs: vec![],
+                    until_ns: None,
                 },
             )
             .unwrap();

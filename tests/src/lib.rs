@@ -10,10 +10,13 @@
 //! - [`packets`]: Ethernet/IP/transport frames with correct checksums, pcap
 //!   writing, a deterministic xorshift generator;
 //! - [`replay`]: `ctc replay` in process (verdict lines, counters) and the
-//!   `ctc` binary for end-to-end checks.
+//!   `ctc` binary for end-to-end checks;
+//! - [`live`]: the live differential harness (kernel recordings in network
+//!   namespaces, replayed through ctc and compared).
 
 use std::path::{Path, PathBuf};
 
+pub mod live;
 pub mod packets;
 pub mod replay;
 

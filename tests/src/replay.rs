@@ -120,7 +120,8 @@ impl Replay {
             host.add_route(r).map_err(|e| e.to_string())?;
         }
         let inputs = inputs.iter().map(|i| host.iface_or_insert(i)).collect();
-        let pipe = Pipeline::new(verified, host, inputs);
+        let pipe =
+            Pipeline::new(verified, host, inputs, Some(ctc_conntrack::Tracker::new(ctc_conntrack::Config::default())));
         Ok(Replay { pipe, checked, counter_of, opts: ReplayOptions::default() })
     }
 
@@ -129,7 +130,8 @@ impl Replay {
     pub fn from_options(name: &str, text: &str, opts: ReplayOptions) -> Result<(Replay, Vec<Frame>), String> {
         let (checked, verified, counter_of) = compile(name, text)?;
         let (host, inputs, frames) = replay::prepare(&opts).map_err(|e| e.to_string())?;
-        let pipe = Pipeline::new(verified, host, inputs);
+        let pipe =
+            Pipeline::new(verified, host, inputs, Some(ctc_conntrack::Tracker::new(ctc_conntrack::Config::default())));
         Ok((Replay { pipe, checked, counter_of, opts }, frames))
     }
 
@@ -137,7 +139,8 @@ impl Replay {
     pub fn run_raw(&mut self, frames: &[Frame]) -> Result<(Summary, String), String> {
         let mut out: Vec<u8> = Vec::new();
         let mut log: Vec<u8> = Vec::new();
-        let s = replay::run(&mut self.pipe, frames, &self.opts, Some(&mut out), &mut log).map_err(|e| e.to_string())?;
+        let s = replay::run(&mut self.pipe, frames, &self.opts, Some(&mut out), None::<&mut Vec<u8>>, &mut log)
+            .map_err(|e| e.to_string())?;
         String::from_utf8(out).map(|t| (s, t)).map_err(|e| format!("verdicts are not UTF-8: {e}"))
     }
 

@@ -92,10 +92,13 @@ pub(crate) struct Work {
 impl Work {
     pub(crate) fn new(ctx: &PacketCtx, a: &Actions) -> Work {
         let has = |bit: u32| a.set & bit != 0;
-        // The kernel's nft_ct_get_eval for `ct state`: the entry's state
-        // bit; without entry untracked when notrack'ed, else invalid (also
-        // before conntrack has seen the packet).
-        let ct_state = if ctx.ct.has_entry != 0 && ctx.ct.state != 0 {
+        // The kernel's nft_ct_get_eval for `ct state`: the state bit of the
+        // conntrack attached to the packet, as the tracker stated it — also
+        // when the entry itself is gone (a RST that killed the connection
+        // still carries it: `ct state established`); without one, untracked
+        // when notrack'ed, else invalid (also before conntrack has seen the
+        // packet).
+        let ct_state = if ctx.ct.state != 0 && ctx.ct.state != ct_state::UNTRACKED && !has(act::NOTRACK) {
             ctx.ct.state
         } else if ctx.ct.state == ct_state::UNTRACKED || has(act::NOTRACK) {
             ct_state::UNTRACKED

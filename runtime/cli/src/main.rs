@@ -168,9 +168,12 @@ write to standard output. --counters prints the ruleset like `nft list
 ruleset`, with the counters' values. Log lines of `log` statements go to
 standard error.
 
-The connection tracker is not built yet (issue #4): every packet is
-untracked (`ct state untracked`), NAT chains do not run, and --events,
---expect-events, --table and --stats are refused.")]
+Connection tracking follows Linux nf_conntrack; --sysctl takes the
+kernel's names without prefix (tcp_loose=0, tcp_be_liberal=1, acct=1,
+udp_timeout=60, ...). --events writes `conntrack -E -o id` lines prefixed
+with the packet time; --table prints `conntrack -L` at the end (after
+--until); --stats prints `conntrack -S`. NAT and helpers (expectations,
+--expect-events) land with issue #5.")]
     Replay(ReplayArgs),
     /// Run the firewall on live packets from NFQUEUE or AF_XDP (not built yet)
     #[command(after_long_help = "\
@@ -489,19 +492,24 @@ fn replay(a: &ReplayArgs) -> u8 {
     if a.engine == Engine::Jit {
         return not_built("ctc replay --engine jit", "the Cranelift JIT lands with issue #6; use --engine interp");
     }
-    for (flag, on) in [
-        ("--events", a.events.is_some()),
-        ("--expect-events", a.expect_events.is_some()),
-        ("--table", a.table),
-        ("--stats", a.stats),
-    ] {
-        if on {
-            return not_built(
-                &format!("ctc replay {flag}"),
-                "it needs the connection tracker, which lands with issue #4",
-            );
+    if a.expect_events.is_some() {
+        return not_built("ctc replay --expect-events", "expectations and helpers land with issue #5");
+    }
+    let mut ct_config = ctc_conntrack::Config::default();
+    for (name, value) in &a.sysctls {
+        if let Err(e) = ct_config.set_sysctl(name, value) {
+            errln!("error: --sysctl {name}={value}: {e}");
+            return EXIT_USAGE;
         }
     }
+    let until_ns = match a.until {
+        Some(u) if u.is_finite() && (0.0..=1e9).contains(&u) => Some((u * 1e9) as u64),
+        Some(u) => {
+            errln!("error: --until {u}: expected a number of seconds between 0 and 1e9");
+            return EXIT_USAGE;
+        }
+        None => None,
+    };
     let checked = ctc_driver::check_file(&a.ruleset, &CheckOptions::default());
     if checked.has_errors() {
         print_human(&checked, use_color(Color::Auto));
@@ -539,6 +547,7 @@ fn replay(a: &ReplayArgs) -> u8 {
         ifaces: a.ifaces.iter().map(|(i, v)| format!("{i}={v}")).collect(),
         routes: a.routes.iter().map(|(p, i)| format!("{p}={i}")).collect(),
         outs: a.outputs.iter().map(|(i, p)| (i.clone(), PathBuf::from(p))).collect(),
+        until_ns,
     };
     let (host, inputs, frames) = match replay::prepare(&opts) {
         Ok(x) => x,
@@ -547,11 +556,7 @@ fn replay(a: &ReplayArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    errln!("note: the connection tracker is not built yet (issue #4): every packet is untracked");
-    if !a.sysctls.is_empty() || a.until.is_some() {
-        errln!("note: --sysctl and --until act on the connection tracker; they have no effect until it lands");
-    }
-    let mut pipe = Pipeline::new(verified, host, inputs);
+    let mut pipe = Pipeline::new(verified, host, inputs, Some(ctc_conntrack::Tracker::new(ct_config)));
     let mut verdict_file: Option<Box<dyn std::io::Write>> = match &a.verdicts {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stdout().lock())),
@@ -563,13 +568,27 @@ fn replay(a: &ReplayArgs) -> u8 {
             }
         },
     };
+    let mut event_file: Option<Box<dyn std::io::Write>> = match &a.events {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stdout().lock())),
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some(Box::new(std::io::BufWriter::new(f))),
+            Err(e) => {
+                errln!("error: {}: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        },
+    };
     let mut log = std::io::stderr();
-    let summary = replay::run(&mut pipe, &frames, &opts, verdict_file.as_deref_mut(), &mut log);
-    if let Some(mut f) = verdict_file
-        && let Err(e) = f.flush()
-    {
-        errln!("error: writing verdicts: {e}");
-        return EXIT_USAGE;
+    let summary =
+        replay::run(&mut pipe, &frames, &opts, verdict_file.as_deref_mut(), event_file.as_deref_mut(), &mut log);
+    for (what, f) in [("verdicts", verdict_file), ("events", event_file)] {
+        if let Some(mut f) = f
+            && let Err(e) = f.flush()
+        {
+            errln!("error: writing {what}: {e}");
+            return EXIT_USAGE;
+        }
     }
     let summary = match summary {
         Ok(s) => s,
@@ -597,6 +616,21 @@ fn replay(a: &ReplayArgs) -> u8 {
         }
         let live = Live { checked: &checked, counter_of: &counter_of, pipe: &pipe };
         out!("{}", ctc_driver::listing::ruleset_with_counters(&checked, &live));
+    }
+    if let Some(t) = &pipe.ct {
+        let end = replay::end_time(&frames, &opts);
+        if a.table {
+            // As `conntrack -L`: entries on stdout, the count on stderr.
+            let mut n = 0;
+            for e in t.entries() {
+                out!("{}\n", ctc_conntrack::format::entry(e, end, t.config()));
+                n += 1;
+            }
+            errln!("{}", ctc_conntrack::format::summary(n));
+        }
+        if a.stats {
+            out!("{}\n", ctc_conntrack::format::stats(t.stats()));
+        }
     }
     errln!(
         "replay: {} frames: {} accepted, {} dropped, {} queued; {} forwarded, {} generated",

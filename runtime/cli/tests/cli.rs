@@ -352,8 +352,8 @@ fn unbuilt_parts_fail_loudly_with_2() {
                 "--counters",
                 "--stats",
             ],
-            // Replay runs; its conntrack outputs wait for the tracker.
-            "#4",
+            // Replay runs with the tracker; expectations wait for helpers.
+            "#5",
         ),
         (
             &["run", "--ruleset", &f, "--queue", "0:3", "--control", "/run/ctc.sock", "--fail-open", "--workers", "4"],

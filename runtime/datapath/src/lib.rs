@@ -8,3 +8,4 @@ pub mod log;
 pub mod pipeline;
 pub mod reject;
 pub mod replay;
+pub mod stack;

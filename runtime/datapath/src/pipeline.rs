@@ -1,14 +1,17 @@
-//! The packet pipeline of DESIGN §1 for one frame: prerouting, the routing
-//! decision on the host model, input or forward, postrouting, then the
-//! frame leaves (TTL decremented, MACs of the output link) or is delivered
-//! locally. Connection tracking is not built yet: every packet is
-//! untracked (`ct state untracked`), and NAT chains do not run for
-//! untracked packets, as in the kernel.
+//! The packet pipeline of DESIGN §1 for one frame: prerouting (raw chains,
+//! then the conntrack lookup at NF_IP_PRI_CONNTRACK, then the other
+//! chains), the routing decision on the host model, input or forward,
+//! postrouting, then confirmation of the connection and the frame leaves
+//! (TTL decremented, MACs of the output link) or is delivered locally.
+//! Frames the engine generates itself (reject replies, ICMP time exceeded)
+//! are attached to the connection that caused them, as the kernel's
+//! nf_conntrack_attach does.
 
 use crate::capture::{Frame, Link};
 use crate::host::HostModel;
 use crate::log;
 use crate::reject;
+use ctc_conntrack::{CtState, Event, Tracker, Verdict as CtVerdict};
 use ctc_ir::abi::{ABSENT, Actions, PacketCtx, actions, ct_state};
 use ctc_ir::{Hook, Reject};
 use ctc_vm::{Decider, HookVerdict, State, Vm};
@@ -50,6 +53,8 @@ pub enum Reason {
     NoRoute,
     /// TTL or hop limit exhausted in forwarding.
     TtlExceeded,
+    /// Conntrack dropped it: the table is full, or the new entry clashed.
+    ConntrackDrop,
 }
 
 /// What happened to one frame.
@@ -65,6 +70,16 @@ pub struct Outcome {
     pub out: Vec<(usize, Vec<u8>)>,
     /// `log` lines.
     pub logs: Vec<String>,
+    /// Conntrack events this frame caused (and timers that fired before it).
+    pub events: Vec<Event>,
+    /// What the chains asked for (ct mark, helper, ...), applied to the
+    /// connection when the frame is finished.
+    acts: Actions,
+    /// Replies the host generates for this packet, sent through the local
+    /// output path: reject replies and ICMP errors (attached to the
+    /// packet's connection, before it is dropped), echo replies (after it
+    /// was accepted and confirmed).
+    local: Vec<Vec<u8>>,
 }
 
 /// The pipeline: a program, its state and the host model.
@@ -75,6 +90,10 @@ pub struct Pipeline {
     pub host: HostModel,
     /// Names of the `--in` interfaces, by input index → host model index.
     pub inputs: Vec<usize>,
+    /// The connection tracker; `None`: every packet is untracked.
+    pub ct: Option<Tracker>,
+    /// The conntrack verdict of the frame being processed.
+    cur: Option<CtVerdict>,
 }
 
 fn ip_bytes(a: IpAddr) -> Vec<u8> {
@@ -82,6 +101,45 @@ fn ip_bytes(a: IpAddr) -> Vec<u8> {
         IpAddr::V4(a) => a.octets().to_vec(),
         IpAddr::V6(a) => a.octets().to_vec(),
     }
+}
+
+/// What `ct ...` expressions read, from the tracker's verdict and entry.
+fn ct_info(t: &Tracker, v: &CtVerdict, now: u64) -> ctc_ir::abi::CtInfo {
+    let mut c = ctc_ir::abi::CtInfo {
+        state: match v.state {
+            CtState::New => ct_state::NEW,
+            CtState::Established => ct_state::ESTABLISHED,
+            CtState::Related => ct_state::RELATED,
+            CtState::Invalid => ct_state::INVALID,
+            CtState::Untracked => ct_state::UNTRACKED,
+        },
+        dir: v.dir as u8,
+        ..Default::default()
+    };
+    let Some(e) = v.handle.and_then(|h| t.entry(h)) else { return c };
+    c.has_entry = 1;
+    c.status = e.status;
+    c.mark = e.mark;
+    c.zone = e.zone;
+    c.id = e.id;
+    c.expiration_ms =
+        e.timeout_at_ns.saturating_sub(now).checked_div(1_000_000).unwrap_or(0).min(u32::MAX as u64) as u32;
+    c.l3proto = e.tuples[0].l3;
+    c.protocol = e.tuples[0].proto;
+    for d in 0..2 {
+        c.saddr[d] = e.tuples[d].src;
+        c.daddr[d] = e.tuples[d].dst;
+        c.proto_src[d] = e.tuples[d].src_port.to_be_bytes();
+        c.proto_dst[d] = e.tuples[d].dst_port.to_be_bytes();
+        c.packets[d] = e.counters[d].0;
+        c.bytes[d] = e.counters[d].1;
+    }
+    if let Some(h) = e.helper {
+        let n = h.name().as_bytes();
+        let k = n.len().min(15);
+        c.helper[..k].copy_from_slice(&n[..k]);
+    }
+    c
 }
 
 fn ct_state_name(bits: u32) -> &'static str {
@@ -131,10 +189,21 @@ impl ctc_vm::Host for HostModel {
 impl Pipeline {
     /// A pipeline running `program` on the host model; `inputs` maps each
     /// `--in` capture to its interface in the host model.
-    pub fn new(program: ctc_ir::VerifiedProgram, host: HostModel, inputs: Vec<usize>) -> Pipeline {
+    pub fn new(program: ctc_ir::VerifiedProgram, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
         let vm = Vm::new(program);
         let state = vm.new_state();
-        Pipeline { vm, state, host, inputs }
+        Pipeline { vm, state, host, inputs, ct, cur: None }
+    }
+
+    /// Let the clock run to `now_ns` (timers fire: DESTROY events).
+    pub fn advance(&mut self, now_ns: u64) -> Vec<Event> {
+        match &mut self.ct {
+            Some(t) => {
+                t.advance(now_ns);
+                t.take_events()
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Counter values of the program's counter slots.
@@ -146,8 +215,154 @@ impl Pipeline {
         self.host.ifaces.get(i).map_or("", |f| f.name.as_str())
     }
 
-    /// Run one frame through the hooks.
+    /// Run one frame through the hooks, then finish its connection: an
+    /// accepted packet confirms it (a new entry becomes visible, pending
+    /// events go out), a dropped one abandons an unconfirmed entry after the
+    /// replies the engine generated for it were attached to it.
     pub fn process(&mut self, frame: &Frame) -> Outcome {
+        let now = frame.time_ns;
+        let mut events = self.advance(now);
+        self.cur = None;
+        let mut out = self.run(frame);
+        if let (Some(t), Some(cv)) = (&mut self.ct, self.cur.take())
+            && let Some(mut h) = cv.handle
+        {
+            if out.acts.set & actions::CT_MARK != 0 {
+                t.set_mark(h, out.acts.ct_mark);
+            }
+            if out.acts.set & actions::HELPER != 0
+                && let Some(e) = t.entry_mut(h)
+                && !e.is_confirmed()
+                && e.helper.is_none()
+            {
+                let name = &out.acts.helper;
+                let name =
+                    String::from_utf8_lossy(&name[..name.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
+                e.helper = ctc_conntrack::Helper::from_name(&name);
+            }
+            if out.verdict == FinalVerdict::Accept {
+                if !t.confirm_handle(&mut h, now) {
+                    // __nf_conntrack_confirm refused it (clash): NF_DROP.
+                    out.verdict = FinalVerdict::Drop;
+                    out.reason = Reason::ConntrackDrop;
+                    out.out.retain(|(i, _)| Some(*i) != out.oif);
+                    out.local.clear();
+                }
+            } else {
+                // The replies generated for a dropped packet leave before
+                // it is freed, attached to its connection (nf_send_reset,
+                // icmp_send: nf_conntrack_attach makes them RELATED).
+                for reply in std::mem::take(&mut out.local) {
+                    self.local_out(reply, frame.link, now, Some(cv), &mut out);
+                }
+                if let Some(t) = &mut self.ct {
+                    t.abandon(h);
+                }
+            }
+        }
+        // Replies of the host's own stack to an accepted packet (echo
+        // replies), or generated ones when nothing is tracked.
+        for reply in std::mem::take(&mut out.local) {
+            self.local_out(reply, frame.link, now, None, &mut out);
+        }
+        if let Some(t) = &mut self.ct {
+            events.extend(t.take_events());
+        }
+        out.events = events;
+        out
+    }
+
+    /// A packet the host itself sends: the routing decision, conntrack at
+    /// LOCAL_OUT (or the connection it is attached to), the output chains
+    /// (raw ones before conntrack), postrouting, confirmation, and out of
+    /// its interface. Its chains' counters count it; its verdict does not
+    /// change the frame that caused it.
+    fn local_out(&mut self, mut pkt: Vec<u8>, link: Link, now: u64, attach: Option<CtVerdict>, out: &mut Outcome) {
+        let opts = ParseOptions { verify_ipv4_checksum: true };
+        let parsed = match link {
+            Link::Ethernet => ctc_wire::parse_frame_with(&pkt, &opts),
+            Link::RawIp => ctc_wire::parse_ip_with(&pkt, &opts),
+        };
+        let Some(net) = parsed.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6)) else {
+            return;
+        };
+        let Some(dst) = net.dst else { return };
+        let Some(oif) = self.host.route(dst) else { return };
+        let oif_index = self.host.ifaces[oif].index;
+        let mut ctx = PacketCtx {
+            ll_off: parsed.ll_offset().map_or(ABSENT, |o| o as u32),
+            nh_off: net.offset as u32,
+            th_off: parsed.th_offset().map_or(ABSENT, |o| o as u32),
+            ih_off: parsed.inner_offset().map_or(ABSENT, |o| o as u32),
+            len: net.end.min(pkt.len()) as u32,
+            nfproto: if net.kind == NetworkKind::Ipv4 { 2 } else { 10 },
+            l4proto: net.protocol.unwrap_or(0),
+            ethertype: if net.kind == NetworkKind::Ipv4 { 0x0800 } else { 0x86dd },
+            oif: oif_index,
+            oiftype: 1,
+            oifname: self.host.name16(oif_index),
+            time_ns: now,
+            ..PacketCtx::default()
+        };
+        let mut acts = Actions::default();
+        let mut last = Decider::NoChain;
+        let mut cur: Option<CtVerdict> = None;
+        let mut sink = Outcome {
+            verdict: FinalVerdict::Accept,
+            reason: Reason::NotIp,
+            ct_state: "-",
+            oif: Some(oif),
+            out: Vec::new(),
+            logs: Vec::new(),
+            events: Vec::new(),
+            acts: Actions::default(),
+            local: Vec::new(),
+        };
+        let mut dropped = false;
+        for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX].into_iter().enumerate() {
+            if i == 1 {
+                match (&mut self.ct, attach) {
+                    (None, _) => ctx.ct.state = ct_state::UNTRACKED,
+                    (Some(_), _) if acts.set & actions::NOTRACK != 0 => ctx.ct.state = ct_state::UNTRACKED,
+                    (Some(t), Some(cause)) => {
+                        let v = t.attach(&cause);
+                        ctx.ct = ct_info(t, &v, now);
+                        cur = Some(v);
+                    }
+                    (Some(t), None) => {
+                        let v = t.packet_at(&pkt, &parsed, now, 0, ctc_conntrack::Hook::Output);
+                        ctx.ct = ct_info(t, &v, now);
+                        cur = Some(v);
+                    }
+                }
+            }
+            let r =
+                self.vm.run_hook_window(&mut self.state, &self.host, Hook::Output, &mut pkt, &ctx, &mut acts, window);
+            if self.finish_hook(r, &mut last, &mut sink).is_some() {
+                dropped = true;
+                break;
+            }
+        }
+        if !dropped {
+            let r = self.vm.run_hook(&mut self.state, &self.host, Hook::Postrouting, &mut pkt, &ctx, &mut acts);
+            dropped = self.finish_hook(r, &mut last, &mut sink).is_some();
+        }
+        self.logs(out, &acts, &pkt, &parsed, &ctx);
+        if let (Some(t), Some(v)) = (&mut self.ct, cur)
+            && let Some(mut h) = v.handle
+        {
+            if dropped {
+                t.abandon(h);
+            } else if !t.confirm_handle(&mut h, now) {
+                dropped = true;
+            }
+        }
+        if !dropped {
+            out.out.push((oif, pkt));
+        }
+    }
+
+    fn run(&mut self, frame: &Frame) -> Outcome {
         let iif = self.inputs.get(frame.input).copied().unwrap_or(0);
         let mut pkt = frame.data.clone();
         let opts = ParseOptions { verify_ipv4_checksum: true };
@@ -162,6 +377,9 @@ impl Pipeline {
             oif: None,
             out: Vec::new(),
             logs: Vec::new(),
+            events: Vec::new(),
+            acts: Actions::default(),
+            local: Vec::new(),
         };
         // Learn the link's MACs: ours is where unicast frames go, the
         // peer's is where they come from (veth links have one peer).
@@ -228,16 +446,23 @@ impl Pipeline {
             Some(l) if l.dst.0[0] & 1 == 1 => 2,
             _ => 0,
         };
-        // No tracker yet: every packet is untracked.
-        ctx.ct.state = ct_state::UNTRACKED;
-        out.ct_state = ct_state_name(ctx.ct.state);
         let mut acts = Actions::default();
         let mut last = Decider::NoChain;
 
         // prerouting: the raw chains (priority < NF_IP_PRI_CONNTRACK, -200)
         // run before conntrack sees the packet (`notrack`, `ct zone set`),
         // the others after it.
-        for window in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX] {
+        for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX].into_iter().enumerate() {
+            if i == 1 {
+                self.conntrack(&pkt, &parsed, &mut ctx, &acts);
+                out.ct_state = ct_state_name(ctx.ct.state);
+                if self.cur.is_some_and(|v| v.drop) {
+                    // The table is full and nothing could be evicted.
+                    out.verdict = FinalVerdict::Drop;
+                    out.reason = Reason::ConntrackDrop;
+                    return out;
+                }
+            }
             let r = self.vm.run_hook_window(
                 &mut self.state,
                 &self.host,
@@ -248,7 +473,7 @@ impl Pipeline {
                 window,
             );
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-                return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+                return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }
         }
         if acts.set & actions::MARK != 0 {
@@ -260,22 +485,34 @@ impl Pipeline {
         if local {
             let r = self.vm.run_hook(&mut self.state, &self.host, Hook::Input, &mut pkt, &ctx, &mut acts);
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-                return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+                return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }
             out.reason = Reason::Decider(last);
             self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
+            out.acts = acts;
+            // The host's own stack answers what it was sent.
+            let unicast = self.host.is_local(dst) && ctx.pkttype == 0;
+            if let Some(reply) = crate::stack::echo_reply(&pkt, &parsed, unicast) {
+                out.local.push(reply);
+            }
             return out;
         }
         let Some(oif) = self.host.route(dst) else {
             out.verdict = FinalVerdict::Drop;
             out.reason = Reason::NoRoute;
+            out.acts = acts;
             return out;
         };
-        // ip_forward: an exhausted TTL is dropped before the forward hook.
+        // ip_forward: an exhausted TTL is dropped before the forward hook,
+        // and the host answers with ICMP time exceeded.
         let ttl_at = net.offset + if net.kind == NetworkKind::Ipv4 { 8 } else { 7 };
         if pkt.get(ttl_at).is_none_or(|&t| t <= 1) {
             out.verdict = FinalVerdict::Drop;
             out.reason = Reason::TtlExceeded;
+            if let Some(reply) = reject::time_exceeded(&pkt, &parsed, &self.host, Some(iif)) {
+                out.local.push(reply);
+            }
+            out.acts = acts;
             return out;
         }
         ctx.oif = self.host.ifaces[oif].index;
@@ -285,7 +522,7 @@ impl Pipeline {
         for hook in [Hook::Forward, Hook::Postrouting] {
             let r = self.vm.run_hook(&mut self.state, &self.host, hook, &mut pkt, &ctx, &mut acts);
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-                return self.dropped(done, out, &pkt, &parsed, iif, &acts, &ctx);
+                return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }
             if acts.set & actions::MARK != 0 {
                 ctx.mark = acts.mark;
@@ -293,6 +530,7 @@ impl Pipeline {
         }
         out.reason = Reason::Decider(last);
         self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
+        out.acts = acts;
         // Forwarding: TTL/hop limit minus one (IPv4 checksum updated
         // incrementally), and the output link's MACs.
         if net.kind == NetworkKind::Ipv4 {
@@ -346,11 +584,11 @@ impl Pipeline {
         pkt: &[u8],
         parsed: &ctc_wire::Frame,
         iif: usize,
-        acts: &Actions,
+        acts: Actions,
         ctx: &PacketCtx,
     ) -> Outcome {
         out.verdict = v;
-        self.logs(&mut out, acts, pkt, parsed, ctx);
+        self.logs(&mut out, &acts, pkt, parsed, ctx);
         if acts.set & actions::REJECT != 0 {
             let kind = match acts.reject_kind {
                 1 => Some(Reject::Icmp(acts.reject_code)),
@@ -360,10 +598,28 @@ impl Pipeline {
                 _ => None,
             };
             if let Some(reply) = kind.and_then(|k| reject::build(k, pkt, parsed, &self.host, Some(iif))) {
-                out.out.push((iif, reply));
+                out.local.push(reply);
             }
         }
+        out.acts = acts;
         out
+    }
+
+    /// nf_conntrack_in at NF_IP_PRI_CONNTRACK: look the packet up (or not,
+    /// after `notrack`) and give the chains what it found.
+    fn conntrack(&mut self, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &mut PacketCtx, acts: &Actions) {
+        let Some(t) = &mut self.ct else {
+            ctx.ct.state = ct_state::UNTRACKED;
+            return;
+        };
+        if acts.set & actions::NOTRACK != 0 {
+            ctx.ct.state = ct_state::UNTRACKED;
+            return;
+        }
+        let zone = if acts.set & actions::CT_ZONE != 0 { acts.ct_zone } else { 0 };
+        let v = t.packet(pkt, parsed, ctx.time_ns, zone);
+        self.cur = Some(v);
+        ctx.ct = ct_info(t, &v, ctx.time_ns);
     }
 
     fn logs(&self, out: &mut Outcome, acts: &Actions, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &PacketCtx) {
@@ -390,6 +646,7 @@ impl Pipeline {
             Reason::Malformed(m) => format!("malformed: {m}"),
             Reason::NoRoute => "no-route".into(),
             Reason::TtlExceeded => "ttl-exceeded".into(),
+            Reason::ConntrackDrop => "conntrack".into(),
         }
     }
 

@@ -19,6 +19,27 @@ const ICMPV6_MAX: usize = 1280;
 /// IPTOS_PREC_INTERNETCONTROL, which icmp_send sets for errors.
 const TOS_INTERNETCONTROL: u8 = 0xc0;
 
+const ICMP_DEST_UNREACH: u8 = 3;
+const ICMP_TIME_EXCEEDED: u8 = 11;
+const ICMPV6_DEST_UNREACH: u8 = 1;
+const ICMPV6_TIME_EXCEED: u8 = 3;
+
+/// The ICMP/ICMPv6 time exceeded (code 0, TTL/hop limit exceeded in
+/// transit) that ip_forward / ip6_forward send for a packet whose TTL runs
+/// out, or `None` where no error may be sent.
+pub fn time_exceeded(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>) -> Option<Vec<u8>> {
+    let net = frame.network?;
+    let dst = net.dst?;
+    if frame.is_later_fragment() || dst.is_multicast() || host.is_broadcast(dst) {
+        return None;
+    }
+    if net.kind == NetworkKind::Ipv6 {
+        icmp6(buf, frame, host, iif, ICMPV6_TIME_EXCEED, 0)
+    } else {
+        icmp4(buf, frame, host, iif, ICMP_TIME_EXCEEDED, 0)
+    }
+}
+
 /// NFT_REJECT_ICMPX_* → ICMP and ICMPv6 codes (nft_reject_icmp_code,
 /// nft_reject_icmpv6_code).
 fn icmpx(code: u8) -> (u8, u8) {
@@ -86,11 +107,15 @@ pub fn build(kind: Reject, buf: &[u8], frame: &Frame, host: &HostModel, iif: Opt
     let ipv6 = net.kind == NetworkKind::Ipv6;
     match kind {
         Reject::TcpReset => tcp_reset(buf, frame, ipv6),
-        Reject::Icmp(code) if !ipv6 => icmp4(buf, frame, host, iif, code),
-        Reject::Icmpv6(code) if ipv6 => icmp6(buf, frame, host, iif, code),
+        Reject::Icmp(code) if !ipv6 => icmp4(buf, frame, host, iif, ICMP_DEST_UNREACH, code),
+        Reject::Icmpv6(code) if ipv6 => icmp6(buf, frame, host, iif, ICMPV6_DEST_UNREACH, code),
         Reject::Icmpx(code) => {
             let (c4, c6) = icmpx(code);
-            if ipv6 { icmp6(buf, frame, host, iif, c6) } else { icmp4(buf, frame, host, iif, c4) }
+            if ipv6 {
+                icmp6(buf, frame, host, iif, ICMPV6_DEST_UNREACH, c6)
+            } else {
+                icmp4(buf, frame, host, iif, ICMP_DEST_UNREACH, c4)
+            }
         }
         _ => {
             let _ = (src, dst);
@@ -158,7 +183,7 @@ fn is_icmp_error(buf: &[u8], frame: &Frame, proto: u8) -> bool {
         .is_some_and(|ty| if proto == 1 { matches!(ty, 3 | 4 | 5 | 11 | 12) } else { ty < 128 })
 }
 
-fn icmp4(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>, code: u8) -> Option<Vec<u8>> {
+fn icmp4(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>, ty: u8, code: u8) -> Option<Vec<u8>> {
     let net = frame.network?;
     if is_icmp_error(buf, frame, 1) {
         return None;
@@ -167,7 +192,7 @@ fn icmp4(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>, code: 
     let dst = v4(net.src?)?;
     let orig = buf.get(net.offset..net.end)?;
     let quote = &orig[..orig.len().min(ICMP_MAX - 20 - 8)];
-    let mut icmp = vec![3, code, 0, 0, 0, 0, 0, 0];
+    let mut icmp = vec![ty, code, 0, 0, 0, 0, 0, 0];
     icmp.extend_from_slice(quote);
     let c = checksum::checksum(&icmp);
     icmp[2..4].copy_from_slice(&c.to_be_bytes());
@@ -179,7 +204,7 @@ fn icmp4(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>, code: 
     Some(out)
 }
 
-fn icmp6(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>, code: u8) -> Option<Vec<u8>> {
+fn icmp6(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>, ty: u8, code: u8) -> Option<Vec<u8>> {
     let net = frame.network?;
     if is_icmp_error(buf, frame, 58) {
         return None;
@@ -188,7 +213,7 @@ fn icmp6(buf: &[u8], frame: &Frame, host: &HostModel, iif: Option<usize>, code: 
     let dst = net.src?;
     let orig = buf.get(net.offset..net.end)?;
     let quote = &orig[..orig.len().min(ICMPV6_MAX - 40 - 8)];
-    let mut icmp = vec![1, code, 0, 0, 0, 0, 0, 0];
+    let mut icmp = vec![ty, code, 0, 0, 0, 0, 0, 0];
     icmp.extend_from_slice(quote);
     let c = checksum::transport_checksum(src, dst, 58, &icmp);
     icmp[2..4].copy_from_slice(&c.to_be_bytes());

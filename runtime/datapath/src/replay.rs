@@ -31,6 +31,9 @@ pub struct ReplayOptions {
     pub routes: Vec<String>,
     /// `--out IFACE=PCAP`.
     pub outs: Vec<(String, PathBuf)>,
+    /// `--until SECONDS`: keep the clock running this long after the last
+    /// frame, so timers fire (expiry, DESTROY events).
+    pub until_ns: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -106,13 +109,25 @@ fn time_text(ns: u64) -> String {
     format!("{}.{:06}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1000)
 }
 
+fn write_events<E: Write + ?Sized>(out: &mut Option<&mut E>, events: &[ctc_conntrack::Event]) -> std::io::Result<()> {
+    if let Some(w) = out.as_deref_mut() {
+        for ev in events {
+            writeln!(w, "{}{}", ctc_conntrack::format::timestamp_prefix(ev.time_ns), ctc_conntrack::format::event(ev))?;
+        }
+    }
+    Ok(())
+}
+
 /// Run the frames through the pipeline, writing verdict lines to `verdicts`,
-/// log lines to `log`, and leaving frames to the `--out` files.
-pub fn run<V: Write + ?Sized>(
+/// conntrack events to `events` (`conntrack -E -o id` lines with the packet
+/// time as `[SECONDS.MICROS]\t`), log lines to `log`, and leaving frames to
+/// the `--out` files.
+pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
     pipe: &mut Pipeline,
     frames: &[Frame],
     opts: &ReplayOptions,
     mut verdicts: Option<&mut V>,
+    mut events: Option<&mut E>,
     log: &mut dyn Write,
 ) -> Result<Summary, ReplayError> {
     let io = |e: std::io::Error| ReplayError::Io(e.to_string());
@@ -147,6 +162,7 @@ pub fn run<V: Write + ?Sized>(
         for l in &o.logs {
             writeln!(log, "{} {l}", time_text(frame.time_ns)).map_err(io)?;
         }
+        write_events(&mut events, &o.events).map_err(io)?;
         for (iface, bytes) in &o.out {
             if Some(*iface) == o.oif {
                 s.forwarded += 1;
@@ -158,5 +174,15 @@ pub fn run<V: Write + ?Sized>(
             }
         }
     }
+    // The clock runs on after the last frame: timers fire.
+    if let (Some(last), Some(until)) = (frames.last(), opts.until_ns) {
+        let evs = pipe.advance(last.time_ns.saturating_add(until));
+        write_events(&mut events, &evs).map_err(io)?;
+    }
     Ok(s)
+}
+
+/// The time the replay ended at: the last frame, plus `--until`.
+pub fn end_time(frames: &[Frame], opts: &ReplayOptions) -> u64 {
+    frames.last().map_or(0, |f| f.time_ns.saturating_add(opts.until_ns.unwrap_or(0)))
 }
