@@ -5,7 +5,8 @@
 //! - [`Replay`]: a ruleset compiled from text (check, lower, verify), a host
 //!   model from `--iface`/`--route` strings, frames run with
 //!   `ctc_datapath::replay::run`, and the `--counters` listing;
-//! - [`VerdictLine`]: one `--verdicts` line, parsed strictly (7 fields);
+//! - [`VerdictLine`]: one `--verdicts` line, parsed strictly (7 fields, 8
+//!   with an INVALID reason);
 //! - [`ctc_binary`] / [`TempDir`]: the binary and scratch directories.
 
 use ctc_datapath::capture::{Frame, Link};
@@ -20,7 +21,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// One line of `ctc replay --verdicts`:
-/// `INDEX TIME IIF VERDICT CT-STATE OIF DECIDED-BY`.
+/// `INDEX TIME IIF VERDICT CT-STATE OIF DECIDED-BY [INVALID-REASON]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerdictLine {
     pub index: u64,
@@ -30,14 +31,20 @@ pub struct VerdictLine {
     pub ct_state: String,
     pub oif: String,
     pub decided_by: String,
+    /// Why conntrack found the packet INVALID (the kernel's log text), when
+    /// it says.
+    pub invalid_reason: Option<String>,
 }
 
 impl VerdictLine {
     /// Parse one line; an error says what is wrong with it.
     pub fn parse(line: &str) -> Result<VerdictLine, String> {
         let f: Vec<&str> = line.split('\t').collect();
-        if f.len() != 7 {
-            return Err(format!("{} tab-separated fields instead of 7 in {line:?}", f.len()));
+        if f.len() != 7 && !(f.len() == 8 && f[4] == "invalid" && !f[7].is_empty()) {
+            return Err(format!(
+                "{} tab-separated fields instead of 7 (8 with an INVALID reason) in {line:?}",
+                f.len()
+            ));
         }
         let index = f[0].parse().map_err(|_| format!("index {:?} is not a number in {line:?}", f[0]))?;
         let time_ok = f[1].split_once('.').is_some_and(|(s, us)| {
@@ -65,6 +72,7 @@ impl VerdictLine {
             ct_state: f[4].into(),
             oif: f[5].into(),
             decided_by: f[6].into(),
+            invalid_reason: f.get(7).map(|r| r.to_string()),
         })
     }
 

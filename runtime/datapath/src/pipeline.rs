@@ -62,8 +62,10 @@ pub enum Reason {
 pub struct Outcome {
     pub verdict: FinalVerdict,
     pub reason: Reason,
-    /// The ct state the filter chains saw ("untracked" until conntrack lands).
+    /// The ct state the filter chains saw.
     pub ct_state: &'static str,
+    /// Why conntrack found the packet INVALID (the kernel's log text).
+    pub invalid_reason: Option<&'static str>,
     /// Output interface (index into the host model) of a forwarded frame.
     pub oif: Option<usize>,
     /// Frames that leave the host: (interface, bytes).
@@ -311,6 +313,7 @@ impl Pipeline {
             verdict: FinalVerdict::Accept,
             reason: Reason::NotIp,
             ct_state: "-",
+            invalid_reason: None,
             oif: Some(oif),
             out: Vec::new(),
             logs: Vec::new(),
@@ -374,6 +377,7 @@ impl Pipeline {
             verdict: FinalVerdict::Accept,
             reason: Reason::NotIp,
             ct_state: "-",
+            invalid_reason: None,
             oif: None,
             out: Vec::new(),
             logs: Vec::new(),
@@ -456,6 +460,7 @@ impl Pipeline {
             if i == 1 {
                 self.conntrack(&pkt, &parsed, &mut ctx, &acts);
                 out.ct_state = ct_state_name(ctx.ct.state);
+                out.invalid_reason = self.cur.and_then(|v| v.reason).filter(|_| out.ct_state == "invalid");
                 if self.cur.is_some_and(|v| v.drop) {
                     // The table is full and nothing could be evicted.
                     out.verdict = FinalVerdict::Drop;

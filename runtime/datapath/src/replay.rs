@@ -7,7 +7,9 @@
 //!   `SECONDS.MICROS`, OIF is `-` when the frame was not forwarded, and
 //!   DECIDED-BY is the deciding rule as `FILE:LINE`, `policy`, or why no
 //!   rule decided (`not-ip`, `no-chain`, `no-route`, `ttl-exceeded`,
-//!   `malformed: REASON`);
+//!   `conntrack`, `malformed: REASON`); when conntrack found the packet
+//!   INVALID and says why, an eighth field gives the reason in the kernel's
+//!   log text (`SEQ is over upper bound (over the window of the receiver)`);
 //! - `--out IFACE=PCAP`: the frames leaving that interface (forwarded ones,
 //!   after NAT, and those the engine made itself, such as reject replies);
 //! - log lines of `log` statements, to the log sink.
@@ -149,7 +151,7 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
         if let Some(w) = verdicts.as_deref_mut() {
             let iif = pipe.inputs.get(frame.input).map_or("", |&i| pipe.name_of(i));
             let oif = o.oif.map_or("-", |i| pipe.name_of(i));
-            writeln!(
+            write!(
                 w,
                 "{index}\t{}\t{iif}\t{}\t{}\t{oif}\t{}",
                 time_text(frame.time_ns),
@@ -157,6 +159,11 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
                 o.ct_state,
                 pipe.reason_text(&o.reason)
             )
+            .map_err(io)?;
+            match o.invalid_reason {
+                Some(r) => writeln!(w, "\t{r}"),
+                None => writeln!(w),
+            }
             .map_err(io)?;
         }
         for l in &o.logs {
