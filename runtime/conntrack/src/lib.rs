@@ -210,32 +210,40 @@ pub enum L4 {
 }
 
 /// One connection (struct nf_conn).
+///
+/// `repr(C)` with the fields in the order the packet path reads them: the
+/// chain walk compares the tuples (right after the slot's chain links),
+/// then an established packet reads status, timeout, counters and the
+/// protocol state; the rest is cold. In a large table this keeps a lookup
+/// and update to the first three or four cache lines of the slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct Entry {
     /// Original and reply tuples, indexed by [`Dir`].
     pub tuples: [Tuple; 2],
-    /// Deterministic id (the kernel's are hashes, random per boot).
-    pub id: u32,
-    /// IPS_* bits ([`status`]).
-    pub status: u32,
-    /// ct mark.
-    pub mark: u32,
     /// Conntrack zone.
     pub zone: u16,
-    /// Attached helper.
-    pub helper: Option<Helper>,
     /// Event bits cached for the next delivery ([`ipct`]).
     pub(crate) pending: u16,
+    /// IPS_* bits ([`status`]).
+    pub status: u32,
+    /// Deterministic id (the kernel's are hashes, random per boot).
+    pub id: u32,
     /// Expiry on the packet clock, jiffy-aligned. While the entry is
     /// unconfirmed it holds the timeout relative to confirmation, as the
-    /// kernel's `ct->timeout` does.
+    /// kernel's `ct->timeout` does. Changed only by the tracker: its timer
+    /// relies on every change being one it knows of.
     pub timeout_at_ns: u64,
-    /// When the entry was confirmed (nf_conntrack_timestamp's start).
-    pub start_ns: u64,
     /// (packets, bytes) per direction, bytes counted from the IP header.
     pub counters: [(u64, u64); 2],
     /// Protocol state.
     pub l4: L4,
+    /// When the entry was confirmed (nf_conntrack_timestamp's start).
+    pub start_ns: u64,
+    /// ct mark.
+    pub mark: u32,
+    /// Attached helper.
+    pub helper: Option<Helper>,
 }
 
 impl Entry {

@@ -11,7 +11,6 @@
 //! expiry later). Nothing here allocates per packet except a new entry's
 //! slot and the events handed to the caller.
 
-use core::hash::{BuildHasher, Hasher};
 use core::net::IpAddr;
 
 use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
@@ -36,11 +35,13 @@ pub enum Hook {
     Output,
 }
 
+/// `repr(C)`: the chain links next to the entry's tuples (see [`Entry`]).
+#[repr(C)]
 struct Slot {
-    entry: Option<Entry>,
     /// Next node in the bucket chain of `tuples[dir]`; a node is
     /// `idx << 1 | dir`.
     hnext: [u32; 2],
+    entry: Option<Entry>,
     /// Confirmed entries in insertion order.
     prev: u32,
     next: u32,
@@ -74,7 +75,6 @@ pub struct Tracker {
     events: Vec<Event>,
     stats: Stats,
     next_id: u32,
-    hasher: ahash::RandomState,
     /// early_drop found nothing: the gc worker evicts at its next run
     /// (conntrack_gc_work.early_drop).
     gc_early_drop: bool,
@@ -131,6 +131,45 @@ fn sack_max(acc: Option<u32>, right: u32) -> Option<u32> {
     }
 }
 
+/// Seeds of [`tuple_hash`]. Fixed: bucket positions (and so early drop)
+/// are reproducible run to run; the kernel's seed is random per boot.
+const SEEDS: [u64; 6] = [
+    0x6374_635f_6374_7261,
+    0x6e66_5f63_6f6e_6e74,
+    0x7472_6163_6b00_6374,
+    0x0065_6172_6c79_6472,
+    0x243f_6a88_85a3_08d3,
+    0x1319_8a2e_0370_7344,
+];
+
+/// 64x64 -> 128-bit multiply folded to 64 bits (the "mum" mix of wyhash
+/// and ahash's fallback).
+#[inline(always)]
+fn mum(a: u64, b: u64) -> u64 {
+    let r = u128::from(a) * u128::from(b);
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+/// The bucket hash of a tuple in a zone (hash_conntrack_raw hashes the
+/// tuple and the zone id). The tuple is read as five words hashed by
+/// three independent multiplies and a final one, so the dependency chain
+/// is two multiplies long: cheaper per packet than a streaming hasher fed
+/// field by field.
+#[inline]
+fn tuple_hash(t: &Tuple, zone: u16) -> u32 {
+    let w = |b: &[u8; 16], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let ports = u64::from(t.src_port)
+        | u64::from(t.dst_port) << 16
+        | u64::from(t.l3) << 32
+        | u64::from(t.proto) << 40
+        | u64::from(zone) << 48;
+    let a = mum(w(&t.src, 0) ^ SEEDS[0], w(&t.dst, 0) ^ SEEDS[1]);
+    let b = mum(w(&t.src, 8) ^ SEEDS[2], w(&t.dst, 8) ^ SEEDS[3]);
+    let c = mum(ports ^ SEEDS[4], SEEDS[5]);
+    let h = mum(a ^ SEEDS[4], b ^ c ^ SEEDS[5]);
+    (h ^ h >> 32) as u32
+}
+
 fn jiffies(ns: u64) -> u64 {
     ns / TICK_NS
 }
@@ -150,14 +189,6 @@ impl Tracker {
             events: Vec::new(),
             stats: Stats::default(),
             next_id: 1,
-            // Fixed seeds: bucket positions (and so early drop) are
-            // reproducible run to run; the kernel's are random per boot.
-            hasher: ahash::RandomState::with_seeds(
-                0x6374_635f_6374,
-                0x6e66_5f63_6f6e,
-                0x7472_6163_6b00,
-                0x0065_6172_6c79,
-            ),
             gc_early_drop: false,
             cfg,
         }
@@ -239,21 +270,18 @@ impl Tracker {
     }
 
     fn bucket(&self, t: &Tuple, zone: u16) -> usize {
-        let mut h = self.hasher.build_hasher();
-        h.write(&t.src);
-        h.write(&t.dst);
-        h.write_u16(t.src_port);
-        h.write_u16(t.dst_port);
-        h.write_u8(t.l3);
-        h.write_u8(t.proto);
-        h.write_u16(zone);
         // reciprocal_scale of a 32-bit hash, as hash_conntrack().
-        ((h.finish() as u32 as u64 * self.heads.len() as u64) >> 32) as usize
+        ((u64::from(tuple_hash(t, zone)) * self.heads.len() as u64) >> 32) as usize
     }
 
     /// The node whose tuple equals `t` in `zone` (no expiry check).
     fn find_raw(&self, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
-        let mut node = self.heads[self.bucket(t, zone)];
+        self.find_in(self.bucket(t, zone), t, zone)
+    }
+
+    /// [`Tracker::find_raw`] in the chain of bucket `b` (`t`'s bucket).
+    fn find_in(&self, b: usize, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
+        let mut node = self.heads[b];
         while node != NIL {
             let (idx, d) = (node >> 1, (node & 1) as usize);
             let s = &self.slots[idx as usize];
@@ -290,7 +318,7 @@ impl Tracker {
     /// caller calls [`Tracker::confirm`] (which also delivers the events
     /// the packet caused), or [`Tracker::abandon`] if it was dropped.
     pub fn packet_at(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16, hook: Hook) -> Verdict {
-        let Some(n) = frame.network else { return Verdict::invalid(None) };
+        let Some(n) = frame.network.as_ref() else { return Verdict::invalid(None) };
         let l3 = match n.kind {
             NetworkKind::Ipv4 => L3_IPV4,
             NetworkKind::Ipv6 => L3_IPV6,
@@ -308,7 +336,7 @@ impl Tracker {
             return Verdict::invalid(None);
         }
         if ((l3 == L3_IPV4 && proto == 1) || (l3 == L3_IPV6 && proto == 58))
-            && let Some(v) = self.icmp_error(pkt, frame, &n, l3, zone, hook, now_ns)
+            && let Some(v) = self.icmp_error(pkt, frame, n, l3, zone, hook, now_ns)
         {
             return v;
         }
@@ -335,7 +363,7 @@ impl Tracker {
             } else {
                 CtState::New
             };
-            match self.handle_packet(idx, dir, new, pkt, frame, &n, hook, now_ns) {
+            match self.handle_packet(idx, dir, new, pkt, frame, n, hook, now_ns) {
                 Outcome::Accept => {}
                 Outcome::Invalid(reason) => {
                     if new {
@@ -724,11 +752,19 @@ impl Tracker {
             return;
         }
         let at = jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra);
-        e.timeout_at_ns = at;
-        let pos = self.slots[idx as usize].heap as usize;
-        if at < self.timers[pos].0 {
-            self.timers[pos].0 = at;
-            self.sift_up(pos);
+        let old = core::mem::replace(&mut e.timeout_at_ns, at);
+        // The timer node's key is never later than the entry's timeout:
+        // equal at confirmation, lowered with it here and by the shrink of
+        // nf_tcp_handle_invalid, raised by `advance` only to it. So a
+        // timeout that does not move earlier (the usual refresh) leaves the
+        // heap alone without reading the node (a cache miss per packet in
+        // a large table).
+        if at < old {
+            let pos = self.slots[idx as usize].heap as usize;
+            if at < self.timers[pos].0 {
+                self.timers[pos].0 = at;
+                self.sift_up(pos);
+            }
         }
     }
 
@@ -763,7 +799,10 @@ impl Tracker {
             return true;
         }
         let (orig, reply, zone) = (e.tuples[0], e.tuples[1], e.zone);
-        if let Some((w, _)) = self.find_raw(&orig, zone).or_else(|| self.find_raw(&reply, zone)) {
+        // Each tuple's bucket, hashed once for the clash check and the
+        // insertion.
+        let buckets = [self.bucket(&orig, zone), self.bucket(&reply, zone)];
+        if let Some((w, _)) = self.find_in(buckets[0], &orig, zone).or_else(|| self.find_in(buckets[1], &reply, zone)) {
             // nf_ct_resolve_clash: UDP, UDP-Lite and ICMPv6 allow merging
             // into an identical entry (same tuples, either orientation).
             let we = self.e(w);
@@ -798,8 +837,7 @@ impl Tracker {
         }
         let at = e.timeout_at_ns;
         // Chains: new entries go to the head (hlist_nulls_add_head_rcu).
-        for d in 0..2 {
-            let b = self.bucket(&self.e(idx).tuples[d], zone);
+        for (d, b) in buckets.into_iter().enumerate() {
             self.slots[idx as usize].hnext[d] = self.heads[b];
             self.heads[b] = idx << 1 | d as u32;
         }
