@@ -387,6 +387,20 @@ impl Exec<'_> {
                 }
                 Step::Go
             }
+            Op::CtTimeout(t) => {
+                // nft_ct_timeout_obj_eval: only for a conntrack entry that
+                // is not confirmed yet (the first packet of a connection,
+                // after NF_IP_PRI_CONNTRACK), of the policy's protocol
+                // (measured on Linux 6.18: in a raw-priority chain, or on a
+                // later packet, nothing happens).
+                let policy = &self.vm.program().timeouts[t.index()];
+                let ct = &self.ctx.ct;
+                if ct.has_entry != 0 && ct.status & crate::IPS_CONFIRMED == 0 && self.ctx.l4proto == policy.l4proto {
+                    self.actions.ct_timeout = t.0;
+                    self.actions.set |= act::CT_TIMEOUT;
+                }
+                Step::Go
+            }
             Op::CtHelper { name, l4proto } => {
                 const IPS_HELPER: u32 = 1 << 13;
                 let ct = &self.ctx.ct;

@@ -157,6 +157,8 @@ pub struct Actions {
     pub _pad: u8,
     /// LogIds of the `log` statements run, in order.
     pub logs: [u32; MAX_LOGS],
+    /// `ct timeout set`: the TimeoutId of the policy (see [`actions::CT_TIMEOUT`]).
+    pub ct_timeout: u32,
 }
 
 /// Bits of [`Actions::set`].
@@ -172,4 +174,6 @@ pub mod actions {
     pub const PKTTYPE: u32 = 256;
     /// The packet bytes were rewritten (payload set): checksums updated.
     pub const MANGLED: u32 = 512;
+    /// A `ct timeout` policy was assigned (`Actions::ct_timeout`).
+    pub const CT_TIMEOUT: u32 = 1024;
 }

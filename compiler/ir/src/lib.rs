@@ -69,7 +69,9 @@ id!(
     /// A `log` statement's options.
     LogId,
     /// A table.
-    TableId
+    TableId,
+    /// A `ct timeout` policy.
+    TimeoutId
 );
 
 /// Address families of tables the runtime executes.
@@ -536,6 +538,11 @@ pub enum Op {
         name: String,
         l4proto: u8,
     },
+    /// `ct timeout set "NAME"`: the connection the packet starts gets this
+    /// timeout policy. As nft_ct_timeout_obj_eval, only for a connection not
+    /// confirmed yet (its first packet, after NF_IP_PRI_CONNTRACK) and of
+    /// the policy's protocol.
+    CtTimeout(TimeoutId),
     Nat(Nat),
     /// `add|update|delete @set { key }` on a dynamic set. With `limit`,
     /// every element carries its own token bucket of that definition
@@ -650,6 +657,15 @@ pub struct QuotaDef {
     pub over: bool,
 }
 
+/// A `ct timeout` object: per-state timeouts for one protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeoutPolicy {
+    pub name: String,
+    pub l4proto: u8,
+    /// (state as nft names it, seconds).
+    pub timeouts: Vec<(String, u32)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogDef {
     pub prefix: Option<String>,
@@ -669,6 +685,7 @@ pub struct Program {
     pub limits: Vec<LimitDef>,
     pub quotas: Vec<QuotaDef>,
     pub logs: Vec<LogDef>,
+    pub timeouts: Vec<TimeoutPolicy>,
 }
 
 impl Program {

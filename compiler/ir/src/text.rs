@@ -125,6 +125,13 @@ pub fn op(p: &Program, o: &Op) -> String {
         }
         Op::Notrack => "notrack".into(),
         Op::CtHelper { name, l4proto } => format!("ct helper = {name:?} l4proto {l4proto}"),
+        Op::CtTimeout(t) => match p.timeouts.get(t.index()) {
+            Some(d) => {
+                let list: Vec<String> = d.timeouts.iter().map(|(s, v)| format!("{s} {v}s")).collect();
+                format!("ct timeout = {:?} l4proto {} [{}]", d.name, d.l4proto, list.join(", "))
+            }
+            None => format!("ct timeout #{}", t.0),
+        },
         Op::Nat(n) => {
             let mut s = n.kind.name().to_string();
             if let Some(a) = n.addr_min {

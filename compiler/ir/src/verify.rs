@@ -168,6 +168,9 @@ fn check_op(p: &Program, regs: &mut Regs, op: &Op) -> Result<(), String> {
         Op::Quota(q) => (q.index() < p.quotas.len()).then_some(()).ok_or_else(|| format!("unknown quota #{}", q.0)),
         Op::Log(l) => (l.index() < p.logs.len()).then_some(()).ok_or_else(|| format!("unknown log #{}", l.0)),
         Op::Reject(_) | Op::Notrack | Op::CtHelper { .. } => Ok(()),
+        Op::CtTimeout(t) => {
+            (t.index() < p.timeouts.len()).then_some(()).ok_or_else(|| format!("unknown ct timeout #{}", t.0))
+        }
         Op::MetaSet { src, .. } => regs.read(*src, 4),
         Op::CtSet { src, len, .. } => regs.read(*src, *len),
         Op::PayloadSet { src, len, .. } => regs.read(*src, *len),

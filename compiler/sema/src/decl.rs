@@ -387,7 +387,14 @@ pub fn check_object(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<hir::Object> {
     let hkind = object_kind(kind, diags)?;
-    let mut obj = hir::Object { kind: hkind, name: name.to_string(), span: name_span, helper: None, props: Vec::new() };
+    let mut obj = hir::Object {
+        kind: hkind,
+        name: name.to_string(),
+        span: name_span,
+        helper: None,
+        timeout: None,
+        props: Vec::new(),
+    };
     let terms: Vec<&Term> = body.map(|b| b.lines.iter().flat_map(|l| l.terms.iter()).collect()).unwrap_or_default();
     let bad = |t: &Term, msg: String, help: &str| {
         Diagnostic::error("E4012", msg).with_label(t.span, "invalid here").with_help(help.to_string())
@@ -485,6 +492,9 @@ pub fn check_object(
             }
             obj.helper = Some(HelperSpec { name: htype, protocol, l3proto: l3 });
         }
+        ObjectKind::CtTimeout => {
+            obj.timeout = Some(check_timeout(family, name, name_span, &terms, diags)?);
+        }
         _ => {
             // Other objects: keep properties as words; statements inside them
             // are validated by the runtime issue that executes them.
@@ -498,4 +508,130 @@ pub fn check_object(
         }
     }
     Some(obj)
+}
+
+/// `ct timeout NAME { protocol P; [l3proto F;] policy = { STATE: SECONDS, ... } }`.
+fn check_timeout(
+    family: Family,
+    name: &str,
+    name_span: Span,
+    terms: &[&Term],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<hir::TimeoutSpec> {
+    let mut protocol: Option<u8> = None;
+    let mut l3 = None;
+    let mut policy_lit: Option<&ast::SetLit> = None;
+    let mut i = 0;
+    while i < terms.len() {
+        let t = terms[i];
+        match text(t) {
+            Some("protocol") => {
+                match terms.get(i + 1).and_then(|a| l4proto(a)) {
+                    Some(p) => protocol = Some(p),
+                    None => {
+                        diags.push(
+                            Diagnostic::error("E4012", "invalid ct timeout protocol")
+                                .with_label(terms.get(i + 1).map_or(t.span, |a| a.span), "expected tcp, udp, icmp, ...")
+                                .with_help("write `protocol tcp;`"),
+                        );
+                        return None;
+                    }
+                }
+                i += 2;
+            }
+            Some("l3proto") => {
+                match terms.get(i + 1).and_then(|a| l3proto(a)) {
+                    Some(f) => l3 = Some(f),
+                    None => {
+                        diags.push(
+                            Diagnostic::error("E4012", "invalid l3proto")
+                                .with_label(terms.get(i + 1).map_or(t.span, |a| a.span), "l3proto is `ip` or `ip6`"),
+                        );
+                        return None;
+                    }
+                }
+                i += 2;
+            }
+            Some("policy") => {
+                let lit = match (terms.get(i + 1), terms.get(i + 2)) {
+                    (Some(eq), Some(set)) if eq.is_op(Op::Assign) => match &set.kind {
+                        TermKind::Set(l) => Some(l),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let Some(lit) = lit else {
+                    diags.push(
+                        Diagnostic::error("E4012", "invalid ct timeout policy")
+                            .with_label(t.span, "write `policy = { established: 120, close: 10 }`"),
+                    );
+                    return None;
+                };
+                policy_lit = Some(lit);
+                i += 3;
+            }
+            _ => {
+                diags.push(
+                    Diagnostic::error("E4012", "unexpected term in a ct timeout declaration")
+                        .with_label(t.span, "invalid here")
+                        .with_help(
+                            "write `ct timeout NAME { protocol tcp; l3proto ip; policy = { established: 120 } }`",
+                        ),
+                );
+                return None;
+            }
+        }
+    }
+    let Some(protocol) = protocol else {
+        diags.push(
+            Diagnostic::error("E4012", format!("ct timeout `{name}` has no protocol"))
+                .with_label(name_span, "add `protocol tcp;` (or udp, icmp, ...)"),
+        );
+        return None;
+    };
+    if let Some(l3f) = l3
+        && family != Family::Inet
+        && l3f != family
+    {
+        diags.push(
+            Diagnostic::error("E3004", "l3proto does not match the table family")
+                .with_label(name_span, format!("this table is {}", family.name())),
+        );
+        return None;
+    }
+    let states = hir::timeout_states(protocol);
+    let mut policy = Vec::new();
+    for e in policy_lit.map(|l| l.elements.as_slice()).unwrap_or_default() {
+        let (state, secs) = match e.terms.as_slice() {
+            [s, colon, v] if colon.is_op(Op::Colon) => (s, v),
+            _ => {
+                diags.push(
+                    Diagnostic::error("E4012", "invalid policy element")
+                        .with_label(e.span, "write `STATE: SECONDS`, e.g. `established: 120`"),
+                );
+                return None;
+            }
+        };
+        let Some(sname) = text(state).filter(|n| states.contains(n)) else {
+            let got = text(state).unwrap_or("?");
+            let mut d = Diagnostic::error("E4012", format!("`{got}` is not a state of this protocol's timeouts"))
+                .with_label(state.span, "unknown state")
+                .with_help(format!("states: {}", states.join(", ")));
+            if let Some(s) = crate::resolve::similar(got, states.iter().copied()) {
+                d = d.with_help(format!("did you mean `{s}`? states: {}", states.join(", ")));
+            }
+            diags.push(d);
+            return None;
+        };
+        let Some(v) = text(secs).and_then(values::parse_time_ms).map(|ms| ms / 1000).filter(|&v| v <= u32::MAX as u64)
+        else {
+            diags.push(
+                Diagnostic::error("E2006", "invalid timeout")
+                    .with_label(secs.span, "expected seconds, or a time like `2m`"),
+            );
+            return None;
+        };
+        policy.push((sname.to_string(), v));
+    }
+    Some(hir::TimeoutSpec { protocol, l3proto: l3, policy })
 }

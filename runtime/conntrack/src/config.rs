@@ -172,3 +172,57 @@ mod tests {
         assert!(c.set_sysctl("buckets", "0").is_err());
     }
 }
+
+/// The timeouts of one connection when a `ct timeout` policy was assigned
+/// to it (nf_conntrack_timeout's per-entry extension): the global values
+/// with the policy's states replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp: crate::tcp::TcpConfig,
+    pub udp: u64,
+    pub udp_stream: u64,
+    pub icmp: u64,
+    pub icmpv6: u64,
+    pub generic: u64,
+}
+
+impl Timeouts {
+    /// The global timeouts of `cfg`.
+    pub fn from_config(cfg: &Config) -> Timeouts {
+        Timeouts {
+            tcp: cfg.tcp.clone(),
+            udp: cfg.udp_timeout,
+            udp_stream: cfg.udp_timeout_stream,
+            icmp: cfg.icmp_timeout,
+            icmpv6: cfg.icmpv6_timeout,
+            generic: cfg.generic_timeout,
+        }
+    }
+
+    /// Set one state of a `ct timeout` policy (nft's names:
+    /// nf_conntrack_timeout's per-protocol attributes). `false` when `state`
+    /// is no timeout state of protocol `l4proto`.
+    pub fn set(&mut self, l4proto: u8, state: &str, secs: u64) -> bool {
+        let slot = match (l4proto, state) {
+            (6, "syn_sent") => &mut self.tcp.timeout_syn_sent,
+            (6, "syn_recv") => &mut self.tcp.timeout_syn_recv,
+            (6, "established") => &mut self.tcp.timeout_established,
+            (6, "fin_wait") => &mut self.tcp.timeout_fin_wait,
+            (6, "close_wait") => &mut self.tcp.timeout_close_wait,
+            (6, "last_ack") => &mut self.tcp.timeout_last_ack,
+            (6, "time_wait") => &mut self.tcp.timeout_time_wait,
+            (6, "close") => &mut self.tcp.timeout_close,
+            (6, "syn_sent2") => &mut self.tcp.timeout_syn_sent2,
+            (6, "retrans") => &mut self.tcp.timeout_max_retrans,
+            (6, "unacknowledged") => &mut self.tcp.timeout_unacknowledged,
+            (17 | 136, "unreplied") => &mut self.udp,
+            (17 | 136, "replied") => &mut self.udp_stream,
+            (1, "timeout") => &mut self.icmp,
+            (58, "timeout") => &mut self.icmpv6,
+            (p, "timeout") if !matches!(p, 6 | 17 | 136) => &mut self.generic,
+            _ => return false,
+        };
+        *slot = secs;
+        true
+    }
+}

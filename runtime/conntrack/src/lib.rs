@@ -22,7 +22,7 @@ pub mod tcp;
 mod tracker;
 mod tuple;
 
-pub use config::{Config, SYSCTL_NAMES};
+pub use config::{Config, SYSCTL_NAMES, Timeouts};
 pub use tcp::{Dir, TcpConn, TcpState};
 pub use tracker::{Hook, Tracker};
 pub use tuple::{L3_IPV4, L3_IPV6, Tuple};
@@ -237,6 +237,9 @@ pub struct Entry {
     /// (packets, bytes) per direction, bytes counted from the IP header.
     pub counters: [(u64, u64); 2],
     /// Protocol state.
+    /// A `ct timeout` policy assigned to the connection (`None`: the
+    /// global timeouts).
+    pub timeouts: Option<Box<Timeouts>>,
     pub l4: L4,
     /// When the entry was confirmed (nf_conntrack_timestamp's start).
     pub start_ns: u64,

@@ -90,6 +90,9 @@ pub struct TcpConfig {
     pub timeout_close: u64,
     pub timeout_max_retrans: u64,
     pub timeout_unacknowledged: u64,
+    /// SYN_SENT2 has no sysctl (TIMEOUT_SYN_SENT2), but a `ct timeout`
+    /// policy may set it.
+    pub timeout_syn_sent2: u64,
 }
 
 impl Default for TcpConfig {
@@ -110,6 +113,7 @@ impl Default for TcpConfig {
             timeout_close: 10,
             timeout_max_retrans: 300,
             timeout_unacknowledged: 300,
+            timeout_syn_sent2: TIMEOUT_SYN_SENT2,
         }
     }
 }
@@ -131,7 +135,7 @@ impl TcpConfig {
             TcpState::LastAck => self.timeout_last_ack,
             TcpState::TimeWait => self.timeout_time_wait,
             TcpState::Close => self.timeout_close,
-            TcpState::SynSent2 => TIMEOUT_SYN_SENT2,
+            TcpState::SynSent2 => self.timeout_syn_sent2,
         }
     }
 }

@@ -318,6 +318,34 @@ impl Tracker {
     /// caller calls [`Tracker::confirm`] (which also delivers the events
     /// the packet caused), or [`Tracker::abandon`] if it was dropped.
     pub fn packet_at(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16, hook: Hook) -> Verdict {
+        self.packet_inner(pkt, frame, now_ns, zone, hook)
+    }
+
+    /// `ct timeout set` (nft_ct_timeout_obj_eval): a connection not
+    /// confirmed yet gets its own timeouts, and its timeout restarts from
+    /// the policy's first one (the state a new connection is in: TCP
+    /// syn_sent, UDP unreplied, ICMP timeout). Nothing happens to a
+    /// confirmed connection (measured on Linux 6.18: `ct timeout set` in a
+    /// chain before conntrack, or on a later packet, changes nothing).
+    pub fn set_timeouts(&mut self, h: Handle, timeouts: crate::Timeouts) -> bool {
+        let Some(e) = self.entry_mut(h) else { return false };
+        if e.is_confirmed() || e.status & status::FIXED_TIMEOUT != 0 {
+            return false;
+        }
+        let first = match e.proto() {
+            6 => timeouts.tcp.timeout_syn_sent,
+            17 | 136 => timeouts.udp,
+            1 => timeouts.icmp,
+            58 => timeouts.icmpv6,
+            _ => timeouts.generic,
+        };
+        // Relative until confirmation, as refresh keeps it.
+        e.timeout_at_ns = first.saturating_mul(HZ).saturating_mul(TICK_NS);
+        e.timeouts = Some(Box::new(timeouts));
+        true
+    }
+
+    fn packet_inner(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16, hook: Hook) -> Verdict {
         let Some(n) = frame.network.as_ref() else { return Verdict::invalid(None) };
         let l3 = match n.kind {
             NetworkKind::Ipv4 => L3_IPV4,
@@ -490,6 +518,7 @@ impl Tracker {
             timeout_at_ns: 0,
             start_ns: 0,
             counters: [(0, 0); 2],
+            timeouts: None,
             l4: L4::Generic,
         };
         let slot = Slot { entry: Some(entry), hnext: [NIL; 2], prev: NIL, next: NIL, heap: NIL };
@@ -572,7 +601,10 @@ impl Tracker {
                     return Outcome::Invalid(Some("bad checksum"));
                 }
                 let now_j = jiffies(now_ns);
-                let (udp_t, stream_t) = (self.cfg.udp_timeout, self.cfg.udp_timeout_stream);
+                let (udp_t, stream_t) = match &self.e(idx).timeouts {
+                    Some(t) => (t.udp, t.udp_stream),
+                    None => (self.cfg.udp_timeout, self.cfg.udp_timeout_stream),
+                };
                 let e = self.em(idx);
                 if new {
                     e.l4 = L4::Udp { stream_ts: now_j + 2 * HZ };
@@ -607,17 +639,17 @@ impl Tracker {
                     if l3 != L3_IPV4 || !matches!(t0.icmp_type(), 8 | 13 | 15 | 17) {
                         return Outcome::Invalid(None);
                     }
-                    self.cfg.icmp_timeout
+                    self.e(idx).timeouts.as_ref().map_or(self.cfg.icmp_timeout, |t| t.icmp)
                 } else {
                     // nf_conntrack_icmpv6_packet: echo request and node
                     // information query create entries.
                     if l3 != L3_IPV6 || (new && !matches!(t0.icmp_type(), 128 | 139)) {
                         return Outcome::Invalid(None);
                     }
-                    self.cfg.icmpv6_timeout
+                    self.e(idx).timeouts.as_ref().map_or(self.cfg.icmpv6_timeout, |t| t.icmpv6)
                 }
             }
-            _ => self.cfg.generic_timeout,
+            _ => self.e(idx).timeouts.as_ref().map_or(self.cfg.generic_timeout, |t| t.generic),
         };
         self.refresh(idx, dir, timeout, len, now_ns);
         Outcome::Accept
@@ -669,8 +701,10 @@ impl Tracker {
         if let Err(r) = tcp::check_segment(seg.flags) {
             return Err(Outcome::Invalid(Some(r)));
         }
-        let cfg = &self.cfg.tcp;
         let e = self.slots[idx as usize].entry.as_mut().expect("live slot");
+        // A connection with a `ct timeout` policy uses its own timeouts.
+        let own = e.timeouts.as_ref().map(|t| t.tcp.clone());
+        let cfg = own.as_ref().unwrap_or(&self.cfg.tcp);
         if new {
             match TcpConn::new(&seg, cfg) {
                 Ok(c) => e.l4 = L4::Tcp(c),

@@ -232,6 +232,17 @@ impl Pipeline {
             if out.acts.set & actions::CT_MARK != 0 {
                 t.set_mark(h, out.acts.ct_mark);
             }
+            if out.acts.set & actions::CT_TIMEOUT != 0
+                && let Some(p) = self.vm.program().timeouts.get(out.acts.ct_timeout as usize)
+            {
+                let mut tm = ctc_conntrack::Timeouts::from_config(t.config());
+                for (state, secs) in &p.timeouts {
+                    // Sema checked the names against the protocol's states.
+                    let known = tm.set(p.l4proto, state, u64::from(*secs));
+                    debug_assert!(known, "ct timeout state {state} of protocol {}", p.l4proto);
+                }
+                t.set_timeouts(h, tm);
+            }
             if out.acts.set & actions::HELPER != 0
                 && let Some(e) = t.entry_mut(h)
                 && !e.is_confirmed()

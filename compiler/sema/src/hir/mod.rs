@@ -161,7 +161,43 @@ pub struct Object {
     pub span: Span,
     /// For `ct helper`: the helper type (`"ftp"`), protocol and l3proto.
     pub helper: Option<HelperSpec>,
+    /// For `ct timeout`: the protocol and the timeouts per state.
+    pub timeout: Option<TimeoutSpec>,
     pub props: Vec<(String, String)>,
+}
+
+/// A `ct timeout` object: `protocol tcp; l3proto ip; policy = { established:
+/// 100, close: 10 }` (nf_conntrack_timeout, nft_ct_timeout_obj).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeoutSpec {
+    /// Layer 4 protocol number.
+    pub protocol: u8,
+    pub l3proto: Option<Family>,
+    /// (state name as nft writes it, seconds).
+    pub policy: Vec<(String, u64)>,
+}
+
+/// The states a `ct timeout` policy may name, per protocol (nft's
+/// timeout_protocol tables: the kernel's per-protocol timeout indexes).
+pub fn timeout_states(protocol: u8) -> &'static [&'static str] {
+    match protocol {
+        6 => &[
+            "syn_sent",
+            "syn_recv",
+            "established",
+            "fin_wait",
+            "close_wait",
+            "last_ack",
+            "time_wait",
+            "close",
+            "syn_sent2",
+            "retrans",
+            "unacknowledged",
+        ],
+        17 | 136 => &["unreplied", "replied"],
+        1 | 58 => &["timeout"],
+        _ => &["timeout"],
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -840,6 +840,33 @@ impl Rb<'_, '_, '_> {
                 self.ops.push(Op::CtHelper { name: h.name.clone(), l4proto: h.protocol });
                 Ok(())
             }
+            ObjectKind::CtTimeout => {
+                let o = self
+                    .t
+                    .hir
+                    .object(ObjectKind::CtTimeout, name)
+                    .ok_or_else(|| internal(format!("unknown ct timeout `{name}`"), span))?;
+                let spec = o.timeout.as_ref().ok_or_else(|| internal("a ct timeout without its policy", o.span))?;
+                let qualified = format!("{} {}", self.t.hir.name, name);
+                let timeouts = &mut self.lw.out.timeouts;
+                let id = match timeouts.iter().position(|p| p.name == qualified) {
+                    Some(i) => i,
+                    None => {
+                        timeouts.push(ir::TimeoutPolicy {
+                            name: qualified,
+                            l4proto: spec.protocol,
+                            timeouts: spec
+                                .policy
+                                .iter()
+                                .map(|(s, v)| (s.clone(), (*v).min(u32::MAX as u64) as u32))
+                                .collect(),
+                        });
+                        timeouts.len() - 1
+                    }
+                };
+                self.ops.push(Op::CtTimeout(ir::TimeoutId(id as u32)));
+                Ok(())
+            }
             ObjectKind::Counter => {
                 let id =
                     *self.t.counters.get(name).ok_or_else(|| internal(format!("unknown counter `{name}`"), span))?;
