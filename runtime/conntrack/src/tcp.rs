@@ -410,8 +410,10 @@ pub struct TcpConn {
     /// handler), so the first reply still finds it clear. Kept here so the
     /// result does not depend on when the caller sets the status bit.
     pub seen_reply: bool,
-    /// NAT sequence adjustment per direction (nf_ct_seqadj).
-    pub seqadj: [SeqAdj; 2],
+    /// NAT sequence adjustment per direction (nf_ct_seqadj): out of line
+    /// and only when a NAT helper changed a payload length, as the kernel's
+    /// seqadj extension (`None` behaves as all zero).
+    pub seqadj: Option<Box<[SeqAdj; 2]>>,
     /// The timeout of the last refresh, for [`TcpConn::packet`]'s summary
     /// of outcomes that do not refresh it.
     pub last_timeout_secs: u64,
@@ -433,7 +435,7 @@ impl TcpConn {
             last_flags: 0,
             retrans: 0,
             seen_reply: false,
-            seqadj: [SeqAdj::default(); 2],
+            seqadj: None,
             last_timeout_secs: 0,
         }
     }
@@ -808,7 +810,7 @@ impl TcpConn {
         let win_raw = seg.window;
         let mut win = u32::from(win_raw);
         let mut end = segment_end(seg);
-        let receiver_offset = self.seqadj[dir.other() as usize].offset(ack.wrapping_sub(1));
+        let receiver_offset = self.seqadj.as_ref().map_or(0, |s| s[dir.other() as usize].offset(ack.wrapping_sub(1)));
 
         let [s0, s1] = &mut self.seen;
         let (sender, receiver) = match dir {

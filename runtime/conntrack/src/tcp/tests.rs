@@ -785,7 +785,8 @@ mod established {
     #[test]
     fn seqadj_moves_acks() {
         let mut f = established();
-        f.conn.as_mut().unwrap().seqadj[0] = SeqAdj { correction_pos: C, offset_before: 0, offset_after: 5 };
+        f.conn.as_mut().unwrap().seqadj =
+            Some(Box::new([SeqAdj { correction_pos: C, offset_before: 0, offset_after: 5 }, SeqAdj::default()]));
         f.expect(O, seg(P | A, C + 1, SV + 1, 63, 100), 300, TcpState::Established, true);
         // 105 bytes in the server's view = 100 of ours.
         f.expect(R, seg(A, SV + 1, C + 106, 64, 0), 432_000, TcpState::Established, true);
