@@ -28,18 +28,27 @@ pub fn fold(mut acc: u64) -> u16 {
 }
 
 /// Adds the bytes of `data` as big-endian 16-bit words to `acc` (an odd
-/// trailing byte is padded with zero, RFC 1071 §4.1). Not folded.
+/// trailing byte is padded with zero, RFC 1071 §4.1). Not folded: the
+/// result is congruent to the word sum modulo 0xffff and zero only when
+/// the sum is (all a fold needs).
+///
+/// Eight bytes are added at a time as one big-endian 64-bit word into a
+/// 128-bit accumulator: since 2^16 ≡ 1 (mod 2^16 − 1), a 64-bit word is
+/// congruent to the sum of its four 16-bit words (RFC 1071 §2(C), "parallel
+/// summation"), with a quarter of the additions.
 #[inline]
-pub fn accumulate(mut acc: u64, data: &[u8]) -> u64 {
+pub fn accumulate(acc: u64, data: &[u8]) -> u64 {
+    let mut wide = u128::from(acc);
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        // Four words at a time; the u64 cannot overflow for any buffer
-        // smaller than 2^47 bytes.
-        acc += u64::from(u16::from_be_bytes([c[0], c[1]]))
-            + u64::from(u16::from_be_bytes([c[2], c[3]]))
-            + u64::from(u16::from_be_bytes([c[4], c[5]]))
-            + u64::from(u16::from_be_bytes([c[6], c[7]]));
+        wide += u128::from(u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
     }
+    // Back to 64 bits: 2^32 − 1 is a multiple of 2^16 − 1, so folding 32-bit
+    // halves keeps the value modulo 0xffff (and keeps it nonzero).
+    while wide >> 32 != 0 {
+        wide = (wide & 0xffff_ffff) + (wide >> 32);
+    }
+    let mut acc = wide as u64;
     let rest = chunks.remainder();
     let mut pairs = rest.chunks_exact(2);
     for c in &mut pairs {
@@ -232,5 +241,40 @@ mod tests {
         let two = update16(update16(hc, (o >> 16) as u16, (n >> 16) as u16), o as u16, n as u16);
         assert_eq!(update32(hc, o, n), two);
         assert_eq!(update_bytes(hc, &o.to_be_bytes(), &n.to_be_bytes()), two);
+    }
+}
+
+#[cfg(test)]
+mod wide_sum_tests {
+    use super::*;
+
+    /// RFC 1071's definition: 16-bit big-endian words, end-around carry.
+    fn by_words(data: &[u8]) -> u16 {
+        let mut acc: u64 = 0;
+        for c in data.chunks(2) {
+            acc += u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        fold(acc)
+    }
+
+    #[test]
+    fn wide_summation_equals_the_word_by_word_sum() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for len in 0..600usize {
+            for fill in [None, Some(0u8), Some(0xff)] {
+                let data: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        fill.unwrap_or(x as u8)
+                    })
+                    .collect();
+                assert_eq!(sum(&data), by_words(&data), "len {len} fill {fill:?}");
+                // Accumulating in two parts gives the same sum.
+                let cut = len / 3;
+                assert_eq!(fold(accumulate(accumulate(0, &data[..cut & !1]), &data[cut & !1..])), by_words(&data));
+            }
+        }
     }
 }
