@@ -105,6 +105,30 @@ fn ip_bytes(a: IpAddr) -> Vec<u8> {
     }
 }
 
+/// The packet context every path starts from: header offsets, protocols and
+/// the time (`th_off`: the transport header as the caller decided it).
+fn packet_ctx(
+    parsed: &ctc_wire::Frame,
+    net: &ctc_wire::NetworkInfo,
+    th_off: Option<usize>,
+    frame_len: usize,
+    time_ns: u64,
+) -> PacketCtx {
+    let default_ethertype = if net.kind == NetworkKind::Ipv4 { 0x0800 } else { 0x86dd };
+    PacketCtx {
+        ll_off: parsed.ll_offset().map_or(ABSENT, |o| o as u32),
+        nh_off: net.offset as u32,
+        th_off: th_off.map_or(ABSENT, |o| o as u32),
+        ih_off: parsed.inner_offset().map_or(ABSENT, |o| o as u32),
+        len: net.end.min(frame_len) as u32,
+        nfproto: if net.kind == NetworkKind::Ipv4 { 2 } else { 10 },
+        l4proto: net.protocol.unwrap_or(0),
+        ethertype: parsed.link.map_or(default_ethertype, |l| l.ethertype.0),
+        time_ns,
+        ..PacketCtx::default()
+    }
+}
+
 /// What `ct ...` expressions read, from the tracker's verdict and entry.
 fn ct_info(t: &Tracker, v: &CtVerdict, now: u64) -> ctc_ir::abi::CtInfo {
     let mut c = ctc_ir::abi::CtInfo {
@@ -303,19 +327,10 @@ impl Pipeline {
         let Some(oif) = self.host.route(dst) else { return };
         let oif_index = self.host.ifaces[oif].index;
         let mut ctx = PacketCtx {
-            ll_off: parsed.ll_offset().map_or(ABSENT, |o| o as u32),
-            nh_off: net.offset as u32,
-            th_off: parsed.th_offset().map_or(ABSENT, |o| o as u32),
-            ih_off: parsed.inner_offset().map_or(ABSENT, |o| o as u32),
-            len: net.end.min(pkt.len()) as u32,
-            nfproto: if net.kind == NetworkKind::Ipv4 { 2 } else { 10 },
-            l4proto: net.protocol.unwrap_or(0),
-            ethertype: if net.kind == NetworkKind::Ipv4 { 0x0800 } else { 0x86dd },
             oif: oif_index,
             oiftype: 1,
             oifname: self.host.name16(oif_index),
-            time_ns: now,
-            ..PacketCtx::default()
+            ..packet_ctx(&parsed, &net, parsed.th_offset(), pkt.len(), now)
         };
         let mut acts = Actions::default();
         let mut last = Decider::NoChain;
@@ -439,22 +454,12 @@ impl Pipeline {
             return out;
         };
         let _ = src;
+        let iif_index = self.host.ifaces.get(iif).map_or(0, |f| f.index);
         let mut ctx = PacketCtx {
-            ll_off: parsed.ll_offset().map_or(ABSENT, |o| o as u32),
-            nh_off: net.offset as u32,
-            th_off: th_off.map_or(ABSENT, |o| o as u32),
-            ih_off: parsed.inner_offset().map_or(ABSENT, |o| o as u32),
-            len: net.end.min(pkt.len()) as u32,
-            nfproto: if net.kind == NetworkKind::Ipv4 { 2 } else { 10 },
-            l4proto: net.protocol.unwrap_or(0),
-            ethertype: parsed
-                .link
-                .map_or(if net.kind == NetworkKind::Ipv4 { 0x0800 } else { 0x86dd }, |l| l.ethertype.0),
-            iif: self.host.ifaces.get(iif).map_or(0, |f| f.index),
+            iif: iif_index,
             iiftype: 1, // ARPHRD_ETHER
-            time_ns: frame.time_ns,
-            iifname: self.host.name16(self.host.ifaces.get(iif).map_or(0, |f| f.index)),
-            ..PacketCtx::default()
+            iifname: self.host.name16(iif_index),
+            ..packet_ctx(&parsed, &net, th_off, pkt.len(), frame.time_ns)
         };
         ctx.pkttype = match parsed.link {
             Some(l) if l.dst.0 == [0xff; 6] => 1,
