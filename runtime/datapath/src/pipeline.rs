@@ -98,13 +98,6 @@ pub struct Pipeline {
     cur: Option<CtVerdict>,
 }
 
-fn ip_bytes(a: IpAddr) -> Vec<u8> {
-    match a {
-        IpAddr::V4(a) => a.octets().to_vec(),
-        IpAddr::V6(a) => a.octets().to_vec(),
-    }
-}
-
 /// The packet context every path starts from: header offsets, protocols and
 /// the time (`th_off`: the transport header as the caller decided it).
 fn packet_ctx(
@@ -179,13 +172,18 @@ fn ct_state_name(bits: u32) -> &'static str {
     }
 }
 
+/// An address as the VM passes it: 4 or 16 bytes, network order.
+fn ip_from(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
+        _ => None,
+    }
+}
+
 impl ctc_vm::Host for HostModel {
     fn route(&self, q: &ctc_vm::FibQuery<'_>) -> Option<ctc_vm::Route> {
-        let dst = match q.dst.len() {
-            4 => IpAddr::from(<[u8; 4]>::try_from(q.dst).ok()?),
-            16 => IpAddr::from(<[u8; 16]>::try_from(q.dst).ok()?),
-            _ => return None,
-        };
+        let dst = ip_from(q.dst)?;
         if self.is_local(dst) {
             // Local routes point at the loopback device (index 1).
             return Some(ctc_vm::Route { oif: 1, rtype: crate::host::rtn::LOCAL });
@@ -195,12 +193,7 @@ impl ctc_vm::Host for HostModel {
     }
 
     fn addr_type(&self, _nfproto: u8, addr: &[u8], _dev: Option<u32>) -> u32 {
-        let a = match addr.len() {
-            4 => <[u8; 4]>::try_from(addr).map(IpAddr::from),
-            16 => <[u8; 16]>::try_from(addr).map(IpAddr::from),
-            _ => return crate::host::rtn::UNREACHABLE,
-        };
-        a.map_or(crate::host::rtn::UNREACHABLE, |a| HostModel::addr_type(self, a))
+        ip_from(addr).map_or(crate::host::rtn::UNREACHABLE, |a| HostModel::addr_type(self, a))
     }
 
     fn ifname(&self, ifindex: u32) -> Option<[u8; 16]> {
@@ -235,10 +228,6 @@ impl Pipeline {
     /// Counter values of the program's counter slots.
     pub fn counter(&self, id: ctc_ir::CounterId) -> (u64, u64) {
         self.state.counter(id)
-    }
-
-    fn iface_name(&self, i: usize) -> &str {
-        self.host.ifaces.get(i).map_or("", |f| f.name.as_str())
     }
 
     /// Run one frame through the hooks, then finish its connection: an
@@ -350,20 +339,7 @@ impl Pipeline {
         let mut dropped = false;
         for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX].into_iter().enumerate() {
             if i == 1 {
-                match (&mut self.ct, attach) {
-                    (None, _) => ctx.ct.state = ct_state::UNTRACKED,
-                    (Some(_), _) if acts.set & actions::NOTRACK != 0 => ctx.ct.state = ct_state::UNTRACKED,
-                    (Some(t), Some(cause)) => {
-                        let v = t.attach(&cause);
-                        ctx.ct = ct_info(t, &v, now);
-                        cur = Some(v);
-                    }
-                    (Some(t), None) => {
-                        let v = t.packet_at(&pkt, &parsed, now, 0, ctc_conntrack::Hook::Output);
-                        ctx.ct = ct_info(t, &v, now);
-                        cur = Some(v);
-                    }
-                }
+                cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, ctc_conntrack::Hook::Output, attach);
             }
             let r =
                 self.vm.run_hook_window(&mut self.state, &self.host, Hook::Output, &mut pkt, &ctx, &mut acts, window);
@@ -474,7 +450,7 @@ impl Pipeline {
         // the others after it.
         for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX].into_iter().enumerate() {
             if i == 1 {
-                self.conntrack(&pkt, &parsed, &mut ctx, &acts);
+                self.cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, ctc_conntrack::Hook::Prerouting, None);
                 out.ct_state = ct_state_name(ctx.ct.state);
                 out.invalid_reason = self.cur.and_then(|v| v.reason).filter(|_| out.ct_state == "invalid");
                 if self.cur.is_some_and(|v| v.drop) {
@@ -626,21 +602,36 @@ impl Pipeline {
         out
     }
 
-    /// nf_conntrack_in at NF_IP_PRI_CONNTRACK: look the packet up (or not,
-    /// after `notrack`) and give the chains what it found.
-    fn conntrack(&mut self, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &mut PacketCtx, acts: &Actions) {
+    /// nf_conntrack_in at NF_IP_PRI_CONNTRACK (prerouting, or output for the
+    /// host's own packets): look the packet up (or not, after `notrack`) —
+    /// or, for a reply the host generated about `cause`, attach it to that
+    /// connection (nf_conntrack_attach) — and give the chains what it found.
+    fn conntrack(
+        &mut self,
+        pkt: &[u8],
+        parsed: &ctc_wire::Frame,
+        ctx: &mut PacketCtx,
+        acts: &Actions,
+        hook: ctc_conntrack::Hook,
+        cause: Option<CtVerdict>,
+    ) -> Option<CtVerdict> {
         let Some(t) = &mut self.ct else {
             ctx.ct.state = ct_state::UNTRACKED;
-            return;
+            return None;
         };
         if acts.set & actions::NOTRACK != 0 {
             ctx.ct.state = ct_state::UNTRACKED;
-            return;
+            return None;
         }
-        let zone = if acts.set & actions::CT_ZONE != 0 { acts.ct_zone } else { 0 };
-        let v = t.packet(pkt, parsed, ctx.time_ns, zone);
-        self.cur = Some(v);
+        let v = match cause {
+            Some(c) => t.attach(&c),
+            None => {
+                let zone = if acts.set & actions::CT_ZONE != 0 { acts.ct_zone } else { 0 };
+                t.packet_at(pkt, parsed, ctx.time_ns, zone, hook)
+            }
+        };
         ctx.ct = ct_info(t, &v, ctx.time_ns);
+        Some(v)
     }
 
     fn logs(&self, out: &mut Outcome, acts: &Actions, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &PacketCtx) {
@@ -671,12 +662,8 @@ impl Pipeline {
         }
     }
 
-    /// The name of interface `i`.
+    /// The name of interface `i` of the host model.
     pub fn name_of(&self, i: usize) -> &str {
-        self.iface_name(i)
-    }
-
-    pub fn ip_of(a: IpAddr) -> Vec<u8> {
-        ip_bytes(a)
+        self.host.ifaces.get(i).map_or("", |f| f.name.as_str())
     }
 }
