@@ -354,18 +354,10 @@ pub fn object_kind(kind: &Spanned<ast::ObjectKind>, diags: &mut Vec<Diagnostic>)
     })
 }
 
+/// A layer 4 protocol by name (ctc-proto's inet_proto symbols) or number.
 fn l4proto(t: &Term) -> Option<u8> {
-    match text(t)? {
-        "tcp" => Some(6),
-        "udp" => Some(17),
-        "udplite" => Some(136),
-        "sctp" => Some(132),
-        "dccp" => Some(33),
-        "gre" => Some(47),
-        "icmp" => Some(1),
-        "icmpv6" => Some(58),
-        s => values::parse_number(s).and_then(|n| u8::try_from(n).ok()),
-    }
+    let s = text(t)?;
+    Ty::InetProto.symbol(s).or_else(|| values::parse_number(s).map(|n| n as u64)).and_then(|n| u8::try_from(n).ok())
 }
 
 fn l3proto(t: &Term) -> Option<Family> {
