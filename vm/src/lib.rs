@@ -254,6 +254,13 @@ impl Vm {
         if ctx.ct.has_entry == 0 || work.ct_state & (NEW | RELATED) == 0 {
             return false;
         }
+        // An ICMP error RELATED to a connection is translated as that
+        // connection is (nf_nat_icmp_reply_translation): the chains never
+        // see it (nf_nat_ipv4_fn / nf_nat_ipv6_fn return before them).
+        let icmp = if ctx.nfproto == 2 { 1 } else { 58 };
+        if work.ct_state & RELATED != 0 && ctx.l4proto == icmp {
+            return false;
+        }
         let done = match hook {
             Hook::Prerouting | Hook::Output => IPS_DST_NAT_DONE,
             Hook::Input | Hook::Postrouting | Hook::Forward => IPS_SRC_NAT_DONE,

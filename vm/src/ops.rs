@@ -420,6 +420,17 @@ impl Exec<'_> {
                 Step::Go
             }
             Op::Nat(n) => {
+                // nft_nat_inet_eval: in an inet table, `snat ip to ...` does
+                // nothing to an IPv6 packet (and `ip6` forms to IPv4 ones):
+                // the rule goes on as if the statement were not there.
+                let fam = match n.addr_len {
+                    4 => 2,
+                    16 => 10,
+                    _ => self.ctx.nfproto,
+                };
+                if fam != self.ctx.nfproto {
+                    return Step::Go;
+                }
                 let mut a = ctc_ir::abi::NatAction {
                     kind: match n.kind {
                         NatKind::Snat => 1,

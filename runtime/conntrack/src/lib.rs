@@ -18,12 +18,15 @@
 
 mod config;
 pub mod format;
+pub mod mangle;
 pub mod tcp;
 mod tracker;
 mod tuple;
 
 pub use config::{Config, SYSCTL_NAMES, Timeouts};
+pub use mangle::Manip;
 pub use tcp::{Dir, TcpConn, TcpState};
+pub use tracker::nat::{NatRange, range_flags};
 pub use tracker::{Hook, Tracker};
 pub use tuple::{L3_IPV4, L3_IPV6, Tuple};
 

@@ -13,6 +13,8 @@
 
 use core::net::IpAddr;
 
+pub(crate) mod nat;
+
 use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
 
 use crate::tcp::{self, Segment, TcpAction, TcpConn, TcpState};
@@ -78,6 +80,10 @@ pub struct Tracker {
     /// early_drop found nothing: the gc worker evicts at its next run
     /// (conntrack_gc_work.early_drop).
     gc_early_drop: bool,
+    /// Source-NATed entries by original source (nf_nat_bysource).
+    bysource: ahash::AHashMap<nat::BySrc, Vec<u32>>,
+    /// State of the generator behind NAT's random port choices.
+    rng: u64,
 }
 
 impl core::fmt::Debug for Tracker {
@@ -190,6 +196,8 @@ impl Tracker {
             stats: Stats::default(),
             next_id: 1,
             gc_early_drop: false,
+            bysource: ahash::AHashMap::new(),
+            rng: 0x6e66_5f6e_6174_2d31,
             cfg,
         }
     }
@@ -929,6 +937,7 @@ impl Tracker {
     /// Frees an unconfirmed entry's slot (no event).
     fn release(&mut self, idx: u32) {
         debug_assert!(!self.e(idx).is_confirmed());
+        self.nat_forget(idx);
         self.slots[idx as usize].entry = None;
         self.free.push(idx);
         self.count -= 1;
@@ -961,6 +970,7 @@ impl Tracker {
                 }
             }
         }
+        self.nat_forget(idx);
         let (prev, next, pos) = {
             let s = &self.slots[idx as usize];
             (s.prev, s.next, s.heap as usize)

@@ -187,6 +187,17 @@ impl HostModel {
         out
     }
 
+    /// inet_select_addr for masquerade: the address of `iface` whose subnet
+    /// holds `dst` (the next hop), else its first address of that family.
+    pub fn select_addr(&self, iface: usize, dst: IpAddr) -> Option<IpAddr> {
+        let f = self.ifaces.get(iface)?;
+        f.addrs
+            .iter()
+            .find(|(a, len)| same_family(*a, dst) && in_prefix(dst, *a, *len))
+            .map(|(a, _)| *a)
+            .or_else(|| self.iface_addr(iface, dst))
+    }
+
     /// The first address of `iface` of the family of `like` (masquerade).
     pub fn iface_addr(&self, iface: usize, like: IpAddr) -> Option<IpAddr> {
         self.ifaces.get(iface)?.addrs.iter().map(|(a, _)| *a).find(|a| same_family(*a, like))

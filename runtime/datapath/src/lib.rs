@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod host;
 pub mod log;
+mod nat;
 pub mod pipeline;
 pub mod reject;
 pub mod replay;

@@ -10,8 +10,9 @@
 use crate::capture::{Frame, Link};
 use crate::host::HostModel;
 use crate::log;
+use crate::nat;
 use crate::reject;
-use ctc_conntrack::{CtState, Event, Tracker, Verdict as CtVerdict};
+use ctc_conntrack::{CtState, Event, Manip, Tracker, Verdict as CtVerdict};
 use ctc_ir::abi::{ABSENT, Actions, PacketCtx, actions, ct_state};
 use ctc_ir::{Hook, Reject};
 use ctc_vm::{Decider, HookVerdict, State, Vm};
@@ -21,6 +22,52 @@ use std::net::IpAddr;
 /// The highest priority of a "raw" chain: NF_IP_PRI_CONNTRACK (-200) is
 /// where conntrack looks the packet up; chains below it run before.
 const RAW_MAX: i32 = -201;
+/// NF_IP_PRI_NAT_DST: the NAT core's hook at prerouting and output (the
+/// NAT chains run inside it; chains at higher priorities see the
+/// translated destination).
+const NAT_DST: i32 = -100;
+/// NF_IP_PRI_NAT_SRC: the NAT core's hook at postrouting and input.
+const NAT_SRC: i32 = 100;
+
+/// Parse a frame (again, after NAT rewrote it).
+fn parse(pkt: &[u8], link: Link) -> ctc_wire::Frame {
+    let opts = ParseOptions { verify_ipv4_checksum: true };
+    match link {
+        Link::Ethernet => ctc_wire::parse_frame_with(pkt, &opts),
+        Link::RawIp => ctc_wire::parse_ip_with(pkt, &opts),
+    }
+}
+
+/// ip_decrease_ttl's checksum update, bit for bit: the kernel adds
+/// htons(0x0100) to the checksum as a host-order (little-endian) number
+/// and folds the carry, which turns a result of 0xffff into 0.
+fn ttl_decrease_check(check: u16) -> u16 {
+    let c = u32::from(check.swap_bytes()) + 1;
+    let c = c + u32::from(c >= 0xffff);
+    (c as u16).swap_bytes()
+}
+
+/// Bits of [`Pipeline::nat_families`].
+const NAT_V4: u8 = 1;
+const NAT_V6: u8 = 2;
+
+/// Which families have NAT chains: the kernel registers its NAT hooks for
+/// a family once a nat chain of it exists, and from then on every new
+/// connection of the family gets bindings (null ones at least).
+fn nat_families(p: &ctc_ir::Program) -> u8 {
+    let mut f = 0;
+    for c in &p.chains {
+        if c.base.as_ref().is_some_and(|b| b.ty == ctc_ir::ChainType::Nat) {
+            f |= match p.tables.get(c.table.index()).map(|t| t.family) {
+                Some(ctc_ir::Family::Ip) => NAT_V4,
+                Some(ctc_ir::Family::Ip6) => NAT_V6,
+                Some(ctc_ir::Family::Inet) => NAT_V4 | NAT_V6,
+                None => 0,
+            };
+        }
+    }
+    f
+}
 
 /// The final verdict of a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +102,9 @@ pub enum Reason {
     TtlExceeded,
     /// Conntrack dropped it: the table is full, or the new entry clashed.
     ConntrackDrop,
+    /// NAT dropped it: no address to masquerade to, no room in the range,
+    /// a packet too short to rewrite.
+    NatDrop,
 }
 
 /// What happened to one frame.
@@ -96,6 +146,8 @@ pub struct Pipeline {
     pub ct: Option<Tracker>,
     /// The conntrack verdict of the frame being processed.
     cur: Option<CtVerdict>,
+    /// [`NAT_V4`] / [`NAT_V6`]: the families whose NAT hooks exist.
+    nat_families: u8,
 }
 
 /// The packet context every path starts from: header offsets, protocols and
@@ -209,9 +261,32 @@ impl Pipeline {
     /// A pipeline running `program` on the host model; `inputs` maps each
     /// `--in` capture to its interface in the host model.
     pub fn new(program: ctc_ir::VerifiedProgram, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
+        let nat_families = nat_families(program.program());
         let vm = Vm::new(program);
         let state = vm.new_state();
-        Pipeline { vm, state, host, inputs, ct, cur: None }
+        Pipeline { vm, state, host, inputs, ct, cur: None, nat_families }
+    }
+
+    /// Learn each link's MACs from a whole capture before replaying it:
+    /// ours is where its unicast frames go, the peer's where they come
+    /// from (the recorded hosts have static neighbours, so the first frame
+    /// the host sends on a link already carries the right addresses).
+    pub fn learn_links(&mut self, frames: &[Frame]) {
+        for f in frames {
+            let Some(&i) = self.inputs.get(f.input) else { continue };
+            if f.link != Link::Ethernet || f.data.len() < 14 {
+                continue;
+            }
+            let Some(iface) = self.host.ifaces.get_mut(i) else { continue };
+            let (dst, src): ([u8; 6], [u8; 6]) =
+                (f.data[0..6].try_into().expect("6 bytes"), f.data[6..12].try_into().expect("6 bytes"));
+            if dst[0] & 1 == 0 && iface.own_mac.is_none() {
+                iface.own_mac = Some(dst);
+            }
+            if iface.peer_mac.is_none() {
+                iface.peer_mac = Some(src);
+            }
+        }
     }
 
     /// Let the clock run to `now_ns` (timers fire: DESTROY events).
@@ -336,10 +411,25 @@ impl Pipeline {
             acts: Actions::default(),
             local: Vec::new(),
         };
+        let mut parsed = parsed;
         let mut dropped = false;
-        for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX].into_iter().enumerate() {
+        let place = |parsed: &ctc_wire::Frame| nat::Place {
+            iif: None,
+            oif: Some(oif),
+            local_out: true,
+            src: parsed.network.and_then(|n| n.src).unwrap_or(dst),
+            dst: parsed.network.and_then(|n| n.dst).unwrap_or(dst),
+        };
+        for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=NAT_DST, NAT_DST + 1..=i32::MAX].into_iter().enumerate() {
             if i == 1 {
                 cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, ctc_conntrack::Hook::Output, attach);
+            }
+            if i == 2 {
+                let at = place(&parsed);
+                if !self.nat_hook(&mut pkt, &mut parsed, link, &mut ctx, &mut acts, Manip::Dst, cur, at) {
+                    dropped = true;
+                    break;
+                }
             }
             let r =
                 self.vm.run_hook_window(&mut self.state, &self.host, Hook::Output, &mut pkt, &ctx, &mut acts, window);
@@ -349,8 +439,28 @@ impl Pipeline {
             }
         }
         if !dropped {
-            let r = self.vm.run_hook(&mut self.state, &self.host, Hook::Postrouting, &mut pkt, &ctx, &mut acts);
-            dropped = self.finish_hook(r, &mut last, &mut sink).is_some();
+            for (i, window) in [i32::MIN..=NAT_SRC, NAT_SRC + 1..=i32::MAX].into_iter().enumerate() {
+                if i == 1 {
+                    let at = place(&parsed);
+                    if !self.nat_hook(&mut pkt, &mut parsed, link, &mut ctx, &mut acts, Manip::Src, cur, at) {
+                        dropped = true;
+                        break;
+                    }
+                }
+                let r = self.vm.run_hook_window(
+                    &mut self.state,
+                    &self.host,
+                    Hook::Postrouting,
+                    &mut pkt,
+                    &ctx,
+                    &mut acts,
+                    window,
+                );
+                if self.finish_hook(r, &mut last, &mut sink).is_some() {
+                    dropped = true;
+                    break;
+                }
+            }
         }
         self.logs(out, &acts, &pkt, &parsed, &ctx);
         if let (Some(t), Some(v)) = (&mut self.ct, cur)
@@ -370,11 +480,7 @@ impl Pipeline {
     fn run(&mut self, frame: &Frame) -> Outcome {
         let iif = self.inputs.get(frame.input).copied().unwrap_or(0);
         let mut pkt = frame.data.clone();
-        let opts = ParseOptions { verify_ipv4_checksum: true };
-        let parsed = match frame.link {
-            Link::Ethernet => ctc_wire::parse_frame_with(&pkt, &opts),
-            Link::RawIp => ctc_wire::parse_ip_with(&pkt, &opts),
-        };
+        let mut parsed = parse(&pkt, frame.link);
         let mut out = Outcome {
             verdict: FinalVerdict::Accept,
             reason: Reason::NotIp,
@@ -429,7 +535,6 @@ impl Pipeline {
             out.reason = Reason::Malformed("no addresses".into());
             return out;
         };
-        let _ = src;
         let iif_index = self.host.ifaces.get(iif).map_or(0, |f| f.index);
         let mut ctx = PacketCtx {
             iif: iif_index,
@@ -447,8 +552,25 @@ impl Pipeline {
 
         // prerouting: the raw chains (priority < NF_IP_PRI_CONNTRACK, -200)
         // run before conntrack sees the packet (`notrack`, `ct zone set`),
-        // the others after it.
-        for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=i32::MAX].into_iter().enumerate() {
+        // the others after it; the NAT core at -100 binds and rewrites the
+        // destination.
+        let place = |parsed: &ctc_wire::Frame, oif: Option<usize>| nat::Place {
+            iif: Some(iif),
+            oif,
+            local_out: false,
+            src: parsed.network.and_then(|n| n.src).unwrap_or(src),
+            dst: parsed.network.and_then(|n| n.dst).unwrap_or(dst),
+        };
+        for (i, window) in [i32::MIN..=RAW_MAX, RAW_MAX + 1..=NAT_DST, NAT_DST + 1..=i32::MAX].into_iter().enumerate() {
+            if i == 2 {
+                let (cur, at) = (self.cur, place(&parsed, None));
+                if !self.nat_hook(&mut pkt, &mut parsed, frame.link, &mut ctx, &mut acts, Manip::Dst, cur, at) {
+                    out.verdict = FinalVerdict::Drop;
+                    out.reason = Reason::NatDrop;
+                    out.acts = acts;
+                    return out;
+                }
+            }
             if i == 1 {
                 self.cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, ctc_conntrack::Hook::Prerouting, None);
                 out.ct_state = ct_state_name(ctx.ct.state);
@@ -476,13 +598,35 @@ impl Pipeline {
         if acts.set & actions::MARK != 0 {
             ctx.mark = acts.mark;
         }
+        // A destination NAT changed where the packet goes.
+        let Some(net) = parsed.network else { return out };
+        let Some(dst) = net.dst else { return out };
 
         // The routing decision.
         let local = self.host.is_local(dst) || dst.is_multicast() || self.host.is_broadcast(dst);
         if local {
-            let r = self.vm.run_hook(&mut self.state, &self.host, Hook::Input, &mut pkt, &ctx, &mut acts);
-            if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-                return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
+            for (i, window) in [i32::MIN..=NAT_SRC, NAT_SRC + 1..=i32::MAX].into_iter().enumerate() {
+                if i == 1 {
+                    let (cur, at) = (self.cur, place(&parsed, None));
+                    if !self.nat_hook(&mut pkt, &mut parsed, frame.link, &mut ctx, &mut acts, Manip::Src, cur, at) {
+                        out.verdict = FinalVerdict::Drop;
+                        out.reason = Reason::NatDrop;
+                        out.acts = acts;
+                        return out;
+                    }
+                }
+                let r = self.vm.run_hook_window(
+                    &mut self.state,
+                    &self.host,
+                    Hook::Input,
+                    &mut pkt,
+                    &ctx,
+                    &mut acts,
+                    window,
+                );
+                if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
+                    return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
+                }
             }
             out.reason = Reason::Decider(last);
             self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
@@ -516,8 +660,30 @@ impl Pipeline {
         ctx.oifname = self.host.name16(ctx.oif);
         ctx.oiftype = 1;
         out.oif = Some(oif);
-        for hook in [Hook::Forward, Hook::Postrouting] {
-            let r = self.vm.run_hook(&mut self.state, &self.host, hook, &mut pkt, &ctx, &mut acts);
+        // ip_forward / ip6_forward: the TTL or hop limit goes down before
+        // the forward hook (its chains see the new value).
+        pkt[ttl_at] -= 1;
+        if net.kind == NetworkKind::Ipv4 {
+            let c = net.offset + 10;
+            let hc = u16::from_be_bytes([pkt[c], pkt[c + 1]]);
+            pkt[c..c + 2].copy_from_slice(&ttl_decrease_check(hc).to_be_bytes());
+        }
+        let windows = [
+            (Hook::Forward, i32::MIN..=i32::MAX),
+            (Hook::Postrouting, i32::MIN..=NAT_SRC),
+            (Hook::Postrouting, NAT_SRC + 1..=i32::MAX),
+        ];
+        for (i, (hook, window)) in windows.into_iter().enumerate() {
+            if i == 2 {
+                let (cur, at) = (self.cur, place(&parsed, Some(oif)));
+                if !self.nat_hook(&mut pkt, &mut parsed, frame.link, &mut ctx, &mut acts, Manip::Src, cur, at) {
+                    out.verdict = FinalVerdict::Drop;
+                    out.reason = Reason::NatDrop;
+                    out.acts = acts;
+                    return out;
+                }
+            }
+            let r = self.vm.run_hook_window(&mut self.state, &self.host, hook, &mut pkt, &ctx, &mut acts, window);
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
                 return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }
@@ -528,18 +694,7 @@ impl Pipeline {
         out.reason = Reason::Decider(last);
         self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
         out.acts = acts;
-        // Forwarding: TTL/hop limit minus one (IPv4 checksum updated
-        // incrementally), and the output link's MACs.
-        if net.kind == NetworkKind::Ipv4 {
-            let old = u16::from_be_bytes([pkt[ttl_at], pkt[ttl_at + 1]]);
-            pkt[ttl_at] -= 1;
-            let new = u16::from_be_bytes([pkt[ttl_at], pkt[ttl_at + 1]]);
-            let c = net.offset + 10;
-            let hc = u16::from_be_bytes([pkt[c], pkt[c + 1]]);
-            pkt[c..c + 2].copy_from_slice(&ctc_wire::checksum::update16(hc, old, new).to_be_bytes());
-        } else {
-            pkt[ttl_at] -= 1;
-        }
+        // The output link's MACs.
         if let Some(l) = parsed.link
             && l.header_len >= 12
         {
@@ -634,6 +789,56 @@ impl Pipeline {
         Some(v)
     }
 
+    /// The NAT core at a hook of kind `manip` (nf_nat_ipv4_fn and
+    /// nf_nat_inet_fn): an ICMP error RELATED to a connection is translated
+    /// as the connection is; a new or related connection not bound for this
+    /// kind yet is bound, from the NAT chains' request or with a null
+    /// binding; then the packet is rewritten per the binding
+    /// (nf_nat_packet). `false`: the packet is dropped.
+    #[allow(clippy::too_many_arguments)]
+    fn nat_hook(
+        &mut self,
+        pkt: &mut [u8],
+        parsed: &mut ctc_wire::Frame,
+        link: Link,
+        ctx: &mut PacketCtx,
+        acts: &mut Actions,
+        manip: Manip,
+        cur: Option<CtVerdict>,
+        place: nat::Place,
+    ) -> bool {
+        let fam = if ctx.nfproto == 2 { NAT_V4 } else { NAT_V6 };
+        if self.nat_families & fam == 0 {
+            return true;
+        }
+        let (Some(t), Some(v)) = (&mut self.ct, cur) else { return true };
+        let (Some(h), Some(n)) = (v.handle, parsed.network) else { return true };
+        let (nh, end, now) = (n.offset, n.end, ctx.time_ns);
+        let icmp = if ctx.nfproto == 2 { 1 } else { 58 };
+        let changed = if v.state == CtState::Related && ctx.l4proto == icmp {
+            t.nat_icmp_error(h, v.dir, manip, pkt, nh, end)
+        } else {
+            if matches!(v.state, CtState::New | CtState::Related) && !t.nat_initialized(h, manip) {
+                if acts.set & actions::NAT != 0 && nat::manip_of(&acts.nat) == Some(manip) {
+                    acts.set &= !actions::NAT;
+                    match nat::range_of(&acts.nat, &self.host, &place) {
+                        Ok(r) => t.nat_setup(h, &r, manip, now),
+                        Err(()) => return false,
+                    };
+                } else {
+                    t.nat_null_binding(h, manip, now);
+                }
+            }
+            t.nat_packet(h, v.dir, manip, pkt, nh, end)
+        };
+        let Some(changed) = changed else { return false };
+        ctx.ct = ct_info(t, &v, now);
+        if changed {
+            *parsed = parse(pkt, link);
+        }
+        true
+    }
+
     fn logs(&self, out: &mut Outcome, acts: &Actions, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &PacketCtx) {
         let name =
             |b: &[u8; 16]| String::from_utf8_lossy(&b[..b.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
@@ -659,6 +864,7 @@ impl Pipeline {
             Reason::NoRoute => "no-route".into(),
             Reason::TtlExceeded => "ttl-exceeded".into(),
             Reason::ConntrackDrop => "conntrack".into(),
+            Reason::NatDrop => "nat".into(),
         }
     }
 

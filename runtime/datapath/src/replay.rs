@@ -139,6 +139,7 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
         let i = pipe.host.iface(iface).ok_or_else(|| ReplayError::Usage(format!("unknown interface {iface}")))?;
         writers.insert(i, Writer::create(path, link)?);
     }
+    pipe.learn_links(frames);
     let mut s = Summary::default();
     for (index, frame) in frames.iter().enumerate() {
         let o = pipe.process(frame);
