@@ -52,6 +52,7 @@ const CASES: &[&str] = &[
     "icmp_error_related",
     "tcp_loose_ack",
     "nat_masquerade",
+    "ftp_passive_nohelper",
 ];
 
 /// The gateway's own addresses (its packets carry a random IPv4 id).
