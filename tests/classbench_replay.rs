@@ -418,6 +418,7 @@ fn run_file(name: &str, plan: Plan, with_binary: bool) -> Option<Outcome> {
         routes: ROUTES.iter().map(|s| s.to_string()).collect(),
         outs: vec![],
         until_ns: None,
+        expect_events: None,
     };
     let (mut replay, read) = Replay::from_options(&rs_name, &ruleset, opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(read.len(), pkts.len(), "{name}: frames read back");

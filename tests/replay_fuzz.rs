@@ -367,6 +367,7 @@ fn hundred_thousand_mutated_frames_each_get_a_verdict() {
         routes: routes.clone(),
         outs: vec![],
         until_ns: None,
+        expect_events: None,
     };
     let (mut replay, read) = Replay::from_options(&ruleset_name, &ruleset, opts).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(read.len(), FRAMES, "frames read back from the captures");
@@ -390,6 +391,7 @@ fn hundred_thousand_mutated_frames_each_get_a_verdict() {
                     routes,
                     outs: vec![],
                     until_ns: None,
+                    expect_events: None,
                 },
             )
             .unwrap();

@@ -172,8 +172,9 @@ Connection tracking follows Linux nf_conntrack; --sysctl takes the
 kernel's names without prefix (tcp_loose=0, tcp_be_liberal=1, acct=1,
 udp_timeout=60, ...). --events writes `conntrack -E -o id` lines prefixed
 with the packet time; --table prints `conntrack -L` at the end (after
---until); --stats prints `conntrack -S`. NAT and helpers (expectations,
---expect-events) land with issue #5.")]
+--until); --stats prints `conntrack -S`; --expect-events writes
+`conntrack -E expect` lines (expectations of the ftp and tftp helpers,
+assigned with `ct helper set`).")]
     Replay(ReplayArgs),
     /// Run the firewall on live packets from NFQUEUE or AF_XDP (not built yet)
     #[command(after_long_help = "\
@@ -492,9 +493,6 @@ fn replay(a: &ReplayArgs) -> u8 {
     if a.engine == Engine::Jit {
         return not_built("ctc replay --engine jit", "the Cranelift JIT lands with issue #6; use --engine interp");
     }
-    if a.expect_events.is_some() {
-        return not_built("ctc replay --expect-events", "expectations and helpers land with issue #5");
-    }
     let mut ct_config = ctc_conntrack::Config::default();
     for (name, value) in &a.sysctls {
         if let Err(e) = ct_config.set_sysctl(name, value) {
@@ -548,6 +546,7 @@ fn replay(a: &ReplayArgs) -> u8 {
         routes: a.routes.iter().map(|(p, i)| format!("{p}={i}")).collect(),
         outs: a.outputs.iter().map(|(i, p)| (i.clone(), PathBuf::from(p))).collect(),
         until_ns,
+        expect_events: a.expect_events.clone(),
     };
     let (host, inputs, frames) = match replay::prepare(&opts) {
         Ok(x) => x,

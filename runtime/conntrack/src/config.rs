@@ -25,6 +25,10 @@ pub struct Config {
     pub buckets: usize,
     /// nf_conntrack_expect_max.
     pub expect_max: usize,
+    /// The FTP helper's `loose` module parameter (nf_conntrack_ftp.loose):
+    /// expect connections to an address other than the control
+    /// connection's (FTP bounce protection off). `--sysctl ftp_loose=1`.
+    pub ftp_loose: bool,
     /// nf_conntrack_udp_timeout (unreplied, or replied within 2 s).
     pub udp_timeout: u64,
     /// nf_conntrack_udp_timeout_stream (replied and seen again after 2 s).
@@ -50,6 +54,7 @@ impl Default for Config {
             max: 262_144,
             buckets: 262_144,
             expect_max: 4096,
+            ftp_loose: false,
             udp_timeout: 30,
             udp_timeout_stream: 120,
             icmp_timeout: 30,
@@ -62,6 +67,7 @@ impl Default for Config {
 /// Every name [`Config::set_sysctl`] accepts.
 pub const SYSCTL_NAMES: &[&str] = &[
     "acct",
+    "ftp_loose",
     "timestamp",
     "checksum",
     "events",
@@ -115,6 +121,7 @@ impl Config {
                 }
                 self.buckets = v as usize;
             }
+            "ftp_loose" => self.ftp_loose = b,
             "expect_max" => self.expect_max = usize::try_from(v).map_err(|_| format!("sysctl expect_max: {v}"))?,
             "tcp_loose" => t.loose = b,
             "tcp_be_liberal" => t.be_liberal = b,

@@ -40,6 +40,42 @@ fn tuple(s: &mut String, t: &Tuple) {
     }
 }
 
+/// An expectation's tuple with its own address keys (`mask-src=`,
+/// `master-src=`, ...), ports always (`__snprintf_proto`).
+fn expect_tuple(s: &mut String, t: &Tuple, src: &str, dst: &str) {
+    let _ = write!(s, "{src}={} {dst}={} ", t.src_addr(), t.dst_addr());
+    if t.is_icmp() {
+        let _ = write!(s, "type={} code={} id={} ", t.icmp_type(), t.icmp_code(), t.icmp_id());
+    } else if t.has_ports() {
+        let _ = write!(s, "sport={} dport={} ", t.src_port, t.dst_port);
+    }
+}
+
+/// An expectation as `conntrack -L expect` prints it (libnetfilter_conntrack's
+/// default expectation format): timeout, protocol, the expected tuple, its
+/// mask, the master's tuple, class and helper.
+pub fn expectation(e: &crate::Expectation, timeout_secs: u64) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{timeout_secs} proto={} ", e.tuple.proto);
+    expect_tuple(&mut s, &e.tuple, "src", "dst");
+    // The mask's ports print as the expected tuple's protocol has them.
+    expect_tuple(&mut s, &Tuple { proto: e.tuple.proto, ..e.mask }, "mask-src", "mask-dst");
+    expect_tuple(&mut s, &e.master_tuple, "master-src", "master-dst");
+    let _ = write!(s, "class={} helper={}", e.class, e.helper.name());
+    s
+}
+
+/// A `conntrack -E expect` line without the timestamp prefix, e.g.
+/// `    [NEW] 300 proto=6 src=... class=0 helper=ftp`.
+pub fn expect_event(ev: &crate::ExpectEvent) -> String {
+    let kind = match ev.kind {
+        EventKind::New => "[NEW]",
+        EventKind::Update => "[UPDATE]",
+        EventKind::Destroy => "[DESTROY]",
+    };
+    format!("{kind:>9} {}", expectation(&ev.exp, ev.timeout_secs))
+}
+
 fn counters(s: &mut String, c: (u64, u64)) {
     let _ = write!(s, "packets={} bytes={} ", c.0, c.1);
 }
@@ -188,7 +224,7 @@ pub fn timestamp_prefix(ns: u64) -> String {
 
 /// A `conntrack -L` line at `now_ns` with the given `-o` options:
 /// `packets=/bytes=` with acct, `mark=` always, `delta-time=` with
-/// timestamp, `use=1`.
+/// timestamp, `use=` (1 plus the expected connections it is master of).
 pub fn entry_with(e: &Entry, now_ns: u64, cfg: &Config, out: Output) -> String {
     render(&Line {
         kind: None,
@@ -203,7 +239,9 @@ pub fn entry_with(e: &Entry, now_ns: u64, cfg: &Config, out: Output) -> String {
         times: cfg.timestamp.then_some((e.start_ns, None)),
         now_ns,
         helper: e.helper,
-        use_count: Some(1),
+        // The entry's references: the table's, and one per expected
+        // connection whose master it is (ct->master holds a reference).
+        use_count: Some(1 + e.help.as_ref().map_or(0, |h| h.children)),
         id: e.id,
     })
 }

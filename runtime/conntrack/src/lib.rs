@@ -18,6 +18,7 @@
 
 mod config;
 pub mod format;
+pub mod helpers;
 pub mod mangle;
 pub mod tcp;
 mod tracker;
@@ -26,6 +27,8 @@ mod tuple;
 pub use config::{Config, SYSCTL_NAMES, Timeouts};
 pub use mangle::Manip;
 pub use tcp::{Dir, TcpConn, TcpState};
+pub use tracker::expect::{ExpectError, ExpectEvent, ExpectNat, Expectation};
+pub use tracker::help::{HelpState, HelpVerdict};
 pub use tracker::nat::{NatRange, range_flags};
 pub use tracker::{Hook, Tracker};
 pub use tuple::{L3_IPV4, L3_IPV6, Tuple};
@@ -250,6 +253,9 @@ pub struct Entry {
     pub mark: u32,
     /// Attached helper.
     pub helper: Option<Helper>,
+    /// The helper's data about the connection (FTP: where lines start),
+    /// allocated when the helper first looks at a packet.
+    pub help: Option<Box<HelpState>>,
 }
 
 impl Entry {

@@ -13,6 +13,8 @@
 
 use core::net::IpAddr;
 
+pub(crate) mod expect;
+pub(crate) mod help;
 pub(crate) mod nat;
 
 use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
@@ -84,6 +86,9 @@ pub struct Tracker {
     bysource: ahash::AHashMap<nat::BySrc, Vec<u32>>,
     /// State of the generator behind NAT's random port choices.
     rng: u64,
+    /// Expectations, oldest first (few: each helper master has one).
+    expects: Vec<expect::Expectation>,
+    expect_events: Vec<expect::ExpectEvent>,
 }
 
 impl core::fmt::Debug for Tracker {
@@ -198,6 +203,8 @@ impl Tracker {
             gc_early_drop: false,
             bysource: ahash::AHashMap::new(),
             rng: 0x6e66_5f6e_6174_2d31,
+            expects: Vec::new(),
+            expect_events: Vec::new(),
             cfg,
         }
     }
@@ -522,6 +529,7 @@ impl Tracker {
             mark: 0,
             zone,
             helper: None,
+            help: None,
             pending: 0,
             timeout_at_ns: 0,
             start_ns: 0,
@@ -541,6 +549,10 @@ impl Tracker {
             }
         };
         self.count += 1;
+        // "Welcome, Mr. Bond. We've been expecting you..."
+        if let Some(exp) = self.find_expectation(tuple, zone, now_ns) {
+            self.expected(idx, &exp, now_ns);
+        }
         Ok(idx)
     }
 
@@ -938,6 +950,7 @@ impl Tracker {
     fn release(&mut self, idx: u32) {
         debug_assert!(!self.e(idx).is_confirmed());
         self.nat_forget(idx);
+        self.drop_master_ref(idx);
         self.slots[idx as usize].entry = None;
         self.free.push(idx);
         self.count -= 1;
@@ -971,6 +984,7 @@ impl Tracker {
             }
         }
         self.nat_forget(idx);
+        self.drop_master_ref(idx);
         let (prev, next, pos) = {
             let s = &self.slots[idx as usize];
             (s.prev, s.next, s.heap as usize)
@@ -989,6 +1003,10 @@ impl Tracker {
         let e = self.slots[idx as usize].entry.take().expect("live slot");
         self.free.push(idx);
         self.count -= 1;
+        if !self.expects.is_empty() {
+            // nf_ct_remove_expectations of the master.
+            self.expire_expectations(now_ns);
+        }
         if self.cfg.events {
             let now_j = jiffies(now_ns);
             let to_j = jiffies(e.timeout_at_ns);
@@ -1060,6 +1078,9 @@ impl Tracker {
         }
         if core::mem::take(&mut self.gc_early_drop) {
             self.gc_evict(now_ns);
+        }
+        if !self.expects.is_empty() {
+            self.expire_expectations(now_ns);
         }
     }
 

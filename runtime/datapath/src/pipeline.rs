@@ -105,6 +105,8 @@ pub enum Reason {
     /// NAT dropped it: no address to masquerade to, no room in the range,
     /// a packet too short to rewrite.
     NatDrop,
+    /// The connection's helper dropped it (the kernel's helper log text).
+    HelperDrop(&'static str),
 }
 
 /// What happened to one frame.
@@ -205,7 +207,8 @@ fn ct_info(t: &Tracker, v: &CtVerdict, now: u64) -> ctc_ir::abi::CtInfo {
         c.packets[d] = e.counters[d].0;
         c.bytes[d] = e.counters[d].1;
     }
-    if let Some(h) = e.helper {
+    // `ct helper` reads the master's helper (nft_ct_get_eval).
+    if let Some(h) = v.handle.and_then(|h| t.master_helper(h)) {
         let n = h.name().as_bytes();
         let k = n.len().min(15);
         c.helper[..k].copy_from_slice(&n[..k]);
@@ -331,16 +334,6 @@ impl Pipeline {
                 }
                 t.set_timeouts(h, tm);
             }
-            if out.acts.set & actions::HELPER != 0
-                && let Some(e) = t.entry_mut(h)
-                && !e.is_confirmed()
-                && e.helper.is_none()
-            {
-                let name = &out.acts.helper;
-                let name =
-                    String::from_utf8_lossy(&name[..name.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
-                e.helper = ctc_conntrack::Helper::from_name(&name);
-            }
             if out.verdict == FinalVerdict::Accept {
                 if !t.confirm_handle(&mut h, now) {
                     // __nf_conntrack_confirm refused it (clash): NF_DROP.
@@ -463,6 +456,9 @@ impl Pipeline {
             }
         }
         self.logs(out, &acts, &pkt, &parsed, &ctx);
+        if !dropped && self.helper_stage(&mut pkt, link, &acts, cur, now).is_err() {
+            dropped = true;
+        }
         if let (Some(t), Some(v)) = (&mut self.ct, cur)
             && let Some(mut h) = v.handle
         {
@@ -631,6 +627,11 @@ impl Pipeline {
             out.reason = Reason::Decider(last);
             self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
             out.acts = acts;
+            if let Err(m) = self.helper_stage(&mut pkt, frame.link, &acts, self.cur, frame.time_ns) {
+                out.verdict = FinalVerdict::Drop;
+                out.reason = Reason::HelperDrop(m);
+                return out;
+            }
             // The host's own stack answers what it was sent.
             let unicast = self.host.is_local(dst) && ctx.pkttype == 0;
             if let Some(reply) = crate::stack::echo_reply(&pkt, &parsed, unicast) {
@@ -694,6 +695,11 @@ impl Pipeline {
         out.reason = Reason::Decider(last);
         self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
         out.acts = acts;
+        if let Err(m) = self.helper_stage(&mut pkt, frame.link, &acts, self.cur, frame.time_ns) {
+            out.verdict = FinalVerdict::Drop;
+            out.reason = Reason::HelperDrop(m);
+            return out;
+        }
         // The output link's MACs.
         if let Some(l) = parsed.link
             && l.header_len >= 12
@@ -789,6 +795,42 @@ impl Pipeline {
         Some(v)
     }
 
+    /// nf_confirm's steps before the confirmation itself: a helper asked for
+    /// with `ct helper set` is attached to a connection not confirmed yet,
+    /// then the connection's helper looks at the packet and the TCP
+    /// sequence adjustment applies (see `Tracker::help`). `Err`: the
+    /// helper dropped the packet.
+    fn helper_stage(
+        &mut self,
+        pkt: &mut Vec<u8>,
+        link: Link,
+        acts: &Actions,
+        cur: Option<CtVerdict>,
+        now: u64,
+    ) -> Result<(), &'static str> {
+        let (Some(t), Some(v)) = (&mut self.ct, cur) else { return Ok(()) };
+        let Some(h) = v.handle else { return Ok(()) };
+        if acts.set & actions::HELPER != 0
+            && let Some(e) = t.entry_mut(h)
+            && !e.is_confirmed()
+            && e.helper.is_none()
+        {
+            let name = &acts.helper;
+            let name = String::from_utf8_lossy(&name[..name.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
+            e.helper = ctc_conntrack::Helper::from_name(&name);
+        }
+        let Some(e) = t.entry(h) else { return Ok(()) };
+        if e.helper.is_none() && e.status & ctc_conntrack::status::SEQ_ADJUST == 0 {
+            return Ok(());
+        }
+        let parsed = parse(pkt, link);
+        let (Some(n), Some(th)) = (parsed.network, parsed.th_offset()) else { return Ok(()) };
+        match t.help(&v, pkt, n.offset, th, n.end, now) {
+            ctc_conntrack::HelpVerdict::Accept => Ok(()),
+            ctc_conntrack::HelpVerdict::Drop(m) => Err(m),
+        }
+    }
+
     /// The NAT core at a hook of kind `manip` (nf_nat_ipv4_fn and
     /// nf_nat_inet_fn): an ICMP error RELATED to a connection is translated
     /// as the connection is; a new or related connection not bound for this
@@ -865,6 +907,7 @@ impl Pipeline {
             Reason::TtlExceeded => "ttl-exceeded".into(),
             Reason::ConntrackDrop => "conntrack".into(),
             Reason::NatDrop => "nat".into(),
+            Reason::HelperDrop(m) => format!("helper: {m}"),
         }
     }
 

@@ -36,6 +36,9 @@ pub struct ReplayOptions {
     /// `--until SECONDS`: keep the clock running this long after the last
     /// frame, so timers fire (expiry, DESTROY events).
     pub until_ns: Option<u64>,
+    /// `--expect-events FILE`: expectation events (`conntrack -E expect`
+    /// lines with the packet time), `-` for standard output.
+    pub expect_events: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -140,6 +143,28 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
         writers.insert(i, Writer::create(path, link)?);
     }
     pipe.learn_links(frames);
+    let mut expect_out: Option<Box<dyn Write>> = match &opts.expect_events {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stdout())),
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| ReplayError::Usage(format!("{}: {e}", p.display())))?,
+        ))),
+    };
+    let mut write_expects = |pipe: &mut Pipeline| -> std::io::Result<()> {
+        let Some(t) = pipe.ct.as_mut() else { return Ok(()) };
+        let evs = t.take_expect_events();
+        if let Some(w) = expect_out.as_mut() {
+            for ev in &evs {
+                writeln!(
+                    w,
+                    "{}{}",
+                    ctc_conntrack::format::timestamp_prefix(ev.time_ns),
+                    ctc_conntrack::format::expect_event(ev)
+                )?;
+            }
+        }
+        Ok(())
+    };
     let mut s = Summary::default();
     for (index, frame) in frames.iter().enumerate() {
         let o = pipe.process(frame);
@@ -171,6 +196,7 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
             writeln!(log, "{} {l}", time_text(frame.time_ns)).map_err(io)?;
         }
         write_events(&mut events, &o.events).map_err(io)?;
+        write_expects(pipe).map_err(io)?;
         for (iface, bytes) in &o.out {
             if Some(*iface) == o.oif {
                 s.forwarded += 1;
@@ -186,6 +212,10 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
     if let (Some(last), Some(until)) = (frames.last(), opts.until_ns) {
         let evs = pipe.advance(last.time_ns.saturating_add(until));
         write_events(&mut events, &evs).map_err(io)?;
+        write_expects(pipe).map_err(io)?;
+    }
+    if let Some(mut w) = expect_out {
+        w.flush().map_err(io)?;
     }
     Ok(s)
 }

@@ -218,7 +218,7 @@ fn best_ip(t: &mut Tuple, r: &NatRange, zone: u16, manip: Manip) {
 impl Tracker {
     /// get_random_u16 on a seeded generator (xorshift64*): NAT port picks
     /// are reproducible run to run; the kernel's are random.
-    fn random_u16(&mut self) -> u16 {
+    pub(super) fn random_u16(&mut self) -> u16 {
         let mut x = self.rng;
         x ^= x >> 12;
         x ^= x << 25;
