@@ -535,3 +535,121 @@ fn entry_stays_small() {
     eprintln!("size_of Entry = {entry} (TcpConn {tcp})");
     assert!(entry <= 256, "Entry grew to {entry} bytes");
 }
+
+/// A TCP segment with data (ACK|PSH).
+fn tcp_data(src: &str, sport: u16, dst: &str, dport: u16, seq: u32, ack: u32, data: &[u8]) -> Vec<u8> {
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&sport.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&seq.to_be_bytes());
+    l4.extend_from_slice(&ack.to_be_bytes());
+    l4.extend_from_slice(&[0x50, 0x18, 0xfa, 0xf0, 0, 0, 0, 0]);
+    l4.extend_from_slice(data);
+    ip(src, dst, 6, 64, l4)
+}
+
+/// An FTP control connection CLI:40000 -> SRV:21 with the ftp helper
+/// (assigned before confirmation, as `ct helper set` does), handshake done.
+/// Returns the next client and server sequence numbers.
+fn ftp_control(tr: &mut Tracker) -> (u32, u32) {
+    let syn = tcp(CLI, 40000, SRV, 21, 0x02, 1000, 0);
+    tr.advance(T0);
+    let v = tr.packet_at(&syn, &ctc_wire::parse_frame(&syn), T0, 0, Hook::Prerouting);
+    let h = v.handle.unwrap();
+    tr.entry_mut(h).unwrap().helper = Some(ctc_conntrack::Helper::Ftp);
+    assert!(tr.confirm(h, T0));
+    pass(tr, &tcp(SRV, 21, CLI, 40000, 0x12, 5000, 1001), T0 + 1000);
+    pass(tr, &tcp(CLI, 40000, SRV, 21, 0x10, 1001, 5001), T0 + 2000);
+    (1001, 5001)
+}
+
+/// A data segment through conntrack and the helper step; its verdict.
+fn ftp_send(tr: &mut Tracker, f: Vec<u8>, now: u64) -> ctc_conntrack::HelpVerdict {
+    tr.advance(now);
+    let v = tr.packet_at(&f, &ctc_wire::parse_frame(&f), now, 0, Hook::Prerouting);
+    let mut pkt = f;
+    let end = pkt.len();
+    let hv = tr.help(&v, &mut pkt, 14, 34, end, now);
+    if let (Some(h), ctc_conntrack::HelpVerdict::Accept) = (v.handle, hv) {
+        assert!(tr.confirm(h, now));
+    }
+    hv
+}
+
+#[test]
+fn ftp_port_expects_the_data_connection_and_it_is_related() {
+    use ctc_conntrack::HelpVerdict::Accept;
+    let mut tr = Tracker::new(cfg());
+    let (c, s) = ftp_control(&mut tr);
+    let user = b"USER anonymous\r\n";
+    assert_eq!(ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, user), T0 + 3000), Accept);
+    let c = c + user.len() as u32;
+    let port = b"PORT 192,0,2,2,156,65\r\n";
+    assert_eq!(ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, port), T0 + 4000), Accept);
+    let exps: Vec<String> = tr.expectations().map(|e| format::expectation(e, e.timeout_secs(T0 + 4000))).collect();
+    assert_eq!(
+        exps,
+        [
+            "300 proto=6 src=203.0.113.47 dst=192.0.2.2 sport=0 dport=40001 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=192.0.2.2 master-dst=203.0.113.47 sport=40000 dport=21 class=0 helper=ftp"
+        ]
+    );
+    // The server's active data connection from port 20 is RELATED, and
+    // takes the expectation out of the table.
+    let v = pass(&mut tr, &tcp(SRV, 20, CLI, 40001, 0x02, 9000, 0), T0 + 5000);
+    assert_eq!(v.state, CtState::Related);
+    assert_eq!(tr.master_helper(v.handle.unwrap()), Some(ctc_conntrack::Helper::Ftp));
+    assert_eq!(tr.expectations().count(), 0);
+    let kinds: Vec<EventKind> = tr.take_expect_events().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::New, EventKind::Destroy]);
+}
+
+#[test]
+fn ftp_bounce_gets_no_expectation() {
+    use ctc_conntrack::HelpVerdict::Accept;
+    let mut tr = Tracker::new(cfg());
+    let (c, s) = ftp_control(&mut tr);
+    let user = b"USER anonymous\r\n";
+    ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, user), T0 + 3000);
+    let c = c + user.len() as u32;
+    // A PORT naming a third host (the FTP bounce attack): accepted, but no
+    // hole is opened.
+    let bounce = b"PORT 198,51,100,9,0,25\r\n";
+    assert_eq!(ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, bounce), T0 + 4000), Accept);
+    assert_eq!(tr.expectations().count(), 0);
+    let v = pass(&mut tr, &tcp(SRV, 20, "198.51.100.9", 25, 0x02, 9000, 0), T0 + 5000);
+    assert_eq!(v.state, CtState::New);
+}
+
+#[test]
+fn ftp_command_split_across_segments_is_dropped() {
+    let mut tr = Tracker::new(cfg());
+    let (c, s) = ftp_control(&mut tr);
+    let user = b"USER anonymous\r\n";
+    ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, user), T0 + 3000);
+    let c = c + user.len() as u32;
+    let hv = ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, b"PO"), T0 + 4000);
+    assert_eq!(hv, ctc_conntrack::HelpVerdict::Drop("partial matching of `PORT'"));
+    assert_eq!(tr.expectations().count(), 0);
+}
+
+#[test]
+fn ftp_keeps_one_expectation_per_master() {
+    let mut tr = Tracker::new(cfg());
+    let (mut c, s) = ftp_control(&mut tr);
+    let user = b"USER anonymous\r\n";
+    ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, user), T0 + 3000);
+    c += user.len() as u32;
+    for (i, p) in [40001u16, 40002, 40003].into_iter().enumerate() {
+        let cmd = format!("PORT 192,0,2,2,{},{}\r\n", p >> 8, p & 0xff);
+        ftp_send(&mut tr, tcp_data(CLI, 40000, SRV, 21, c, s, cmd.as_bytes()), T0 + 4000 + i as u64);
+        c += cmd.len() as u32;
+        // ftp_exp_policy.max_expected = 1: the newest replaces the oldest.
+        let ports: Vec<u16> = tr.expectations().map(|e| e.tuple.dst_port).collect();
+        assert_eq!(ports, [p]);
+    }
+    let kinds: Vec<EventKind> = tr.take_expect_events().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::New, EventKind::Destroy, EventKind::New, EventKind::Destroy, EventKind::New]);
+    // The master going away takes its expectation with it.
+    tr.flush(T0 + 10 * S);
+    assert_eq!(tr.expectations().count(), 0);
+}
