@@ -325,8 +325,11 @@ fn check_lines(text: &str, n: usize, ruleset: &str, ruleset_lines: usize) -> Vec
         let by = l.decided_by.as_str();
         let rule_line =
             by.strip_prefix(ruleset).and_then(|r| r.strip_prefix(':')).and_then(|n| n.parse::<usize>().ok());
-        let known = matches!(by, "policy" | "not-ip" | "no-chain" | "no-route" | "ttl-exceeded")
+        // conntrack: refused at confirmation (a clash, as the kernel's
+        // insert_failed); nat: no translation possible; helper: REASON.
+        let known = matches!(by, "policy" | "not-ip" | "no-chain" | "no-route" | "ttl-exceeded" | "conntrack" | "nat")
             || by.strip_prefix("malformed: ").is_some_and(|r| !r.is_empty())
+            || by.strip_prefix("helper: ").is_some_and(|r| !r.is_empty())
             || rule_line.is_some_and(|n| (1..=ruleset_lines).contains(&n));
         assert!(known, "DECIDED-BY {by:?} in {raw:?}");
         lines.push(l);

@@ -163,7 +163,9 @@ forward, and postrouting, like a Linux gateway.
 --verdicts writes one tab-separated line per frame:
   INDEX  TIME  IIF  VERDICT  CT-STATE  OIF  DECIDED-BY
 DECIDED-BY is the rule as FILE:LINE, `policy`, or why no rule decided
-(not-ip, no-chain, no-route, ttl-exceeded, malformed: REASON). Use `-` to
+(not-ip, no-chain, no-route, ttl-exceeded, malformed: REASON,
+conntrack: refused at confirmation, nat: no translation possible, helper:
+REASON: the connection's helper dropped it). Use `-` to
 write to standard output. --counters prints the ruleset like `nft list
 ruleset`, with the counters' values. Log lines of `log` statements go to
 standard error.

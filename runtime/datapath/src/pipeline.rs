@@ -47,6 +47,14 @@ fn ttl_decrease_check(check: u16) -> u16 {
     (c as u16).swap_bytes()
 }
 
+/// The frame is dropped for `reason` (not a rule's decision).
+fn ended(mut out: Outcome, reason: Reason, acts: Actions) -> Outcome {
+    out.verdict = FinalVerdict::Drop;
+    out.reason = reason;
+    out.acts = acts;
+    out
+}
+
 /// Bits of [`Pipeline::nat_families`].
 const NAT_V4: u8 = 1;
 const NAT_V6: u8 = 2;
@@ -561,10 +569,7 @@ impl Pipeline {
             if i == 2 {
                 let (cur, at) = (self.cur, place(&parsed, None));
                 if !self.nat_hook(&mut pkt, &mut parsed, frame.link, &mut ctx, &mut acts, Manip::Dst, cur, at) {
-                    out.verdict = FinalVerdict::Drop;
-                    out.reason = Reason::NatDrop;
-                    out.acts = acts;
-                    return out;
+                    return ended(out, Reason::NatDrop, acts);
                 }
             }
             if i == 1 {
@@ -605,10 +610,7 @@ impl Pipeline {
                 if i == 1 {
                     let (cur, at) = (self.cur, place(&parsed, None));
                     if !self.nat_hook(&mut pkt, &mut parsed, frame.link, &mut ctx, &mut acts, Manip::Src, cur, at) {
-                        out.verdict = FinalVerdict::Drop;
-                        out.reason = Reason::NatDrop;
-                        out.acts = acts;
-                        return out;
+                        return ended(out, Reason::NatDrop, acts);
                     }
                 }
                 let r = self.vm.run_hook_window(
@@ -628,9 +630,7 @@ impl Pipeline {
             self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
             out.acts = acts;
             if let Err(m) = self.helper_stage(&mut pkt, frame.link, &acts, self.cur, frame.time_ns) {
-                out.verdict = FinalVerdict::Drop;
-                out.reason = Reason::HelperDrop(m);
-                return out;
+                return ended(out, Reason::HelperDrop(m), acts);
             }
             // The host's own stack answers what it was sent.
             let unicast = self.host.is_local(dst) && ctx.pkttype == 0;
@@ -678,10 +678,7 @@ impl Pipeline {
             if i == 2 {
                 let (cur, at) = (self.cur, place(&parsed, Some(oif)));
                 if !self.nat_hook(&mut pkt, &mut parsed, frame.link, &mut ctx, &mut acts, Manip::Src, cur, at) {
-                    out.verdict = FinalVerdict::Drop;
-                    out.reason = Reason::NatDrop;
-                    out.acts = acts;
-                    return out;
+                    return ended(out, Reason::NatDrop, acts);
                 }
             }
             let r = self.vm.run_hook_window(&mut self.state, &self.host, hook, &mut pkt, &ctx, &mut acts, window);
@@ -696,9 +693,7 @@ impl Pipeline {
         self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
         out.acts = acts;
         if let Err(m) = self.helper_stage(&mut pkt, frame.link, &acts, self.cur, frame.time_ns) {
-            out.verdict = FinalVerdict::Drop;
-            out.reason = Reason::HelperDrop(m);
-            return out;
+            return ended(out, Reason::HelperDrop(m), acts);
         }
         // The output link's MACs.
         if let Some(l) = parsed.link
