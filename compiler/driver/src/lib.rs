@@ -41,6 +41,8 @@ pub struct CheckOptions {
     pub include_dirs: Vec<PathBuf>,
     /// `-D NAME=VALUE` pairs, unparsed (see [`parse_define`]).
     pub defines: Vec<(String, String)>,
+    /// Lint levels from `--allow`/`--warn`/`--deny NAME`.
+    pub lints: ctc_sema::lint::LintConfig,
 }
 
 /// The outcome of checking one file: its sources (the file, its includes,
@@ -128,10 +130,18 @@ pub fn check_source(name: &str, text: &str, opts: &CheckOptions) -> Checked {
     match ctc_grammar::parse_script(file, text) {
         Err(d) => diagnostics.push(d),
         Ok(script) if diagnostics.is_empty() => {
-            let mut loader = FsLoader::new(&mut sources, file, &opts.include_dirs);
-            let analysis = ctc_sema::analyze(&script, file, &mut loader, &ctc_sema::Options { defines });
+            let analysis = {
+                let mut loader = FsLoader::new(&mut sources, file, &opts.include_dirs);
+                ctc_sema::analyze(&script, file, &mut loader, &ctc_sema::Options { defines })
+            };
+            // Lints run on rulesets without errors only: on a broken one
+            // they would report the error's consequences.
+            let clean = !analysis.has_errors();
             diagnostics.extend(analysis.diagnostics);
             program = analysis.program;
+            if clean {
+                diagnostics.extend(ctc_sema::lint::run(&program, &analysis.usage, &sources, &opts.lints));
+            }
         }
         Ok(_) => {}
     }

@@ -21,6 +21,7 @@ pub mod cx;
 pub mod decl;
 pub mod expr;
 pub mod hir;
+pub mod lint;
 pub mod lower;
 pub mod resolve;
 pub mod rule;
@@ -54,6 +55,8 @@ pub struct Options {
 pub struct Analysis {
     pub program: hir::Program,
     pub diagnostics: Vec<Diagnostic>,
+    /// Where defines, sets and objects are used (for the lints).
+    pub usage: lint::Usage,
 }
 
 impl Analysis {

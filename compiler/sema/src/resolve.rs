@@ -29,6 +29,8 @@ const MAX_VAR_DEPTH: usize = 32;
 struct VarDef {
     value: Vec<Term>,
     span: Span,
+    /// Index in `Resolver::defines` (which records whether it is used).
+    use_idx: usize,
 }
 
 #[derive(Debug)]
@@ -73,6 +75,11 @@ pub struct Resolver<'l> {
     scopes: Vec<HashMap<String, VarDef>>,
     include_depth: usize,
     anon_count: usize,
+    /// Every define, with whether it was read (for `unused-define`).
+    defines: Vec<crate::lint::DefineUse>,
+    /// Named sets and objects rules refer to: (table index, ...).
+    used_sets: Vec<(usize, String)>,
+    used_objects: Vec<(usize, hir::ObjectKind, String)>,
 }
 
 impl std::fmt::Debug for Resolver<'_> {
@@ -119,24 +126,53 @@ impl<'l> Resolver<'l> {
             scopes: vec![HashMap::new()],
             include_depth: 0,
             anon_count: 0,
+            defines: Vec::new(),
+            used_sets: Vec::new(),
+            used_objects: Vec::new(),
         }
     }
 
     pub fn run(mut self, script: &Script, _file: FileId) -> Analysis {
         for (name, value) in &self.opts.defines {
             let span = value.first().map(|t| t.span).unwrap_or_default();
-            self.scopes[0].insert(name.clone(), VarDef { value: value.clone(), span });
+            let use_idx = self.defines.len();
+            self.defines.push(crate::lint::DefineUse {
+                name: name.clone(),
+                span,
+                used: false,
+                from_command_line: true,
+            });
+            self.scopes[0].insert(name.clone(), VarDef { value: value.clone(), span, use_idx });
         }
         self.commands(&script.items);
         self.check_jump_graph();
+        let mut usage = crate::lint::Usage::default();
+        for (t, name) in std::mem::take(&mut self.used_sets) {
+            let table = &self.tables[t];
+            usage.sets.push((table.family, table.name.clone(), name));
+        }
+        for (t, kind, name) in std::mem::take(&mut self.used_objects) {
+            let table = &self.tables[t];
+            usage.objects.push((table.family, table.name.clone(), kind, name));
+        }
+        usage.defines = std::mem::take(&mut self.defines);
         let program = self.build_program();
-        Analysis { program, diagnostics: self.diags }
+        Analysis { program, diagnostics: self.diags, usage }
     }
 
     // ------------------------------------------------------------ variables
 
     fn lookup_var(&self, name: &str) -> Option<&VarDef> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    /// Record that the variable `name` (as visible here) is read.
+    fn mark_used(&mut self, name: &str) {
+        if let Some(i) = self.lookup_var(name).map(|d| d.use_idx)
+            && let Some(d) = self.defines.get_mut(i)
+        {
+            d.used = true;
+        }
     }
 
     fn define(&mut self, name: &Name, value: &[Term], redefine: bool) {
@@ -159,7 +195,14 @@ impl<'l> Resolver<'l> {
             );
             return;
         }
-        scope.insert(name.text.clone(), VarDef { value, span: name.span });
+        let use_idx = self.defines.len();
+        scope.insert(name.text.clone(), VarDef { value, span: name.span, use_idx });
+        self.defines.push(crate::lint::DefineUse {
+            name: name.text.clone(),
+            span: name.span,
+            used: false,
+            from_command_line: false,
+        });
     }
 
     fn undefine(&mut self, name: &Name) {
@@ -198,6 +241,7 @@ impl<'l> Resolver<'l> {
                         );
                         continue;
                     }
+                    self.mark_used(name);
                     match self.lookup_var(name) {
                         Some(def) => {
                             let value = def.value.clone();
@@ -243,6 +287,7 @@ impl<'l> Resolver<'l> {
         if n.kind != NameKind::Variable {
             return Some(n.text.clone());
         }
+        self.mark_used(&n.text);
         let Some(def) = self.lookup_var(&n.text) else {
             self.undefined_var(&n.text, n.span);
             return None;
@@ -737,7 +782,8 @@ impl<'l> Resolver<'l> {
             let rule = crate::rule::check_rule(&mut cx, terms, span);
             (rule, cx.jumps, cx.used_sets, cx.used_objects, cx.anon_chains)
         };
-        let _ = (used_sets, used_objs);
+        self.used_sets.extend(used_sets.into_iter().map(|(n, _)| (t, n)));
+        self.used_objects.extend(used_objs.into_iter().map(|(k, n, _)| (t, k, n)));
         let restricted: Vec<(HookedStmt, Span)> =
             rule.stmts.iter().filter_map(|s| s.restriction().map(|r| (r, s.span))).collect();
         // Anonymous chains become named chains (`CHAIN.anonN`); the rule's

@@ -14,6 +14,8 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod lints;
+
 // Output that never panics: `ctc compile ... | head` closes stdout early,
 // and `println!` would panic on the broken pipe.
 macro_rules! out {
@@ -205,12 +207,6 @@ enum Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Deny {
-    /// Treat warnings as errors for the exit status
-    Warnings,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Color {
     /// Colour when stderr is a terminal and NO_COLOR is not set
     Auto,
@@ -233,9 +229,15 @@ struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Fail (exit 1) on warnings too
-    #[arg(long, value_enum, value_name = "WHAT")]
-    deny: Vec<Deny>,
+    /// Fail (exit 1) on warnings too (`warnings`), or make one lint an error (its name or code)
+    #[arg(long, value_name = "warnings|LINT", value_parser = lints::deny_arg)]
+    deny: Vec<lints::Deny>,
+    /// Turn a lint off (its name or code, e.g. `mergeable-rules`)
+    #[arg(long, value_name = "LINT", value_parser = lints::lint_arg)]
+    allow: Vec<&'static str>,
+    /// Turn a lint on as a warning (e.g. `related-not-restricted`, off by default)
+    #[arg(long, value_name = "LINT", value_parser = lints::lint_arg)]
+    warn: Vec<&'static str>,
     /// Colour in human output
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
@@ -666,7 +668,7 @@ fn check_options(s: &SourceArgs) -> Result<CheckOptions, u8> {
             return Err(EXIT_USAGE);
         }
     }
-    Ok(CheckOptions { include_dirs: s.include_dirs.clone(), defines: s.defines.clone() })
+    Ok(CheckOptions { include_dirs: s.include_dirs.clone(), defines: s.defines.clone(), ..CheckOptions::default() })
 }
 
 /// Read a file given on the command line (`-` is stdin); report and return
@@ -698,7 +700,7 @@ fn read_input(path: &Path) -> Option<(String, String)> {
 
 /// The lint or diagnostic name of a code, for JSON and SARIF.
 fn code_name(code: &str) -> Option<&'static str> {
-    ctc_sema::codes::lookup(code).map(|c| c.name)
+    lints::code_name(code)
 }
 
 fn print_human(checked: &Checked, color: bool) {
@@ -714,12 +716,13 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 fn check(a: &CheckArgs) -> u8 {
-    let opts = match check_options(&a.source) {
+    let mut opts = match check_options(&a.source) {
         Ok(o) => o,
         Err(code) => return code,
     };
+    opts.lints = lints::config(&a.allow, &a.warn, &a.deny);
     let color = use_color(a.color);
-    let deny_warnings = a.deny.contains(&Deny::Warnings);
+    let deny_warnings = a.deny.contains(&lints::Deny::Warnings);
     let mut io_failed = false;
     let mut results: Vec<Checked> = Vec::new();
     for path in &a.files {
@@ -744,8 +747,8 @@ fn check(a: &CheckArgs) -> u8 {
         let (map, diags) = merge(&results);
         let diags: Vec<(Diagnostic, Option<String>)> =
             diags.into_iter().map(|d| (d.clone(), code_name(d.code).map(String::from))).collect();
-        let rules: Vec<SarifRule> = ctc_sema::codes::CODES
-            .iter()
+        let rules: Vec<SarifRule> = lints::entries()
+            .into_iter()
             .map(|c| SarifRule { code: c.code.into(), name: c.name.into(), description: c.summary.into() })
             .collect();
         out!("{}", render_sarif(&map, &diags, &rules, env!("CARGO_PKG_VERSION")));
@@ -867,11 +870,11 @@ fn compile(a: &CompileArgs) -> u8 {
 }
 
 fn explain(a: &ExplainArgs) -> u8 {
-    let codes = ctc_sema::codes::CODES;
+    let codes = lints::entries();
     if a.list {
         let mut out = std::io::stdout().lock();
-        for c in codes {
-            let _ = writeln!(out, "{}  {:<26} {}", c.code, c.name, c.summary);
+        for c in &codes {
+            let _ = writeln!(out, "{}  {:<30} {}", c.code, c.name, c.summary);
         }
         return 0;
     }
@@ -879,9 +882,18 @@ fn explain(a: &ExplainArgs) -> u8 {
         let _ = Cli::command().find_subcommand_mut("explain").map(|c| c.print_help());
         return EXIT_USAGE;
     };
-    match ctc_sema::codes::lookup(key) {
+    match lints::lookup(key) {
         Some(c) => {
-            outln!("{} ({}): {}\n\n{}", c.code, c.name, c.summary, c.doc.trim_end());
+            outln!("{} ({}): {}\n\n{}", c.code, c.name, c.summary, c.text.trim_end());
+            if let Some((category, level)) = c.lint {
+                outln!(
+                    "\nLint: category {category}, {} by default; `--allow {}` turns it off, `--deny {}` makes it an error, `# ctc: allow({})` on or above a line silences it there.",
+                    level.name(),
+                    c.name,
+                    c.name,
+                    c.name
+                );
+            }
             0
         }
         None => {

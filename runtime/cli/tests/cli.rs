@@ -51,11 +51,13 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     p.display().to_string()
 }
 
+/// Clean for the checker and every lint (invalid packets are dropped).
 const CLEAN: &str = "\
 table inet filter {
 	chain input {
 		type filter hook input priority filter; policy drop;
 		ct state established,related accept
+		ct state invalid drop
 		tcp dport 22 accept
 	}
 }
@@ -147,20 +149,79 @@ fn defines_are_usable() {
 
 #[test]
 fn deny_warnings_exits_1() {
-    // Warnings are the `W` codes. None exists yet (CODES.txt lists only
-    // errors), so this is skipped until the first lint lands; then the
-    // lint's documented example must warn, exit 0 plainly and exit 1 under
-    // `--deny warnings`.
-    let Some(lint) = ctc_sema::codes::CODES.iter().find(|c| c.code.starts_with('W')) else {
-        eprintln!("skipped: no warning code exists yet");
-        return;
-    };
+    // Warnings are the lints (`W` codes): each lint's documented example
+    // must trigger it, exit 0 plainly (warnings and notes alone pass) and
+    // exit 1 when the lint is denied; `--deny warnings` fails on warnings.
+    for lint in ctc_sema::lint::LINTS {
+        let d = tmpdir();
+        let f = write(&d, "lint.nft", &doc_example(&ctc_sema::lint::render_doc(lint.doc)));
+        let plain = ctc(&["check", "--format", "json", "--warn", lint.name, &f]);
+        assert!(
+            stdout(&plain).contains(&format!("\"code\":\"{}\"", lint.code)),
+            "{}: the example triggers it\n{}",
+            lint.name,
+            stdout(&plain)
+        );
+        assert_eq!(code(&plain), 0, "{}: warnings alone exit 0", lint.name);
+        assert_eq!(code(&ctc(&["check", "--deny", lint.name, &f])), 1, "{}", lint.name);
+        assert_eq!(code(&ctc(&["check", "--deny", lint.code, &f])), 1, "{}", lint.name);
+        let allowed = ctc(&["check", "--format", "json", "--allow", lint.name, &f]);
+        assert!(!stdout(&allowed).contains(&format!("\"code\":\"{}\"", lint.code)), "{}: --allow", lint.name);
+        if lint.default == ctc_sema::lint::Level::Warn {
+            assert_eq!(code(&ctc(&["check", "--deny", "warnings", &f])), 1, "{}", lint.name);
+        }
+    }
+}
+
+#[test]
+fn lint_output_carries_code_name_and_severity() {
     let d = tmpdir();
-    let f = write(&d, "lint.nft", &doc_example(lint.doc));
-    let plain = ctc(&["check", "--format", "json", &f]);
-    assert!(stdout(&plain).contains(lint.code), "{}: the example triggers it", lint.code);
-    assert_eq!(code(&plain), 0, "warnings alone exit 0");
-    assert_eq!(code(&ctc(&["check", "--deny", "warnings", &f])), 1);
+    let f = write(
+        &d,
+        "shadow.nft",
+        "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr 10.0.0.0/8 accept\n\t\tip saddr 10.1.2.3 counter drop\n\t}\n}\n",
+    );
+    let o = ctc(&["check", "--format", "json", &f]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().expect("one line")).expect("JSON");
+    assert_eq!(v["code"], "W1001");
+    assert_eq!(v["name"], "shadowed-rule");
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["line"], 5);
+    let o = ctc(&["check", "--format", "json", "--deny", "shadowed-rule", &f]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().expect("one line")).expect("JSON");
+    assert_eq!(v["severity"], "error");
+    let o = ctc(&["check", "--format", "sarif", &f]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("SARIF");
+    let r = &v["runs"][0]["results"][0];
+    assert_eq!(r["ruleId"], "W1001");
+    assert_eq!(r["level"], "warning");
+    assert_eq!(r["properties"]["name"], "shadowed-rule");
+    // Unknown lint names are usage errors.
+    assert_eq!(code(&ctc(&["check", "--allow", "no-such-lint", &f])), 2);
+    assert_eq!(code(&ctc(&["check", "--deny", "no-such-lint", &f])), 2);
+    // A suppression comment silences it; an unused one is reported.
+    let s = write(
+        &d,
+        "suppressed.nft",
+        "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tip saddr 10.0.0.0/8 accept\n\t\tip saddr 10.1.2.3 counter drop # ctc: allow(shadowed-rule)\n\t}\n}\n",
+    );
+    let o = ctc(&["check", "--format", "json", "--deny", "warnings", &s]);
+    assert_eq!(stdout(&o), "", "suppressed");
+    assert_eq!(code(&o), 0);
+}
+
+#[test]
+fn every_lint_is_explained_by_code_and_name() {
+    for l in ctc_sema::lint::LINTS {
+        let by_code = stdout(&ctc(&["explain", l.code]));
+        assert!(by_code.starts_with(&format!("{} ({}): {}", l.code, l.name, l.summary())), "{by_code}");
+        for part in ["What it does:", "Why is this bad?", "Example:", "Fix:"] {
+            assert!(by_code.contains(part), "{}: {part}", l.name);
+        }
+        assert_eq!(stdout(&ctc(&["explain", l.name])), by_code);
+    }
 }
 
 #[test]
@@ -211,7 +272,7 @@ fn sarif_is_2_1_0() {
     let run = &v["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "ctc");
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
-    assert_eq!(rules.len(), ctc_sema::codes::CODES.len());
+    assert_eq!(rules.len(), ctc_sema::codes::CODES.len() + ctc_sema::lint::LINTS.len());
     let results = run["results"].as_array().expect("results");
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["ruleId"], "E0002");
@@ -241,7 +302,7 @@ fn explain_by_code_and_name() {
 
     let list = ctc(&["explain", "--list"]);
     assert_eq!(code(&list), 0);
-    assert_eq!(stdout(&list).lines().count(), ctc_sema::codes::CODES.len());
+    assert_eq!(stdout(&list).lines().count(), ctc_sema::codes::CODES.len() + ctc_sema::lint::LINTS.len());
 }
 
 #[test]
