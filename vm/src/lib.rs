@@ -34,6 +34,7 @@
 //! Ops are documented one by one in [`ops`](crate::ops).
 
 mod csum;
+pub mod engine;
 mod hash;
 mod hdr;
 mod host;
@@ -42,8 +43,10 @@ mod sets;
 mod state;
 
 pub use csum::{checksum, replace as csum_replace};
+pub use engine::{ChainEngine, Frame, OpOutcome, RawFrame};
 pub use hash::{jhash, reciprocal_scale};
 pub use host::{FibQuery, Host, NoHost, Route, rtn};
+pub use ops::{Regs, Work};
 pub use state::{DYNSET_MAX, State};
 
 use ctc_ir::abi::{Actions, PacketCtx};
@@ -303,6 +306,22 @@ impl Vm {
         actions: &mut Actions,
         window: std::ops::RangeInclusive<i32>,
     ) -> HookResult {
+        self.hook_with(self, state, host, hook, pkt, ctx, actions, window)
+    }
+
+    /// The hook level shared by every engine (see the crate doc).
+    #[allow(clippy::too_many_arguments)]
+    fn hook_with(
+        &self,
+        engine: &dyn ChainEngine,
+        state: &mut State,
+        host: &dyn Host,
+        hook: Hook,
+        pkt: &mut [u8],
+        ctx: &PacketCtx,
+        actions: &mut Actions,
+        window: std::ops::RangeInclusive<i32>,
+    ) -> HookResult {
         assert_eq!(state.vm_id, self.id, "State built for another Vm: use State::adopt after a reload");
         let mut work = ops::Work::new(ctx, actions);
         let mut result = HookResult { verdict: HookVerdict::Accept, by: Decider::NoChain };
@@ -314,7 +333,8 @@ impl Vm {
             if base.is_some_and(|b| b.ty == ChainType::Nat) && !Self::nat_chain_runs(ctx, &work, hook) {
                 continue;
             }
-            let (v, by) = self.run_chain(state, host, hook, pkt, ctx, &mut work, actions, chain);
+            let mut frame = Frame { vm: self, state, host, hook, pkt, ctx, work: &mut work, actions };
+            let (v, by) = engine.run_chain(&mut frame, chain);
             match v {
                 ChainVerdict::Accept => result = HookResult { verdict: HookVerdict::Accept, by },
                 ChainVerdict::Drop => return HookResult { verdict: HookVerdict::Drop, by },
@@ -347,7 +367,7 @@ impl Vm {
     /// `nft_do_chain`: the rules of a base chain in order, with a bounded
     /// stack of return points for `jump`.
     #[allow(clippy::too_many_arguments)]
-    fn run_chain(
+    pub(crate) fn run_chain(
         &self,
         state: &mut State,
         host: &dyn Host,

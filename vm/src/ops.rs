@@ -52,11 +52,21 @@ use ctc_ir::{
     Reject, Rule, Verdict,
 };
 
-/// The register file.
-pub(crate) struct Regs([u8; MAX_LEN]);
+/// The register file: [`MAX_LEN`] bytes, big-endian values in 32-bit
+/// words. Transparent so compiled code (`ctc-jit`) can address its bytes
+/// directly and share the file with the ops it leaves to the interpreter.
+#[repr(transparent)]
+#[derive(Debug, Clone)]
+pub struct Regs(pub [u8; MAX_LEN]);
+
+impl Default for Regs {
+    fn default() -> Regs {
+        Regs::new()
+    }
+}
 
 impl Regs {
-    pub(crate) fn new() -> Regs {
+    pub fn new() -> Regs {
         Regs([0; MAX_LEN])
     }
     fn get(&self, r: Reg, len: usize) -> &[u8] {
@@ -76,17 +86,19 @@ impl Regs {
 }
 
 /// The mutable part of the packet's context, as the chains see it: what
-/// `meta mark set` & co. changed is what later reads see.
+/// `meta mark set` & co. changed is what later reads see. `repr(C)` so
+/// compiled code reads the fields by offset.
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Work {
-    pub(crate) mark: u32,
-    pub(crate) priority: u32,
-    pub(crate) pkttype: u8,
-    pub(crate) ct_mark: u32,
+pub struct Work {
+    pub mark: u32,
+    pub priority: u32,
+    pub ct_mark: u32,
     /// `ct state` bit as the chains read it.
-    pub(crate) ct_state: u32,
+    pub ct_state: u32,
     /// IPS_*_NAT_DONE bits of bindings requested in this hook.
-    pub(crate) nat_done: u32,
+    pub nat_done: u32,
+    pub pkttype: u8,
 }
 
 impl Work {
@@ -130,7 +142,7 @@ pub(crate) struct Exec<'a> {
 }
 
 /// What an op does to the rule.
-enum Step {
+pub(crate) enum Step {
     Go,
     Break,
     Verdict(Verdict),
@@ -146,7 +158,7 @@ fn be32(v: u32) -> [u8; 4] {
 
 impl Exec<'_> {
     /// The frame length the ops may read: the context's, within the bytes.
-    fn frame_len(&self) -> usize {
+    pub(crate) fn frame_len(&self) -> usize {
         (self.ctx.len as usize).min(self.pkt.len())
     }
 
@@ -161,7 +173,7 @@ impl Exec<'_> {
     }
 
     /// `skb->len` at ip/ip6/inet hooks: from the network header to the end.
-    fn skb_len(&self) -> u64 {
+    pub(crate) fn skb_len(&self) -> u64 {
         let f = self.frame_len();
         match self.base(Base::Network) {
             Some(nh) => (f - nh) as u64,
@@ -197,7 +209,7 @@ impl Exec<'_> {
         None
     }
 
-    fn op(&mut self, op: &Op, numgen: &mut u32) -> Step {
+    pub(crate) fn op(&mut self, op: &Op, numgen: &mut u32) -> Step {
         match op {
             Op::Payload { dst, base, offset, len } => {
                 let Some(b) = self.base(*base) else { return Step::Break };
@@ -299,8 +311,8 @@ impl Exec<'_> {
             Op::Counter(c) => {
                 let len = self.skb_len();
                 let e = &mut self.state.counters[c.index()];
-                e.0 = e.0.wrapping_add(1);
-                e.1 = e.1.wrapping_add(len);
+                e[0] = e[0].wrapping_add(1);
+                e[1] = e[1].wrapping_add(len);
                 Step::Go
             }
             Op::Limit(l) => {

@@ -148,8 +148,9 @@ impl DynSet {
 #[derive(Debug, Clone)]
 pub struct State {
     pub(crate) vm_id: u64,
-    /// (packets, bytes) per counter slot.
-    pub(crate) counters: Vec<(u64, u64)>,
+    /// [packets, bytes] per counter slot: an array, whose layout is
+    /// fixed, because compiled code adds to the slots in place.
+    pub(crate) counters: Vec<[u64; 2]>,
     pub(crate) buckets: Vec<Bucket>,
     /// Bytes consumed per quota.
     pub(crate) quotas: Vec<u64>,
@@ -176,7 +177,7 @@ impl State {
         let p = vm.program();
         State {
             vm_id: vm.id,
-            counters: p.counters.clone(),
+            counters: p.counters.iter().map(|&(a, b)| [a, b]).collect(),
             buckets: vec![Bucket { tokens: 0, last: None }; p.limits.len()],
             quotas: p.quotas.iter().map(|q| q.used).collect(),
             numgen: vm.numgen_moduli.iter().map(|m| m.wrapping_sub(1)).collect(),
@@ -226,12 +227,18 @@ impl State {
 
     /// (packets, bytes) of a counter slot.
     pub fn counter(&self, id: ctc_ir::CounterId) -> (u64, u64) {
-        self.counters.get(id.index()).copied().unwrap_or((0, 0))
+        self.counters.get(id.index()).map_or((0, 0), |c| (c[0], c[1]))
     }
 
     /// Every counter slot, by [`ctc_ir::CounterId`] index.
-    pub fn counters(&self) -> &[(u64, u64)] {
-        &self.counters
+    pub fn counters(&self) -> Vec<(u64, u64)> {
+        self.counters.iter().map(|c| (c[0], c[1])).collect()
+    }
+
+    /// The counter slots for compiled code, which updates them in place
+    /// (`ctc-jit`): `[packets, bytes]` per [`ctc_ir::CounterId`] index.
+    pub fn counter_slots_mut(&mut self) -> &mut [[u64; 2]] {
+        &mut self.counters
     }
 
     /// Bytes a quota has consumed.

@@ -1,0 +1,159 @@
+//! The environment native code runs in: one [`Env`] per base chain run,
+//! addressed by offset from the generated code, and the `extern "C"`
+//! helpers the code calls for the ops it leaves to the interpreter's
+//! implementation.
+
+use ctc_ir::abi::{Actions, PacketCtx};
+use ctc_ir::{Op, Verdict};
+use ctc_vm::{Frame, OpOutcome, Regs, Work};
+use std::mem::offset_of;
+
+/// What a chain function hands back (an `i64`): the kind in bits 0..8,
+/// the deciding rule in bits 8..32, its chain in bits 32..64.
+pub(crate) mod ret {
+    /// The end of the chain or `return`: back to the caller (the policy
+    /// at the base chain).
+    pub const RETURN: i64 = 0;
+    pub const ACCEPT: i64 = 1;
+    pub const DROP: i64 = 2;
+    /// Queue parameters in [`super::Env::queue`].
+    pub const QUEUE: i64 = 3;
+    pub const KIND_MASK: i64 = 0xff;
+}
+
+/// What the op helper answers (an `i32`).
+pub(crate) mod step {
+    pub const GO: i32 = 0;
+    pub const BREAK: i32 = 1;
+    pub const ACCEPT: i32 = 2;
+    pub const DROP: i32 = 3;
+    pub const CONTINUE: i32 = 4;
+    pub const RETURN: i32 = 5;
+    /// Parameters in [`super::Env::queue`].
+    pub const QUEUE: i32 = 6;
+    /// Target in [`super::Env::target`].
+    pub const JUMP: i32 = 7;
+    pub const GOTO: i32 = 8;
+}
+
+/// One base chain run. `repr(C)`: native code reads and writes its fields
+/// by the offsets of [`off`].
+#[repr(C)]
+pub(crate) struct Env {
+    /// The register file, shared with the interpreter's ops.
+    pub regs: Regs,
+    pub pkt: *mut u8,
+    pub frame_len: u64,
+    pub skb_len: u64,
+    /// Offsets of the payload bases (Link, Network, Transport, Inner), or
+    /// ABSENT: a load from an absent base fails the bounds check.
+    pub bases: [u32; 4],
+    pub ctx: *const PacketCtx,
+    pub work: *mut Work,
+    pub actions: *mut Actions,
+    pub counters: *mut [u64; 2],
+    /// Native function of every chain, by ChainId (dynamic jumps).
+    pub chain_fns: *const usize,
+    /// Jumps on the stack (the interpreter's `sp`).
+    pub sp: u32,
+    /// Target chain of a dynamic jump/goto.
+    pub target: u32,
+    /// num, range, bypass, fanout of a queue verdict.
+    pub queue: [u32; 4],
+    /// Field values of a classifier run (see `classify`): one 16-byte slot
+    /// per field, big-endian as the registers hold them.
+    pub keys: [[u8; 16]; crate::classify::MAX_FIELDS],
+    /// Bit i: field i could be loaded.
+    pub present: u32,
+    /// The interpreter's view of the packet, for the op helper.
+    pub frame: *mut (),
+}
+
+/// Field offsets for the generated code.
+pub(crate) mod off {
+    use super::*;
+    pub const REGS: i32 = offset_of!(Env, regs) as i32;
+    pub const PKT: i32 = offset_of!(Env, pkt) as i32;
+    pub const FRAME_LEN: i32 = offset_of!(Env, frame_len) as i32;
+    pub const SKB_LEN: i32 = offset_of!(Env, skb_len) as i32;
+    pub const BASES: i32 = offset_of!(Env, bases) as i32;
+    pub const CTX: i32 = offset_of!(Env, ctx) as i32;
+    pub const WORK: i32 = offset_of!(Env, work) as i32;
+    pub const COUNTERS: i32 = offset_of!(Env, counters) as i32;
+    pub const CHAIN_FNS: i32 = offset_of!(Env, chain_fns) as i32;
+    pub const SP: i32 = offset_of!(Env, sp) as i32;
+    pub const TARGET: i32 = offset_of!(Env, target) as i32;
+    pub const QUEUE: i32 = offset_of!(Env, queue) as i32;
+    pub const KEYS: i32 = offset_of!(Env, keys) as i32;
+    pub const PRESENT: i32 = offset_of!(Env, present) as i32;
+
+    pub const W_MARK: i32 = offset_of!(Work, mark) as i32;
+    pub const W_PRIORITY: i32 = offset_of!(Work, priority) as i32;
+    pub const W_CT_MARK: i32 = offset_of!(Work, ct_mark) as i32;
+    pub const W_CT_STATE: i32 = offset_of!(Work, ct_state) as i32;
+    pub const W_PKTTYPE: i32 = offset_of!(Work, pkttype) as i32;
+
+    pub const C_NFPROTO: i32 = offset_of!(PacketCtx, nfproto) as i32;
+    pub const C_L4PROTO: i32 = offset_of!(PacketCtx, l4proto) as i32;
+    pub const C_ETHERTYPE: i32 = offset_of!(PacketCtx, ethertype) as i32;
+    pub const C_IIF: i32 = offset_of!(PacketCtx, iif) as i32;
+    pub const C_OIF: i32 = offset_of!(PacketCtx, oif) as i32;
+    pub const C_IIFNAME: i32 = offset_of!(PacketCtx, iifname) as i32;
+    pub const C_OIFNAME: i32 = offset_of!(PacketCtx, oifname) as i32;
+    pub const C_CT_HAS_ENTRY: i32 = (offset_of!(PacketCtx, ct) + offset_of!(ctc_ir::abi::CtInfo, has_entry)) as i32;
+}
+
+/// The op helper: run `op` with the interpreter's code on the Env's
+/// registers, packet and State. Called by native code for every op it does
+/// not translate inline (limits, quotas, dynamic sets, fib, hashes, large
+/// sets, NAT, …), so those are the interpreter's objects and semantics.
+///
+/// # Safety
+/// `env` is the Env of the running chain (its `frame` set by
+/// `Jit::run_chain`), `op` points into the program the code was compiled
+/// from, which the `Jit` keeps alive.
+pub(crate) unsafe extern "C" fn op_helper(env: *mut Env, op: *const Op, numgen_slot: u32) -> i32 {
+    // SAFETY: see the function's contract; native code is suspended in
+    // this call, so nothing else touches the Env or the frame meanwhile.
+    let (env, op) = unsafe { (&mut *env, &*op) };
+    // SAFETY: `frame` is the `&mut Frame` run_chain borrowed for this run.
+    let frame = unsafe { &mut *(env.frame as *mut Frame<'_>) };
+    match frame.exec_op(&mut env.regs, op, numgen_slot) {
+        OpOutcome::Go => step::GO,
+        OpOutcome::Break => step::BREAK,
+        OpOutcome::Verdict(v) => match v {
+            Verdict::Accept => step::ACCEPT,
+            Verdict::Drop => step::DROP,
+            Verdict::Continue => step::CONTINUE,
+            Verdict::Return => step::RETURN,
+            Verdict::Queue { num, range, bypass, fanout } => {
+                env.queue = [num.into(), range.into(), bypass.into(), fanout.into()];
+                step::QUEUE
+            }
+            Verdict::Jump(c) => {
+                env.target = c.0;
+                step::JUMP
+            }
+            Verdict::Goto(c) => {
+                env.target = c.0;
+                step::GOTO
+            }
+        },
+    }
+}
+
+/// The classifier helper: the first rule of a classified run, at or after
+/// `from`, whose tests all hold for the field values in `env.keys`; -1 for
+/// none.
+///
+/// # Safety
+/// `env` is a live Env, `cls` a classifier the `Jit` owns.
+pub(crate) unsafe extern "C" fn classify_helper(
+    env: *const Env,
+    cls: *const crate::classify::Classifier,
+    from: u32,
+) -> i32 {
+    // SAFETY: see the function's contract.
+    let (env, cls) = unsafe { (&*env, &*cls) };
+    cls.first_match(&env.keys, env.present, from as usize).map_or(-1, |i| i as i32)
+}

@@ -1,0 +1,807 @@
+//! IR → Cranelift: one function per chain, one `translate_*` per op.
+//!
+//! Every chain (base or regular) becomes `fn(env: *mut Env) -> i64`
+//! answering [`ret`]: a terminal verdict with the deciding rule, or
+//! RETURN (the end of the chain, `return`) — the caller goes on after its
+//! `jump`, and at a base chain the policy applies (decided in Rust). A
+//! rule is a straight line of blocks: a failed test jumps to the next
+//! rule's block. `jump` calls the target's function (the jump depth kept
+//! in the Env as the interpreter keeps its stack), `goto` calls it and
+//! hands its answer back as its own, which is the interpreter's
+//! replacement of the current chain.
+//!
+//! Ops translated inline: loads of payload bytes, the common meta keys,
+//! `ct state` and `ct mark`, immediates, bitwise, cmp, range, lookups in
+//! small static sets, counters, verdicts. The rest (ops that reach into
+//! the State's objects or the host, or that are rare) call the op helper,
+//! which runs the interpreter's own code on the same registers and State.
+//! Long runs of 5-tuple rules go through a [`Classifier`].
+
+use crate::classify::{self, Classifier, Field};
+use crate::env::{self, off, ret, step};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    AbiParam, Block, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Type, Value, types,
+};
+use cranelift_frontend::FunctionBuilder;
+use ctc_ir::abi::ABSENT;
+use ctc_ir::{Base, ChainId, CmpOp, CtKey, MetaKey, Op, Program, Verdict};
+use ctc_vm::Vm;
+
+const I32: Type = types::I32;
+const I64: Type = types::I64;
+
+/// Shortest run of classifiable rules worth a classifier: below it the
+/// straight-line code is as fast.
+pub(crate) const MIN_RUN: usize = 12;
+/// Largest set tested inline with a compare chain.
+const SMALL_SET: usize = 16;
+
+/// Meta keys loaded inline (and usable as classifier fields), with the
+/// length their value has.
+pub(crate) fn meta_native(key: MetaKey, len: u8) -> bool {
+    matches!(
+        (key, len),
+        (MetaKey::NfProto | MetaKey::L4Proto | MetaKey::PktType, 1)
+            | (MetaKey::Protocol, 2)
+            | (MetaKey::Mark | MetaKey::Priority | MetaKey::Iif | MetaKey::Oif | MetaKey::Len, 4)
+            | (MetaKey::IifName | MetaKey::OifName, 16)
+    )
+}
+
+fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Loads from the packet and the register file: no trap, maybe unaligned.
+fn loose() -> MemFlagsData {
+    MemFlagsData::new().with_notrap()
+}
+
+fn base_index(b: Base) -> i32 {
+    match b {
+        Base::Link => 0,
+        Base::Network => 1,
+        Base::Transport => 2,
+        Base::Inner => 3,
+    }
+}
+
+/// Big-endian value of up to 16 bytes.
+fn be(bytes: &[u8]) -> u128 {
+    bytes.iter().fold(0u128, |a, &b| a << 8 | u128::from(b))
+}
+
+/// What compiling a chain needs from the module.
+pub(crate) struct Shared<'a> {
+    pub vm: &'a Vm,
+    pub chain_refs: Vec<FuncRef>,
+    pub chain_sig: SigRef,
+    pub op_sig: SigRef,
+    pub cls_sig: SigRef,
+    pub classify: bool,
+    // Boxed: native code holds their addresses while the Vec grows.
+    #[allow(clippy::vec_box)]
+    pub classifiers: &'a mut Vec<Box<Classifier>>,
+    pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
+}
+
+pub(crate) fn chain_signature(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
+    let mut s = Signature::new(call_conv);
+    s.params.push(AbiParam::new(I64));
+    s.returns.push(AbiParam::new(I64));
+    s
+}
+
+pub(crate) fn op_signature(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
+    let mut s = Signature::new(call_conv);
+    s.params.extend([AbiParam::new(I64), AbiParam::new(I64), AbiParam::new(I32)]);
+    s.returns.push(AbiParam::new(I32));
+    s
+}
+
+/// The translator of one chain.
+pub(crate) struct Tx<'a, 'b> {
+    pub b: FunctionBuilder<'b>,
+    pub s: Shared<'a>,
+    env: Value,
+    chain: ChainId,
+}
+
+impl<'a, 'b> Tx<'a, 'b> {
+    pub(crate) fn new(mut b: FunctionBuilder<'b>, s: Shared<'a>, chain: ChainId) -> Tx<'a, 'b> {
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let env = b.block_params(entry)[0];
+        Tx { b, s, env, chain }
+    }
+
+    fn prog(&self) -> &'a Program {
+        self.s.vm.program()
+    }
+
+    /// The whole chain.
+    pub(crate) fn chain(mut self) {
+        let prog = self.prog();
+        let rules = &prog.chains[self.chain.index()].rules;
+        let shapes: Vec<Option<classify::RuleShape>> = if self.s.classify {
+            rules.iter().map(|r| classify::shape(&r.ops, &prog.sets)).collect()
+        } else {
+            vec![None; rules.len()]
+        };
+        let mut i = 0;
+        while i < rules.len() {
+            // The longest run from i within MAX_FIELDS fields.
+            let mut j = i;
+            let mut fields: Vec<Field> = Vec::new();
+            while let Some(Some(sh)) = shapes.get(j) {
+                let mut f2 = fields.clone();
+                for (f, _) in &sh.tests {
+                    if !f2.contains(f) {
+                        f2.push(*f);
+                    }
+                }
+                if f2.len() > classify::MAX_FIELDS {
+                    break;
+                }
+                fields = f2;
+                j += 1;
+            }
+            let next = self.b.create_block();
+            if j - i >= MIN_RUN {
+                let run: Vec<classify::RuleShape> = shapes[i..j].iter().map(|s| s.clone().expect("in run")).collect();
+                self.translate_run(i, &run, next);
+                i = j;
+            } else {
+                self.rule(i, next);
+                i += 1;
+            }
+            self.b.switch_to_block(next);
+        }
+        let r = self.b.ins().iconst(I64, ret::RETURN);
+        self.b.ins().return_(&[r]);
+        self.b.seal_all_blocks();
+        self.b.finalize(self.s.frontend);
+    }
+
+    /// The answer of rule `rule` deciding with `kind`.
+    fn here(&self, rule: usize, kind: i64) -> i64 {
+        kind | (rule as i64) << 8 | i64::from(self.chain.0) << 32
+    }
+
+    fn ret_const(&mut self, v: i64) {
+        let r = self.b.ins().iconst(I64, v);
+        self.b.ins().return_(&[r]);
+    }
+
+    /// One rule; a failed test jumps to `next`.
+    fn rule(&mut self, r: usize, next: Block) {
+        let prog = self.prog();
+        let ops = &prog.chains[self.chain.index()].rules[r].ops;
+        let mut numgen = self.s.vm.numgen_slot(self.chain, r);
+        for op in ops {
+            let slot = numgen;
+            if let Op::Numgen { random: false, .. } = op {
+                numgen += 1;
+            }
+            if !self.op(op, r, slot, next) {
+                return;
+            }
+        }
+        self.b.ins().jump(next, &[]);
+    }
+
+    /// A run of classified rules `start..start + run.len()`.
+    fn translate_run(&mut self, start: usize, run: &[classify::RuleShape], next: Block) {
+        let cls = Box::new(Classifier::build(run));
+        let fields = cls.fields.clone();
+        let cls_ptr = &*cls as *const Classifier as i64;
+        self.s.classifiers.push(cls);
+        let from = self.b.declare_var(I32);
+        let zero = self.b.ins().iconst(I32, 0);
+        self.b.def_var(from, zero);
+        let lp = self.b.create_block();
+        self.b.ins().jump(lp, &[]);
+        self.b.switch_to_block(lp);
+        let env = self.env;
+        let z = self.b.ins().iconst(I32, 0);
+        self.b.ins().store(trusted(), z, env, off::PRESENT);
+        for (k, f) in fields.iter().enumerate() {
+            let (ok, skip) = (self.b.create_block(), self.b.create_block());
+            let dst = off::KEYS + 16 * k as i32;
+            match *f {
+                Field::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, skip),
+                Field::Meta { key, len } => self.load_meta(key, len, dst, skip),
+            }
+            self.b.ins().jump(ok, &[]);
+            self.b.switch_to_block(ok);
+            let p = self.b.ins().load(I32, trusted(), env, off::PRESENT);
+            let p = self.b.ins().bor_imm_u(p, 1i64 << k);
+            self.b.ins().store(trusted(), p, env, off::PRESENT);
+            self.b.ins().jump(skip, &[]);
+            self.b.switch_to_block(skip);
+        }
+        let helper = self.b.ins().iconst(I64, env::classify_helper as *const () as i64);
+        let clsv = self.b.ins().iconst(I64, cls_ptr);
+        let fromv = self.b.use_var(from);
+        let call = self.b.ins().call_indirect(self.s.cls_sig, helper, &[env, clsv, fromv]);
+        let k = self.b.inst_results(call)[0];
+        let actions: Vec<Block> = (0..run.len()).map(|_| self.b.create_block()).collect();
+        let dflt = self.b.func.dfg.block_call(next, &[]);
+        let calls: Vec<_> = actions.iter().map(|&a| self.b.func.dfg.block_call(a, &[])).collect();
+        let jt = self.b.create_jump_table(JumpTableData::new(dflt, &calls));
+        // -1 (no match) is out of the table's range as an unsigned index.
+        self.b.ins().br_table(k, jt);
+        let prog = self.prog();
+        let rules = &prog.chains[self.chain.index()].rules;
+        for (i, sh) in run.iter().enumerate() {
+            let r = start + i;
+            self.b.switch_to_block(actions[i]);
+            let cont = self.b.create_block();
+            let mut open = true;
+            for op in &rules[r].ops[sh.tail..] {
+                if !self.op(op, r, 0, cont) {
+                    open = false;
+                    break;
+                }
+            }
+            if open {
+                self.b.ins().jump(cont, &[]);
+            }
+            self.b.switch_to_block(cont);
+            let n = self.b.ins().iconst(I32, (i + 1) as i64);
+            self.b.def_var(from, n);
+            self.b.ins().jump(lp, &[]);
+        }
+    }
+
+    /// Translate one op; `false` when it ended the block (a verdict).
+    fn op(&mut self, op: &Op, rule: usize, numgen: u32, next: Block) -> bool {
+        match op {
+            Op::Payload { dst, base, offset, len } => self.translate_payload(dst.0, *base, *offset, *len, next),
+            Op::Meta { dst, key, len } => self.translate_meta(op, dst.0, *key, *len, next),
+            Op::Ct { dst, key, len, .. } => self.translate_ct(op, dst.0, *key, *len, next),
+            Op::Fib { .. } => self.translate_fib(op, next),
+            Op::Exthdr { .. } => self.translate_exthdr(op, next),
+            Op::TcpOpt { .. } => self.translate_tcpopt(op, next),
+            Op::Immediate { dst, data } => self.translate_immediate(dst.0, data),
+            Op::Bitwise { dst, src, len, mask, xor } => self.translate_bitwise(dst.0, src.0, *len, mask, xor),
+            Op::Shift { .. } => self.translate_shift(op, next),
+            Op::Hash { .. } => self.translate_hash(op, next),
+            Op::Numgen { .. } => self.translate_numgen(op, numgen, next),
+            Op::Cmp { src, op: c, data } => self.translate_cmp(op, src.0, *c, data, next),
+            Op::Range { src, lo, hi, negate } => self.translate_range(op, src.0, lo, hi, *negate, next),
+            Op::Lookup { .. } => self.translate_lookup(op, next),
+            Op::VerdictMap { .. } => return self.translate_verdict_map(op, rule, next),
+            Op::Verdict(v) => return self.translate_verdict(*v, rule, next),
+            Op::Counter(c) => self.translate_counter(c.index()),
+            Op::Limit(_) => self.translate_limit(op, next),
+            Op::Quota(_) => self.translate_quota(op, next),
+            Op::Log(_) => self.translate_log(op, next),
+            Op::Reject(_) => return self.translate_reject(op, rule, next),
+            Op::MetaSet { .. } => self.translate_meta_set(op, next),
+            Op::CtSet { .. } => self.translate_ct_set(op, next),
+            Op::PayloadSet { .. } => self.translate_payload_set(op, next),
+            Op::Notrack => self.translate_notrack(op, next),
+            Op::CtHelper { .. } => self.translate_ct_helper(op, next),
+            Op::CtTimeout(_) => self.translate_ct_timeout(op, next),
+            Op::Nat(_) => return self.translate_nat(op, rule, next),
+            Op::SetUpdate { .. } => self.translate_set_update(op, next),
+        }
+        true
+    }
+
+    // ----- helpers -----
+
+    /// Go on when `cond` is true, else to `next`.
+    fn guard(&mut self, cond: Value, next: Block) {
+        let ok = self.b.create_block();
+        self.b.ins().brif(cond, ok, &[], next, &[]);
+        self.b.switch_to_block(ok);
+    }
+
+    /// Call the op helper; the step code.
+    fn call_op(&mut self, op: &Op, numgen: u32) -> Value {
+        let f = self.b.ins().iconst(I64, env::op_helper as *const () as i64);
+        let p = self.b.ins().iconst(I64, op as *const Op as i64);
+        let n = self.b.ins().iconst(I32, i64::from(numgen));
+        let call = self.b.ins().call_indirect(self.s.op_sig, f, &[self.env, p, n]);
+        self.b.inst_results(call)[0]
+    }
+
+    /// An op run by the helper that cannot give a verdict: go on or break.
+    fn slow(&mut self, op: &Op, numgen: u32, next: Block) {
+        let r = self.call_op(op, numgen);
+        let go = self.b.ins().icmp_imm_u(IntCC::Equal, r, i64::from(step::GO));
+        self.guard(go, next);
+    }
+
+    /// An op run by the helper that may give a verdict: dispatch on its
+    /// step code. Ends the block.
+    fn slow_verdict(&mut self, op: &Op, rule: usize, next: Block) -> bool {
+        let r = self.call_op(op, 0);
+        let go = self.b.create_block();
+        let mk = |tx: &mut Self| tx.b.create_block();
+        let (accept, drop, ret_b, queue, jump, goto) = (mk(self), mk(self), mk(self), mk(self), mk(self), mk(self));
+        // Indexed by the step codes of env::step.
+        let targets = [go, next, accept, drop, next, ret_b, queue, jump, goto];
+        let calls: Vec<_> = targets.iter().map(|&t| self.b.func.dfg.block_call(t, &[])).collect();
+        let dflt = self.b.func.dfg.block_call(drop, &[]);
+        let jt = self.b.create_jump_table(JumpTableData::new(dflt, &calls));
+        self.b.ins().br_table(r, jt);
+        self.b.switch_to_block(accept);
+        self.ret_const(self.here(rule, ret::ACCEPT));
+        self.b.switch_to_block(drop);
+        self.ret_const(self.here(rule, ret::DROP));
+        self.b.switch_to_block(ret_b);
+        self.ret_const(ret::RETURN);
+        self.b.switch_to_block(queue);
+        self.ret_const(self.here(rule, ret::QUEUE));
+        for (blk, is_jump) in [(jump, true), (goto, false)] {
+            self.b.switch_to_block(blk);
+            let t = self.b.ins().load(I32, trusted(), self.env, off::TARGET);
+            let t = self.b.ins().uextend(I64, t);
+            let t = self.b.ins().imul_imm_u(t, 8);
+            let table = self.b.ins().load(I64, trusted(), self.env, off::CHAIN_FNS);
+            let slot = self.b.ins().iadd(table, t);
+            let f = self.b.ins().load(I64, trusted(), slot, 0);
+            self.call_chain(Callee::Indirect(f), rule, next, is_jump);
+        }
+        self.b.switch_to_block(go);
+        true
+    }
+
+    /// `jump` (push a return point, go on at `next` after a RETURN) or
+    /// `goto` (the callee's answer is this chain's). Ends the block.
+    fn call_chain(&mut self, callee: Callee, rule: usize, next: Block, is_jump: bool) {
+        let env = self.env;
+        if is_jump {
+            let sp = self.b.ins().load(I32, trusted(), env, off::SP);
+            let full = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, sp, ctc_ir::MAX_JUMP_DEPTH as i64);
+            let (over, ok) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(full, over, &[], ok, &[]);
+            self.b.switch_to_block(over);
+            // The interpreter drops when its stack would overflow.
+            self.ret_const(self.here(rule, ret::DROP));
+            self.b.switch_to_block(ok);
+            let sp1 = self.b.ins().iadd_imm_u(sp, 1);
+            self.b.ins().store(trusted(), sp1, env, off::SP);
+            let r = self.emit_call(callee);
+            self.b.ins().store(trusted(), sp, env, off::SP);
+            let kind = self.b.ins().band_imm_u(r, ret::KIND_MASK);
+            let back = self.b.ins().icmp_imm_u(IntCC::Equal, kind, ret::RETURN);
+            let out = self.b.create_block();
+            self.b.ins().brif(back, next, &[], out, &[]);
+            self.b.switch_to_block(out);
+            self.b.ins().return_(&[r]);
+        } else {
+            let r = self.emit_call(callee);
+            self.b.ins().return_(&[r]);
+        }
+    }
+
+    fn emit_call(&mut self, callee: Callee) -> Value {
+        let call = match callee {
+            Callee::Direct(f) => self.b.ins().call(f, &[self.env]),
+            Callee::Indirect(p) => self.b.ins().call_indirect(self.s.chain_sig, p, &[self.env]),
+        };
+        self.b.inst_results(call)[0]
+    }
+
+    /// Copy `len` packet bytes at `base + offset` to the Env at `dst`
+    /// (whole words, the rest of the last word zeroed); `fail` when the
+    /// base is absent or the bytes run past the frame.
+    fn load_payload(&mut self, base: Base, offset: u16, len: u8, dst: i32, fail: Block) {
+        let env = self.env;
+        let b = self.b.ins().uload32(trusted(), env, off::BASES + 4 * base_index(base));
+        // ABSENT (u32::MAX) + offset + len exceeds any frame length, so one
+        // bounds check covers both cases.
+        let end = self.b.ins().iadd_imm_u(b, i64::from(offset) + i64::from(len));
+        let fl = self.b.ins().load(I64, trusted(), env, off::FRAME_LEN);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, fl);
+        self.guard(inside, fail);
+        let pkt = self.b.ins().load(I64, trusted(), env, off::PKT);
+        let addr = self.b.ins().iadd(pkt, b);
+        let o = i32::from(offset);
+        for w in 0..ctc_ir::words(len) as i32 {
+            let rem = i32::from(len) - 4 * w;
+            let at = o + 4 * w;
+            let v = match rem {
+                1 => self.b.ins().uload8(I32, loose(), addr, at),
+                2 => self.b.ins().uload16(I32, loose(), addr, at),
+                3 => {
+                    let lo = self.b.ins().uload16(I32, loose(), addr, at);
+                    let hi = self.b.ins().uload8(I32, loose(), addr, at + 2);
+                    let hi = self.b.ins().ishl_imm_u(hi, 16);
+                    self.b.ins().bor(lo, hi)
+                }
+                _ => self.b.ins().load(I32, loose(), addr, at),
+            };
+            self.b.ins().store(trusted(), v, env, dst + 4 * w);
+        }
+    }
+
+    /// A meta key of [`meta_native`] to the Env at `dst`.
+    fn load_meta(&mut self, key: MetaKey, len: u8, dst: i32, fail: Block) {
+        debug_assert!(meta_native(key, len));
+        let env = self.env;
+        let ctx = self.b.ins().load(I64, trusted(), env, off::CTX);
+        let work = self.b.ins().load(I64, trusted(), env, off::WORK);
+        let v = match key {
+            MetaKey::NfProto => self.b.ins().uload8(I32, trusted(), ctx, off::C_NFPROTO),
+            MetaKey::L4Proto => {
+                let nh = self.b.ins().load(I32, trusted(), env, off::BASES + 4);
+                let has = self.b.ins().icmp_imm_u(IntCC::NotEqual, nh, ABSENT as i64);
+                self.guard(has, fail);
+                self.b.ins().uload8(I32, trusted(), ctx, off::C_L4PROTO)
+            }
+            MetaKey::PktType => self.b.ins().uload8(I32, trusted(), work, off::W_PKTTYPE),
+            MetaKey::Protocol => {
+                // Host-order u16 to its two big-endian bytes.
+                let v = self.b.ins().uload16(I32, trusted(), ctx, off::C_ETHERTYPE);
+                let hi = self.b.ins().ushr_imm_u(v, 8);
+                let lo = self.b.ins().band_imm_u(v, 0xff);
+                let lo = self.b.ins().ishl_imm_u(lo, 8);
+                self.b.ins().bor(hi, lo)
+            }
+            MetaKey::Mark | MetaKey::Priority => {
+                let o = if key == MetaKey::Mark { off::W_MARK } else { off::W_PRIORITY };
+                let v = self.b.ins().load(I32, trusted(), work, o);
+                self.b.ins().bswap(v)
+            }
+            MetaKey::Iif | MetaKey::Oif => {
+                let o = if key == MetaKey::Iif { off::C_IIF } else { off::C_OIF };
+                let v = self.b.ins().load(I32, trusted(), ctx, o);
+                self.b.ins().bswap(v)
+            }
+            MetaKey::Len => {
+                let v = self.b.ins().load(I64, trusted(), env, off::SKB_LEN);
+                let v = self.b.ins().ireduce(I32, v);
+                self.b.ins().bswap(v)
+            }
+            MetaKey::IifName | MetaKey::OifName => {
+                let o = if key == MetaKey::IifName { off::C_IIFNAME } else { off::C_OIFNAME };
+                for w in 0..4 {
+                    let v = self.b.ins().load(I32, loose(), ctx, o + 4 * w);
+                    self.b.ins().store(trusted(), v, env, dst + 4 * w);
+                }
+                return;
+            }
+            _ => unreachable!("meta_native"),
+        };
+        self.b.ins().store(trusted(), v, env, dst);
+    }
+
+    fn reg(r: u8) -> i32 {
+        off::REGS + 4 * i32::from(r)
+    }
+
+    /// The first `n` (1..=8) bytes of register `r` as a big-endian integer.
+    fn be_value(&mut self, r: u8, byte: i32, n: usize) -> (Value, Type) {
+        let at = Self::reg(r) + byte;
+        if n <= 4 {
+            let v = self.b.ins().load(I32, loose(), self.env, at);
+            let v = self.b.ins().bswap(v);
+            let v = if n < 4 { self.b.ins().ushr_imm_u(v, 8 * (4 - n as i64)) } else { v };
+            (v, I32)
+        } else {
+            let v = self.b.ins().load(I64, loose(), self.env, at);
+            let v = self.b.ins().bswap(v);
+            let v = if n < 8 { self.b.ins().ushr_imm_u(v, 8 * (8 - n as i64)) } else { v };
+            (v, I64)
+        }
+    }
+
+    fn konst(&mut self, ty: Type, v: u128) -> Value {
+        let v = if ty == I32 { i64::from(v as u32) } else { v as u64 as i64 };
+        self.b.ins().iconst(ty, v)
+    }
+
+    /// Whether the first `data.len()` bytes of `r` equal `data`.
+    fn eq_bytes(&mut self, r: u8, data: &[u8]) -> Value {
+        let mut acc: Option<Value> = None;
+        for (c, chunk) in data.chunks(8).enumerate() {
+            let (v, ty) = self.be_value(r, 8 * c as i32, chunk.len());
+            let k = self.konst(ty, be(chunk));
+            let e = self.b.ins().icmp(IntCC::Equal, v, k);
+            acc = Some(match acc {
+                Some(a) => self.b.ins().band(a, e),
+                None => e,
+            });
+        }
+        acc.expect("data is never empty")
+    }
+
+    // ----- one translate_* per op -----
+
+    fn translate_payload(&mut self, dst: u8, base: Base, offset: u16, len: u8, next: Block) {
+        self.load_payload(base, offset, len, Self::reg(dst), next);
+    }
+
+    fn translate_meta(&mut self, op: &Op, dst: u8, key: MetaKey, len: u8, next: Block) {
+        if meta_native(key, len) {
+            self.load_meta(key, len, Self::reg(dst), next);
+        } else {
+            // Time, day, hour, random (the State's generator), cpu, groups,
+            // interface types, socket ids: rare, the interpreter's code.
+            self.slow(op, 0, next);
+        }
+    }
+
+    fn translate_ct(&mut self, op: &Op, dst: u8, key: CtKey, len: u8, next: Block) {
+        let env = self.env;
+        match (key, len) {
+            (CtKey::State, 4) => {
+                let work = self.b.ins().load(I64, trusted(), env, off::WORK);
+                let v = self.b.ins().load(I32, trusted(), work, off::W_CT_STATE);
+                let v = self.b.ins().bswap(v);
+                self.b.ins().store(trusted(), v, env, Self::reg(dst));
+            }
+            (CtKey::Mark, 4) => {
+                let ctx = self.b.ins().load(I64, trusted(), env, off::CTX);
+                let has = self.b.ins().uload8(I32, trusted(), ctx, off::C_CT_HAS_ENTRY);
+                self.guard(has, next);
+                let work = self.b.ins().load(I64, trusted(), env, off::WORK);
+                let v = self.b.ins().load(I32, trusted(), work, off::W_CT_MARK);
+                let v = self.b.ins().bswap(v);
+                self.b.ins().store(trusted(), v, env, Self::reg(dst));
+            }
+            // Tuple fields, counters, helper, label: the interpreter's code.
+            _ => self.slow(op, 0, next),
+        }
+    }
+
+    /// Route lookups ask the host model: the helper.
+    fn translate_fib(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// The IPv6 extension header walk: the helper.
+    fn translate_exthdr(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// The TCP option walk: the helper.
+    fn translate_tcpopt(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    fn translate_immediate(&mut self, dst: u8, data: &[u8]) {
+        for (w, chunk) in data.chunks(4).enumerate() {
+            let mut b = [0u8; 4];
+            b[..chunk.len()].copy_from_slice(chunk);
+            // The register holds the bytes in order: on a little-endian
+            // host a word's bytes read as u32::from_le_bytes.
+            let v = self.b.ins().iconst(I32, i64::from(u32::from_le_bytes(b)));
+            self.b.ins().store(trusted(), v, self.env, Self::reg(dst) + 4 * w as i32);
+        }
+    }
+
+    fn translate_bitwise(&mut self, dst: u8, src: u8, len: u8, mask: &[u8], xor: &[u8]) {
+        let n = ctc_ir::words(len);
+        let word = |s: &[u8], w: usize| {
+            let mut b = [0u8; 4];
+            for (i, x) in b.iter_mut().enumerate() {
+                *x = s.get(4 * w + i).copied().unwrap_or(0);
+            }
+            i64::from(u32::from_le_bytes(b))
+        };
+        // All words read before any is written: dst may overlap src.
+        let vals: Vec<Value> = (0..n)
+            .map(|w| {
+                let v = self.b.ins().load(I32, trusted(), self.env, Self::reg(src) + 4 * w as i32);
+                let v = self.b.ins().band_imm_u(v, word(mask, w));
+                self.b.ins().bxor_imm_u(v, word(xor, w))
+            })
+            .collect();
+        for (w, v) in vals.into_iter().enumerate() {
+            self.b.ins().store(trusted(), v, self.env, Self::reg(dst) + 4 * w as i32);
+        }
+    }
+
+    /// Shifts of multi-word integers: rare, the helper.
+    fn translate_shift(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// jhash and the symmetric flow hash: the helper (the interpreter's
+    /// jhash, so values are bit-identical).
+    fn translate_hash(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// The State's numgen counters and generator: the helper, with the
+    /// op's counter slot.
+    fn translate_numgen(&mut self, op: &Op, slot: u32, next: Block) {
+        self.slow(op, slot, next);
+    }
+
+    fn translate_cmp(&mut self, op: &Op, src: u8, c: CmpOp, data: &[u8], next: Block) {
+        let n = data.len();
+        let cond = if n <= 8 {
+            let (v, ty) = self.be_value(src, 0, n);
+            let k = self.konst(ty, be(data));
+            let cc = match c {
+                CmpOp::Eq => IntCC::Equal,
+                CmpOp::Ne => IntCC::NotEqual,
+                CmpOp::Lt => IntCC::UnsignedLessThan,
+                CmpOp::Le => IntCC::UnsignedLessThanOrEqual,
+                CmpOp::Gt => IntCC::UnsignedGreaterThan,
+                CmpOp::Ge => IntCC::UnsignedGreaterThanOrEqual,
+            };
+            self.b.ins().icmp(cc, v, k)
+        } else {
+            match c {
+                CmpOp::Eq => self.eq_bytes(src, data),
+                CmpOp::Ne => {
+                    let e = self.eq_bytes(src, data);
+                    self.b.ins().bxor_imm_u(e, 1)
+                }
+                // Orderings of IPv6 addresses and other wide values: rare.
+                _ => return self.slow(op, 0, next),
+            }
+        };
+        self.guard(cond, next);
+    }
+
+    fn translate_range(&mut self, op: &Op, src: u8, lo: &[u8], hi: &[u8], negate: bool, next: Block) {
+        let n = lo.len();
+        if n > 8 {
+            return self.slow(op, 0, next);
+        }
+        let (v, ty) = self.be_value(src, 0, n);
+        let (l, h) = (self.konst(ty, be(lo)), self.konst(ty, be(hi)));
+        let a = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, v, l);
+        let c = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, v, h);
+        let inside = self.b.ins().band(a, c);
+        let cond = if negate { self.b.ins().bxor_imm_u(inside, 1) } else { inside };
+        self.guard(cond, next);
+    }
+
+    /// Small static sets: a compare chain over the elements; maps, large
+    /// or dynamic sets: the helper, which searches the interpreter's index
+    /// (hash of exact keys, sorted ranges) and the State's dynamic
+    /// elements.
+    fn translate_lookup(&mut self, op: &Op, next: Block) {
+        let Op::Lookup { src, len, set, negate, dst: None } = op else { return self.slow(op, 0, next) };
+        let s = &self.prog().sets[set.index()];
+        let n = *len as usize;
+        let simple = |e: &ctc_ir::Element| e.lo.len() == n && e.hi.len() == n && (n <= 4 || e.lo == e.hi);
+        if s.dynamic || n > 8 || s.elements.len() > SMALL_SET || !s.elements.iter().all(simple) {
+            return self.slow(op, 0, next);
+        }
+        let (v, ty) = self.be_value(src.0, 0, n);
+        let mut found = self.b.ins().iconst(types::I8, 0);
+        for e in &s.elements {
+            let (lo, hi) = (be(&e.lo), be(&e.hi));
+            let hit = if lo == hi {
+                let k = self.konst(ty, lo);
+                self.b.ins().icmp(IntCC::Equal, v, k)
+            } else {
+                let (l, h) = (self.konst(ty, lo), self.konst(ty, hi));
+                let a = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, v, l);
+                let c = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, v, h);
+                self.b.ins().band(a, c)
+            };
+            found = self.b.ins().bor(found, hit);
+        }
+        let cond = if *negate { self.b.ins().bxor_imm_u(found, 1) } else { found };
+        self.guard(cond, next);
+    }
+
+    /// Verdict maps: the helper finds the element (the interpreter's
+    /// index), native code acts on its verdict.
+    fn translate_verdict_map(&mut self, op: &Op, rule: usize, next: Block) -> bool {
+        // The helper's answer names a jump target at run time: the call
+        // goes through the chain table.
+        self.slow_verdict(op, rule, next)
+    }
+
+    fn translate_verdict(&mut self, v: Verdict, rule: usize, next: Block) -> bool {
+        match v {
+            Verdict::Accept => self.ret_const(self.here(rule, ret::ACCEPT)),
+            Verdict::Drop => self.ret_const(self.here(rule, ret::DROP)),
+            Verdict::Continue => {
+                self.b.ins().jump(next, &[]);
+            }
+            Verdict::Return => self.ret_const(ret::RETURN),
+            Verdict::Queue { num, range, bypass, fanout } => {
+                for (i, x) in
+                    [u32::from(num), u32::from(range), u32::from(bypass), u32::from(fanout)].iter().enumerate()
+                {
+                    let c = self.b.ins().iconst(I32, i64::from(*x));
+                    self.b.ins().store(trusted(), c, self.env, off::QUEUE + 4 * i as i32);
+                }
+                self.ret_const(self.here(rule, ret::QUEUE));
+            }
+            Verdict::Jump(c) | Verdict::Goto(c) => {
+                let f = self.s.chain_refs[c.index()];
+                self.call_chain(Callee::Direct(f), rule, next, matches!(v, Verdict::Jump(_)));
+            }
+        }
+        false
+    }
+
+    /// packets += 1, bytes += skb->len, in the State's slot.
+    fn translate_counter(&mut self, id: usize) {
+        let env = self.env;
+        let base = self.b.ins().load(I64, trusted(), env, off::COUNTERS);
+        let at = 16 * id as i32;
+        let p = self.b.ins().load(I64, trusted(), base, at);
+        let p = self.b.ins().iadd_imm_u(p, 1);
+        self.b.ins().store(trusted(), p, base, at);
+        let bytes = self.b.ins().load(I64, trusted(), base, at + 8);
+        let len = self.b.ins().load(I64, trusted(), env, off::SKB_LEN);
+        let bytes = self.b.ins().iadd(bytes, len);
+        self.b.ins().store(trusted(), bytes, base, at + 8);
+    }
+
+    /// The State's token bucket: the helper.
+    fn translate_limit(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// The State's quota: the helper.
+    fn translate_quota(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// Log records (and the State's overflow count): the helper.
+    fn translate_log(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// Records the reject in the action record and drops: the helper.
+    fn translate_reject(&mut self, op: &Op, rule: usize, next: Block) -> bool {
+        self.slow_verdict(op, rule, next);
+        // The helper always answers drop; `go` is unreachable, but the
+        // block must end.
+        self.ret_const(self.here(rule, ret::DROP));
+        false
+    }
+
+    fn translate_meta_set(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    fn translate_ct_set(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// Packet rewriting with incremental checksums: the helper.
+    fn translate_payload_set(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    fn translate_notrack(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    fn translate_ct_helper(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    fn translate_ct_timeout(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+
+    /// Records the NAT request and accepts: the helper.
+    fn translate_nat(&mut self, op: &Op, rule: usize, next: Block) -> bool {
+        self.slow_verdict(op, rule, next);
+        self.ret_const(self.here(rule, ret::ACCEPT));
+        false
+    }
+
+    /// Dynamic sets live in the State: the helper.
+    fn translate_set_update(&mut self, op: &Op, next: Block) {
+        self.slow(op, 0, next);
+    }
+}
+
+/// The chain a jump calls.
+#[derive(Clone, Copy)]
+enum Callee {
+    Direct(FuncRef),
+    Indirect(Value),
+}

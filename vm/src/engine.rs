@@ -1,0 +1,171 @@
+//! What a compiled engine (`ctc-jit`) shares with the interpreter, so both
+//! agree by construction on everything but the rules' own code:
+//!
+//! - the hook level ([`Vm::run_hook_engine`]): which base chains run, in
+//!   which order, the family and NAT filters, how chain verdicts combine —
+//!   one implementation, the interpreter's, takes a [`ChainEngine`] that
+//!   runs one base chain;
+//! - the ops a compiled engine does not translate to native code (limits,
+//!   quotas, dynamic sets, fib, hashes, …): [`Frame::exec_op`] runs one op
+//!   with the interpreter's own code, on the engine's register file and on
+//!   the same [`State`] (counters, buckets, sets), so the objects are the
+//!   same ones;
+//! - the raw view ([`Frame::raw`]) native code reads: the packet bytes,
+//!   the context, the working copy of mark & co. ([`Work`]), the action
+//!   record and the counter slots.
+
+use crate::ops::{Exec, Regs, Step, Work};
+use crate::{ChainVerdict, Decider, HookResult, Host, State, Vm};
+use ctc_ir::abi::{Actions, PacketCtx};
+use ctc_ir::{ChainId, Hook, Op, Verdict};
+
+/// One base chain's evaluation context, as [`Vm::run_hook_engine`] hands it
+/// to a [`ChainEngine`].
+pub struct Frame<'a> {
+    pub(crate) vm: &'a Vm,
+    pub(crate) state: &'a mut State,
+    pub(crate) host: &'a dyn Host,
+    pub(crate) hook: Hook,
+    pub(crate) pkt: &'a mut [u8],
+    pub(crate) ctx: &'a PacketCtx,
+    pub(crate) work: &'a mut Work,
+    pub(crate) actions: &'a mut Actions,
+}
+
+impl std::fmt::Debug for Frame<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame").field("hook", &self.hook).field("ctx", &self.ctx).finish_non_exhaustive()
+    }
+}
+
+/// What one op did, for [`Frame::exec_op`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpOutcome {
+    /// Go on with the next op of the rule.
+    Go,
+    /// The rule ends without verdict (NFT_BREAK).
+    Break,
+    /// The rule ends with this verdict.
+    Verdict(Verdict),
+}
+
+/// Raw pointers into a [`Frame`] for native code. Valid while the frame is
+/// borrowed by the engine's `run_chain`; native code and
+/// [`Frame::exec_op`] take turns (never both at once).
+#[derive(Debug, Clone, Copy)]
+pub struct RawFrame {
+    pub pkt: *mut u8,
+    /// The frame length the ops may read: `min(ctx.len, pkt.len())`.
+    pub frame_len: u64,
+    /// skb->len as counters, quotas and `meta len` see it.
+    pub skb_len: u64,
+    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner, or
+    /// [`ctc_ir::abi::ABSENT`] when absent or beyond the frame.
+    pub bases: [u32; 4],
+    pub ctx: *const PacketCtx,
+    pub work: *mut Work,
+    pub actions: *mut Actions,
+    /// `[packets, bytes]` per counter slot.
+    pub counters: *mut [u64; 2],
+}
+
+impl Frame<'_> {
+    fn exec<'b>(&'b mut self, regs: &'b mut Regs) -> Exec<'b> {
+        Exec {
+            vm: self.vm,
+            state: &mut *self.state,
+            host: self.host,
+            hook: self.hook,
+            pkt: &mut *self.pkt,
+            ctx: self.ctx,
+            work: &mut *self.work,
+            actions: &mut *self.actions,
+            regs,
+        }
+    }
+
+    /// Run one op with the interpreter's semantics on `regs`. `numgen_slot`
+    /// is the State slot of a `numgen inc` op: [`Vm::numgen_slot`] of its
+    /// rule plus the number of `numgen inc` ops before it in the rule.
+    pub fn exec_op(&mut self, regs: &mut Regs, op: &Op, numgen_slot: u32) -> OpOutcome {
+        let mut slot = numgen_slot;
+        match self.exec(regs).op(op, &mut slot) {
+            Step::Go => OpOutcome::Go,
+            Step::Break => OpOutcome::Break,
+            Step::Verdict(v) => OpOutcome::Verdict(v),
+        }
+    }
+
+    /// The packet's context.
+    pub fn ctx(&self) -> &PacketCtx {
+        self.ctx
+    }
+
+    /// Pointers for native code (see [`RawFrame`]).
+    pub fn raw(&mut self) -> RawFrame {
+        let mut regs = Regs::new();
+        let (frame_len, skb_len) = {
+            let e = self.exec(&mut regs);
+            (e.frame_len() as u64, e.skb_len())
+        };
+        let c = self.ctx;
+        let base = |off: u32| {
+            if off != ctc_ir::abi::ABSENT && u64::from(off) <= frame_len { off } else { ctc_ir::abi::ABSENT }
+        };
+        RawFrame {
+            pkt: self.pkt.as_mut_ptr(),
+            frame_len,
+            skb_len,
+            bases: [base(c.ll_off), base(c.nh_off), base(c.th_off), base(c.ih_off)],
+            ctx: self.ctx,
+            work: &mut *self.work,
+            actions: &mut *self.actions,
+            counters: self.state.counters.as_mut_ptr(),
+        }
+    }
+}
+
+/// An engine that runs one base chain (and the chains it jumps to): the
+/// part of [`Vm::run_hook_engine`] that differs between engines.
+pub trait ChainEngine {
+    /// The chain's verdict and what decided it, exactly as the
+    /// interpreter's `nft_do_chain` would give them.
+    fn run_chain(&self, frame: &mut Frame<'_>, chain: ChainId) -> (ChainVerdict, Decider);
+}
+
+/// The interpreter as a [`ChainEngine`].
+impl ChainEngine for Vm {
+    fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> (ChainVerdict, Decider) {
+        self.run_chain(f.state, f.host, f.hook, f.pkt, f.ctx, f.work, f.actions, chain)
+    }
+}
+
+impl Vm {
+    /// [`Vm::run_hook_window`] with the base chains run by `engine`: the
+    /// hook-level semantics stay the interpreter's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_hook_engine(
+        &self,
+        engine: &dyn ChainEngine,
+        state: &mut State,
+        host: &dyn Host,
+        hook: Hook,
+        pkt: &mut [u8],
+        ctx: &PacketCtx,
+        actions: &mut Actions,
+        window: std::ops::RangeInclusive<i32>,
+    ) -> HookResult {
+        self.hook_with(engine, state, host, hook, pkt, ctx, actions, window)
+    }
+
+    /// The State slot of the first `numgen inc` op of a rule.
+    pub fn numgen_slot(&self, chain: ChainId, rule: usize) -> u32 {
+        self.numgen_base[chain.index()][rule]
+    }
+
+    /// Whether `state` was made for this program (by [`Vm::new_state`] or
+    /// [`State::adopt`]).
+    pub fn owns(&self, state: &State) -> bool {
+        state.vm_id == self.id
+    }
+}
