@@ -787,10 +787,11 @@ impl<'a, 'b> Tx<'a, 'b> {
     }
 
     /// Records the NAT request and accepts: the helper.
+    /// The interpreter's code records the request and ends the chain with
+    /// accept, or goes on with the rule when the statement is for the other
+    /// family (nft_nat_inet_eval): the step it returns decides.
     fn translate_nat(&mut self, op: &Op, rule: usize, next: Block) -> bool {
-        self.slow_verdict(op, rule, next);
-        self.ret_const(self.here(rule, ret::ACCEPT));
-        false
+        self.slow_verdict(op, rule, next)
     }
 
     /// Dynamic sets live in the State: the helper.
