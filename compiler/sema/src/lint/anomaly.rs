@@ -215,6 +215,78 @@ struct RuleFacts {
     decides_exactly: bool,
     /// Dimensions read.
     reads: Vec<u32>,
+    /// The one box as a dense array, when it is a box of single intervals
+    /// (the fast path of the pairwise scan).
+    dense: Option<Dense>,
+    /// The action as a small number (equal actions, equal ids).
+    action_id: u32,
+}
+
+/// One box of single intervals over a chain's (at most 64) dimensions.
+struct Dense {
+    /// Bit `d`: dimension `d` is constrained.
+    has: u64,
+    iv: Vec<(u128, u128)>,
+}
+
+impl Dense {
+    fn of(m: &RuleModel, dims: usize) -> Option<Dense> {
+        if dims > 64 || m.region.len() != 1 || !m.region[0].syms.is_empty() {
+            return None;
+        }
+        let mut d = Dense { has: 0, iv: vec![(0, 0); dims] };
+        for (dim, set) in &m.region[0].cons {
+            let [iv] = set.0.as_slice() else { return None };
+            d.has |= 1 << dim;
+            d.iv[*dim as usize] = *iv;
+        }
+        Some(d)
+    }
+}
+
+/// How two boxes relate.
+#[derive(Debug, Clone, Copy)]
+struct Rel {
+    disjoint: bool,
+    /// The first contains the second.
+    a_sup_b: bool,
+    b_sup_a: bool,
+    /// Some dimension both constrain, with different values.
+    crossed: bool,
+}
+
+/// What the pairwise scan reads of a rule besides its intervals.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    has: u64,
+    dense: bool,
+    /// Decides exactly and matches something: may contain later rules.
+    usable: bool,
+    action: u32,
+}
+
+fn rel_flat(ahas: u64, a: &[(u128, u128)], bhas: u64, b: &[(u128, u128)]) -> Rel {
+    let mut r = Rel { disjoint: false, a_sup_b: ahas & !bhas == 0, b_sup_a: bhas & !ahas == 0, crossed: false };
+    let mut both = ahas & bhas;
+    while both != 0 {
+        let d = both.trailing_zeros() as usize;
+        both &= both - 1;
+        let (x, y) = (a[d], b[d]);
+        if x.0.max(y.0) > x.1.min(y.1) {
+            r.disjoint = true;
+            return r;
+        }
+        if !(x.0 <= y.0 && y.1 <= x.1) {
+            r.a_sup_b = false;
+        }
+        if !(y.0 <= x.0 && x.1 <= y.1) {
+            r.b_sup_a = false;
+        }
+        if x != y {
+            r.crossed = true;
+        }
+    }
+    r
 }
 
 /// Which pairs of a chain's dimensions are entangled (`None`: no pair is).
@@ -278,7 +350,7 @@ fn analyze_chain(
             }
         }
         let decides_exactly = matches!(action, Action::Decides(_)) && !model.opaque && !tainted;
-        facts.push(RuleFacts { model, action, pure, tainted, decides_exactly, reads });
+        facts.push(RuleFacts { model, action, pure, tainted, decides_exactly, reads, dense: None, action_id: 0 });
     }
     // The chain's end: a rule matching everything with the policy's verdict.
     let end_action = match &c.base {
@@ -293,8 +365,26 @@ fn analyze_chain(
         tainted: false,
         decides_exactly: true,
         reads: Vec::new(),
+        dense: None,
+        action_id: 0,
     });
     let ent = Entangled::of(&m.dims);
+    let mut ids: Vec<&Action> = Vec::new();
+    let ndims = m.dims.list.len();
+    let action_ids: Vec<u32> = facts
+        .iter()
+        .map(|f| match ids.iter().position(|a| **a == f.action) {
+            Some(i) => i as u32,
+            None => {
+                ids.push(&f.action);
+                ids.len() as u32 - 1
+            }
+        })
+        .collect();
+    for (f, id) in facts.iter_mut().zip(action_ids) {
+        f.action_id = id;
+        f.dense = Dense::of(&f.model, ndims);
+    }
     let n = c.rules.len();
     let mut findings = Vec::new();
     let mut reported = vec![false; n];
@@ -323,6 +413,23 @@ fn analyze_chain(
 
     // 3. and 4.: scan earlier rules.
     let limit = unconditional.map_or(n, |u| u + 1);
+    // The pairwise scan is quadratic: keep what it reads contiguous (one
+    // row of `ndims` intervals per rule) so 10,000 rules stay in cache.
+    let width = ndims.max(1);
+    let mut flat: Vec<(u128, u128)> = vec![(0, 0); facts.len() * width];
+    let mut rows: Vec<Row> = Vec::with_capacity(facts.len());
+    for (k, f) in facts.iter().enumerate() {
+        let dense = f.dense.as_ref();
+        if let Some(d) = dense {
+            flat[k * width..k * width + d.iv.len()].copy_from_slice(&d.iv);
+        }
+        rows.push(Row {
+            has: dense.map_or(0, |d| d.has),
+            dense: dense.is_some(),
+            usable: f.decides_exactly && !f.model.is_empty(),
+            action: f.action_id,
+        });
+    }
     for j in 0..limit {
         if reported[j] || facts[j].tainted {
             continue;
@@ -331,15 +438,39 @@ fn analyze_chain(
         let mut corr: Option<usize> = None;
         let mut corr_count = 0usize;
         let mut covered: Option<usize> = None;
-        for (i, fi) in facts.iter().enumerate().take(j) {
-            if !fi.decides_exactly || fi.model.is_empty() {
+        let bj = &flat[j * width..(j + 1) * width];
+        let (rj, jdense) = (rows[j], rows[j].dense);
+        for (i, ri) in rows.iter().enumerate().take(j) {
+            if !ri.usable {
+                continue;
+            }
+            let fi = &facts[i];
+            if jdense && ri.dense {
+                // Fast path: both single boxes of single intervals.
+                let r = rel_flat(ri.has, &flat[i * width..(i + 1) * width], rj.has, bj);
+                if r.disjoint {
+                    continue;
+                }
+                if r.a_sup_b {
+                    covered = Some(i);
+                    break;
+                }
+                if fj.decides_exactly
+                    && ri.action != rj.action
+                    && !r.b_sup_a
+                    && r.crossed
+                    && !ent.pair(&fi.reads, &fj.reads)
+                {
+                    corr_count += 1;
+                    corr.get_or_insert(i);
+                }
                 continue;
             }
             if space::region_contains(&fi.model.region, &fj.model.region) {
                 covered = Some(i);
                 break;
             }
-            if fj.decides_exactly && fi.action != fj.action && correlated(fi, fj, &ent) {
+            if fj.decides_exactly && fi.action_id != fj.action_id && correlated(fi, fj, &ent) {
                 corr_count += 1;
                 corr.get_or_insert(i);
             }
@@ -370,16 +501,27 @@ fn analyze_chain(
                 // some of this rule's packets.
                 break;
             }
-            if fk.model.is_empty() || space::region_disjoint(&fk.model.region, &fi.model.region) {
+            let fast = (rows[i].dense && rows[k].dense).then(|| {
+                rel_flat(rows[k].has, &flat[k * width..(k + 1) * width], rows[i].has, &flat[i * width..(i + 1) * width])
+            });
+            let disjoint = match fast {
+                Some(r) => r.disjoint,
+                None => fk.model.is_empty() || space::region_disjoint(&fk.model.region, &fi.model.region),
+            };
+            if disjoint {
                 continue;
             }
-            if reported[k.min(n - 1)] && k < n && fk.pure && fk.action == fi.action {
+            if k < n && reported[k] && fk.pure && fk.action_id == fi.action_id {
                 // Never runs itself (covered by an earlier rule): it cannot be
                 // the rule that makes this one removable.
                 continue;
             }
-            if fk.action == fi.action && fk.decides_exactly && fk.pure && fk.model.region.len() == 1 {
-                if space::region_contains(&fk.model.region, &fi.model.region) {
+            if fk.action_id == fi.action_id && fk.decides_exactly && fk.pure && fk.model.region.len() == 1 {
+                let contains = match fast {
+                    Some(r) => r.a_sup_b,
+                    None => space::region_contains(&fk.model.region, &fi.model.region),
+                };
+                if contains {
                     findings.push(Finding::Redundant { rule: i, by: k });
                     reported[i] = true;
                     break;

@@ -1,4 +1,3 @@
-use super::chain_of;
 use crate::hir::{self, ExprKind, RelOp, StmtKind};
 use crate::lint::LintCx;
 use crate::lint::space::{self, IvSet};
@@ -148,8 +147,7 @@ fn value_sets(lhs: &hir::Expr, rhs: &hir::Expr) -> Option<IvSet> {
 }
 
 pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
-    for r in cx.anomalies() {
-        let (_, c) = chain_of(cx, r);
+    for c in cx.program.tables.iter().flat_map(|t| &t.chains) {
         let mut i = 0;
         while i + 1 < c.rules.len() {
             let Some(sh) =
