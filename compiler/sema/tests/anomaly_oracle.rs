@@ -68,9 +68,9 @@ fn atoms() -> Vec<Atom> {
     let mut v = Vec::new();
     let a = |text: String, cons: Vec<(usize, u32)>| Atom { text, cons };
     // Addresses: host, /31, /30, negation, set.
-    for h in 0..4 {
-        v.push(a(format!("ip saddr {}", ADDRS[h]), vec![(0, 1 << h)]));
-        v.push(a(format!("ip saddr != {}", ADDRS[h]), vec![(0, mask(5, |k| k != h))]));
+    for (h, addr) in ADDRS.iter().enumerate().take(4) {
+        v.push(a(format!("ip saddr {addr}"), vec![(0, 1 << h)]));
+        v.push(a(format!("ip saddr != {addr}"), vec![(0, mask(5, |k| k != h))]));
     }
     v.push(a("ip saddr 10.0.0.0/31".into(), vec![(0, 0b0011)]));
     v.push(a("ip saddr 10.0.0.2/31".into(), vec![(0, 0b1100)]));
@@ -96,9 +96,9 @@ fn atoms() -> Vec<Atom> {
         v.push(a(format!("th dport {text}"), vec![(2, *m)]));
     }
     // ct state: one, a flag list, a set, a negation.
-    for s in 0..5 {
-        v.push(a(format!("ct state {}", STATES[s]), vec![(3, 1 << s)]));
-        v.push(a(format!("ct state != {}", STATES[s]), vec![(3, mask(5, |k| k != s))]));
+    for (s, state) in STATES.iter().enumerate() {
+        v.push(a(format!("ct state {state}"), vec![(3, 1 << s)]));
+        v.push(a(format!("ct state != {state}"), vec![(3, mask(5, |k| k != s))]));
     }
     v.push(a("ct state established,related".into(), vec![(3, 0b00110)]));
     v.push(a("ct state { new, untracked }".into(), vec![(3, 0b11000)]));
