@@ -179,7 +179,11 @@ fn suggest(cx: &LintCx<'_>, run: &[hir::Rule], sh: Shape) -> Option<Diagnostic> 
             let mut values = Vec::new();
             for r in run {
                 let (_, rhs) = rhs_of(&r.stmts[idx])?;
-                values.extend(element_texts(cx, rhs));
+                for v in element_texts(cx, rhs) {
+                    if !values.contains(&v) {
+                        values.push(v);
+                    }
+                }
             }
             let (_, rhs) = rhs_of(&first.stmts[idx])?;
             let text = cx.text(first.span);
