@@ -263,9 +263,33 @@ struct Row {
     /// Decides exactly and matches something: may contain later rules.
     usable: bool,
     action: u32,
+    decides_exactly: bool,
+    tainted: bool,
+    pure: bool,
+    empty: bool,
+    /// One box.
+    single: bool,
 }
 
-fn rel_flat(ahas: u64, a: &[(u128, u128)], bhas: u64, b: &[(u128, u128)]) -> Rel {
+/// The intervals of the dense rules, one row of `width` per rule; 64-bit
+/// when every dimension of the chain fits (half the memory to scan).
+enum Flat {
+    Narrow(Vec<(u64, u64)>),
+    Wide(Vec<(u128, u128)>),
+}
+
+impl Flat {
+    #[inline]
+    fn rel(&self, width: usize, a: usize, ahas: u64, b: usize, bhas: u64) -> Rel {
+        match self {
+            Flat::Narrow(v) => rel_flat(ahas, &v[a * width..(a + 1) * width], bhas, &v[b * width..(b + 1) * width]),
+            Flat::Wide(v) => rel_flat(ahas, &v[a * width..(a + 1) * width], bhas, &v[b * width..(b + 1) * width]),
+        }
+    }
+}
+
+#[inline]
+fn rel_flat<T: Copy + Ord>(ahas: u64, a: &[(T, T)], bhas: u64, b: &[(T, T)]) -> Rel {
     let mut r = Rel { disjoint: false, a_sup_b: ahas & !bhas == 0, b_sup_a: bhas & !ahas == 0, crossed: false };
     let mut both = ahas & bhas;
     while both != 0 {
@@ -416,20 +440,52 @@ fn analyze_chain(
     // The pairwise scan is quadratic: keep what it reads contiguous (one
     // row of `ndims` intervals per rule) so 10,000 rules stay in cache.
     let width = ndims.max(1);
-    let mut flat: Vec<(u128, u128)> = vec![(0, 0); facts.len() * width];
+    let narrow = m.dims.list.iter().all(|d| d.domain.0.last().is_none_or(|iv| iv.1 <= u128::from(u64::MAX)));
+    let mut wide: Vec<(u128, u128)> = vec![(0, 0); facts.len() * width];
     let mut rows: Vec<Row> = Vec::with_capacity(facts.len());
     for (k, f) in facts.iter().enumerate() {
         let dense = f.dense.as_ref();
         if let Some(d) = dense {
-            flat[k * width..k * width + d.iv.len()].copy_from_slice(&d.iv);
+            wide[k * width..k * width + d.iv.len()].copy_from_slice(&d.iv);
         }
         rows.push(Row {
             has: dense.map_or(0, |d| d.has),
             dense: dense.is_some(),
             usable: f.decides_exactly && !f.model.is_empty(),
             action: f.action_id,
+            decides_exactly: f.decides_exactly,
+            tainted: f.tainted,
+            pure: f.pure,
+            empty: f.model.is_empty(),
+            single: f.model.region.len() == 1,
         });
     }
+    // Columns per dimension (lower and upper bounds, an unconstrained
+    // dimension as the whole range) for a branch-free, vectorizable first
+    // pass that finds which earlier rules intersect a rule at all.
+    let cols: Option<Vec<(Vec<u64>, Vec<u64>)>> = narrow.then(|| {
+        (0..ndims)
+            .map(|d| {
+                let mut lo = vec![0u64; facts.len()];
+                let mut hi = vec![u64::MAX; facts.len()];
+                for (k, r) in rows.iter().enumerate() {
+                    if r.dense && r.has >> d & 1 == 1 {
+                        let (a, b) = wide[k * width + d];
+                        lo[k] = a as u64;
+                        hi[k] = b as u64;
+                    }
+                }
+                (lo, hi)
+            })
+            .collect()
+    });
+    let flat = if narrow {
+        // Every value fits: the domains bound the intervals.
+        Flat::Narrow(wide.iter().map(|&(a, b)| (a as u64, b as u64)).collect())
+    } else {
+        Flat::Wide(wide)
+    };
+    let mut alive: Vec<bool> = Vec::with_capacity(facts.len());
     for j in 0..limit {
         if reported[j] || facts[j].tainted {
             continue;
@@ -438,16 +494,25 @@ fn analyze_chain(
         let mut corr: Option<usize> = None;
         let mut corr_count = 0usize;
         let mut covered: Option<usize> = None;
-        let bj = &flat[j * width..(j + 1) * width];
         let (rj, jdense) = (rows[j], rows[j].dense);
+        alive.clear();
+        alive.extend(rows[..j].iter().map(|r| r.usable));
+        if jdense && let Some(cols) = &cols {
+            for (lo, hi) in cols {
+                let (lj, hj) = (lo[j], hi[j]);
+                for ((a, l), h) in alive.iter_mut().zip(&lo[..j]).zip(&hi[..j]) {
+                    *a &= (*l <= hj) & (lj <= *h);
+                }
+            }
+        }
         for (i, ri) in rows.iter().enumerate().take(j) {
-            if !ri.usable {
+            if !alive[i] {
                 continue;
             }
             let fi = &facts[i];
             if jdense && ri.dense {
                 // Fast path: both single boxes of single intervals.
-                let r = rel_flat(ri.has, &flat[i * width..(i + 1) * width], rj.has, bj);
+                let r = flat.rel(width, i, ri.has, j, rj.has);
                 if r.disjoint {
                     continue;
                 }
@@ -455,7 +520,7 @@ fn analyze_chain(
                     covered = Some(i);
                     break;
                 }
-                if fj.decides_exactly
+                if rj.decides_exactly
                     && ri.action != rj.action
                     && !r.b_sup_a
                     && r.crossed
@@ -490,36 +555,36 @@ fn analyze_chain(
 
     // 5.: forward redundancy.
     for i in 0..limit {
-        if reported[i] || !facts[i].pure || facts[i].tainted || !matches!(facts[i].action, Action::Decides(_)) {
+        let ri = rows[i];
+        if reported[i] || !ri.pure || ri.tainted || !matches!(facts[i].action, Action::Decides(_)) {
             continue;
         }
-        let fi = &facts[i];
         let end = if unconditional.is_some_and(|u| u > i) { limit } else { n + 1 };
-        for (k, fk) in facts.iter().enumerate().take(end).skip(i + 1) {
-            if fk.tainted {
+        for k in i + 1..end {
+            let rk = rows[k];
+            if rk.tainted {
                 // A rule whose conditions the model cannot follow may take
                 // some of this rule's packets.
                 break;
             }
-            let fast = (rows[i].dense && rows[k].dense).then(|| {
-                rel_flat(rows[k].has, &flat[k * width..(k + 1) * width], rows[i].has, &flat[i * width..(i + 1) * width])
-            });
+            let fast = (ri.dense && rk.dense).then(|| flat.rel(width, k, rk.has, i, ri.has));
             let disjoint = match fast {
                 Some(r) => r.disjoint,
-                None => fk.model.is_empty() || space::region_disjoint(&fk.model.region, &fi.model.region),
+                None => rk.empty || space::region_disjoint(&facts[k].model.region, &facts[i].model.region),
             };
             if disjoint {
                 continue;
             }
-            if k < n && reported[k] && fk.pure && fk.action_id == fi.action_id {
+            let same = rk.action == ri.action;
+            if k < n && reported[k] && rk.pure && same {
                 // Never runs itself (covered by an earlier rule): it cannot be
                 // the rule that makes this one removable.
                 continue;
             }
-            if fk.action_id == fi.action_id && fk.decides_exactly && fk.pure && fk.model.region.len() == 1 {
+            if same && rk.decides_exactly && rk.pure && rk.single {
                 let contains = match fast {
                     Some(r) => r.a_sup_b,
-                    None => space::region_contains(&fk.model.region, &fi.model.region),
+                    None => space::region_contains(&facts[k].model.region, &facts[i].model.region),
                 };
                 if contains {
                     findings.push(Finding::Redundant { rule: i, by: k });
@@ -528,7 +593,7 @@ fn analyze_chain(
                 }
                 continue;
             }
-            if fk.pure && (fk.action == fi.action || fk.action == Action::Continues) {
+            if rk.pure && (same || facts[k].action == Action::Continues) {
                 // Decides the shared packets the same way, or lets them go on.
                 continue;
             }
