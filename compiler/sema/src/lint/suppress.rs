@@ -60,15 +60,12 @@ pub fn collect(sources: &SourceMap) -> Vec<Suppression> {
 /// The names of `# ctc: allow(a, b)` with their offsets in the comment, or
 /// `None` when the comment is not a suppression.
 pub fn parse(comment: &str) -> Option<Vec<(String, usize, usize)>> {
-    let body = comment.strip_prefix('#')?;
-    let lead = body.len() - body.trim_start().len();
-    let rest = body.trim_start().strip_prefix("ctc:")?;
-    let lead2 = rest.len() - rest.trim_start().len();
+    let rest = comment.strip_prefix('#')?.trim_start().strip_prefix("ctc:")?;
     let rest = rest.trim_start().strip_prefix("allow")?.trim_start();
+    // Offsets are relative to the comment: `rest` is a suffix of it.
     let open = comment.len() - rest.len();
     let inner = rest.strip_prefix('(')?;
     let close = inner.find(')')?;
-    let _ = (lead, lead2);
     let mut names = Vec::new();
     let mut off = open + 1;
     for part in inner[..close].split(',') {
