@@ -32,6 +32,11 @@ use crate::hir::{self, StmtKind, Verdict};
 use ctc_grammar::{SourceMap, Span};
 use std::collections::HashMap;
 
+/// Chains longer than this get no pairwise analysis (shadowed, redundant,
+/// correlated): it is quadratic, and no input may make a check hang. Ten
+/// thousand rules take well under a second.
+pub const MAX_PAIRWISE_RULES: usize = 30_000;
+
 /// What a rule does with the packets it matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -436,10 +441,17 @@ fn analyze_chain(
     }
 
     // 3. and 4.: scan earlier rules.
-    let limit = unconditional.map_or(n, |u| u + 1);
+    let limit = if n > MAX_PAIRWISE_RULES { 0 } else { unconditional.map_or(n, |u| u + 1) };
     // The pairwise scan is quadratic: keep what it reads contiguous (one
     // row of `ndims` intervals per rule) so 10,000 rules stay in cache.
-    let width = ndims.max(1);
+    if limit == 0 {
+        // No pairwise scan: no rows to build.
+        for f in &mut facts {
+            f.dense = None;
+        }
+    }
+    // Dense rows only exist for chains of at most 64 dimensions (`Dense::of`).
+    let width = if limit > 0 && ndims <= 64 { ndims.max(1) } else { 0 };
     let narrow = m.dims.list.iter().all(|d| d.domain.0.last().is_none_or(|iv| iv.1 <= u128::from(u64::MAX)));
     let mut wide: Vec<(u128, u128)> = vec![(0, 0); facts.len() * width];
     let mut rows: Vec<Row> = Vec::with_capacity(facts.len());
@@ -463,7 +475,7 @@ fn analyze_chain(
     // Columns per dimension (lower and upper bounds, an unconstrained
     // dimension as the whole range) for a branch-free, vectorizable first
     // pass that finds which earlier rules intersect a rule at all.
-    let cols: Option<Vec<(Vec<u64>, Vec<u64>)>> = narrow.then(|| {
+    let cols: Option<Vec<(Vec<u64>, Vec<u64>)>> = (narrow && width > 0).then(|| {
         (0..ndims)
             .map(|d| {
                 let mut lo = vec![0u64; facts.len()];

@@ -136,11 +136,11 @@ fn value_sets(lhs: &hir::Expr, rhs: &hir::Expr) -> Option<IvSet> {
     };
     match &rhs.kind {
         ExprKind::SetLit(elems) => {
-            let mut s = IvSet::empty();
+            let mut all = Vec::new();
             for e in elems {
-                s = s.union(&space::value_set(&e.key, bits)?);
+                all.extend(space::value_set(&e.key, bits)?.0);
             }
-            Some(s)
+            Some(IvSet::from_vec(all))
         }
         _ => space::value_set(rhs, bits),
     }
