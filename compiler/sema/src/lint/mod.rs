@@ -439,9 +439,19 @@ pub fn run(program: &hir::Program, usage: &Usage, sources: &SourceMap, config: &
         }
         let mut found = Vec::new();
         (lint.check)(&cx, &mut found);
-        for mut d in found {
+        for (k, mut d) in found.into_iter().enumerate() {
             d.code = lint.code;
             d.severity = level.severity();
+            if k == 0 {
+                // As rustc does once per lint: say which lint this is and how
+                // to silence it (the headline only shows the code).
+                let how = if level == lint.default {
+                    format!("`{}` ({} lint) is on by default", lint.name, lint.category.name())
+                } else {
+                    format!("`{}` is set to {} on the command line", lint.name, level.name())
+                };
+                d.notes.push(format!("{how}; `# ctc: allow({})` on or above the line silences it there", lint.name));
+            }
             all.push(d);
         }
     }
