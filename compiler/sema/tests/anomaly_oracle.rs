@@ -101,6 +101,7 @@ fn atoms() -> Vec<Atom> {
         v.push(a(format!("ct state != {state}"), vec![(3, mask(5, |k| k != s))]));
     }
     v.push(a("ct state established,related".into(), vec![(3, 0b00110)]));
+    v.push(a("ct state invalid,established".into(), vec![(3, 0b00011)]));
     v.push(a("ct state { new, untracked }".into(), vec![(3, 0b11000)]));
     // Marks and interfaces.
     v.push(a("meta mark 1".into(), vec![(4, 0b0010)]));

@@ -683,13 +683,16 @@ impl<'a> Modeler<'a> {
             _ => value_set(rhs, f.bits)?,
         };
         // Flag types: no operator is a bit test (`ct state established,related`
-        // is `state & 0x06 != 0`); `!=` is "none of the bits" for ct state,
-        // whose values are single bits.
+        // is `state & 0x06 != 0`); `!=` of one ct state (whose values are
+        // single bits) is every other state.
         if f.bitmask && matches!(rhs.kind, ExprKind::Value(_) | ExprKind::List(_)) && op != RelOp::Eq {
-            let mask = set.0.iter().fold(0u128, |m, (a, _)| m | a);
-            if set.0.iter().any(|(a, b)| a != b) {
-                return None;
-            }
+            // The bits, from the written values (adjacent values such as
+            // `fin,syn` merge into one interval in `set`).
+            let mask = const_int(rhs)?;
+            let values = match &rhs.kind {
+                ExprKind::List(items) => items.len(),
+                _ => 1,
+            };
             let pick = |want: bool| -> Option<IvSet> {
                 if is_ct_state {
                     return Some(IvSet::from_vec(
@@ -700,7 +703,11 @@ impl<'a> Modeler<'a> {
             };
             return match op {
                 RelOp::Implicit => pick(true),
-                RelOp::Ne if is_ct_state => pick(false),
+                // One state: "not this state" whichever way `!=` is read.
+                // Several (`!= established,related`): nft reads "none of
+                // these bits", ctc's lowering compares the whole value; not
+                // modelled until the two agree.
+                RelOp::Ne if is_ct_state && values == 1 => pick(false),
                 _ => None,
             };
         }
