@@ -378,17 +378,36 @@ struct DumpStats {
     total: usize,
     accepted: usize,
     rejected: Vec<String>,
+    /// Per lint code: findings, and dumps with at least one.
+    lints: std::collections::BTreeMap<&'static str, (usize, usize)>,
 }
 
 fn run_dumps(corpus: &Path) -> DumpStats {
     let files = files_with_ext(&corpus.join("dumps"), "nft");
-    let mut st = DumpStats { total: files.len(), accepted: 0, rejected: Vec::new() };
+    let mut st = DumpStats { total: files.len(), accepted: 0, rejected: Vec::new(), lints: Default::default() };
+    // Every lint on, the ones off by default included: a lint never makes
+    // a file nft accepts fail (its findings are warnings and notes).
+    let mut lints = ctc_sema::lint::LintConfig::default();
+    for l in ctc_sema::lint::LINTS.iter().filter(|l| l.default == ctc_sema::lint::Level::Allow) {
+        lints.overrides.push((l.name, ctc_sema::lint::Level::Warn));
+    }
     for path in &files {
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let opts = CheckOptions { include_dirs: vec![dir], ..CheckOptions::default() };
+        let opts = CheckOptions { include_dirs: vec![dir], lints: lints.clone(), ..CheckOptions::default() };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         match catch_unwind(AssertUnwindSafe(|| check_file(path, &opts))) {
-            Ok(c) if !c.has_errors() => st.accepted += 1,
+            Ok(c) if !c.has_errors() => {
+                st.accepted += 1;
+                let mut seen: Vec<&'static str> = Vec::new();
+                for d in c.diagnostics.iter().filter(|d| ctc_sema::lint::by_code(d.code).is_some()) {
+                    let e = st.lints.entry(d.code).or_default();
+                    e.0 += 1;
+                    if !seen.contains(&d.code) {
+                        seen.push(d.code);
+                        e.1 += 1;
+                    }
+                }
+            }
             Ok(c) => st.rejected.push(format!("dumps/{name}: {} error(s), first: {}", c.errors(), first_error(&c))),
             Err(p) => st.rejected.push(format!("dumps/{name}: PANIC: {}", panic_message(&*p))),
         }
@@ -596,6 +615,11 @@ fn corpus() {
         py.decl_lines
     );
     println!("dumps: accepted {}/{} ({:.1}%)", dumps.accepted, dumps.total, pct(dumps.accepted, dumps.total));
+    println!("== lints over the accepted dumps (every lint on): code, name, findings, dumps ==");
+    for l in ctc_sema::lint::LINTS {
+        let (n, files) = dumps.lints.get(l.code).copied().unwrap_or_default();
+        println!("| `{}` | `{}` | {n} | {files} |", l.code, l.name);
+    }
     let binary = match &bogons.binary {
         Some((path, n)) => format!("`ctc check`/`ctc fmt` clean on {n}/{} ({})", bogons.total, path.display()),
         None => "ctc binary not built (cargo build -p ctc-cli), binary part skipped".to_string(),

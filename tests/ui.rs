@@ -5,6 +5,12 @@
 //! error; nft 1.0.6 rejects each of them too (`nft -c -f`, or loading it in a
 //! fresh network namespace for the errors only the kernel reports).
 //!
+//! Lint fixtures live in `tests/ui/lints/LINT.nft`, one per lint, named
+//! after it: each is a ruleset nft accepts (no error) on which the lint
+//! named by the file reports at least once (the lint turned on, the others
+//! at their default levels); the rendered output is snapshotted in
+//! `tests/ui/lints/snapshots/`.
+//!
 //! Fixtures in `tests/ui/pending/` wait for sema to diagnose them well:
 //! they are only checked not to panic, and listed with their current error
 //! count. Move one up to `tests/ui/` once its diagnostics are right, then
@@ -21,7 +27,12 @@ use std::path::Path;
 /// All diagnostics of a check, rendered as `ctc check` prints them (no colour),
 /// with the repository's absolute path removed so snapshots are stable.
 fn render(rel: &Path) -> (usize, String) {
-    let checked = check_file(rel, &CheckOptions::default());
+    render_with(rel, &CheckOptions::default()).0
+}
+
+/// As [`render`], with options; also returns the codes reported.
+fn render_with(rel: &Path, opts: &CheckOptions) -> ((usize, String), Vec<&'static str>) {
+    let checked = check_file(rel, opts);
     let mut out = String::new();
     for d in &checked.diagnostics {
         out.push_str(&render_human(&checked.sources, d, HumanOptions { color: false }));
@@ -30,7 +41,8 @@ fn render(rel: &Path) -> (usize, String) {
         }
     }
     let root = format!("{}/", repo_root().display());
-    (checked.errors(), out.replace(&root, ""))
+    let codes = checked.diagnostics.iter().map(|d| d.code).collect();
+    ((checked.errors(), out.replace(&root, "")), codes)
 }
 
 /// The fixture's first comment line: what the mistake is.
@@ -82,6 +94,44 @@ fn ui() {
         }
     }
 
+    let lint_fixtures = files_with_ext(Path::new("tests/ui/lints"), "nft");
+    for l in ctc_sema::lint::LINTS {
+        if !lint_fixtures.iter().any(|f| stem(f) == l.name) {
+            failures.push(format!("lint {}: no fixture tests/ui/lints/{}.nft", l.name, l.name));
+        }
+    }
+    for rel in &lint_fixtures {
+        let name = stem(rel);
+        let Some(lint) = ctc_sema::lint::lookup(&name) else {
+            failures.push(format!("lints/{name}: not a lint's name"));
+            continue;
+        };
+        let mut opts = CheckOptions::default();
+        opts.lints.overrides.push((lint.name, ctc_sema::lint::Level::Warn));
+        let ((errors, rendered), codes) = match catch_unwind(AssertUnwindSafe(|| render_with(rel, &opts))) {
+            Ok(r) => r,
+            Err(_) => {
+                failures.push(format!("lints/{name}: the check panicked"));
+                continue;
+            }
+        };
+        if errors > 0 || !codes.contains(&lint.code) {
+            failures.push(format!("lints/{name}: expected {} and no error\n{rendered}", lint.code));
+            continue;
+        }
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(root.join("tests/ui/lints/snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_description(description(rel));
+        settings.set_omit_expression(true);
+        let snap = catch_unwind(AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_snapshot!(name.clone(), rendered));
+        }));
+        if snap.is_err() {
+            failures.push(format!("lints/{name}: rendered diagnostics differ from the snapshot"));
+        }
+    }
+
     let pending = files_with_ext(Path::new("tests/ui/pending"), "nft");
     for rel in &pending {
         match catch_unwind(AssertUnwindSafe(|| render(rel))) {
@@ -89,6 +139,12 @@ fn ui() {
             Err(_) => failures.push(format!("pending {}: the check panicked", stem(rel))),
         }
     }
-    println!("ui: {} fixtures snapshotted, {} pending, {} failure(s)", fixtures.len(), pending.len(), failures.len());
+    println!(
+        "ui: {} fixtures and {} lint fixtures snapshotted, {} pending, {} failure(s)",
+        fixtures.len(),
+        lint_fixtures.len(),
+        pending.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "ui failures:\n{}", failures.join("\n"));
 }

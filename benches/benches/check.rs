@@ -1,7 +1,8 @@
 //! `ctc_driver::check_source` on large ClassBench rulesets (fw1_1k and
 //! fw1_10k from `../shared/corpus/classbench`): parse, resolve, type-check
-//! one forward chain of N rules. Prints the median and the fastest of the
-//! timed runs, after warm-up runs.
+//! one forward chain of N rules; the lints are off (`--bench lint` times
+//! them). Prints the median and the fastest of the timed runs, after
+//! warm-up runs.
 //!
 //! `cargo bench -p ctc-benches` (release profile).
 
@@ -14,8 +15,15 @@ use std::time::{Duration, Instant};
 const RUNS: usize = 21;
 const WARMUP: usize = 3;
 
+/// The checker without the lints (timed on their own by `--bench lint`).
+fn check_only() -> CheckOptions {
+    let mut o = CheckOptions::default();
+    o.lints.overrides.extend(ctc_sema::lint::LINTS.iter().map(|l| (l.name, ctc_sema::lint::Level::Allow)));
+    o
+}
+
 fn measure(name: &str, text: &str, rules: usize) {
-    let opts = CheckOptions::default();
+    let opts = check_only();
     let checked = check_source(name, text, &opts);
     let status = if checked.has_errors() {
         format!(
@@ -69,7 +77,7 @@ fn main() {
             Err(e) => panic!("{seed}: {e}"),
         };
         if quick {
-            let c = check_source(seed, &text, &CheckOptions::default());
+            let c = check_source(seed, &text, &check_only());
             println!("check_source {seed}: rules={rules} errors={} (quick run; use `cargo bench` to time)", c.errors());
         } else {
             measure(seed, &text, rules);

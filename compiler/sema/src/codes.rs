@@ -2,8 +2,9 @@
 //!
 //! Codes are grouped by phase: `E0xxx` syntax, `E1xxx` names and
 //! references, `E2xxx` types and values, `E3xxx` protocol context, `E4xxx`
-//! chains, hooks and statements, `E5xxx` files and includes, `Wxxxx`
-//! warnings. A test checks that every code used in the sources is listed.
+//! chains, hooks and statements, `E5xxx` files and includes. The lints'
+//! codes (`Wxxxx`) are in [`crate::lint::LINTS`], documented by their doc
+//! comments.
 //!
 //! Each [`CodeDoc::doc`] has three parts: what the diagnostic means, a
 //! small example that triggers it, and how to fix it. The table is sorted

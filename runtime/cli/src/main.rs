@@ -70,6 +70,12 @@ Parse and check rulesets without a kernel: syntax, names (tables, chains,
 sets, objects, variables), types and values, protocol context, chain types
 and hooks, includes.
 
+A ruleset without errors is then linted: rule anomalies (shadowed,
+redundant, correlated, unreachable, contradictory rules), conntrack and NAT
+pitfalls, unused declarations, mergeable rules (`ctc explain --list` lists
+the W codes). --allow, --warn and --deny take a lint's name or code;
+`# ctc: allow(NAME)` on or above a line silences a lint there.
+
 Each FILE is checked on its own, as `nft -f FILE` would read it. Includes
 are looked up relative to the including file, then in each -I directory.
 
@@ -88,7 +94,8 @@ Examples:
   ctc check examples/home-gateway.nft
   ctc check --format json ruleset.nft | jq -r .message
   ctc check --format sarif ruleset.nft > ctc.sarif
-  ctc check --deny warnings -I rules.d -D wan_if=wan0 main.nft";
+  ctc check --deny warnings -I rules.d -D wan_if=wan0 main.nft
+  ctc check --allow mergeable-rules --deny shadowed-rule ruleset.nft";
 
 #[derive(Debug, Parser)]
 #[command(name = "ctc", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = EXAMPLES)]

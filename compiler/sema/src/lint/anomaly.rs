@@ -32,6 +32,11 @@ use crate::hir::{self, StmtKind, Verdict};
 use ctc_grammar::{SourceMap, Span};
 use std::collections::HashMap;
 
+/// Chains longer than this get no pairwise analysis (shadowed, redundant,
+/// correlated): it is quadratic, and no input may make a check hang. Ten
+/// thousand rules take well under a second.
+pub const MAX_PAIRWISE_RULES: usize = 30_000;
+
 /// What a rule does with the packets it matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -215,6 +220,102 @@ struct RuleFacts {
     decides_exactly: bool,
     /// Dimensions read.
     reads: Vec<u32>,
+    /// The one box as a dense array, when it is a box of single intervals
+    /// (the fast path of the pairwise scan).
+    dense: Option<Dense>,
+    /// The action as a small number (equal actions, equal ids).
+    action_id: u32,
+}
+
+/// One box of single intervals over a chain's (at most 64) dimensions.
+struct Dense {
+    /// Bit `d`: dimension `d` is constrained.
+    has: u64,
+    iv: Vec<(u128, u128)>,
+}
+
+impl Dense {
+    fn of(m: &RuleModel, dims: usize) -> Option<Dense> {
+        if dims > 64 || m.region.len() != 1 || !m.region[0].syms.is_empty() {
+            return None;
+        }
+        let mut d = Dense { has: 0, iv: vec![(0, 0); dims] };
+        for (dim, set) in &m.region[0].cons {
+            let [iv] = set.0.as_slice() else { return None };
+            d.has |= 1 << dim;
+            d.iv[*dim as usize] = *iv;
+        }
+        Some(d)
+    }
+}
+
+/// How two boxes relate.
+#[derive(Debug, Clone, Copy)]
+struct Rel {
+    disjoint: bool,
+    /// The first contains the second.
+    a_sup_b: bool,
+    b_sup_a: bool,
+    /// Some dimension both constrain, with different values.
+    crossed: bool,
+}
+
+/// What the pairwise scan reads of a rule besides its intervals.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    has: u64,
+    dense: bool,
+    /// Decides exactly and matches something: may contain later rules.
+    usable: bool,
+    action: u32,
+    decides_exactly: bool,
+    tainted: bool,
+    pure: bool,
+    empty: bool,
+    /// One box.
+    single: bool,
+}
+
+/// The intervals of the dense rules, one row of `width` per rule; 64-bit
+/// when every dimension of the chain fits (half the memory to scan).
+enum Flat {
+    Narrow(Vec<(u64, u64)>),
+    Wide(Vec<(u128, u128)>),
+}
+
+impl Flat {
+    #[inline]
+    fn rel(&self, width: usize, a: usize, ahas: u64, b: usize, bhas: u64) -> Rel {
+        match self {
+            Flat::Narrow(v) => rel_flat(ahas, &v[a * width..(a + 1) * width], bhas, &v[b * width..(b + 1) * width]),
+            Flat::Wide(v) => rel_flat(ahas, &v[a * width..(a + 1) * width], bhas, &v[b * width..(b + 1) * width]),
+        }
+    }
+}
+
+#[inline]
+fn rel_flat<T: Copy + Ord>(ahas: u64, a: &[(T, T)], bhas: u64, b: &[(T, T)]) -> Rel {
+    let mut r = Rel { disjoint: false, a_sup_b: ahas & !bhas == 0, b_sup_a: bhas & !ahas == 0, crossed: false };
+    let mut both = ahas & bhas;
+    while both != 0 {
+        let d = both.trailing_zeros() as usize;
+        both &= both - 1;
+        let (x, y) = (a[d], b[d]);
+        if x.0.max(y.0) > x.1.min(y.1) {
+            r.disjoint = true;
+            return r;
+        }
+        if !(x.0 <= y.0 && y.1 <= x.1) {
+            r.a_sup_b = false;
+        }
+        if !(y.0 <= x.0 && x.1 <= y.1) {
+            r.b_sup_a = false;
+        }
+        if x != y {
+            r.crossed = true;
+        }
+    }
+    r
 }
 
 /// Which pairs of a chain's dimensions are entangled (`None`: no pair is).
@@ -278,7 +379,7 @@ fn analyze_chain(
             }
         }
         let decides_exactly = matches!(action, Action::Decides(_)) && !model.opaque && !tainted;
-        facts.push(RuleFacts { model, action, pure, tainted, decides_exactly, reads });
+        facts.push(RuleFacts { model, action, pure, tainted, decides_exactly, reads, dense: None, action_id: 0 });
     }
     // The chain's end: a rule matching everything with the policy's verdict.
     let end_action = match &c.base {
@@ -293,8 +394,26 @@ fn analyze_chain(
         tainted: false,
         decides_exactly: true,
         reads: Vec::new(),
+        dense: None,
+        action_id: 0,
     });
     let ent = Entangled::of(&m.dims);
+    let mut ids: Vec<&Action> = Vec::new();
+    let ndims = m.dims.list.len();
+    let action_ids: Vec<u32> = facts
+        .iter()
+        .map(|f| match ids.iter().position(|a| **a == f.action) {
+            Some(i) => i as u32,
+            None => {
+                ids.push(&f.action);
+                ids.len() as u32 - 1
+            }
+        })
+        .collect();
+    for (f, id) in facts.iter_mut().zip(action_ids) {
+        f.action_id = id;
+        f.dense = Dense::of(&f.model, ndims);
+    }
     let n = c.rules.len();
     let mut findings = Vec::new();
     let mut reported = vec![false; n];
@@ -322,7 +441,63 @@ fn analyze_chain(
     }
 
     // 3. and 4.: scan earlier rules.
-    let limit = unconditional.map_or(n, |u| u + 1);
+    let limit = if n > MAX_PAIRWISE_RULES { 0 } else { unconditional.map_or(n, |u| u + 1) };
+    // The pairwise scan is quadratic: keep what it reads contiguous (one
+    // row of `ndims` intervals per rule) so 10,000 rules stay in cache.
+    if limit == 0 {
+        // No pairwise scan: no rows to build.
+        for f in &mut facts {
+            f.dense = None;
+        }
+    }
+    // Dense rows only exist for chains of at most 64 dimensions (`Dense::of`).
+    let width = if limit > 0 && ndims <= 64 { ndims.max(1) } else { 0 };
+    let narrow = m.dims.list.iter().all(|d| d.domain.0.last().is_none_or(|iv| iv.1 <= u128::from(u64::MAX)));
+    let mut wide: Vec<(u128, u128)> = vec![(0, 0); facts.len() * width];
+    let mut rows: Vec<Row> = Vec::with_capacity(facts.len());
+    for (k, f) in facts.iter().enumerate() {
+        let dense = f.dense.as_ref();
+        if let Some(d) = dense {
+            wide[k * width..k * width + d.iv.len()].copy_from_slice(&d.iv);
+        }
+        rows.push(Row {
+            has: dense.map_or(0, |d| d.has),
+            dense: dense.is_some(),
+            usable: f.decides_exactly && !f.model.is_empty(),
+            action: f.action_id,
+            decides_exactly: f.decides_exactly,
+            tainted: f.tainted,
+            pure: f.pure,
+            empty: f.model.is_empty(),
+            single: f.model.region.len() == 1,
+        });
+    }
+    // Columns per dimension (lower and upper bounds, an unconstrained
+    // dimension as the whole range) for a branch-free, vectorizable first
+    // pass that finds which earlier rules intersect a rule at all.
+    let cols: Option<Vec<(Vec<u64>, Vec<u64>)>> = (narrow && width > 0).then(|| {
+        (0..ndims)
+            .map(|d| {
+                let mut lo = vec![0u64; facts.len()];
+                let mut hi = vec![u64::MAX; facts.len()];
+                for (k, r) in rows.iter().enumerate() {
+                    if r.dense && r.has >> d & 1 == 1 {
+                        let (a, b) = wide[k * width + d];
+                        lo[k] = a as u64;
+                        hi[k] = b as u64;
+                    }
+                }
+                (lo, hi)
+            })
+            .collect()
+    });
+    let flat = if narrow {
+        // Every value fits: the domains bound the intervals.
+        Flat::Narrow(wide.iter().map(|&(a, b)| (a as u64, b as u64)).collect())
+    } else {
+        Flat::Wide(wide)
+    };
+    let mut alive: Vec<bool> = Vec::with_capacity(facts.len());
     for j in 0..limit {
         if reported[j] || facts[j].tainted {
             continue;
@@ -331,15 +506,48 @@ fn analyze_chain(
         let mut corr: Option<usize> = None;
         let mut corr_count = 0usize;
         let mut covered: Option<usize> = None;
-        for (i, fi) in facts.iter().enumerate().take(j) {
-            if !fi.decides_exactly || fi.model.is_empty() {
+        let (rj, jdense) = (rows[j], rows[j].dense);
+        alive.clear();
+        alive.extend(rows[..j].iter().map(|r| r.usable));
+        if jdense && let Some(cols) = &cols {
+            for (lo, hi) in cols {
+                let (lj, hj) = (lo[j], hi[j]);
+                for ((a, l), h) in alive.iter_mut().zip(&lo[..j]).zip(&hi[..j]) {
+                    *a &= (*l <= hj) & (lj <= *h);
+                }
+            }
+        }
+        for (i, ri) in rows.iter().enumerate().take(j) {
+            if !alive[i] {
+                continue;
+            }
+            let fi = &facts[i];
+            if jdense && ri.dense {
+                // Fast path: both single boxes of single intervals.
+                let r = flat.rel(width, i, ri.has, j, rj.has);
+                if r.disjoint {
+                    continue;
+                }
+                if r.a_sup_b {
+                    covered = Some(i);
+                    break;
+                }
+                if rj.decides_exactly
+                    && ri.action != rj.action
+                    && !r.b_sup_a
+                    && r.crossed
+                    && !ent.pair(&fi.reads, &fj.reads)
+                {
+                    corr_count += 1;
+                    corr.get_or_insert(i);
+                }
                 continue;
             }
             if space::region_contains(&fi.model.region, &fj.model.region) {
                 covered = Some(i);
                 break;
             }
-            if fj.decides_exactly && fi.action != fj.action && correlated(fi, fj, &ent) {
+            if fj.decides_exactly && fi.action_id != fj.action_id && correlated(fi, fj, &ent) {
                 corr_count += 1;
                 corr.get_or_insert(i);
             }
@@ -359,34 +567,45 @@ fn analyze_chain(
 
     // 5.: forward redundancy.
     for i in 0..limit {
-        if reported[i] || !facts[i].pure || facts[i].tainted || !matches!(facts[i].action, Action::Decides(_)) {
+        let ri = rows[i];
+        if reported[i] || !ri.pure || ri.tainted || !matches!(facts[i].action, Action::Decides(_)) {
             continue;
         }
-        let fi = &facts[i];
         let end = if unconditional.is_some_and(|u| u > i) { limit } else { n + 1 };
-        for (k, fk) in facts.iter().enumerate().take(end).skip(i + 1) {
-            if fk.tainted {
+        for k in i + 1..end {
+            let rk = rows[k];
+            if rk.tainted {
                 // A rule whose conditions the model cannot follow may take
                 // some of this rule's packets.
                 break;
             }
-            if fk.model.is_empty() || space::region_disjoint(&fk.model.region, &fi.model.region) {
+            let fast = (ri.dense && rk.dense).then(|| flat.rel(width, k, rk.has, i, ri.has));
+            let disjoint = match fast {
+                Some(r) => r.disjoint,
+                None => rk.empty || space::region_disjoint(&facts[k].model.region, &facts[i].model.region),
+            };
+            if disjoint {
                 continue;
             }
-            if reported[k.min(n - 1)] && k < n && fk.pure && fk.action == fi.action {
+            let same = rk.action == ri.action;
+            if k < n && reported[k] && rk.pure && same {
                 // Never runs itself (covered by an earlier rule): it cannot be
                 // the rule that makes this one removable.
                 continue;
             }
-            if fk.action == fi.action && fk.decides_exactly && fk.pure && fk.model.region.len() == 1 {
-                if space::region_contains(&fk.model.region, &fi.model.region) {
+            if same && rk.decides_exactly && rk.pure && rk.single {
+                let contains = match fast {
+                    Some(r) => r.a_sup_b,
+                    None => space::region_contains(&facts[k].model.region, &facts[i].model.region),
+                };
+                if contains {
                     findings.push(Finding::Redundant { rule: i, by: k });
                     reported[i] = true;
                     break;
                 }
                 continue;
             }
-            if fk.pure && (fk.action == fi.action || fk.action == Action::Continues) {
+            if rk.pure && (same || facts[k].action == Action::Continues) {
                 // Decides the shared packets the same way, or lets them go on.
                 continue;
             }

@@ -352,15 +352,20 @@ pub const MAX_CUBES: usize = 256;
 /// Most intervals an enumerated bitmask test may produce.
 const MAX_ENUM_INTERVALS: usize = 1024;
 
+/// Most box pairs one region comparison looks at; beyond, the answer is
+/// the safe one ("not contained", "maybe overlapping"), so that rules with
+/// large concatenation sets cannot make the quadratic scan explode.
+const MAX_BOX_PAIRS: usize = 4096;
+
 /// `a ⊇ b` for regions: every box of `b` inside one box of `a` (sufficient;
 /// exact when `a` has one box).
 pub fn region_contains(a: &[Cube], b: &[Cube]) -> bool {
-    b.iter().all(|cb| a.iter().any(|ca| ca.contains(cb)))
+    a.len() * b.len() <= MAX_BOX_PAIRS && b.iter().all(|cb| a.iter().any(|ca| ca.contains(cb)))
 }
 
 /// Certainly no common packet.
 pub fn region_disjoint(a: &[Cube], b: &[Cube]) -> bool {
-    a.iter().all(|ca| b.iter().all(|cb| ca.disjoint(cb)))
+    a.len() * b.len() <= MAX_BOX_PAIRS && a.iter().all(|ca| b.iter().all(|cb| ca.disjoint(cb)))
 }
 
 /// Named sets whose elements are known when the ruleset loads: declared
@@ -371,6 +376,8 @@ pub struct SetConsts {
     /// Per set name: for each key component, nothing (symbolic) or the
     /// elements as boxes over the components (one `Vec<IvSet>` per element).
     consts: HashMap<String, Option<Vec<Vec<IvSet>>>>,
+    /// The constant sets of one-component keys, as one set of values.
+    scalar: HashMap<String, IvSet>,
     names: HashMap<String, u32>,
 }
 
@@ -401,6 +408,12 @@ impl SetConsts {
                 let widths: Vec<u32> = s.key.iter().map(|k| k.bits).collect();
                 s.elements.iter().map(|e| element_boxes(&e.key, &widths)).collect::<Option<Vec<_>>>()
             };
+            if let Some(v) = &value
+                && s.key.len() == 1
+                && let Some(u) = union_of(v.iter().map(|b| b.first().cloned()))
+            {
+                out.scalar.insert(s.name.clone(), u);
+            }
             out.consts.insert(s.name.clone(), value);
         }
         out
@@ -452,15 +465,18 @@ pub fn value_set(e: &Expr, bits: u32) -> Option<IvSet> {
             // is not modelled.
             (a <= b).then(|| IvSet::range(a, b))
         }
-        ExprKind::List(items) => {
-            let mut s = IvSet::empty();
-            for i in items {
-                s = s.union(&value_set(i, bits)?);
-            }
-            Some(s)
-        }
+        ExprKind::List(items) => union_of(items.iter().map(|i| value_set(i, bits))),
         _ => None,
     }
+}
+
+/// The union of sets, merged once (`None` if one is unknown).
+fn union_of(sets: impl Iterator<Item = Option<IvSet>>) -> Option<IvSet> {
+    let mut all = Vec::new();
+    for s in sets {
+        all.extend(s?.0);
+    }
+    Some(IvSet::from_vec(all))
 }
 
 fn bytes_key(b: &[u8]) -> u128 {
@@ -649,10 +665,7 @@ impl<'a> Modeler<'a> {
         let is_ct_state = matches!(self.dims.list[f.dim as usize].key, DimKey::Ct { key: "state", .. });
         let set = match &rhs.kind {
             ExprKind::SetLit(elems) => {
-                let mut s = IvSet::empty();
-                for e in elems {
-                    s = s.union(&value_set(&e.key, f.bits)?);
-                }
+                let s = union_of(elems.iter().map(|e| value_set(&e.key, f.bits)))?;
                 return match op {
                     RelOp::Implicit | RelOp::Eq => Some(s.intersect(&domain)),
                     RelOp::Ne => Some(s.complement_in(&domain)),
@@ -660,14 +673,7 @@ impl<'a> Modeler<'a> {
                 };
             }
             ExprKind::SetRef { name } => {
-                let boxes = self.sets.get(name)?;
-                let mut s = IvSet::empty();
-                for b in boxes {
-                    if b.len() != 1 {
-                        return None;
-                    }
-                    s = s.union(&b[0]);
-                }
+                let s = self.sets.scalar.get(name)?.clone();
                 return match op {
                     RelOp::Implicit | RelOp::Eq => Some(s.intersect(&domain)),
                     RelOp::Ne => Some(s.complement_in(&domain)),
@@ -677,13 +683,16 @@ impl<'a> Modeler<'a> {
             _ => value_set(rhs, f.bits)?,
         };
         // Flag types: no operator is a bit test (`ct state established,related`
-        // is `state & 0x06 != 0`); `!=` is "none of the bits" for ct state,
-        // whose values are single bits.
+        // is `state & 0x06 != 0`); `!=` of one ct state (whose values are
+        // single bits) is every other state.
         if f.bitmask && matches!(rhs.kind, ExprKind::Value(_) | ExprKind::List(_)) && op != RelOp::Eq {
-            let mask = set.0.iter().fold(0u128, |m, (a, _)| m | a);
-            if set.0.iter().any(|(a, b)| a != b) {
-                return None;
-            }
+            // The bits, from the written values (adjacent values such as
+            // `fin,syn` merge into one interval in `set`).
+            let mask = const_int(rhs)?;
+            let values = match &rhs.kind {
+                ExprKind::List(items) => items.len(),
+                _ => 1,
+            };
             let pick = |want: bool| -> Option<IvSet> {
                 if is_ct_state {
                     return Some(IvSet::from_vec(
@@ -694,7 +703,11 @@ impl<'a> Modeler<'a> {
             };
             return match op {
                 RelOp::Implicit => pick(true),
-                RelOp::Ne if is_ct_state => pick(false),
+                // One state: "not this state" whichever way `!=` is read.
+                // Several (`!= established,related`): nft reads "none of
+                // these bits", ctc's lowering compares the whole value; not
+                // modelled until the two agree.
+                RelOp::Ne if is_ct_state && values == 1 => pick(false),
                 _ => None,
             };
         }

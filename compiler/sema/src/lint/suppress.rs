@@ -8,6 +8,7 @@
 //! lint, is reported by `unused-suppression`.
 
 use ctc_grammar::{Diagnostic, FileId, SourceMap, Span};
+use std::collections::HashMap;
 
 /// One name in a suppression comment.
 #[derive(Debug, Clone)]
@@ -38,12 +39,16 @@ pub fn collect(sources: &SourceMap) -> Vec<Suppression> {
     for (file, f) in sources.files() {
         let text = f.text.as_str();
         let comments = ctc_grammar::lexer::comments(text);
+        if !comments.iter().any(|(s, e)| text[*s..*e].contains("ctc:")) {
+            continue;
+        }
+        let next_code = next_code_lines(text, &comments, f);
         for (start, end) in &comments {
             let body = &text[*start..*end];
             let Some(list) = parse(body) else { continue };
             let (line, _) = f.line_col(*start as u32);
             let before = &text[text[..*start].rfind('\n').map_or(0, |i| i + 1)..*start];
-            let covered = if before.trim().is_empty() { next_code_line(text, *end, &comments, f) } else { line };
+            let covered = if before.trim().is_empty() { next_code.get(line).copied().unwrap_or(0) } else { line };
             let names = list
                 .into_iter()
                 .map(|(name, off, len)| {
@@ -60,15 +65,12 @@ pub fn collect(sources: &SourceMap) -> Vec<Suppression> {
 /// The names of `# ctc: allow(a, b)` with their offsets in the comment, or
 /// `None` when the comment is not a suppression.
 pub fn parse(comment: &str) -> Option<Vec<(String, usize, usize)>> {
-    let body = comment.strip_prefix('#')?;
-    let lead = body.len() - body.trim_start().len();
-    let rest = body.trim_start().strip_prefix("ctc:")?;
-    let lead2 = rest.len() - rest.trim_start().len();
+    let rest = comment.strip_prefix('#')?.trim_start().strip_prefix("ctc:")?;
     let rest = rest.trim_start().strip_prefix("allow")?.trim_start();
+    // Offsets are relative to the comment: `rest` is a suffix of it.
     let open = comment.len() - rest.len();
     let inner = rest.strip_prefix('(')?;
     let close = inner.find(')')?;
-    let _ = (lead, lead2);
     let mut names = Vec::new();
     let mut off = open + 1;
     for part in inner[..close].split(',') {
@@ -82,42 +84,71 @@ pub fn parse(comment: &str) -> Option<Vec<(String, usize, usize)>> {
     Some(names)
 }
 
-/// The first line after byte `from` that holds something other than blanks
-/// and comments.
-fn next_code_line(text: &str, from: usize, comments: &[(usize, usize)], f: &ctc_grammar::SourceFile) -> usize {
-    let mut pos = from;
-    while pos < text.len() {
-        let c = text[pos..].chars().next().unwrap_or(' ');
-        if c.is_whitespace() {
-            pos += c.len_utf8();
-            continue;
+/// For each 1-based line `l`, the first line after `l` that holds
+/// something other than blanks and comments (0 when none does), computed
+/// in one backward pass.
+fn next_code_lines(text: &str, comments: &[(usize, usize)], f: &ctc_grammar::SourceFile) -> Vec<usize> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    // Where the first comment of each line starts (a comment runs to the
+    // end of its line).
+    let mut cut: Vec<Option<usize>> = vec![None; lines.len() + 1];
+    for (s, _) in comments {
+        let (l, _) = f.line_col(*s as u32);
+        let line_start = text[..*s].rfind('\n').map_or(0, |i| i + 1);
+        if cut[l].is_none() {
+            cut[l] = Some(*s - line_start);
         }
-        if let Some((_, end)) = comments.iter().find(|(s, _)| *s == pos) {
-            pos = *end;
-            continue;
-        }
-        return f.line_col(pos as u32).0;
     }
-    0
+    let mut next = vec![0usize; lines.len() + 2];
+    let mut after = 0;
+    for l in (1..=lines.len()).rev() {
+        next[l] = after;
+        let line = lines[l - 1];
+        let code = match cut[l] {
+            Some(c) => line.get(..c).unwrap_or(line),
+            None => line,
+        };
+        if !code.trim().is_empty() {
+            after = l;
+        }
+    }
+    next
 }
 
 /// Whether a suppression covers `d`; marks the names that do as used.
-pub fn is_suppressed(sups: &mut [Suppression], d: &Diagnostic, sources: &SourceMap) -> bool {
+/// `index` maps (file, line) to the suppressions covering it ([`index`]).
+pub fn is_suppressed(
+    sups: &mut [Suppression],
+    index: &HashMap<(FileId, usize), Vec<usize>>,
+    d: &Diagnostic,
+    sources: &SourceMap,
+) -> bool {
     let Some(span) = d.primary_span() else { return false };
-    if (span.file.0 as usize) >= sources.len() {
+    if (span.file.0 as usize) >= sources.len() || index.is_empty() {
         return false;
     }
     let f = sources.get(span.file);
     let first = f.line_col(span.start).0;
     let last = f.line_col(span.end.max(span.start + 1) - 1).0.max(first);
     let mut hit = false;
-    for s in sups.iter_mut().filter(|s| s.file == span.file && s.line >= first && s.line <= last && s.line > 0) {
-        for n in s.names.iter_mut().filter(|n| n.code == Some(d.code)) {
-            n.used = true;
-            hit = true;
+    for line in first..=last.min(first + 10_000) {
+        for &k in index.get(&(span.file, line)).map_or(&[][..], Vec::as_slice) {
+            for n in sups[k].names.iter_mut().filter(|n| n.code == Some(d.code)) {
+                n.used = true;
+                hit = true;
+            }
         }
     }
     hit
+}
+
+/// The suppressions by the (file, line) they cover.
+pub fn index(sups: &[Suppression]) -> HashMap<(FileId, usize), Vec<usize>> {
+    let mut m: HashMap<(FileId, usize), Vec<usize>> = HashMap::new();
+    for (k, s) in sups.iter().enumerate().filter(|(_, s)| s.line > 0) {
+        m.entry((s.file, s.line)).or_default().push(k);
+    }
+    m
 }
 
 #[cfg(test)]

@@ -49,7 +49,9 @@ struct Target {
     v6: bool,
     addr: u128,
     port: Option<u16>,
-    l4: Option<IvSet>,
+    /// What the dnat rule matched that translation does not change (input
+    /// interface, source, protocol, marks), as (field, values).
+    kept: Vec<(DimKey, IvSet)>,
 }
 
 pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
@@ -125,15 +127,24 @@ fn target_of(n: &hir::Nat, r: &ChainReport, m: &space::RuleModel) -> Option<Targ
         Some(ExprKind::Value(Value::Int(p))) => Some(u16::try_from(*p).ok()?),
         Some(_) => return None,
     };
-    // The protocol the dnat rule itself matched.
-    let l4 = r.dim(&DimKey::Meta("l4proto")).and_then(|d| {
-        let mut s = IvSet::empty();
-        for c in &m.region {
-            s = s.union(&c.cons.iter().find(|(x, _)| *x == d)?.1);
+    let mut kept = Vec::new();
+    if let [cube] = m.region.as_slice() {
+        for (d, set) in &cube.cons {
+            let key = &r.dims.list[*d as usize].key;
+            let rewritten = match key {
+                // The destination address and port are what dnat changes.
+                DimKey::Payload { base: 1, offset: 128, bits: 32 }
+                | DimKey::Payload { base: 1, offset: 192, bits: 128 } => true,
+                DimKey::Payload { base: 2, offset: 16, bits: 16 } => port.is_some(),
+                DimKey::Ct { .. } => true,
+                _ => false,
+            };
+            if !rewritten {
+                kept.push((key.clone(), set.clone()));
+            }
         }
-        Some(s)
-    });
-    Some(Target { v6, addr, port, l4 })
+    }
+    Some(Target { v6, addr, port, kept })
 }
 
 /// Whether some accepting rule of the forward chain may match a new
@@ -160,8 +171,8 @@ fn may_accept(cx: &LintCx<'_>, f: &ChainReport, t: &Target) -> bool {
     if let Some(p) = t.port {
         set(DimKey::Payload { base: 2, offset: 16, bits: 16 }, IvSet::point(u128::from(p)));
     }
-    if let Some(l4) = &t.l4 {
-        set(DimKey::Meta("l4proto"), l4.clone());
+    for (k, v) in &t.kept {
+        set(k.clone(), v.clone());
     }
     for (i, rule) in chain.rules.iter().enumerate() {
         let m = &f.models[i];

@@ -1,5 +1,5 @@
 use super::{CT_NEW, CT_RELATED, chain_of, ct_states, reaching_bases};
-use crate::hir::{Hook, ObjTarget, ObjectKind, StmtKind};
+use crate::hir::{Family, Hook, ObjTarget, ObjectKind, StmtKind};
 use crate::lint::LintCx;
 use crate::lint::space::{DimKey, IvSet};
 use ctc_grammar::Diagnostic;
@@ -16,7 +16,8 @@ crate::declare_lint! {
     ///   (`ct state established`): a helper is attached only to a
     ///   connection that is not confirmed yet, that is on its first packet;
     /// - in a rule that only matches another protocol than the helper's
-    ///   (`udp dport 21` with an FTP helper declared `protocol tcp`).
+    ///   (`udp dport 21` with an FTP helper declared `protocol tcp`), or only
+    ///   another network protocol than the helper's `l3proto`.
     ///
     /// ## Why is this bad?
     /// Nothing fails visibly: the rule matches, the statement runs, and the
@@ -105,6 +106,37 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
                         None,
                     ));
                 }
+                // A helper declared for one network protocol (`l3proto ip`)
+                // has no helper for the other: the kernel assigns nothing.
+                if why.is_none()
+                    && let Some(h) = &spec
+                    && let Some(want) = h.l3proto.filter(|f| matches!(f, Family::Ip | Family::Ip6))
+                    && !m.is_empty()
+                {
+                    let value = if want == Family::Ip { 2 } else { 10 };
+                    let sees = match t.family {
+                        Family::Ip => want == Family::Ip,
+                        Family::Ip6 => want == Family::Ip6,
+                        _ => r.dim(&DimKey::Meta("nfproto")).is_none_or(|d| {
+                            m.region.iter().any(|cube| {
+                                cube.cons
+                                    .iter()
+                                    .find(|(x, _)| *x == d)
+                                    .is_none_or(|(_, s)| s.intersects(&IvSet::point(value)))
+                            })
+                        }),
+                    };
+                    if !sees {
+                        why = Some((
+                            format!(
+                                "helper \"{}\" is declared for l3proto {}, and this rule matches no such packet",
+                                h.name,
+                                want.name()
+                            ),
+                            None,
+                        ));
+                    }
+                }
                 if let Some((msg, at)) = why {
                     let mut d = Diagnostic::warning("W2006", "this `ct helper set` never takes effect")
                         .with_label(s.span, "the kernel silently assigns no helper here")
@@ -136,6 +168,12 @@ mod tests {
         assert_eq!(run("prerouting", "raw", "tcp dport 21 ct helper set \"h\""), ["W2006"]);
         assert_eq!(run("forward", "filter", "ct state established tcp dport 21 ct helper set \"h\""), ["W2006"]);
         assert_eq!(run("forward", "filter", "udp dport 21 ct helper set \"h\""), ["W2006"]);
+        let v4_only = "table inet t {\n ct helper h {\n  type \"ftp\" protocol tcp\n  l3proto ip\n }\n chain c {\n  type filter hook forward priority 0; policy accept;\n  ip6 daddr 2001:db8::1 tcp dport 21 ct helper set \"h\"\n }\n}\n";
+        assert_eq!(codes(&test_lint("helper-not-effective", v4_only)), ["W2006"]);
+        assert!(
+            codes(&test_lint("helper-not-effective", &v4_only.replace("ip6 daddr 2001:db8::1", "ip daddr 192.0.2.1")))
+                .is_empty()
+        );
     }
 
     #[test]

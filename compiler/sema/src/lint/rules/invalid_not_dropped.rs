@@ -1,4 +1,4 @@
-use super::{CT_INVALID, accepts, chain_of, ct_states, has_state};
+use super::{CT_INVALID, accepts, calls, chain_of, ct_states, has_state, vmap_states};
 use crate::hir::{ChainType, Hook, Policy};
 use crate::lint::LintCx;
 use crate::lint::space::IvSet;
@@ -65,6 +65,11 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
             {
                 break;
             }
+            // `ct state vmap { invalid : drop, ... }` drops them too; a jump
+            // may drop them in the called chain: stop, nothing is certain.
+            if has_state(&vmap_states(rule, &crate::hir::Verdict::Drop), CT_INVALID) || calls(rule) {
+                break;
+            }
             if accepts(rule) && states.as_ref().is_none_or(|s| has_state(s, CT_INVALID)) {
                 out.push(
                     Diagnostic::warning("W2002", "this rule accepts packets in ct state invalid")
@@ -87,7 +92,7 @@ mod tests {
 
     fn run(policy: &str, rules: &str) -> Vec<&'static str> {
         let text = format!(
-            "table inet t {{\n chain c {{\n  type filter hook input priority 0; policy {policy};\n{rules}\n }}\n}}\n"
+            "table inet t {{\n chain x {{\n  ct state invalid drop\n }}\n chain c {{\n  type filter hook input priority 0; policy {policy};\n{rules}\n }}\n}}\n"
         );
         codes(&test_lint("invalid-not-dropped", &text))
     }
@@ -107,5 +112,13 @@ mod tests {
         assert!(run("drop", "ct state new tcp dport 22 accept").is_empty());
         assert!(run("accept", "tcp dport 22 accept").is_empty());
         assert!(run("drop", "ct state invalid counter drop\ntcp dport 22 accept").is_empty());
+        assert!(
+            run(
+                "drop",
+                "ct state vmap { established : accept, related : accept, invalid : drop }\ntcp dport 22 accept"
+            )
+            .is_empty()
+        );
+        assert!(run("drop", "jump x\ntcp dport 22 accept").is_empty());
     }
 }

@@ -1,4 +1,3 @@
-use super::chain_of;
 use crate::hir::{self, ExprKind, RelOp, StmtKind};
 use crate::lint::LintCx;
 use crate::lint::space::{self, IvSet};
@@ -137,19 +136,18 @@ fn value_sets(lhs: &hir::Expr, rhs: &hir::Expr) -> Option<IvSet> {
     };
     match &rhs.kind {
         ExprKind::SetLit(elems) => {
-            let mut s = IvSet::empty();
+            let mut all = Vec::new();
             for e in elems {
-                s = s.union(&space::value_set(&e.key, bits)?);
+                all.extend(space::value_set(&e.key, bits)?.0);
             }
-            Some(s)
+            Some(IvSet::from_vec(all))
         }
         _ => space::value_set(rhs, bits),
     }
 }
 
 pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
-    for r in cx.anomalies() {
-        let (_, c) = chain_of(cx, r);
+    for c in cx.program.tables.iter().flat_map(|t| &t.chains) {
         let mut i = 0;
         while i + 1 < c.rules.len() {
             let Some(sh) =
@@ -181,7 +179,11 @@ fn suggest(cx: &LintCx<'_>, run: &[hir::Rule], sh: Shape) -> Option<Diagnostic> 
             let mut values = Vec::new();
             for r in run {
                 let (_, rhs) = rhs_of(&r.stmts[idx])?;
-                values.extend(element_texts(cx, rhs));
+                for v in element_texts(cx, rhs) {
+                    if !values.contains(&v) {
+                        values.push(v);
+                    }
+                }
             }
             let (_, rhs) = rhs_of(&first.stmts[idx])?;
             let text = cx.text(first.span);

@@ -1,4 +1,4 @@
-use super::{CT_ESTABLISHED, CT_NEW, accepts, chain_of, ct_states, has_state, vmap_accepted_states};
+use super::{CT_ESTABLISHED, CT_NEW, accepts, chain_of, ct_states, edges, has_state, vmap_accepted_states};
 use crate::hir::{ChainType, Hook, Policy};
 use crate::lint::LintCx;
 use ctc_grammar::Diagnostic;
@@ -69,6 +69,26 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+        // An established accept in a chain this one jumps or goes to counts.
+        let e = edges(t);
+        let mut seen = vec![false; t.chains.len()];
+        let mut work = e[r.chain].clone();
+        while let Some(x) = work.pop() {
+            if std::mem::replace(&mut seen[x], true) {
+                continue;
+            }
+            let called = &t.chains[x];
+            let report = cx.anomalies().iter().find(|q| q.table == r.table && q.chain == x);
+            for (k, rule) in called.rules.iter().enumerate() {
+                let states = report.and_then(|q| ct_states(q, &q.models[k]));
+                if has_state(&vmap_accepted_states(rule), CT_ESTABLISHED)
+                    || (accepts(rule) && states.is_some_and(|s| has_state(&s, CT_ESTABLISHED)))
+                {
+                    established = true;
+                }
+            }
+            work.extend(e[x].iter().copied());
+        }
         if established {
             continue;
         }
@@ -92,7 +112,7 @@ mod tests {
 
     fn run(hook: &str, policy: &str, rules: &str) -> Vec<&'static str> {
         let text = format!(
-            "table inet t {{\n chain c {{\n  type filter hook {hook} priority 0; policy {policy};\n{rules}\n }}\n}}\n"
+            "table inet t {{\n chain x {{\n  ct state established,related accept\n }}\n chain c {{\n  type filter hook {hook} priority 0; policy {policy};\n{rules}\n }}\n}}\n"
         );
         codes(&test_lint("missing-established-accept", &text))
     }
@@ -114,5 +134,6 @@ mod tests {
         assert!(run("input", "accept", "tcp dport 22 accept").is_empty());
         assert!(run("input", "drop", "tcp dport 22 drop").is_empty());
         assert!(run("prerouting", "drop", "tcp dport 22 accept").is_empty());
+        assert!(run("input", "drop", "jump x\ntcp dport 22 accept").is_empty());
     }
 }

@@ -103,6 +103,19 @@ pub(crate) fn accepts(r: &hir::Rule) -> bool {
 /// `ct state vmap { established : accept, ... }`: the states a verdict map
 /// on ct state sends to `accept`.
 pub(crate) fn vmap_accepted_states(r: &hir::Rule) -> IvSet {
+    vmap_states(r, &Verdict::Accept)
+}
+
+/// Whether a rule may hand the packet to another chain (`jump`, `goto`, a
+/// verdict map), where anything can happen.
+pub(crate) fn calls(r: &hir::Rule) -> bool {
+    r.stmts
+        .iter()
+        .any(|s| matches!(s.kind, StmtKind::Verdict(Verdict::Jump(_) | Verdict::Goto(_)) | StmtKind::VerdictMap(_)))
+}
+
+/// The ct states a `ct state vmap` sends to `verdict`.
+pub(crate) fn vmap_states(r: &hir::Rule, verdict: &Verdict) -> IvSet {
     let mut out = IvSet::empty();
     for s in &r.stmts {
         if let StmtKind::VerdictMap(e) = &s.kind
@@ -111,8 +124,8 @@ pub(crate) fn vmap_accepted_states(r: &hir::Rule) -> IvSet {
             && let ExprKind::SetLit(elems) = &map.kind
         {
             for el in elems {
-                let accept = el.data.as_ref().is_some_and(|d| matches!(d.kind, ExprKind::Verdict(Verdict::Accept)));
-                if accept && let Some(v) = super::space::value_set(&el.key, 32) {
+                let hit = el.data.as_ref().is_some_and(|d| matches!(&d.kind, ExprKind::Verdict(v) if v == verdict));
+                if hit && let Some(v) = super::space::value_set(&el.key, 32) {
                     out = out.union(&v);
                 }
             }

@@ -1,4 +1,4 @@
-use super::{CT_NEW, accepts, chain_of, ct_states, has_state};
+use super::{CT_NEW, accepts, calls, chain_of, ct_states, has_state};
 use crate::lint::LintCx;
 use crate::lint::anomaly::Action;
 use crate::lint::space::{self, DimKey, IvSet};
@@ -68,14 +68,17 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
             {
                 continue;
             }
-            let handled = (0..i).any(|k| {
-                matches!(&r.actions[k], Action::Decides(v) if v != "accept")
-                    && !r.models[k].opaque
-                    && match flags {
-                        Some(_) => space::region_contains(&r.models[k].region, std::slice::from_ref(&bad)),
-                        None => false,
-                    }
-            });
+            // A chain called earlier may drop them: nothing is certain.
+            let called = c.rules[..i].iter().any(calls);
+            let handled = called
+                || (0..i).any(|k| {
+                    matches!(&r.actions[k], Action::Decides(v) if v != "accept")
+                        && !r.models[k].opaque
+                        && match flags {
+                            Some(_) => space::region_contains(&r.models[k].region, std::slice::from_ref(&bad)),
+                            None => false,
+                        }
+                });
             if handled {
                 continue;
             }

@@ -79,6 +79,8 @@ mod tests {
             "th dport 22 drop\ntcp dport 22 accept",
             "meta l4proto tcp drop\ntcp dport 22 counter",
             "tcp dport != 22 drop\ntcp dport 80 accept",
+            "ct state invalid,established drop\nct state established tcp dport 22 accept",
+            "tcp flags fin,syn drop\ntcp flags syn tcp dport 22 accept",
         ] {
             assert_eq!(run(rules), ["W1001"], "{rules}");
         }
@@ -94,6 +96,7 @@ mod tests {
             "meta mark set 1\nmeta mark 1 drop\nmeta mark 1 accept",
             "tcp dport 22 jump x\ntcp dport 22 drop",
             "tcp dport 22 log\ntcp dport 22 drop",
+            "ct state != established,related drop\nct state new accept",
         ] {
             let text = format!(
                 "table inet t {{\n chain x {{\n }}\n chain c {{\n  type filter hook input priority 0; policy accept;\n{rules}\n }}\n}}\n"
