@@ -31,7 +31,7 @@ pub const MAX_FIELDS: usize = 8;
 
 /// A field: a load the tests read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Field {
+pub enum Field {
     Payload { base: Base, offset: u16, len: u8 },
     Meta { key: MetaKey, len: u8 },
 }
@@ -172,6 +172,27 @@ fn tail_op(op: &Op) -> bool {
             | Op::CtHelper { .. }
             | Op::CtTimeout(_)
     )
+}
+
+/// A packet that satisfies a classifiable rule's tests, as field values
+/// (each the field's `len` bytes): the lowest value of each test's first
+/// interval; `None` when the rule is not classifiable or a test can hold
+/// for no value. Benchmarks use it to make traffic that reaches a chosen
+/// rule (which an earlier rule may still take first).
+pub fn witness(ops: &[Op], sets: &[Set]) -> Option<Vec<(Field, Vec<u8>)>> {
+    let sh = shape(ops, sets)?;
+    sh.tests
+        .iter()
+        .map(|(f, ivs)| {
+            let (lo, _) = *ivs.first()?;
+            let len = match *f {
+                Field::Payload { len, .. } | Field::Meta { len, .. } => len as usize,
+            };
+            let w = f.width();
+            let bytes = lo.to_be_bytes();
+            Some((*f, bytes[16 - w..16 - w + len].to_vec()))
+        })
+        .collect()
 }
 
 /// The shape of a rule, if the classifier can take it.
