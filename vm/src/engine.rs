@@ -103,11 +103,11 @@ impl Frame<'_> {
 
     /// Pointers for native code (see [`RawFrame`]).
     pub fn raw(&mut self) -> RawFrame {
-        let mut regs = Regs::new();
-        let (frame_len, skb_len) = {
-            let e = self.exec(&mut regs);
-            (e.frame_len() as u64, e.skb_len())
-        };
+        // As Exec::frame_len and Exec::skb_len, without building an Exec.
+        let frame_len = (self.ctx.len as usize).min(self.pkt.len()) as u64;
+        let nh = self.ctx.nh_off;
+        let skb_len =
+            if nh != ctc_ir::abi::ABSENT && u64::from(nh) <= frame_len { frame_len - u64::from(nh) } else { frame_len };
         let c = self.ctx;
         let base = |off: u32| {
             if off != ctc_ir::abi::ABSENT && u64::from(off) <= frame_len { off } else { ctc_ir::abi::ABSENT }

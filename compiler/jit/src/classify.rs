@@ -333,12 +333,35 @@ pub(crate) fn shape(ops: &[Op], sets: &[Set]) -> Option<RuleShape> {
     Some(RuleShape { tests, tail: i })
 }
 
+/// Starts of the elementary intervals, the first 0: 64-bit for fields of
+/// up to 8 bytes (every 5-tuple field), which halves the memory the binary
+/// search walks.
+#[derive(Debug)]
+enum Bounds {
+    Narrow(Vec<u64>),
+    Wide(Vec<u128>),
+}
+
+impl Bounds {
+    fn index(&self, v: u128) -> usize {
+        match self {
+            Bounds::Narrow(b) => b.partition_point(|&x| u128::from(x) <= v) - 1,
+            Bounds::Wide(b) => b.partition_point(|&x| x <= v) - 1,
+        }
+    }
+    fn bytes(&self) -> usize {
+        match self {
+            Bounds::Narrow(b) => b.len() * 8,
+            Bounds::Wide(b) => b.len() * 16,
+        }
+    }
+}
+
 /// One field's table.
 #[derive(Debug)]
 struct FieldTable {
     width: usize,
-    /// Starts of the elementary intervals; the first is 0.
-    bounds: Vec<u128>,
+    bounds: Bounds,
     /// Row of each elementary interval.
     row_of: Vec<u32>,
     /// Row of packets where the field is absent.
@@ -354,8 +377,12 @@ pub struct Classifier {
     words: usize,
     /// Summary words per row.
     swords: usize,
-    /// Rows: `words` bit words, then `swords` summary words.
+    /// Rows: `words` bit words each.
     rows: Vec<u64>,
+    /// Summaries of the rows (bit j: word j of the row is not zero),
+    /// `swords` each: apart from the rows, so that the summaries of all
+    /// rows stay in cache together.
+    sums: Vec<u64>,
     rules: usize,
 }
 
@@ -373,8 +400,15 @@ impl Classifier {
         let n = shapes.len();
         let words = n.div_ceil(64).max(1);
         let swords = words.div_ceil(64);
-        let mut cls =
-            Classifier { fields: fields.clone(), tables: Vec::new(), words, swords, rows: Vec::new(), rules: n };
+        let mut cls = Classifier {
+            fields: fields.clone(),
+            tables: Vec::new(),
+            words,
+            swords,
+            rows: Vec::new(),
+            sums: Vec::new(),
+            rules: n,
+        };
         let mut dedup: HashMap<Vec<u64>, u32> = HashMap::new();
         for f in fields {
             let w = f.width();
@@ -425,6 +459,8 @@ impl Classifier {
                 row_of.push(cls.intern(&mut dedup, &cur));
             }
             let absent_row = cls.intern(&mut dedup, &absent);
+            let bounds =
+                if w <= 8 { Bounds::Narrow(bounds.iter().map(|&b| b as u64).collect()) } else { Bounds::Wide(bounds) };
             cls.tables.push(FieldTable { width: w, bounds, row_of, absent_row });
         }
         cls
@@ -434,7 +470,7 @@ impl Classifier {
         if let Some(&r) = dedup.get(bits) {
             return r;
         }
-        let r = (self.rows.len() / (self.words + self.swords)) as u32;
+        let r = (self.rows.len() / self.words) as u32;
         self.rows.extend_from_slice(bits);
         let mut sum = vec![0u64; self.swords];
         for (j, &w) in bits.iter().enumerate() {
@@ -442,7 +478,7 @@ impl Classifier {
                 sum[j / 64] |= 1 << (j % 64);
             }
         }
-        self.rows.extend_from_slice(&sum);
+        self.sums.extend_from_slice(&sum);
         dedup.insert(bits.to_vec(), r);
         r
     }
@@ -459,7 +495,8 @@ impl Classifier {
 
     /// Bytes the tables take.
     pub fn memory(&self) -> usize {
-        self.rows.len() * 8 + self.tables.iter().map(|t| t.bounds.len() * 16 + t.row_of.len() * 4).sum::<usize>()
+        (self.rows.len() + self.sums.len()) * 8
+            + self.tables.iter().map(|t| t.bounds.bytes() + t.row_of.len() * 4).sum::<usize>()
     }
 
     /// The first rule at or after `from` matching the field values.
@@ -467,23 +504,25 @@ impl Classifier {
         if from >= self.rules {
             return None;
         }
-        let stride = self.words + self.swords;
         let mut rows = [0usize; MAX_FIELDS];
+        let mut sums = [0usize; MAX_FIELDS];
         for (i, t) in self.tables.iter().enumerate() {
             let row = if present & (1 << i) == 0 {
                 t.absent_row
             } else {
                 let v = u128::from_be_bytes(keys[i]) >> (8 * (16 - t.width));
-                t.row_of[t.bounds.partition_point(|&b| b <= v) - 1]
-            };
-            rows[i] = row as usize * stride;
+                t.row_of[t.bounds.index(v)]
+            } as usize;
+            rows[i] = row * self.words;
+            sums[i] = row * self.swords;
         }
-        let rows = &rows[..self.tables.len()];
+        let nf = self.tables.len();
+        let (rows, sums) = (&rows[..nf], &sums[..nf]);
         let w0 = from / 64;
         for sw in w0 / 64..self.swords {
             let mut s = !0u64;
-            for &r in rows {
-                s &= self.rows[r + self.words + sw];
+            for &r in sums {
+                s &= self.sums[r + sw];
             }
             if sw == w0 / 64 {
                 s &= !0u64 << (w0 % 64);
