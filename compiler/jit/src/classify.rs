@@ -550,10 +550,17 @@ impl Classifier {
         let mut rows = [0usize; MAX_FIELDS];
         let mut sums = [0usize; MAX_FIELDS];
         for (i, t) in self.tables.iter().enumerate() {
+            let key = &keys[t.slot];
             let row = if present & (1 << t.slot) == 0 {
                 t.absent_row
+            } else if let Bounds::Word { bounds, start } = &t.bounds {
+                // The common case without 128-bit arithmetic.
+                let v = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
+                let k = (v >> (32 - TOP_BITS)) as usize;
+                let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
+                t.row_of[lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1]
             } else {
-                let v = u128::from_be_bytes(keys[t.slot]) >> (8 * (16 - t.width));
+                let v = u128::from_be_bytes(*key) >> (8 * (16 - t.width));
                 t.row_of[t.bounds.index(v)]
             } as usize;
             rows[i] = row * self.words;

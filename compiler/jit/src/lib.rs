@@ -63,6 +63,8 @@ pub struct Options {
     /// gives straight-line code for every rule, which the differential
     /// tests compare too).
     pub classify: bool,
+    /// The shortest run of classifiable rules compiled as a classifier.
+    pub min_run: usize,
     /// Keep the Cranelift IR text of each chain (`--emit clif`).
     pub clif: bool,
     /// Keep the machine code listing of each chain (`--emit asm`).
@@ -71,7 +73,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { classify: true, clif: false, asm: false }
+        Options { classify: true, min_run: translate::MIN_RUN, clif: false, asm: false }
     }
 }
 
@@ -190,6 +192,7 @@ impl Jit {
                     op_sig: op_sig_ref,
                     cls_sig: cls_sig_ref,
                     classify: opts.classify,
+                    min_run: opts.min_run,
                     classifiers: &mut classifiers,
                     frontend: module.isa().frontend_config(),
                 };

@@ -16,6 +16,10 @@ use ctc_ir::abi::{ABSENT, Actions, CtInfo, PacketCtx};
 use ctc_ir::*;
 use ctc_vm::{FibQuery, Host, Route, State, Vm, rtn};
 
+/// The classifier's minimum run in the differential tests: short, so that
+/// small programs exercise it.
+pub const TEST_MIN_RUN: usize = 12;
+
 /// A byte-driven generator; past the end of the input a xorshift stream
 /// seeded by the input's length goes on.
 #[derive(Debug)]
@@ -572,7 +576,7 @@ pub fn program(g: &mut Gen<'_>) -> Program {
         }
         if b.g.chance(35) {
             let at = b.g.below(rules.len() + 1);
-            let n = crate::translate::MIN_RUN + b.g.below(60);
+            let n = TEST_MIN_RUN + b.g.below(60);
             let run = b.tuple_rules(n, &later);
             rules.splice(at..at, run);
         }
@@ -717,7 +721,8 @@ fn state_view(vm: &Vm, st: &State) -> String {
 pub fn agree(prog: VerifiedProgram, packets: &[(Vec<u8>, PacketCtx, Actions)]) -> Result<(), String> {
     let vm = Vm::new(prog.clone());
     let jits = [
-        Jit::with_options(prog.clone(), Options::default()).map_err(|e| e.to_string())?,
+        Jit::with_options(prog.clone(), Options { min_run: TEST_MIN_RUN, ..Options::default() })
+            .map_err(|e| e.to_string())?,
         Jit::with_options(prog, Options { classify: false, ..Options::default() }).map_err(|e| e.to_string())?,
     ];
     let mut st_i = vm.new_state();

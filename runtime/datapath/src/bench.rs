@@ -112,9 +112,9 @@ fn synth_frame(fields: &[(Field, Vec<u8>)], seed: u32) -> BenchPacket {
     BenchPacket { data: d, ctx: with_ifaces(ctx) }
 }
 
-/// `n` packets: most aimed at the rules of the hook's base chains, spread
-/// evenly over every depth (one rule after another, so each depth gets its
-/// share), and one in ten neutral (they mostly reach the policy).
+/// `n` packets: nine in ten aimed at the rules of the hook's base chains,
+/// spread evenly over every depth, one in ten neutral (they mostly reach
+/// the policy or a final catch-all rule), in random order.
 pub fn synthetic(engine: &Engine, n: usize) -> Vec<BenchPacket> {
     let p = engine.program();
     let hook = bench_hook(engine);
@@ -127,18 +127,31 @@ pub fn synthetic(engine: &Engine, n: usize) -> Vec<BenchPacket> {
         }
     }
     let mut x: u32 = 0x2545_f491;
-    (0..n)
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let aimed = n - n / 10;
+    let mut out: Vec<BenchPacket> = (0..n)
         .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            if targets.is_empty() || i % 10 == 9 {
-                synth_frame(&[], x)
+            let seed = next();
+            if targets.is_empty() || i >= aimed {
+                synth_frame(&[], seed)
             } else {
-                synth_frame(&targets[(i - i / 10) % targets.len()], x)
+                // Evenly over the depths, whether n is above or below the
+                // number of rules.
+                synth_frame(&targets[i * targets.len() / aimed], seed)
             }
         })
-        .collect()
+        .collect();
+    // Random order (Fisher-Yates): consecutive packets do not hit
+    // neighbouring rules, which would flatter caches and branch predictors.
+    for i in (1..out.len()).rev() {
+        out.swap(i, next() as usize % (i + 1));
+    }
+    out
 }
 
 /// What the packets met.
