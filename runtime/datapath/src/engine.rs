@@ -81,6 +81,7 @@ impl Engine {
     /// Run the base chains of `hook` whose priority is in `window`
     /// ([`Vm::run_hook_window`]).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn run_hook_window(
         &self,
         state: &mut State,
@@ -98,6 +99,7 @@ impl Engine {
     }
 
     /// Run every base chain of `hook` ([`Vm::run_hook`]).
+    #[inline]
     pub fn run_hook(
         &self,
         state: &mut State,
