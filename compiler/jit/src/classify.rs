@@ -23,37 +23,65 @@
 //! rule, `continue`, a return from `jump`) resumes the search after
 //! itself. Identical vectors are stored once.
 
-use ctc_ir::{Base, CmpOp, MetaKey, Op, Reg, Set};
+use ctc_ir::{Base, CmpOp, CtKey, MetaKey, Op, Reg, Set};
 use std::collections::HashMap;
 
 /// Most distinct fields in one run (slots in the Env).
 pub const MAX_FIELDS: usize = 8;
 
-/// A field: a load the tests read.
+/// A load the classifier can make natively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Field {
-    Payload { base: Base, offset: u16, len: u8 },
-    Meta { key: MetaKey, len: u8 },
+pub enum Load {
+    Payload {
+        base: Base,
+        offset: u16,
+        len: u8,
+    },
+    Meta {
+        key: MetaKey,
+        len: u8,
+    },
+    /// `ct state` (always there) or `ct mark` (absent without an entry).
+    Ct {
+        key: CtKey,
+        len: u8,
+    },
+}
+
+impl Load {
+    pub fn bytes(self) -> u8 {
+        match self {
+            Load::Payload { len, .. } | Load::Meta { len, .. } | Load::Ct { len, .. } => len,
+        }
+    }
+}
+
+/// A field: a load the tests read, or a one-word load under a mask that is
+/// not a prefix (`ct state new` is `state & 8 != 0`): the masked value is
+/// a field of its own, on which the tests are intervals again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Field {
+    pub load: Load,
+    /// The mask's four bytes, for a masked field.
+    pub mask: Option<[u8; 4]>,
 }
 
 impl Field {
     /// Bytes the field occupies in registers (whole words).
     pub(crate) fn width(self) -> usize {
-        let len = match self {
-            Field::Payload { len, .. } | Field::Meta { len, .. } => len,
-        };
-        ctc_ir::words(len) * 4
+        ctc_ir::words(self.load.bytes()) * 4
     }
 
     /// The field an op loads, if the classifier takes it.
     pub(crate) fn of(op: &Op) -> Option<(Reg, Field)> {
-        match *op {
-            Op::Payload { dst, base, offset, len } if len <= 16 => Some((dst, Field::Payload { base, offset, len })),
-            Op::Meta { dst, key, len } if crate::translate::meta_native(key, len) => {
-                Some((dst, Field::Meta { key, len }))
-            }
-            _ => None,
-        }
+        let (dst, load) = match *op {
+            Op::Payload { dst, base, offset, len } if len <= 16 => (dst, Load::Payload { base, offset, len }),
+            Op::Meta { dst, key, len } if crate::translate::meta_native(key, len) => (dst, Load::Meta { key, len }),
+            // The value these keys read does not depend on the direction.
+            Op::Ct { dst, key: key @ (CtKey::State | CtKey::Mark), len: 4, .. } => (dst, Load::Ct { key, len: 4 }),
+            _ => return None,
+        };
+        Some((dst, Field { load, mask: None }))
     }
 }
 
@@ -185,9 +213,7 @@ pub fn witness(ops: &[Op], sets: &[Set]) -> Option<Vec<(Field, Vec<u8>)>> {
         .iter()
         .map(|(f, ivs)| {
             let (lo, _) = *ivs.first()?;
-            let len = match *f {
-                Field::Payload { len, .. } | Field::Meta { len, .. } => len as usize,
-            };
+            let len = f.load.bytes() as usize;
             let w = f.width();
             let bytes = lo.to_be_bytes();
             Some((*f, bytes[16 - w..16 - w + len].to_vec()))
@@ -247,13 +273,20 @@ pub(crate) fn shape(ops: &[Op], sets: &[Set]) -> Option<RuleShape> {
                 let mut m = [0u8; 16];
                 m[..mask.len()].copy_from_slice(mask);
                 let mv = be(&m[..w]);
-                // A prefix mask: ones then zeros.
+                // A prefix mask (ones then zeros) keeps tests intervals of
+                // the field itself; another mask on a one-word plain field
+                // makes the masked value a field of its own.
                 let inv = !mv & max_of(w);
-                if inv & inv.wrapping_add(1) != 0 {
+                let val = if inv & inv.wrapping_add(1) == 0 {
+                    RegVal::Masked(k, mv)
+                } else if w == 4 && fields[k].mask.is_none() {
+                    let f = Field { load: fields[k].load, mask: Some([m[0], m[1], m[2], m[3]]) };
+                    RegVal::Raw(field_of(&mut fields, &mut tests, f))
+                } else {
                     return None;
-                }
+                };
                 clobber(&mut regs, *dst, w);
-                regs.insert(dst.0, RegVal::Masked(k, mv));
+                regs.insert(dst.0, val);
             }
             Op::Cmp { src, op: cop, data } => {
                 let rv = *regs.get(&src.0)?;
@@ -328,8 +361,15 @@ pub(crate) fn shape(ops: &[Op], sets: &[Set]) -> Option<RuleShape> {
     if !ops[i..].iter().all(tail_op) {
         return None;
     }
-    let tests =
-        fields.into_iter().zip(tests).map(|(f, t)| (f, t.unwrap_or_else(|| vec![(0, max_of(f.width()))]))).collect();
+    // A plain field loaded only to be masked needs no slot of its own: the
+    // masked field is absent exactly when the load fails.
+    let masked: Vec<Load> = fields.iter().filter(|f| f.mask.is_some()).map(|f| f.load).collect();
+    let tests = fields
+        .into_iter()
+        .zip(tests)
+        .filter(|(f, t)| !(t.is_none() && f.mask.is_none() && masked.contains(&f.load)))
+        .map(|(f, t)| (f, t.unwrap_or_else(|| vec![(0, max_of(f.width()))])))
+        .collect();
     Some(RuleShape { tests, tail: i })
 }
 

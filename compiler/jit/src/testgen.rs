@@ -511,6 +511,21 @@ impl Builder<'_, '_> {
                 }
             }
             if self.g.chance(30) {
+                // A state bit test (`ct state new`, `ct state
+                // established,related`): a masked field of its own.
+                let r = Reg(4 + self.g.below(2) as u8);
+                let bits = self.g.pick(&[8u8, 6, 1, 64, 72, 0xff]);
+                ops.push(Op::Ct { dst: r, key: CtKey::State, dir: None, len: 4 });
+                ops.push(Op::Bitwise { dst: r, src: r, len: 4, mask: vec![0, 0, 0, bits], xor: vec![0; 4] });
+                let op = if self.g.chance(80) { CmpOp::Ne } else { CmpOp::Eq };
+                ops.push(Op::Cmp { src: r, op, data: vec![0, 0, 0, if self.g.chance(80) { 0 } else { bits & 8 }] });
+            }
+            if self.g.chance(10) {
+                let r = Reg(6);
+                ops.push(Op::Ct { dst: r, key: CtKey::Mark, dir: None, len: 4 });
+                ops.push(Op::Cmp { src: r, op: CmpOp::Eq, data: vec![0, 0, 0, self.g.pick(&[0u8, 1, 0xff])] });
+            }
+            if self.g.chance(30) {
                 ops.push(Op::Counter(CounterId(self.g.below(self.p.counters.len()) as u32)));
             }
             match self.g.below(10) {

@@ -17,7 +17,7 @@
 //! which runs the interpreter's own code on the same registers and State.
 //! Long runs of 5-tuple rules go through a [`Classifier`].
 
-use crate::classify::{self, Classifier, Field};
+use crate::classify::{self, Classifier, Field, Load};
 use crate::env::{self, off, ret, step};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -221,9 +221,15 @@ impl<'a, 'b> Tx<'a, 'b> {
         for (k, f) in fields.iter().enumerate() {
             let (ok, skip) = (self.b.create_block(), self.b.create_block());
             let dst = off::KEYS + 16 * k as i32;
-            match *f {
-                Field::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, skip),
-                Field::Meta { key, len } => self.load_meta(key, len, dst, skip),
+            match f.load {
+                Load::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, skip),
+                Load::Meta { key, len } => self.load_meta(key, len, dst, skip),
+                Load::Ct { key, .. } => self.load_ct(key, dst, skip),
+            }
+            if let Some(m) = f.mask {
+                let v = self.b.ins().load(I32, trusted(), env, dst);
+                let v = self.b.ins().band_imm_u(v, i64::from(u32::from_le_bytes(m)));
+                self.b.ins().store(trusted(), v, env, dst);
             }
             self.b.ins().jump(ok, &[]);
             self.b.switch_to_block(ok);
@@ -541,26 +547,30 @@ impl<'a, 'b> Tx<'a, 'b> {
     }
 
     fn translate_ct(&mut self, op: &Op, dst: u8, key: CtKey, len: u8, next: Block) {
-        let env = self.env;
         match (key, len) {
-            (CtKey::State, 4) => {
-                let work = self.b.ins().load(I64, fixed(), env, off::WORK);
-                let v = self.b.ins().load(I32, trusted(), work, off::W_CT_STATE);
-                let v = self.b.ins().bswap(v);
-                self.b.ins().store(trusted(), v, env, Self::reg(dst));
-            }
-            (CtKey::Mark, 4) => {
-                let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
-                let has = self.b.ins().uload8(I32, fixed(), ctx, off::C_CT_HAS_ENTRY);
-                self.guard(has, next);
-                let work = self.b.ins().load(I64, fixed(), env, off::WORK);
-                let v = self.b.ins().load(I32, trusted(), work, off::W_CT_MARK);
-                let v = self.b.ins().bswap(v);
-                self.b.ins().store(trusted(), v, env, Self::reg(dst));
-            }
+            (CtKey::State | CtKey::Mark, 4) => self.load_ct(key, Self::reg(dst), next),
             // Tuple fields, counters, helper, label: the interpreter's code.
             _ => self.slow(op, 0, next),
         }
+    }
+
+    /// `ct state` (the working copy: after notrack, untracked) or `ct
+    /// mark` (the working copy; `fail` without a conntrack entry), 4 bytes
+    /// big-endian, to the Env at `dst`.
+    fn load_ct(&mut self, key: CtKey, dst: i32, fail: Block) {
+        let env = self.env;
+        let o = if key == CtKey::State {
+            off::W_CT_STATE
+        } else {
+            let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
+            let has = self.b.ins().uload8(I32, fixed(), ctx, off::C_CT_HAS_ENTRY);
+            self.guard(has, fail);
+            off::W_CT_MARK
+        };
+        let work = self.b.ins().load(I64, fixed(), env, off::WORK);
+        let v = self.b.ins().load(I32, trusted(), work, o);
+        let v = self.b.ins().bswap(v);
+        self.b.ins().store(trusted(), v, env, dst);
     }
 
     /// Route lookups ask the host model: the helper.

@@ -6,7 +6,7 @@ use crate::capture::{Frame, Link};
 use crate::engine::Engine;
 use ctc_ir::abi::{Actions, PacketCtx};
 use ctc_ir::{Base, Hook, MetaKey};
-use ctc_jit::classify::{Field, witness};
+use ctc_jit::classify::{Field, Load, witness};
 use ctc_vm::{Decider, HookVerdict, NoHost, State};
 use ctc_wire::{NetworkKind, ParseOptions};
 use std::time::{Duration, Instant};
@@ -62,10 +62,10 @@ fn synth_frame(fields: &[(Field, Vec<u8>)], seed: u32) -> BenchPacket {
     const NH: usize = 14;
     const TH: usize = NH + 20;
     let mut proto = 6u8;
-    for (f, v) in fields {
-        match *f {
-            Field::Meta { key: MetaKey::L4Proto, .. } => proto = v[0],
-            Field::Payload { base: Base::Network, offset: 9, len: 1 } => proto = v[0],
+    for (f, v) in fields.iter().filter(|(f, _)| f.mask.is_none()) {
+        match f.load {
+            Load::Meta { key: MetaKey::L4Proto, .. } => proto = v[0],
+            Load::Payload { base: Base::Network, offset: 9, len: 1 } => proto = v[0],
             _ => {}
         }
     }
@@ -86,7 +86,7 @@ fn synth_frame(fields: &[(Field, Vec<u8>)], seed: u32) -> BenchPacket {
         d[TH + 12] = 0x50;
     }
     for (f, v) in fields {
-        if let Field::Payload { base, offset, .. } = *f {
+        if let (Load::Payload { base, offset, .. }, None) = (f.load, f.mask) {
             let at = match base {
                 Base::Link => 0,
                 Base::Network => NH,
