@@ -298,10 +298,19 @@ fn expect_text(line: &str) -> String {
     line.split_once(']').map_or(line, |(_, rest)| rest).trim_start_matches(['\t', ' ']).trim_end().to_string()
 }
 
-/// Run `ctc replay` on a case; returns (stdout, events file text).
+/// Run `ctc replay` on a case under both engines, which must print the
+/// same and write the same events; returns (stdout, events file text).
 fn replay(case: &Path, extra: &[&str]) -> (String, String) {
+    let jit = replay_with(case, extra, "jit");
+    let interp = replay_with(case, extra, "interp");
+    assert_eq!(jit.0, interp.0, "{}: the engines print differently", case.display());
+    assert_eq!(jit.1, interp.1, "{}: the engines' events differ", case.display());
+    jit
+}
+
+fn replay_with(case: &Path, extra: &[&str], engine: &str) -> (String, String) {
     let events = std::env::temp_dir().join(format!(
-        "ctc-oracle-{}-{}-{}.events",
+        "ctc-oracle-{}-{}-{}-{engine}.events",
         case.file_name().unwrap().to_string_lossy(),
         std::process::id(),
         extra.len()
@@ -310,11 +319,16 @@ fn replay(case: &Path, extra: &[&str]) -> (String, String) {
         .current_dir(case)
         .args(["replay", "--ruleset", "ruleset.nft", "--in", "gw-cli=in-gw-cli.pcap", "--in", "gw-pub=in-gw-pub.pcap"])
         .args(HOST)
-        .args(["--events", events.to_str().unwrap()])
+        .args(["--engine", engine, "--events", events.to_str().unwrap()])
         .args(extra)
         .output()
         .expect("run ctc");
-    assert!(out.status.success(), "{}: ctc replay failed: {}", case.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{} ({engine}): ctc replay failed: {}",
+        case.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ev = std::fs::read_to_string(&events).unwrap_or_default();
     let _ = std::fs::remove_file(&events);
     (String::from_utf8_lossy(&out.stdout).into_owned(), ev)

@@ -101,4 +101,21 @@ fn readme_replay_of_home_gateway_gives_every_frame_a_verdict() {
     assert!(stdout.contains("table inet filter {"), "--counters listing:\n{stdout}");
     assert!(stdout.contains("type filter hook forward priority filter; policy drop;"), "{stdout}");
     assert!(Path::new(&verdicts).is_file());
+
+    // The default engine is the JIT; the interpreter must give the same
+    // verdicts, counters and summary.
+    let verdicts_interp = tmp.path().join("verdicts-interp.tsv");
+    let out2 = Command::new(ctc_binary())
+        .current_dir(&dir)
+        .args(["replay", "--ruleset", "../../home-gateway.nft", "--engine", "interp"])
+        .args(&args)
+        .arg("--counters")
+        .arg("--verdicts")
+        .arg(&verdicts_interp)
+        .output()
+        .expect("running ctc");
+    assert_eq!(out2.status.code(), Some(0), "{}", String::from_utf8_lossy(&out2.stderr));
+    assert_eq!(std::fs::read_to_string(&verdicts_interp).expect("verdict file"), text, "verdicts of the two engines");
+    assert_eq!(String::from_utf8_lossy(&out2.stdout), stdout, "--counters of the two engines");
+    assert_eq!(String::from_utf8_lossy(&out2.stderr), stderr, "summaries of the two engines");
 }

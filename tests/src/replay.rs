@@ -4,12 +4,17 @@
 //!
 //! - [`Replay`]: a ruleset compiled from text (check, lower, verify), a host
 //!   model from `--iface`/`--route` strings, frames run with
-//!   `ctc_datapath::replay::run`, and the `--counters` listing;
+//!   `ctc_datapath::replay::run`, and the `--counters` listing. Every
+//!   replay runs under both engines: the JIT (`pipe`, what `ctc replay`
+//!   runs by default) and the interpreter (a twin pipeline on the same
+//!   frames); their verdict lines, logs, summaries and counters must be
+//!   identical, or the run fails;
 //! - [`VerdictLine`]: one `--verdicts` line, parsed strictly (7 fields, 8
 //!   with an INVALID reason);
 //! - [`ctc_binary`] / [`TempDir`]: the binary and scratch directories.
 
 use ctc_datapath::capture::{Frame, Link};
+use ctc_datapath::engine::{Engine, EngineKind};
 use ctc_datapath::host::HostModel;
 use ctc_datapath::pipeline::Pipeline;
 use ctc_datapath::replay::{self, ReplayOptions, Summary};
@@ -87,7 +92,10 @@ type CounterMap = HashMap<(String, String, String, usize), CounterId>;
 /// A compiled ruleset on a host model, ready to replay frames.
 #[derive(Debug)]
 pub struct Replay {
+    /// The pipeline under test, on the JIT.
     pub pipe: Pipeline,
+    /// The same on the interpreter, fed the same frames.
+    pub twin: Pipeline,
     checked: Checked,
     counter_of: CounterMap,
     opts: ReplayOptions,
@@ -115,6 +123,21 @@ pub fn compile(name: &str, text: &str) -> Result<(Checked, ctc_driver::ir::Verif
     Ok((checked, verified, counter_of))
 }
 
+/// The JIT pipeline and its interpreter twin for one program.
+fn pipelines(
+    verified: ctc_driver::ir::VerifiedProgram,
+    host: HostModel,
+    inputs: Vec<usize>,
+) -> Result<(Pipeline, Pipeline), String> {
+    let tracker = || Some(ctc_conntrack::Tracker::new(ctc_conntrack::Config::default()));
+    let jit = Engine::new(EngineKind::Jit, verified.clone()).map_err(|e| e.to_string())?;
+    let interp = Engine::new(EngineKind::Interp, verified).map_err(|e| e.to_string())?;
+    Ok((
+        Pipeline::with_engine(jit, host.clone(), inputs.clone(), tracker()),
+        Pipeline::with_engine(interp, host, inputs, tracker()),
+    ))
+}
+
 impl Replay {
     /// `ifaces` and `routes` as `--iface` and `--route` take them; `inputs`
     /// the interface of each input (frame `input` indexes this list).
@@ -128,9 +151,8 @@ impl Replay {
             host.add_route(r).map_err(|e| e.to_string())?;
         }
         let inputs = inputs.iter().map(|i| host.iface_or_insert(i)).collect();
-        let pipe =
-            Pipeline::new(verified, host, inputs, Some(ctc_conntrack::Tracker::new(ctc_conntrack::Config::default())));
-        Ok(Replay { pipe, checked, counter_of, opts: ReplayOptions::default() })
+        let (pipe, twin) = pipelines(verified, host, inputs)?;
+        Ok(Replay { pipe, twin, checked, counter_of, opts: ReplayOptions::default() })
     }
 
     /// A replay set up from `ReplayOptions` the way `ctc replay` does it
@@ -138,9 +160,8 @@ impl Replay {
     pub fn from_options(name: &str, text: &str, opts: ReplayOptions) -> Result<(Replay, Vec<Frame>), String> {
         let (checked, verified, counter_of) = compile(name, text)?;
         let (host, inputs, frames) = replay::prepare(&opts).map_err(|e| e.to_string())?;
-        let pipe =
-            Pipeline::new(verified, host, inputs, Some(ctc_conntrack::Tracker::new(ctc_conntrack::Config::default())));
-        Ok((Replay { pipe, checked, counter_of, opts }, frames))
+        let (pipe, twin) = pipelines(verified, host, inputs)?;
+        Ok((Replay { pipe, twin, checked, counter_of, opts }, frames))
     }
 
     /// Run frames; returns the summary and the raw `--verdicts` text.
@@ -149,6 +170,20 @@ impl Replay {
         let mut log: Vec<u8> = Vec::new();
         let s = replay::run(&mut self.pipe, frames, &self.opts, Some(&mut out), None::<&mut Vec<u8>>, &mut log)
             .map_err(|e| e.to_string())?;
+        let (mut out2, mut log2) = (Vec::new(), Vec::new());
+        let s2 = replay::run(&mut self.twin, frames, &self.opts, Some(&mut out2), None::<&mut Vec<u8>>, &mut log2)
+            .map_err(|e| e.to_string())?;
+        if out != out2 {
+            let (a, b) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&out2));
+            let first = a.lines().zip(b.lines()).find(|(x, y)| x != y);
+            return Err(format!("the engines disagree; first differing verdict line (jit, interp): {first:?}"));
+        }
+        if log != log2 || format!("{s:?}") != format!("{s2:?}") {
+            return Err(format!("the engines disagree on logs or summary: jit {s:?}, interp {s2:?}"));
+        }
+        if self.pipe.state.counters() != self.twin.state.counters() {
+            return Err("the engines disagree on counters".into());
+        }
         String::from_utf8(out).map(|t| (s, t)).map_err(|e| format!("verdicts are not UTF-8: {e}"))
     }
 

@@ -43,7 +43,7 @@ mod sets;
 mod state;
 
 pub use csum::{checksum, replace as csum_replace};
-pub use engine::{ChainEngine, Frame, OpOutcome, RawFrame};
+pub use engine::{ChainEngine, ChainOutcome, Frame, OpOutcome, RawFrame};
 pub use hash::{jhash, reciprocal_scale};
 pub use host::{FibQuery, Host, NoHost, Route, rtn};
 pub use ops::{Regs, Work};
@@ -279,6 +279,7 @@ impl Vm {
     /// hooks of one packet: a mark, priority or ct mark already set there is
     /// what `meta mark` / `meta priority` / `ct mark` read (the kernel
     /// changes the skb and the conntrack entry at once).
+    #[inline]
     pub fn run_hook(
         &self,
         state: &mut State,
@@ -296,6 +297,7 @@ impl Vm {
     /// own hooks: prerouting chains below -200 (raw) run before conntrack
     /// looks the packet up, the others after it (NF_IP_PRI_CONNTRACK).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn run_hook_window(
         &self,
         state: &mut State,
@@ -334,7 +336,7 @@ impl Vm {
                 continue;
             }
             let mut frame = Frame { vm: self, state, host, hook, pkt, ctx, work: &mut work, actions };
-            let (v, by) = engine.run_chain(&mut frame, chain);
+            let (v, by) = engine.run_chain(&mut frame, chain).get();
             match v {
                 ChainVerdict::Accept => result = HookResult { verdict: HookVerdict::Accept, by },
                 ChainVerdict::Drop => return HookResult { verdict: HookVerdict::Drop, by },

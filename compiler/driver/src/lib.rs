@@ -18,6 +18,7 @@
 pub use ctc_ir as ir;
 
 pub mod listing;
+pub mod native;
 
 use ctc_grammar::ast::{NameKind, Object, Term};
 use ctc_grammar::{Diagnostic, FileId, Severity, SourceMap, Span};

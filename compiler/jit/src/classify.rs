@@ -23,37 +23,65 @@
 //! rule, `continue`, a return from `jump`) resumes the search after
 //! itself. Identical vectors are stored once.
 
-use ctc_ir::{Base, CmpOp, MetaKey, Op, Reg, Set};
+use ctc_ir::{Base, CmpOp, CtKey, MetaKey, Op, Reg, Set};
 use std::collections::HashMap;
 
 /// Most distinct fields in one run (slots in the Env).
 pub const MAX_FIELDS: usize = 8;
 
-/// A field: a load the tests read.
+/// A load the classifier can make natively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Field {
-    Payload { base: Base, offset: u16, len: u8 },
-    Meta { key: MetaKey, len: u8 },
+pub enum Load {
+    Payload {
+        base: Base,
+        offset: u16,
+        len: u8,
+    },
+    Meta {
+        key: MetaKey,
+        len: u8,
+    },
+    /// `ct state` (always there) or `ct mark` (absent without an entry).
+    Ct {
+        key: CtKey,
+        len: u8,
+    },
+}
+
+impl Load {
+    pub fn bytes(self) -> u8 {
+        match self {
+            Load::Payload { len, .. } | Load::Meta { len, .. } | Load::Ct { len, .. } => len,
+        }
+    }
+}
+
+/// A field: a load the tests read, or a one-word load under a mask that is
+/// not a prefix (`ct state new` is `state & 8 != 0`): the masked value is
+/// a field of its own, on which the tests are intervals again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Field {
+    pub load: Load,
+    /// The mask's four bytes, for a masked field.
+    pub mask: Option<[u8; 4]>,
 }
 
 impl Field {
     /// Bytes the field occupies in registers (whole words).
     pub(crate) fn width(self) -> usize {
-        let len = match self {
-            Field::Payload { len, .. } | Field::Meta { len, .. } => len,
-        };
-        ctc_ir::words(len) * 4
+        ctc_ir::words(self.load.bytes()) * 4
     }
 
     /// The field an op loads, if the classifier takes it.
     pub(crate) fn of(op: &Op) -> Option<(Reg, Field)> {
-        match *op {
-            Op::Payload { dst, base, offset, len } if len <= 16 => Some((dst, Field::Payload { base, offset, len })),
-            Op::Meta { dst, key, len } if crate::translate::meta_native(key, len) => {
-                Some((dst, Field::Meta { key, len }))
-            }
-            _ => None,
-        }
+        let (dst, load) = match *op {
+            Op::Payload { dst, base, offset, len } if len <= 16 => (dst, Load::Payload { base, offset, len }),
+            Op::Meta { dst, key, len } if crate::translate::meta_native(key, len) => (dst, Load::Meta { key, len }),
+            // The value these keys read does not depend on the direction.
+            Op::Ct { dst, key: key @ (CtKey::State | CtKey::Mark), len: 4, .. } => (dst, Load::Ct { key, len: 4 }),
+            _ => return None,
+        };
+        Some((dst, Field { load, mask: None }))
     }
 }
 
@@ -174,6 +202,25 @@ fn tail_op(op: &Op) -> bool {
     )
 }
 
+/// A packet that satisfies a classifiable rule's tests, as field values
+/// (each the field's `len` bytes): the lowest value of each test's first
+/// interval; `None` when the rule is not classifiable or a test can hold
+/// for no value. Benchmarks use it to make traffic that reaches a chosen
+/// rule (which an earlier rule may still take first).
+pub fn witness(ops: &[Op], sets: &[Set]) -> Option<Vec<(Field, Vec<u8>)>> {
+    let sh = shape(ops, sets)?;
+    sh.tests
+        .iter()
+        .map(|(f, ivs)| {
+            let (lo, _) = *ivs.first()?;
+            let len = f.load.bytes() as usize;
+            let w = f.width();
+            let bytes = lo.to_be_bytes();
+            Some((*f, bytes[16 - w..16 - w + len].to_vec()))
+        })
+        .collect()
+}
+
 /// The shape of a rule, if the classifier can take it.
 pub(crate) fn shape(ops: &[Op], sets: &[Set]) -> Option<RuleShape> {
     let mut fields: Vec<Field> = Vec::new();
@@ -226,13 +273,20 @@ pub(crate) fn shape(ops: &[Op], sets: &[Set]) -> Option<RuleShape> {
                 let mut m = [0u8; 16];
                 m[..mask.len()].copy_from_slice(mask);
                 let mv = be(&m[..w]);
-                // A prefix mask: ones then zeros.
+                // A prefix mask (ones then zeros) keeps tests intervals of
+                // the field itself; another mask on a one-word plain field
+                // makes the masked value a field of its own.
                 let inv = !mv & max_of(w);
-                if inv & inv.wrapping_add(1) != 0 {
+                let val = if inv & inv.wrapping_add(1) == 0 {
+                    RegVal::Masked(k, mv)
+                } else if w == 4 && fields[k].mask.is_none() {
+                    let f = Field { load: fields[k].load, mask: Some([m[0], m[1], m[2], m[3]]) };
+                    RegVal::Raw(field_of(&mut fields, &mut tests, f))
+                } else {
                     return None;
-                }
+                };
                 clobber(&mut regs, *dst, w);
-                regs.insert(dst.0, RegVal::Masked(k, mv));
+                regs.insert(dst.0, val);
             }
             Op::Cmp { src, op: cop, data } => {
                 let rv = *regs.get(&src.0)?;
@@ -307,21 +361,87 @@ pub(crate) fn shape(ops: &[Op], sets: &[Set]) -> Option<RuleShape> {
     if !ops[i..].iter().all(tail_op) {
         return None;
     }
-    let tests =
-        fields.into_iter().zip(tests).map(|(f, t)| (f, t.unwrap_or_else(|| vec![(0, max_of(f.width()))]))).collect();
+    // A plain field loaded only to be masked needs no slot of its own: the
+    // masked field is absent exactly when the load fails.
+    let masked: Vec<Load> = fields.iter().filter(|f| f.mask.is_some()).map(|f| f.load).collect();
+    let tests = fields
+        .into_iter()
+        .zip(tests)
+        .filter(|(f, t)| !(t.is_none() && f.mask.is_none() && masked.contains(&f.load)))
+        .map(|(f, t)| (f, t.unwrap_or_else(|| vec![(0, max_of(f.width()))])))
+        .collect();
     Some(RuleShape { tests, tail: i })
+}
+
+/// Starts of the elementary intervals, the first 0: 64-bit for fields of
+/// up to 8 bytes (every 5-tuple field), which halves the memory the binary
+/// search walks.
+#[derive(Debug)]
+enum Bounds {
+    /// Fields of one word (addresses, ports, protocols): the bounds, and
+    /// per value of the top [`TOP_BITS`] bits the first bound at or above
+    /// that bucket, so a lookup searches only its bucket's few bounds
+    /// instead of the whole array (the binary search was the cost of a
+    /// 10,000-rule classifier).
+    Word {
+        bounds: Vec<u32>,
+        start: Vec<u32>,
+    },
+    Narrow(Vec<u64>),
+    Wide(Vec<u128>),
+}
+
+/// Bits of a one-word value that pick its bucket.
+const TOP_BITS: u32 = 12;
+
+impl Bounds {
+    fn new(bounds: Vec<u128>, width: usize) -> Bounds {
+        match width {
+            4 => {
+                let b: Vec<u32> = bounds.iter().map(|&x| x as u32).collect();
+                let start = (0..=1u64 << TOP_BITS)
+                    .map(|k| b.partition_point(|&x| u64::from(x) < k << (32 - TOP_BITS)) as u32)
+                    .collect();
+                Bounds::Word { bounds: b, start }
+            }
+            0..=8 => Bounds::Narrow(bounds.iter().map(|&x| x as u64).collect()),
+            _ => Bounds::Wide(bounds),
+        }
+    }
+    fn index(&self, v: u128) -> usize {
+        match self {
+            Bounds::Word { bounds, start } => {
+                let v = v as u32;
+                let k = (v >> (32 - TOP_BITS)) as usize;
+                let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
+                lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1
+            }
+            Bounds::Narrow(b) => b.partition_point(|&x| u128::from(x) <= v) - 1,
+            Bounds::Wide(b) => b.partition_point(|&x| x <= v) - 1,
+        }
+    }
+    fn bytes(&self) -> usize {
+        match self {
+            Bounds::Word { bounds, start } => (bounds.len() + start.len()) * 4,
+            Bounds::Narrow(b) => b.len() * 8,
+            Bounds::Wide(b) => b.len() * 16,
+        }
+    }
 }
 
 /// One field's table.
 #[derive(Debug)]
 struct FieldTable {
+    /// The field's slot in the Env's keys (its index in `fields`).
+    slot: usize,
     width: usize,
-    /// Starts of the elementary intervals; the first is 0.
-    bounds: Vec<u128>,
+    bounds: Bounds,
     /// Row of each elementary interval.
     row_of: Vec<u32>,
     /// Row of packets where the field is absent.
     absent_row: u32,
+    /// Rules that do not test the field (set in every row).
+    density: usize,
 }
 
 /// The classifier of one run.
@@ -333,8 +453,12 @@ pub struct Classifier {
     words: usize,
     /// Summary words per row.
     swords: usize,
-    /// Rows: `words` bit words, then `swords` summary words.
+    /// Rows: `words` bit words each.
     rows: Vec<u64>,
+    /// Summaries of the rows (bit j: word j of the row is not zero),
+    /// `swords` each: apart from the rows, so that the summaries of all
+    /// rows stay in cache together.
+    sums: Vec<u64>,
     rules: usize,
 }
 
@@ -352,8 +476,15 @@ impl Classifier {
         let n = shapes.len();
         let words = n.div_ceil(64).max(1);
         let swords = words.div_ceil(64);
-        let mut cls =
-            Classifier { fields: fields.clone(), tables: Vec::new(), words, swords, rows: Vec::new(), rules: n };
+        let mut cls = Classifier {
+            fields: fields.clone(),
+            tables: Vec::new(),
+            words,
+            swords,
+            rows: Vec::new(),
+            sums: Vec::new(),
+            rules: n,
+        };
         let mut dedup: HashMap<Vec<u64>, u32> = HashMap::new();
         for f in fields {
             let w = f.width();
@@ -404,16 +535,25 @@ impl Classifier {
                 row_of.push(cls.intern(&mut dedup, &cur));
             }
             let absent_row = cls.intern(&mut dedup, &absent);
-            cls.tables.push(FieldTable { width: w, bounds, row_of, absent_row });
+            // How many rules the field's rows hold on average: sparse
+            // fields first, so the AND of a word mostly ends early.
+            let density = per_rule.iter().filter(|t| t.is_none()).count();
+            let slot = cls.tables.len();
+            cls.tables.push(FieldTable { slot, width: w, bounds: Bounds::new(bounds, w), row_of, absent_row, density });
         }
-        cls
+        cls.finish()
+    }
+
+    fn finish(mut self) -> Classifier {
+        self.tables.sort_by_key(|t| t.density);
+        self
     }
 
     fn intern(&mut self, dedup: &mut HashMap<Vec<u64>, u32>, bits: &[u64]) -> u32 {
         if let Some(&r) = dedup.get(bits) {
             return r;
         }
-        let r = (self.rows.len() / (self.words + self.swords)) as u32;
+        let r = (self.rows.len() / self.words) as u32;
         self.rows.extend_from_slice(bits);
         let mut sum = vec![0u64; self.swords];
         for (j, &w) in bits.iter().enumerate() {
@@ -421,7 +561,7 @@ impl Classifier {
                 sum[j / 64] |= 1 << (j % 64);
             }
         }
-        self.rows.extend_from_slice(&sum);
+        self.sums.extend_from_slice(&sum);
         dedup.insert(bits.to_vec(), r);
         r
     }
@@ -438,7 +578,8 @@ impl Classifier {
 
     /// Bytes the tables take.
     pub fn memory(&self) -> usize {
-        self.rows.len() * 8 + self.tables.iter().map(|t| t.bounds.len() * 16 + t.row_of.len() * 4).sum::<usize>()
+        (self.rows.len() + self.sums.len()) * 8
+            + self.tables.iter().map(|t| t.bounds.bytes() + t.row_of.len() * 4).sum::<usize>()
     }
 
     /// The first rule at or after `from` matching the field values.
@@ -446,23 +587,32 @@ impl Classifier {
         if from >= self.rules {
             return None;
         }
-        let stride = self.words + self.swords;
         let mut rows = [0usize; MAX_FIELDS];
+        let mut sums = [0usize; MAX_FIELDS];
         for (i, t) in self.tables.iter().enumerate() {
-            let row = if present & (1 << i) == 0 {
+            let key = &keys[t.slot];
+            let row = if present & (1 << t.slot) == 0 {
                 t.absent_row
+            } else if let Bounds::Word { bounds, start } = &t.bounds {
+                // The common case without 128-bit arithmetic.
+                let v = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
+                let k = (v >> (32 - TOP_BITS)) as usize;
+                let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
+                t.row_of[lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1]
             } else {
-                let v = u128::from_be_bytes(keys[i]) >> (8 * (16 - t.width));
-                t.row_of[t.bounds.partition_point(|&b| b <= v) - 1]
-            };
-            rows[i] = row as usize * stride;
+                let v = u128::from_be_bytes(*key) >> (8 * (16 - t.width));
+                t.row_of[t.bounds.index(v)]
+            } as usize;
+            rows[i] = row * self.words;
+            sums[i] = row * self.swords;
         }
-        let rows = &rows[..self.tables.len()];
+        let nf = self.tables.len();
+        let (rows, sums) = (&rows[..nf], &sums[..nf]);
         let w0 = from / 64;
         for sw in w0 / 64..self.swords {
             let mut s = !0u64;
-            for &r in rows {
-                s &= self.rows[r + self.words + sw];
+            for &r in sums {
+                s &= self.sums[r + sw];
             }
             if sw == w0 / 64 {
                 s &= !0u64 << (w0 % 64);
@@ -473,6 +623,9 @@ impl Classifier {
                 let mut w = !0u64;
                 for &r in rows {
                     w &= self.rows[r + j];
+                    if w == 0 {
+                        break;
+                    }
                 }
                 if j == w0 {
                     w &= !0u64 << (from % 64);

@@ -38,7 +38,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use ctc_ir::abi::{Actions, PacketCtx};
 use ctc_ir::{ChainId, Hook, VerifiedProgram};
-use ctc_vm::{ChainEngine, ChainVerdict, Decider, Frame, HookResult, Host, Regs, State, Vm};
+use ctc_vm::{ChainEngine, ChainOutcome, ChainVerdict, Decider, Frame, HookResult, Host, Regs, State, Vm};
 use env::{Env, ret};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,6 +63,8 @@ pub struct Options {
     /// gives straight-line code for every rule, which the differential
     /// tests compare too).
     pub classify: bool,
+    /// The shortest run of classifiable rules compiled as a classifier.
+    pub min_run: usize,
     /// Keep the Cranelift IR text of each chain (`--emit clif`).
     pub clif: bool,
     /// Keep the machine code listing of each chain (`--emit asm`).
@@ -71,7 +73,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { classify: true, clif: false, asm: false }
+        Options { classify: true, min_run: translate::MIN_RUN, clif: false, asm: false }
     }
 }
 
@@ -190,6 +192,7 @@ impl Jit {
                     op_sig: op_sig_ref,
                     cls_sig: cls_sig_ref,
                     classify: opts.classify,
+                    min_run: opts.min_run,
                     classifiers: &mut classifiers,
                     frontend: module.isa().frontend_config(),
                 };
@@ -253,6 +256,7 @@ impl Jit {
 
     /// [`Vm::run_hook_window`], with the base chains run natively.
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn run_hook_window(
         &self,
         state: &mut State,
@@ -267,6 +271,7 @@ impl Jit {
     }
 
     /// [`Vm::run_hook`], with the base chains run natively.
+    #[inline]
     pub fn run_hook(
         &self,
         state: &mut State,
@@ -281,7 +286,7 @@ impl Jit {
 }
 
 impl ChainEngine for Jit {
-    fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> (ChainVerdict, Decider) {
+    fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> ChainOutcome {
         let raw = f.raw();
         let mut env = Env {
             regs: Regs::new(),
@@ -306,7 +311,7 @@ impl ChainEngine for Jit {
         // come from `f`, borrowed for its duration).
         let r = unsafe { (self.fns[chain.index()])(&mut env) };
         let by = Decider::Rule { chain: ChainId((r >> 32) as u32), rule: ((r >> 8) & 0xff_ffff) as u32 };
-        match r & ret::KIND_MASK {
+        let (v, by) = match r & ret::KIND_MASK {
             ret::ACCEPT => (ChainVerdict::Accept, by),
             ret::DROP => (ChainVerdict::Drop, by),
             ret::QUEUE => {
@@ -317,6 +322,7 @@ impl ChainEngine for Jit {
                 let accept = self.vm.program().chains[chain.index()].base.as_ref().is_none_or(|b| b.policy_accept);
                 (if accept { ChainVerdict::Accept } else { ChainVerdict::Drop }, Decider::Policy { chain })
             }
-        }
+        };
+        ChainOutcome::new(v, by)
     }
 }

@@ -16,6 +16,10 @@ use ctc_ir::abi::{ABSENT, Actions, CtInfo, PacketCtx};
 use ctc_ir::*;
 use ctc_vm::{FibQuery, Host, Route, State, Vm, rtn};
 
+/// The classifier's minimum run in the differential tests: short, so that
+/// small programs exercise it.
+pub const TEST_MIN_RUN: usize = 12;
+
 /// A byte-driven generator; past the end of the input a xorshift stream
 /// seeded by the input's length goes on.
 #[derive(Debug)]
@@ -507,6 +511,21 @@ impl Builder<'_, '_> {
                 }
             }
             if self.g.chance(30) {
+                // A state bit test (`ct state new`, `ct state
+                // established,related`): a masked field of its own.
+                let r = Reg(4 + self.g.below(2) as u8);
+                let bits = self.g.pick(&[8u8, 6, 1, 64, 72, 0xff]);
+                ops.push(Op::Ct { dst: r, key: CtKey::State, dir: None, len: 4 });
+                ops.push(Op::Bitwise { dst: r, src: r, len: 4, mask: vec![0, 0, 0, bits], xor: vec![0; 4] });
+                let op = if self.g.chance(80) { CmpOp::Ne } else { CmpOp::Eq };
+                ops.push(Op::Cmp { src: r, op, data: vec![0, 0, 0, if self.g.chance(80) { 0 } else { bits & 8 }] });
+            }
+            if self.g.chance(10) {
+                let r = Reg(6);
+                ops.push(Op::Ct { dst: r, key: CtKey::Mark, dir: None, len: 4 });
+                ops.push(Op::Cmp { src: r, op: CmpOp::Eq, data: vec![0, 0, 0, self.g.pick(&[0u8, 1, 0xff])] });
+            }
+            if self.g.chance(30) {
                 ops.push(Op::Counter(CounterId(self.g.below(self.p.counters.len()) as u32)));
             }
             match self.g.below(10) {
@@ -572,7 +591,7 @@ pub fn program(g: &mut Gen<'_>) -> Program {
         }
         if b.g.chance(35) {
             let at = b.g.below(rules.len() + 1);
-            let n = crate::translate::MIN_RUN + b.g.below(60);
+            let n = TEST_MIN_RUN + b.g.below(60);
             let run = b.tuple_rules(n, &later);
             rules.splice(at..at, run);
         }
@@ -717,7 +736,8 @@ fn state_view(vm: &Vm, st: &State) -> String {
 pub fn agree(prog: VerifiedProgram, packets: &[(Vec<u8>, PacketCtx, Actions)]) -> Result<(), String> {
     let vm = Vm::new(prog.clone());
     let jits = [
-        Jit::with_options(prog.clone(), Options::default()).map_err(|e| e.to_string())?,
+        Jit::with_options(prog.clone(), Options { min_run: TEST_MIN_RUN, ..Options::default() })
+            .map_err(|e| e.to_string())?,
         Jit::with_options(prog, Options { classify: false, ..Options::default() }).map_err(|e| e.to_string())?,
     ];
     let mut st_i = vm.new_state();

@@ -2,7 +2,9 @@
 //! packet sources and sinks (pcap replay now; NFQUEUE and AF_XDP later),
 //! and the host model.
 
+pub mod bench;
 pub mod capture;
+pub mod engine;
 pub mod host;
 pub mod log;
 mod nat;

@@ -8,6 +8,7 @@
 //! nf_conntrack_attach does.
 
 use crate::capture::{Frame, Link};
+use crate::engine::Engine;
 use crate::host::HostModel;
 use crate::log;
 use crate::nat;
@@ -15,7 +16,7 @@ use crate::reject;
 use ctc_conntrack::{CtState, Event, Manip, Tracker, Verdict as CtVerdict};
 use ctc_ir::abi::{ABSENT, Actions, PacketCtx, actions, ct_state};
 use ctc_ir::{Hook, Reject};
-use ctc_vm::{Decider, HookVerdict, State, Vm};
+use ctc_vm::{Decider, HookVerdict, State};
 use ctc_wire::{Layer, NetworkKind, ParseOptions};
 use std::net::IpAddr;
 
@@ -147,7 +148,9 @@ pub struct Outcome {
 /// The pipeline: a program, its state and the host model.
 #[derive(Debug)]
 pub struct Pipeline {
-    pub vm: Vm,
+    /// The engine running the chains (named `vm` as before engines could
+    /// be chosen).
+    pub vm: Engine,
     pub state: State,
     pub host: HostModel,
     /// Names of the `--in` interfaces, by input index → host model index.
@@ -162,7 +165,7 @@ pub struct Pipeline {
 
 /// The packet context every path starts from: header offsets, protocols and
 /// the time (`th_off`: the transport header as the caller decided it).
-fn packet_ctx(
+pub(crate) fn packet_ctx(
     parsed: &ctc_wire::Frame,
     net: &ctc_wire::NetworkInfo,
     th_off: Option<usize>,
@@ -272,8 +275,12 @@ impl Pipeline {
     /// A pipeline running `program` on the host model; `inputs` maps each
     /// `--in` capture to its interface in the host model.
     pub fn new(program: ctc_ir::VerifiedProgram, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
-        let nat_families = nat_families(program.program());
-        let vm = Vm::new(program);
+        Pipeline::with_engine(Engine::Interp(ctc_vm::Vm::new(program)), host, inputs, ct)
+    }
+
+    /// [`Pipeline::new`] with a chosen engine ([`Engine::new`]).
+    pub fn with_engine(vm: Engine, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
+        let nat_families = nat_families(vm.program());
         let state = vm.new_state();
         Pipeline { vm, state, host, inputs, ct, cur: None, nat_families }
     }

@@ -1,0 +1,201 @@
+//! Support for `ctc bench classify`: packets ready for the chains (frame
+//! bytes and context, no conntrack), synthetic traffic that reaches every
+//! depth of a ruleset, and the timed loop.
+
+use crate::capture::{Frame, Link};
+use crate::engine::Engine;
+use ctc_ir::abi::{Actions, PacketCtx};
+use ctc_ir::{Base, Hook, MetaKey};
+use ctc_jit::classify::{Field, Load, witness};
+use ctc_vm::{Decider, HookVerdict, NoHost, State};
+use ctc_wire::{NetworkKind, ParseOptions};
+use std::time::{Duration, Instant};
+
+/// One packet as the chains see it.
+#[derive(Debug, Clone)]
+pub struct BenchPacket {
+    pub data: Vec<u8>,
+    pub ctx: PacketCtx,
+}
+
+/// The interfaces benchmark packets come in and go out on (forwarded).
+const IIF: u32 = 2;
+const OIF: u32 = 3;
+
+fn name16(s: &str) -> [u8; 16] {
+    let mut n = [0u8; 16];
+    n[..s.len()].copy_from_slice(s.as_bytes());
+    n
+}
+
+fn with_ifaces(mut ctx: PacketCtx) -> PacketCtx {
+    ctx.iif = IIF;
+    ctx.oif = OIF;
+    ctx.iiftype = 1;
+    ctx.oiftype = 1;
+    ctx.iifname = name16("in0");
+    ctx.oifname = name16("out0");
+    ctx
+}
+
+/// A captured frame as the chains see it (`None`: not IPv4/IPv6).
+pub fn packet_of(frame: &Frame) -> Option<BenchPacket> {
+    let opts = ParseOptions { verify_ipv4_checksum: false };
+    let parsed = match frame.link {
+        Link::Ethernet => ctc_wire::parse_frame_with(&frame.data, &opts),
+        Link::RawIp => ctc_wire::parse_ip_with(&frame.data, &opts),
+    };
+    let net = parsed.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6))?;
+    let ctx = crate::pipeline::packet_ctx(&parsed, &net, parsed.th_offset(), frame.data.len(), frame.time_ns);
+    Some(BenchPacket { data: frame.data.clone(), ctx: with_ifaces(ctx) })
+}
+
+/// The hook `bench classify` measures: forward when the program has a
+/// forward base chain, else input.
+pub fn bench_hook(engine: &Engine) -> Hook {
+    if engine.program().hook_chains(Hook::Forward).is_empty() { Hook::Input } else { Hook::Forward }
+}
+
+/// An Ethernet + IPv4 + TCP/UDP frame with the fields of a rule's witness
+/// (see [`witness`]) written in; other fields keep neutral values.
+fn synth_frame(fields: &[(Field, Vec<u8>)], seed: u32) -> BenchPacket {
+    const NH: usize = 14;
+    const TH: usize = NH + 20;
+    let mut proto = 6u8;
+    for (f, v) in fields.iter().filter(|(f, _)| f.mask.is_none()) {
+        match f.load {
+            Load::Meta { key: MetaKey::L4Proto, .. } => proto = v[0],
+            Load::Payload { base: Base::Network, offset: 9, len: 1 } => proto = v[0],
+            _ => {}
+        }
+    }
+    let l4 = if proto == 6 { 20 } else { 8 };
+    let mut d = vec![0u8; TH + l4 + 16];
+    d[12..14].copy_from_slice(&[0x08, 0x00]);
+    let total = (d.len() - NH) as u16;
+    d[NH] = 0x45;
+    d[NH + 2..NH + 4].copy_from_slice(&total.to_be_bytes());
+    d[NH + 8] = 64;
+    d[NH + 9] = proto;
+    // Neutral addresses and ports, varied by the seed.
+    d[NH + 12..NH + 16].copy_from_slice(&[198, 18, (seed >> 8) as u8, seed as u8]);
+    d[NH + 16..NH + 20].copy_from_slice(&[198, 19, (seed >> 16) as u8, (seed >> 4) as u8]);
+    d[TH..TH + 2].copy_from_slice(&(1024 + (seed % 50_000) as u16).to_be_bytes());
+    d[TH + 2..TH + 4].copy_from_slice(&(seed.wrapping_mul(7) as u16).to_be_bytes());
+    if proto == 6 {
+        d[TH + 12] = 0x50;
+    }
+    for (f, v) in fields {
+        if let (Load::Payload { base, offset, .. }, None) = (f.load, f.mask) {
+            let at = match base {
+                Base::Link => 0,
+                Base::Network => NH,
+                Base::Transport => TH,
+                Base::Inner => TH + l4,
+            } + offset as usize;
+            if at + v.len() <= d.len() {
+                d[at..at + v.len()].copy_from_slice(v);
+            }
+        }
+    }
+    let ctx = PacketCtx {
+        ll_off: 0,
+        nh_off: NH as u32,
+        th_off: TH as u32,
+        ih_off: (TH + l4) as u32,
+        len: d.len() as u32,
+        nfproto: 2,
+        l4proto: d[NH + 9],
+        ethertype: 0x0800,
+        ..PacketCtx::default()
+    };
+    BenchPacket { data: d, ctx: with_ifaces(ctx) }
+}
+
+/// `n` packets: nine in ten aimed at the rules of the hook's base chains,
+/// spread evenly over every depth, one in ten neutral (they mostly reach
+/// the policy or a final catch-all rule), in random order.
+pub fn synthetic(engine: &Engine, n: usize) -> Vec<BenchPacket> {
+    let p = engine.program();
+    let hook = bench_hook(engine);
+    let mut targets = Vec::new();
+    for c in p.hook_chains(hook) {
+        for r in &p.chains[c.index()].rules {
+            if let Some(w) = witness(&r.ops, &p.sets) {
+                targets.push(w);
+            }
+        }
+    }
+    let mut x: u32 = 0x2545_f491;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let aimed = n - n / 10;
+    let mut out: Vec<BenchPacket> = (0..n)
+        .map(|i| {
+            let seed = next();
+            if targets.is_empty() || i >= aimed {
+                synth_frame(&[], seed)
+            } else {
+                // Evenly over the depths, whether n is above or below the
+                // number of rules.
+                synth_frame(&targets[i * targets.len() / aimed], seed)
+            }
+        })
+        .collect();
+    // Random order (Fisher-Yates): consecutive packets do not hit
+    // neighbouring rules, which would flatter caches and branch predictors.
+    for i in (1..out.len()).rev() {
+        out.swap(i, next() as usize % (i + 1));
+    }
+    out
+}
+
+/// What the packets met.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    pub accepted: u64,
+    pub dropped: u64,
+    pub queued: u64,
+    /// Decided by a base chain's policy (or no chain).
+    pub by_policy: u64,
+}
+
+/// Run every packet once through the hook's chains; the verdict tally.
+pub fn pass(engine: &Engine, state: &mut State, hook: Hook, packets: &mut [BenchPacket]) -> Tally {
+    let mut t = Tally::default();
+    for pk in packets.iter_mut() {
+        let mut acts = Actions::default();
+        let r = engine.run_hook(state, &NoHost, hook, &mut pk.data, &pk.ctx, &mut acts);
+        match r.verdict {
+            HookVerdict::Accept => t.accepted += 1,
+            HookVerdict::Drop => t.dropped += 1,
+            HookVerdict::Queue { .. } => t.queued += 1,
+        }
+        if !matches!(r.by, Decider::Rule { .. }) {
+            t.by_policy += 1;
+        }
+    }
+    t
+}
+
+/// Passes over the packets until at least `min_time` went by (at least
+/// one): packets classified, time taken, the first pass's tally.
+pub fn timed(engine: &Engine, hook: Hook, packets: &mut [BenchPacket], min_time: Duration) -> (u64, Duration, Tally) {
+    let mut state = engine.new_state();
+    // One untimed pass: caches warm, the tally of one pass.
+    let tally = pass(engine, &mut state, hook, packets);
+    let start = Instant::now();
+    let mut n = 0u64;
+    loop {
+        pass(engine, &mut state, hook, packets);
+        n += packets.len() as u64;
+        if start.elapsed() >= min_time || packets.is_empty() {
+            break;
+        }
+    }
+    (n, start.elapsed(), tally)
+}
