@@ -58,8 +58,7 @@ pub fn expectation(e: &crate::Expectation, timeout_secs: u64) -> String {
     let mut s = String::new();
     let _ = write!(s, "{timeout_secs} proto={} ", e.tuple.proto);
     expect_tuple(&mut s, &e.tuple, "src", "dst");
-    // The mask's ports print as the expected tuple's protocol has them.
-    expect_tuple(&mut s, &Tuple { proto: e.tuple.proto, ..e.mask }, "mask-src", "mask-dst");
+    expect_tuple(&mut s, &e.mask, "mask-src", "mask-dst");
     expect_tuple(&mut s, &e.master_tuple, "master-src", "master-dst");
     let _ = write!(s, "class={} helper={}", e.class, e.helper.name());
     s

@@ -59,7 +59,8 @@ fn fold(s: u32) -> u16 {
     !(s as u16)
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
+/// A big-endian 16-bit field (bounds checked by the callers).
+pub(crate) fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
@@ -67,7 +68,8 @@ fn put16(b: &mut [u8], at: usize, v: u16) {
     b[at..at + 2].copy_from_slice(&v.to_be_bytes());
 }
 
-fn word(b: &[u8], i: usize) -> u32 {
+/// A big-endian 32-bit field.
+pub(crate) fn word(b: &[u8], i: usize) -> u32 {
     u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }
 

@@ -19,6 +19,7 @@ pub(crate) mod nat;
 
 use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
 
+use crate::mangle::be16;
 use crate::tcp::{self, Segment, TcpAction, TcpConn, TcpState};
 use crate::{
     Config, CtState, Dir, Entry, Event, EventKind, HZ, Handle, L3_IPV4, L3_IPV6, L4, Stats, TICK_NS, Tuple, Verdict,
@@ -98,17 +99,7 @@ impl core::fmt::Debug for Tracker {
 }
 
 fn addr_bytes(a: Option<IpAddr>) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    match a {
-        Some(IpAddr::V4(v4)) => b[..4].copy_from_slice(&v4.octets()),
-        Some(IpAddr::V6(v6)) => b = v6.octets(),
-        None => {}
-    }
-    b
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
+    a.map_or([0; 16], crate::tuple::addr_bytes)
 }
 
 /// nf_ct_get_tuple: the l4 part of a tuple from the transport header at

@@ -59,7 +59,8 @@ fn icmpv6_invert_type(t: u8) -> Option<u8> {
     })
 }
 
-fn addr_bytes(a: IpAddr) -> [u8; 16] {
+/// An address as a tuple holds it (IPv4 in the first four bytes).
+pub(crate) fn addr_bytes(a: IpAddr) -> [u8; 16] {
     let mut b = [0u8; 16];
     match a {
         IpAddr::V4(v4) => b[..4].copy_from_slice(&v4.octets()),

@@ -859,10 +859,14 @@ impl Pipeline {
         let (Some(h), Some(n)) = (v.handle, parsed.network) else { return true };
         let (nh, end, now) = (n.offset, n.end, ctx.time_ns);
         let icmp = if ctx.nfproto == 2 { 1 } else { 58 };
+        // What `ct` expressions read changes only when a binding is made
+        // (the reply tuple, the NAT status bits).
+        let mut bound = false;
         let changed = if v.state == CtState::Related && ctx.l4proto == icmp {
             t.nat_icmp_error(h, v.dir, manip, pkt, nh, end)
         } else {
             if matches!(v.state, CtState::New | CtState::Related) && !t.nat_initialized(h, manip) {
+                bound = true;
                 if acts.set & actions::NAT != 0 && nat::manip_of(&acts.nat) == Some(manip) {
                     acts.set &= !actions::NAT;
                     match nat::range_of(&acts.nat, &self.host, &place) {
@@ -876,7 +880,9 @@ impl Pipeline {
             t.nat_packet(h, v.dir, manip, pkt, nh, end)
         };
         let Some(changed) = changed else { return false };
-        ctx.ct = ct_info(t, &v, now);
+        if bound {
+            ctx.ct = ct_info(t, &v, now);
+        }
         if changed {
             *parsed = parse(pkt, link);
         }

@@ -100,16 +100,12 @@ pub enum ExpectError {
     Full,
 }
 
-/// The expectation policy of a helper (struct nf_conntrack_expect_policy):
-/// (max_expected, timeout in seconds).
+/// The expectation policy of a helper (struct nf_conntrack_expect_policy)
+/// from the helpers' table: (max_expected, timeout in seconds). Only the
+/// helpers of that table make expectations.
 pub fn policy(h: Helper) -> (usize, u64) {
-    match h {
-        // nf_conntrack_ftp: ftp_exp_policy { .max_expected = 1, .timeout = 5 * 60 }.
-        Helper::Ftp => (1, 300),
-        // nf_conntrack_tftp: tftp_exp_policy { .max_expected = 1, .timeout = 5 * 60 }.
-        Helper::Tftp => (1, 300),
-        _ => (1, 300),
-    }
+    let p = crate::helpers::helper_by_name(h.name()).map_or(crate::helpers::FTP_POLICY, |d| d.policy);
+    (p.max_expected as usize, u64::from(p.timeout_secs))
 }
 
 impl Tracker {

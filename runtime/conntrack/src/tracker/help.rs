@@ -8,9 +8,10 @@
 use super::Tracker;
 use super::expect::{ExpectError, ExpectNat, Expectation};
 use crate::helpers::{ftp, tftp};
+use crate::mangle::{be16, word as be32};
 use crate::tcp::SeqAdj;
+use crate::tuple::addr_bytes;
 use crate::{CtState, Dir, Handle, Helper, L3_IPV4, L4, Tuple, Verdict, mangle, status};
-use core::net::IpAddr;
 
 /// What the helper step decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,30 +33,14 @@ pub struct HelpState {
     pub children: u32,
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn addr16(a: IpAddr) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    match a {
-        IpAddr::V4(v4) => b[..4].copy_from_slice(&v4.octets()),
-        IpAddr::V6(v6) => b = v6.octets(),
-    }
-    b
-}
-
-/// The mask of an expectation with any source port (nf_ct_expect_init with
-/// no source port): addresses of the family all ones, destination port
-/// exact.
-fn mask(l3: u8, any_src_port: bool) -> Tuple {
+/// The mask of an expectation of protocol `proto` with any source port
+/// (nf_ct_expect_init with no source port): addresses of the family all
+/// ones, destination port exact; the protocol is kept so the mask prints
+/// its ports as conntrack does.
+fn mask(l3: u8, proto: u8, any_src_port: bool) -> Tuple {
     let n = if l3 == L3_IPV4 { 4 } else { 16 };
     let mut m =
-        Tuple { l3, proto: 0, src_port: if any_src_port { 0 } else { 0xffff }, dst_port: 0xffff, ..Tuple::default() };
+        Tuple { l3, proto, src_port: if any_src_port { 0 } else { 0xffff }, dst_port: 0xffff, ..Tuple::default() };
     m.src[..n].fill(0xff);
     m.dst[..n].fill(0xff);
     m
@@ -136,15 +121,16 @@ impl Tracker {
         if l4 != e.proto() {
             return HelpVerdict::Accept;
         }
+        let (helper, proto) = (e.helper, e.proto());
         let mut end = end;
-        match e.helper {
-            Some(Helper::Ftp) if e.proto() == 6 && v.state == CtState::Established => {
+        match helper {
+            Some(Helper::Ftp) if proto == 6 && v.state == CtState::Established => {
                 match self.ftp_help(h, v.dir, pkt, nh, th, end, now_ns) {
                     Ok(new_end) => end = new_end,
                     Err(m) => return HelpVerdict::Drop(m),
                 }
             }
-            Some(Helper::Tftp) if e.proto() == 17 => {
+            Some(Helper::Tftp) if proto == 17 => {
                 if let Err(m) = self.tftp_help(h, pkt, th, end, now_ns) {
                     return HelpVerdict::Drop(m);
                 }
@@ -152,7 +138,7 @@ impl Tracker {
             _ => {}
         }
         let seqadj = self.entry(h).is_some_and(|e| e.status & status::SEQ_ADJUST != 0);
-        if seqadj && e_proto_tcp(self, h) && !self.seq_adjust(h, v.dir, pkt, th, end) {
+        if seqadj && proto == 6 && !self.seq_adjust(h, v.dir, pkt, th, end) {
             self.stats.drop += 1;
             return HelpVerdict::Drop("seqadj");
         }
@@ -193,13 +179,13 @@ impl Tracker {
         let mut exp = Expectation {
             tuple: Tuple {
                 src: other.src,
-                dst: daddr_override.map_or(other.dst, addr16),
+                dst: daddr_override.map_or(other.dst, addr_bytes),
                 src_port: 0,
                 dst_port: cmd.port,
                 l3,
                 proto: 6,
             },
-            mask: mask(l3, true),
+            mask: mask(l3, 6, true),
             master: h,
             master_tuple: tuples[0],
             helper: Helper::Ftp,
@@ -271,7 +257,7 @@ impl Tracker {
         let nat = e.status & (status::SRC_NAT | status::DST_NAT) != 0;
         let exp = Expectation {
             tuple: Tuple { src_port: 0, ..reply },
-            mask: mask(reply.l3, true),
+            mask: mask(reply.l3, 17, true),
             master: h,
             master_tuple: e.tuples[0],
             helper: Helper::Tftp,
@@ -361,8 +347,4 @@ impl Tracker {
         pkt[th + 16..th + 18].copy_from_slice(&check.to_be_bytes());
         true
     }
-}
-
-fn e_proto_tcp(t: &Tracker, h: Handle) -> bool {
-    t.entry(h).is_some_and(|e| e.proto() == 6)
 }

@@ -66,10 +66,6 @@ impl BySrc {
     }
 }
 
-fn words(a: &[u8; 16], v4: bool) -> usize {
-    if v4 { 1 } else { a.len() / 4 }
-}
-
 fn word(a: &[u8; 16], i: usize) -> u32 {
     u32::from_be_bytes([a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]])
 }
@@ -184,7 +180,8 @@ fn best_ip(t: &mut Tuple, r: &NatRange, zone: u16, manip: Manip) {
         var[..n].copy_from_slice(&r.min_addr[..n]);
         return;
     }
-    let max = words(&t.src, v4) - 1;
+    // Index of the address's last 32-bit word.
+    let max = if v4 { 0 } else { 3 };
     let le = |a: &[u8; 16], i: usize| u32::from_le_bytes([a[4 * i], a[4 * i + 1], a[4 * i + 2], a[4 * i + 3]]);
     let src = [le(&t.src, 0), le(&t.src, 1), le(&t.src, 2), le(&t.src, 3)];
     let persistent = r.flags & rf::PERSISTENT != 0;
