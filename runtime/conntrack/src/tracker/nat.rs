@@ -301,7 +301,8 @@ impl Tracker {
                 (min, range_size) = (0, 65536);
             } else {
                 min = u32::from(r.min_proto);
-                range_size = u32::from(r.max_proto).wrapping_sub(min).wrapping_add(1) & 0xffff;
+                // Unsigned arithmetic as the kernel's: 0..=65535 is 65536 ids.
+                range_size = u32::from(r.max_proto).wrapping_sub(min).wrapping_add(1);
             }
         } else if matches!(t.proto, 6 | 17 | 136 | 132 | 33) {
             if r.flags & rf::PROTO_SPECIFIED == 0 {
