@@ -11,11 +11,14 @@
 //!   writing, a deterministic xorshift generator;
 //! - [`replay`]: `ctc replay` in process (verdict lines, counters) and the
 //!   `ctc` binary for end-to-end checks;
+//! - [`kernel_diff`]: comparing a replay with a kernel recording where the
+//!   kernel picked values at random (NAT ports on a clash, IPv4 ids);
 //! - [`live`]: the live differential harness (kernel recordings in network
 //!   namespaces, replayed through ctc and compared).
 
 use std::path::{Path, PathBuf};
 
+pub mod kernel_diff;
 pub mod live;
 pub mod packets;
 pub mod replay;
