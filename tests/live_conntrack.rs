@@ -1,4 +1,4 @@
-//! Live differential harness (issue #4): each scenario is sent through the
+//! Live differential harness (issues #4 and #5): each scenario is sent through the
 //! real kernel in fresh network namespaces (client - gateway - server), the
 //! gateway's `conntrack -E` events, table and rule counters are recorded with
 //! the frames that entered it, and the captures are replayed through ctc and
@@ -107,6 +107,16 @@ scenarios!(
     tcp_loose_off,
     tcp_be_liberal,
     tcp6_crafted,
+    // NAT and helpers (issue #5): nat-gateway.nft, real servers.
+    ftp_passive_masq,
+    ftp_active_masq,
+    ftp6_eprt_epsv_masq,
+    ftp_port2121_masq,
+    dnat_port_forward,
+    redirect_icmp,
+    nat_port_clash,
+    icmp_error_nat,
+    tftp_masq,
 );
 
 #[test]

@@ -119,3 +119,36 @@ fn readme_replay_of_home_gateway_gives_every_frame_a_verdict() {
     assert_eq!(String::from_utf8_lossy(&out2.stdout), stdout, "--counters of the two engines");
     assert_eq!(String::from_utf8_lossy(&out2.stderr), stderr, "summaries of the two engines");
 }
+
+/// `masquerade` (and `redirect`) in an inet table serve both families: the
+/// statement has no address to tie it to one (nft_masq's inet evaluation
+/// follows the packet). Found by the live harness (icmp_error_nat): IPv6
+/// left untranslated while the rule counted it.
+#[test]
+fn inet_masquerade_translates_ipv4_and_ipv6() {
+    use ctc_tests::kernel_diff::frames;
+    use ctc_tests::packets::{L4, eth_ip, write_pcap};
+    let tmp = TempDir::new("inet-masq");
+    std::fs::write(
+        tmp.path().join("r.nft"),
+        "table inet t {\n chain post {\n  type nat hook postrouting priority srcnat;\n  oifname \"wan0\" masquerade\n }\n}\n",
+    )
+    .unwrap();
+    let l4 = L4::Udp { sport: 40000, dport: 53 };
+    let v4 = eth_ip("192.0.2.2".parse().unwrap(), "203.0.113.5".parse().unwrap(), 64, &l4, b"q4");
+    let v6 = eth_ip("2001:db8:1::2".parse().unwrap(), "2001:db8:203::5".parse().unwrap(), 64, &l4, b"q6");
+    write_pcap(&tmp.path().join("lan.pcap"), 1_700_000_000_000_000_000, &[v4, v6]);
+    let st = Command::new(ctc_binary())
+        .current_dir(tmp.path())
+        .args(["replay", "--ruleset", "r.nft", "--in", "lan0=lan.pcap"])
+        .args(["--iface", "lan0=192.0.2.1/24,2001:db8:1::1/64", "--iface", "wan0=198.51.100.1/24,2001:db8:100::1/64"])
+        .args(["--route", "203.0.113.0/24=wan0", "--route", "2001:db8:203::/48=wan0", "--out", "wan0=wan.pcap"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = frames(&tmp.path().join("wan.pcap"));
+    assert_eq!(out.len(), 2);
+    assert_eq!(&out[0].1[26..30], &[198, 51, 100, 1], "IPv4 source masqueraded");
+    let want6: std::net::Ipv6Addr = "2001:db8:100::1".parse().unwrap();
+    assert_eq!(&out[1].1[22..38], &want6.octets(), "IPv6 source masqueraded");
+}

@@ -4,13 +4,16 @@
 #   record.sh SCENARIO OUTDIR SUFFIX
 #
 # Builds three network namespaces ctcl-SUFFIX-{cli,gw,srv} (client - gateway -
-# server, the topology of ../shared/oracle/README.md plus IPv6), loads the
-# stateful gateway ruleset (gateway.nft), starts `conntrack -E` (flows and
-# expectations) and one `tcpdump -Q in` per gateway interface, runs the
+# server, the topology of ../shared/oracle/README.md plus IPv6 and a second
+# client address), loads the scenario's gateway ruleset (gateway.nft, or
+# nat-gateway.nft for the NAT and helper scenarios), starts `conntrack -E`
+# (flows and expectations) and a `tcpdump -Q in` and `-Q out` per gateway
+# interface, runs the
 # scenario (scenarios.py run), stops everything, dumps `conntrack -L`,
 # `conntrack -S` and the nft counters, and writes the case directory in the
-# oracle's layout (in-gw-cli.pcap, in-gw-pub.pcap, events.txt, table.txt,
-# counters.txt, ruleset.nft, desc.txt, replay.args, ...).
+# oracle's layout (in-gw-cli.pcap, in-gw-pub.pcap, out-gw-cli.pcap,
+# out-gw-pub.pcap, events.txt, expect_events.txt, table.txt, counters.txt,
+# ruleset.nft, desc.txt, replay.args, ...).
 #
 # Everything is bounded in time, and the namespaces and background processes
 # are removed on every exit path (trap), success or failure. Only
@@ -78,11 +81,16 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.pcap "$OUT"/*.txt "$OUT"/table.time "$OUT"/*.nft "$OUT"/replay.args "$OUT"/gw-sysctl.conf
 # Writes desc.txt, checks.txt, replay.args, gw-sysctl.conf (maybe empty) and
 # prints shell assignments: SILENT=0|1 (end hosts drop everything they get,
-# so that only the scenario's crafted frames exist).
+# so that only the scenario's crafted frames exist) and RULESET (the gateway
+# ruleset's file name in this directory).
 SILENT=0
+RULESET=gateway.nft
 DESCRIBED=$("$PYTHON" "$HERE/scenarios.py" describe "$SCENARIO" "$OUT")
 eval "$DESCRIBED"
-cp "$HERE/gateway.nft" "$OUT/ruleset.nft"
+case "$RULESET" in
+    */* | "") log "bad ruleset name '$RULESET'"; exit 1 ;;
+esac
+cp "$HERE/$RULESET" "$OUT/ruleset.nft"
 
 # --- topology -----------------------------------------------------------------
 for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
@@ -110,6 +118,7 @@ offloads_off "$NS_GW" gw-pub
 offloads_off "$NS_SRV" srv0
 
 in_ns "$NS_CLI" ip addr add 192.0.2.2/24 dev cli0
+in_ns "$NS_CLI" ip addr add 192.0.2.3/24 dev cli0
 in_ns "$NS_CLI" ip addr add 2001:db8:1::2/64 dev cli0 nodad
 in_ns "$NS_GW" ip addr add 192.0.2.1/24 dev gw-cli
 in_ns "$NS_GW" ip addr add 2001:db8:1::1/64 dev gw-cli nodad
@@ -138,6 +147,7 @@ in_ns "$NS_SRV" ip -6 route add 2001:db8:1::/64 via 2001:db8:100::32
 in_ns "$NS_CLI" ip neigh add 192.0.2.1 lladdr 02:00:00:00:02:01 dev cli0 nud permanent
 in_ns "$NS_CLI" ip -6 neigh add 2001:db8:1::1 lladdr 02:00:00:00:02:01 dev cli0 nud permanent
 in_ns "$NS_GW" ip neigh add 192.0.2.2 lladdr 02:00:00:00:02:02 dev gw-cli nud permanent
+in_ns "$NS_GW" ip neigh add 192.0.2.3 lladdr 02:00:00:00:02:02 dev gw-cli nud permanent
 in_ns "$NS_GW" ip -6 neigh add 2001:db8:1::2 lladdr 02:00:00:00:02:02 dev gw-cli nud permanent
 in_ns "$NS_GW" ip neigh add 198.51.100.47 lladdr 02:00:00:00:64:2f dev gw-pub nud permanent
 in_ns "$NS_GW" ip -6 neigh add 2001:db8:100::47 lladdr 02:00:00:00:64:2f dev gw-pub nud permanent
@@ -182,13 +192,15 @@ in_ns "$NS_GW" conntrack -S >"$OUT/stats_before.txt" 2>&1 || true
 # scenario: leave them out of the captures.
 FILTER='not (ip6 and ip6[6] == 0) and not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)'
 start_capture() {
-    local ifc=$1
-    ip netns exec "$NS_GW" tcpdump -n -s 0 -U --immediate-mode -Q in -i "$ifc" -w "$OUT/in-$ifc.pcap" "$FILTER" \
-        2>"$OUT/.tcpdump-$ifc.log" &
+    local dir=$1 ifc=$2
+    ip netns exec "$NS_GW" tcpdump -n -s 0 -U --immediate-mode -Q "$dir" -i "$ifc" -w "$OUT/$dir-$ifc.pcap" "$FILTER" \
+        2>"$OUT/.tcpdump-$dir-$ifc.log" &
     BG_PIDS+=($!)
 }
-start_capture gw-cli
-start_capture gw-pub
+for ifc in gw-cli gw-pub; do
+    start_capture in "$ifc"
+    start_capture out "$ifc"
+done
 ip netns exec "$NS_GW" stdbuf -oL conntrack -E -o timestamp,id >"$OUT/events.txt" 2>"$OUT/.conntrack-E.log" &
 BG_PIDS+=($!)
 ip netns exec "$NS_GW" stdbuf -oL conntrack -E expect -o timestamp >"$OUT/expect_events.txt" 2>"$OUT/.conntrack-E-expect.log" &
@@ -196,12 +208,12 @@ BG_PIDS+=($!)
 
 # tcpdump says "listening on" once its socket is open; conntrack -E has no
 # such line, its netlink subscription is made right at start: a short pause.
-for ifc in gw-cli gw-pub; do
+for cap in in-gw-cli in-gw-pub out-gw-cli out-gw-pub; do
     for _ in $(seq 50); do
-        grep -q "listening on" "$OUT/.tcpdump-$ifc.log" 2>/dev/null && break
+        grep -q "listening on" "$OUT/.tcpdump-$cap.log" 2>/dev/null && break
         sleep 0.1
     done
-    grep -q "listening on" "$OUT/.tcpdump-$ifc.log" || { log "tcpdump on $ifc did not start"; exit 1; }
+    grep -q "listening on" "$OUT/.tcpdump-$cap.log" || { log "tcpdump ($cap) did not start"; exit 1; }
 done
 sleep 0.3
 

@@ -32,6 +32,10 @@ Check kinds (checks.txt, one a line, fields separated by tabs):
   eventcount N           exactly N event lines
   counter COMMENT OP N   the packets of the rule with that comment; OP is ==
                          or >=
+  expect WORD...         some expectation event line (`conntrack -E expect`)
+                         has all these words
+  outpayload IFACE TEXT  some frame the gateway sent out of IFACE holds the
+                         bytes TEXT (e.g. a rewritten FTP command)
   table WORD...          some `conntrack -L` line has all these words
   notable WORD...        no `conntrack -L` line has all these words
   timeout WORD MIN MAX   the `conntrack -L` line with WORD has a remaining
@@ -45,6 +49,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 
 CLI_MAC = "02:00:00:00:02:02"
@@ -70,25 +75,27 @@ REPLAY_BASE = (
 
 
 class Scenario:
-    def __init__(self, name, fn, desc, crafted, sysctls, checks):
+    def __init__(self, name, fn, desc, crafted, sysctls, checks, ruleset):
         self.name = name
         self.fn = fn
         self.desc = desc
         self.crafted = crafted
         self.sysctls = sysctls
         self.checks = checks
+        self.ruleset = ruleset
 
 
 SCENARIOS = {}
 
 
-def scenario(name, desc, crafted=False, sysctls=(), checks=()):
+def scenario(name, desc, crafted=False, sysctls=(), checks=(), ruleset="gateway.nft"):
     """Register a scenario. `sysctls` are (NAME, VALUE) pairs of
-    net.netfilter.nf_conntrack_NAME in the gateway (ctc's --sysctl NAME)."""
+    net.netfilter.nf_conntrack_NAME in the gateway (ctc's --sysctl NAME);
+    `ruleset` the gateway's ruleset, a file of tests/live."""
 
     def deco(fn):
         assert name not in SCENARIOS, name
-        SCENARIOS[name] = Scenario(name, fn, desc, crafted, list(sysctls), list(checks))
+        SCENARIOS[name] = Scenario(name, fn, desc, crafted, list(sysctls), list(checks), ruleset)
         return fn
 
     return deco
@@ -220,10 +227,12 @@ def inet_checksum(data):
     return ~total & 0xFFFF
 
 
-def echo_requests(net, v6, ident, count):
-    """`count` ICMP(v6) echo requests from the client's raw socket; the
+def echo_requests(net, v6, ident, count, src=None, dst=None):
+    """`count` ICMP(v6) echo requests from the client's raw socket (from
+    `src`, to `dst`: by default the client's and the server's address); the
     server's kernel answers each; wait (bounded) for every reply."""
     cli_a, srv_a = addrs(v6)
+    cli_a, srv_a = src or cli_a, dst or srv_a
     fam = socket.AF_INET6 if v6 else socket.AF_INET
     proto = socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP
 
@@ -990,6 +999,420 @@ def tcp6_crafted(net):
 
 
 # --------------------------------------------------------------------------
+# NAT and helpers (issue #5): nat-gateway.nft, real sockets and real servers
+# --------------------------------------------------------------------------
+
+# The gateway's public addresses (masquerade) and the redirect target.
+GW4, GW6 = "198.51.100.32", "2001:db8:100::32"
+CLI4B = "192.0.2.3"
+REDIRECTED4 = "203.0.113.99"
+# The file the FTP and TFTP servers serve: several segments / blocks.
+SERVED = bytes((i * 7 + 13) & 0xFF for i in range(9000))
+# Bound of a whole client session run in a thread.
+SESSION_TIMEOUT = 30.0
+
+
+def nat(name, desc, checks=()):
+    return scenario(name, desc, checks=checks, ruleset="nat-gateway.nft")
+
+
+def in_ns(net, where, fn, timeout=SESSION_TIMEOUT):
+    """Run fn() in a thread of its own that lives in the client's or the
+    server's namespace (setns applies to the calling thread only), so that
+    every socket it opens, even one a library opens later, is made there.
+    Waits (bounded) and returns fn's result or raises its error."""
+    box = {}
+
+    def run():
+        try:
+            _setns(net.fds[where])
+            box["result"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise RuntimeError("%s session still running after %.0f s" % (where, timeout))
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
+
+
+class Background:
+    """A server loop in a thread of the server's (or client's) namespace:
+    `setup()` runs first (its error is raised here), then `step(state)`
+    until `stop()`; `close(state)` at the end."""
+
+    def __init__(self, net, where, setup, step, close):
+        self.stop_flag = threading.Event()
+        ready = threading.Event()
+        self.box = {}
+
+        def run():
+            try:
+                _setns(net.fds[where])
+                state = setup()
+            except BaseException as e:  # noqa: BLE001
+                self.box["error"] = e
+                ready.set()
+                return
+            ready.set()
+            try:
+                while not self.stop_flag.is_set():
+                    step(state)
+            except BaseException as e:  # noqa: BLE001
+                self.box["error"] = e
+            finally:
+                close(state)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        if not ready.wait(SOCK_TIMEOUT):
+            raise RuntimeError("server did not start")
+        if "error" in self.box:
+            raise self.box["error"]
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(SOCK_TIMEOUT)
+        if "error" in self.box:
+            raise self.box["error"]
+
+
+def ftp_server(net, addr, port, root, permit_foreign=False):
+    """pyftpdlib serving `root` to user ctc/ctc on addr:port in the server's
+    namespace. Its defaults are kept: PORT/EPRT to another address than the
+    control connection's peer is refused (so a PORT the gateway did not
+    rewrite fails the transfer), passive ports are ephemeral.
+    `permit_foreign` lifts the refusal: pyftpdlib compares the addresses as
+    text, and the kernel writes an IPv6 EPRT address in full
+    (2001:0db8:0100:0000:..., nf_nat_ftp's %pI6), which is the same address
+    as the peer's 2001:db8:100::32 but not the same text."""
+    import logging
+
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer
+
+    logging.getLogger("pyftpdlib").setLevel(logging.ERROR)
+
+    def setup():
+        auth = DummyAuthorizer()
+        auth.add_user("ctc", "ctc", root, perm="elr")
+        handler = type(
+            "CtcHandler",
+            (FTPHandler,),
+            {"authorizer": auth, "banner": "ctc live ftp", "permit_foreign_addresses": permit_foreign},
+        )
+        return FTPServer((addr, port), handler)
+
+    return Background(
+        net,
+        "srv",
+        setup,
+        lambda srv: srv.serve_forever(timeout=0.05, blocking=False, handle_exit=False),
+        lambda srv: srv.close_all(),
+    )
+
+
+def ftp_session(net, v6, port, modes):
+    """One FTP control connection from the client to the server's port,
+    one RETR of the served file per entry of `modes` ("passive" or "active":
+    PASV/PORT over IPv4, EPSV/EPRT over IPv6, as ftplib does), checked."""
+    import ftplib
+    import tempfile
+
+    cli_a, srv_a = addrs(v6)
+    with tempfile.TemporaryDirectory(prefix="ctc-live-ftp-") as root:
+        with open(os.path.join(root, "data.bin"), "wb") as fh:
+            fh.write(SERVED)
+        server = ftp_server(net, srv_a, port, root, permit_foreign=v6)
+        try:
+
+            def client():
+                f = ftplib.FTP()
+                f.connect(srv_a, port, timeout=SOCK_TIMEOUT, source_address=(cli_a, 0))
+                f.login("ctc", "ctc")
+                for mode in modes:
+                    f.set_pasv(mode == "passive")
+                    got = bytearray()
+                    f.retrbinary("RETR data.bin", got.extend)
+                    if bytes(got) != SERVED:
+                        raise RuntimeError("%s transfer: %d bytes, not the file" % (mode, len(got)))
+                    time.sleep(0.2)
+                f.quit()
+                f.close()
+
+            in_ns(net, "cli", client)
+            time.sleep(0.3)
+        finally:
+            server.stop()
+
+
+@nat(
+    "ftp_passive_masq",
+    "FTP through masquerade, passive: pyftpdlib on 203.0.113.47:21, ftplib on the client (PASV,\n"
+    "RETR of a 9000-byte file). The ftp helper is assigned to port 21; the server's 227 creates an\n"
+    "expectation, the data connection is RELATED and masqueraded as its master.",
+    checks=[
+        ("event", "[NEW]", "tcp", "dport=21", "dst=198.51.100.32"),
+        ("expect", "[NEW]", "proto=6", "dst=203.0.113.47"),
+        ("counter", "helper ftp (21)", ">=", 1),
+        ("counter", "related", "==", 1),
+        ("counter", "new cli->pub", "==", 1),
+        ("counter", "invalid", "==", 0),
+        ("table", "tcp", "dport=21", "helper=ftp"),
+    ],
+)
+def ftp_passive_masq(net):
+    ftp_session(net, False, 21, ["passive"])
+
+
+@nat(
+    "ftp_active_masq",
+    "FTP through masquerade, active: the client's PORT 192,0,2,2,... is rewritten by the gateway to\n"
+    "198,51,100,32,... (longer: TCP sequence numbers adjusted from then on); pyftpdlib refuses a\n"
+    "PORT to another address than its peer, so the transfer proves the rewrite. The server's data\n"
+    "connection to the gateway is the expected one, RELATED, translated to the client.",
+    checks=[
+        ("event", "[NEW]", "tcp", "dport=21", "dst=198.51.100.32"),
+        ("expect", "[NEW]", "proto=6", "dst=198.51.100.32"),
+        ("outpayload", "gw-pub", "PORT 198,51,100,32,"),
+        ("counter", "related", "==", 1),
+        ("counter", "invalid", "==", 0),
+    ],
+)
+def ftp_active_masq(net):
+    ftp_session(net, False, 21, ["active"])
+
+
+@nat(
+    "ftp6_eprt_epsv_masq",
+    "FTP over IPv6 through masquerade (NAT66): [2001:db8:1::2] -> [2001:db8:203::47]:21, one EPSV\n"
+    "transfer, then one EPRT transfer (|2|2001:db8:1::2|port| rewritten to the gateway's\n"
+    "address, which the kernel writes in full: |2|2001:0db8:0100:0000:0000:0000:0000:0032|port|).",
+    checks=[
+        ("event", "[NEW]", "tcp", "dport=21", "dst=2001:db8:100::32"),
+        ("expect", "[NEW]", "proto=6", "dst=2001:db8:100::32"),
+        ("outpayload", "gw-pub", "EPRT |2|2001:0db8:0100:0000:0000:0000:0000:0032|"),
+        ("counter", "related", "==", 2),
+        ("counter", "invalid", "==", 0),
+    ],
+)
+def ftp6_eprt_epsv_masq(net):
+    ftp_session(net, True, 21, ["passive", "active"])
+
+
+@nat(
+    "ftp_port2121_masq",
+    "FTP on a non-default port through masquerade: the server on 203.0.113.47:2121, the helper\n"
+    "assigned by a rule on port 2121 (ct helper ftp-2121); one passive then one active transfer.",
+    checks=[
+        ("event", "[NEW]", "tcp", "dport=2121"),
+        ("counter", "helper ftp (2121)", ">=", 1),
+        ("counter", "helper ftp (21)", "==", 0),
+        ("outpayload", "gw-pub", "PORT 198,51,100,32,"),
+        ("counter", "related", "==", 2),
+        ("counter", "invalid", "==", 0),
+    ],
+)
+def ftp_port2121_masq(net):
+    ftp_session(net, False, 2121, ["passive", "active"])
+
+
+def tcp_roundtrip(net, conn_ns, conn_src, listen_ns, listen_at, connect_to, v6):
+    """A short TCP connection: a listener in `listen_ns` on `listen_at`, a
+    connection from `conn_ns` (bound to `conn_src`) to `connect_to`, one
+    request/response, the connecting side closes first."""
+    lst = net.tcp(listen_ns, v6)
+    lst.bind(listen_at)
+    lst.listen(1)
+    c = net.tcp(conn_ns, v6)
+    c.bind(conn_src)
+    c.connect(connect_to)
+    s, _ = lst.accept()
+    s.settimeout(SOCK_TIMEOUT)
+    c.sendall(b"GET /\n")
+    recv_exact(s, 6)
+    s.sendall(b"200 ok\n")
+    recv_exact(c, 7)
+    c.shutdown(socket.SHUT_WR)
+    if s.recv(1) != b"":
+        raise RuntimeError("expected EOF")
+    time.sleep(0.2)
+    s.close()
+    if c.recv(1) != b"":
+        raise RuntimeError("expected EOF")
+    c.close()
+    lst.close()
+    time.sleep(0.1)
+
+
+@nat(
+    "dnat_port_forward",
+    "A port forward: the server side connects to the gateway's public address, port 8080\n"
+    "(198.51.100.47:40601 -> 198.51.100.32:8080 and [2001:db8:100::47]:40602 ->\n"
+    "[2001:db8:100::32]:8080); dnat sends it to the client's port 80, the forward chain accepts it\n"
+    "by `ct status dnat`.",
+    checks=[
+        ("event", "[NEW]", "tcp", "dport=8080", "src=192.0.2.2", "sport=80"),
+        ("event", "[NEW]", "tcp", "dport=8080", "src=2001:db8:1::2", "sport=80"),
+        ("event", "TIME_WAIT", "dport=8080"),
+        ("counter", "port forward", "==", 1),
+        ("counter", "port forward v6", "==", 1),
+        ("counter", "new port forward", "==", 2),
+        ("counter", "invalid", "==", 0),
+    ],
+)
+def dnat_port_forward(net):
+    tcp_roundtrip(net, "srv", ("198.51.100.47", 40601), "cli", (CLI4, 80), (GW4, 8080), False)
+    tcp_roundtrip(net, "srv", ("2001:db8:100::47", 40602), "cli", (CLI6, 80), (GW6, 8080), True)
+
+
+@nat(
+    "redirect_icmp",
+    "A redirect: echo requests from the client to 203.0.113.99 are redirected to the gateway\n"
+    "itself (the address of gw-cli, 192.0.2.1), whose kernel answers them; the replies leave with\n"
+    "the source 203.0.113.99 the client asked for.",
+    checks=[
+        ("event", "[NEW]", "icmp", "dst=203.0.113.99", "src=192.0.2.1"),
+        ("counter", "redirect to the gateway", "==", 1),
+        ("counter", "new cli->pub", "==", 0),
+    ],
+)
+def redirect_icmp(net):
+    echo_requests(net, False, 0x2468, 3, dst=REDIRECTED4)
+
+
+@nat(
+    "nat_port_clash",
+    "A NAT clash between two clients: 192.0.2.2 and 192.0.2.3 both use TCP source port 40700, UDP\n"
+    "source port 40701 and ICMP echo id 0x0777 towards 203.0.113.47; masquerade keeps the first\n"
+    "connection's port and picks another (at random) for the second. The harness maps the kernel's\n"
+    "random choices to ctc's (tests/src/kernel_diff.rs).",
+    checks=[
+        ("event", "[NEW]", "tcp", "src=192.0.2.2", "sport=40700", "dport=40700"),
+        ("event", "[NEW]", "tcp", "src=192.0.2.3", "sport=40700"),
+        ("noevent", "[NEW]", "tcp", "src=192.0.2.3", "sport=40700", "dport=40700"),
+        ("event", "[NEW]", "udp", "src=192.0.2.3", "sport=40701"),
+        ("noevent", "[NEW]", "udp", "src=192.0.2.3", "sport=40701", "dport=40701"),
+        ("event", "[NEW]", "icmp", "src=192.0.2.3", "id=1911"),
+        ("counter", "invalid", "==", 0),
+    ],
+)
+def nat_port_clash(net):
+    for src in (CLI4, CLI4B):
+        tcp_roundtrip(net, "cli", (src, 40700), "srv", (SRV4, 80), (SRV4, 80), False)
+    for src in (CLI4, CLI4B):
+        c = net.udp("cli", False)
+        c.bind((src, 40701))
+        s = net.udp("srv", False)
+        s.bind((SRV4, 5300))
+        udp_exchange(c, s, (SRV4, 5300), b"clash?")
+        c.close()
+        s.close()
+        time.sleep(0.1)
+    for src in (CLI4, CLI4B):
+        echo_requests(net, False, 0x0777, 1, src=src)
+
+
+@nat(
+    "icmp_error_nat",
+    "ICMP errors through NAT: UDP from the client to a closed port of the server, masqueraded\n"
+    "(IPv4 and IPv6); the server's port unreachable, addressed to the gateway, is translated back\n"
+    "to the client, the quoted packet too.",
+    checks=[
+        ("event", "[NEW]", "udp", "sport=40801", "dst=198.51.100.32"),
+        ("event", "[NEW]", "udp", "sport=40811", "dst=2001:db8:100::32"),
+        ("counter", "related", "==", 2),
+    ],
+)
+def icmp_error_nat(net):
+    udp_to_closed_port(net, False, (40801,), 5399)
+    udp_to_closed_port(net, True, (40811,), 5399)
+
+
+def tftp_server(net, addr):
+    """A TFTP server (RFC 1350, read requests, octet mode) on addr:69 in
+    the server's namespace: each transfer from a new ephemeral port, one
+    512-byte block at a time, each acknowledged (bounded waits)."""
+
+    def setup():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((addr, 69))
+        s.settimeout(0.05)
+        return s
+
+    def step(s):
+        try:
+            req, peer = s.recvfrom(600)
+        except socket.timeout:
+            return
+        if req[:2] != b"\x00\x01":
+            return
+        t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t.bind((addr, 0))
+        t.settimeout(SOCK_TIMEOUT)
+        block = 1
+        while True:
+            chunk = SERVED[(block - 1) * 512 : block * 512]
+            t.sendto(struct.pack("!HH", 3, block) + chunk, peer)
+            ack, _ = t.recvfrom(100)
+            if ack[:4] != struct.pack("!HH", 4, block):
+                raise RuntimeError("tftp: bad ack %r" % ack[:4])
+            if len(chunk) < 512:
+                break
+            block += 1
+        t.close()
+
+    return Background(net, "srv", setup, step, lambda s: s.close())
+
+
+@nat(
+    "tftp_masq",
+    "TFTP through masquerade: a read request from 192.0.2.2:40901 to 203.0.113.47:69 (tftp helper\n"
+    "assigned to port 69); the server answers from a new port, which only the helper's\n"
+    "expectation lets through (RELATED, translated back to the client as its master).",
+    checks=[
+        ("event", "[NEW]", "udp", "dport=69", "dst=198.51.100.32"),
+        ("expect", "[NEW]", "proto=17", "dst=198.51.100.32", "dport=40901"),
+        ("counter", "helper tftp (69)", "==", 1),
+        ("counter", "related", "==", 1),
+        ("counter", "dropped by policy", "==", 0),
+    ],
+)
+def tftp_masq(net):
+    server = tftp_server(net, SRV4)
+    try:
+
+        def client():
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.bind((CLI4, 40901))
+            c.settimeout(SOCK_TIMEOUT)
+            c.sendto(b"\x00\x01data.bin\x00octet\x00", (SRV4, 69))
+            got = b""
+            while True:
+                data, peer = c.recvfrom(600)
+                op, block = struct.unpack("!HH", data[:4])
+                if op != 3:
+                    raise RuntimeError("tftp: opcode %d" % op)
+                got += data[4:]
+                c.sendto(struct.pack("!HH", 4, block), peer)
+                if len(data) - 4 < 512:
+                    break
+            c.close()
+            if got != SERVED:
+                raise RuntimeError("tftp: %d bytes, not the file" % len(got))
+
+        in_ns(net, "cli", client)
+        time.sleep(0.2)
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
 
@@ -1011,6 +1434,7 @@ def describe(sc, out):
         extra = "".join(" --sysctl %s=%s" % kv for kv in sc.sysctls)
         fh.write(REPLAY_BASE + extra + "\n")
     print("SILENT=%d" % (1 if sc.crafted else 0))
+    print("RULESET=%s" % sc.ruleset)
 
 
 def main():

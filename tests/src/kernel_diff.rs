@@ -296,7 +296,12 @@ pub fn compare_out(
         let own = ipv4(w).is_some_and(|(proto, src, _, th)| {
             gateway.contains(&src) && !(proto == 1 && w.get(th) == Some(&8)) && !matches!(proto, 6 | 17)
         });
-        if own && g.len() == w.len() && g.len() >= 26 {
+        if own && g.len() == w.len() && g.len() >= 34 {
+            // ctc's own header checksum must still be right.
+            let ihl = usize::from(g[14] & 0xf) * 4;
+            if g.len() < 14 + ihl || ctc_wire::checksum::checksum(&g[14..14 + ihl]) != 0 {
+                fails.push(format!("{name}: {iface} frame {i} of flow {flow:?}: bad IPv4 header checksum"));
+            }
             g[18..20].copy_from_slice(&w[18..20]);
             g[24..26].copy_from_slice(&w[24..26]);
         }

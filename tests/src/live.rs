@@ -16,9 +16,12 @@
 //! timeout, INVALID counts...).
 //!
 //! Comparison ([`compare_with_ctc`]): `ctc replay --ruleset ruleset.nft
-//! $(replay.args) --events FILE --table`, and again with `--counters`; the
-//! difference with the kernel's record is computed the way
+//! $(replay.args) --events --expect-events --table --out`, and again with
+//! `--counters`, under the JIT and the interpreter (which must agree
+//! exactly); the difference with the kernel's record is computed the way
 //! `../shared/oracle/README.md` says a fair comparison works:
+//! - where the kernel picked a NAT port or ICMP id at random (a clash), the
+//!   case is first made consistent with ctc's choice (`kernel_diff`);
 //! - events are compared per flow (the original tuple), in order, ignoring
 //!   the event timestamps and conntrack ids; a remaining timeout may differ
 //!   by 1 s (the kernel's 4 ms ticks);
@@ -27,11 +30,18 @@
 //!   missing; ctc may destroy an entry the kernel destroyed later or that is
 //!   gone from the kernel's final table; timeouts and delta-time of DESTROY
 //!   lines are not compared;
+//! - expectation events: equal, in order, without their times, the
+//!   remaining timeout within 1 s;
+//! - frames out of an interface that received nothing are compared from
+//!   the EtherType on (ctc learns MAC addresses from received frames);
 //! - the rule counters must be equal, rule by rule;
 //! - the final table: same entries with the same state, flags and counters;
 //!   the kernel took its table `elapsed` seconds after the last frame, so its
 //!   remaining timeouts may be up to `elapsed + 1` lower than ctc's (and an
-//!   entry that ctc shows expiring within that time may be gone).
+//!   entry that ctc shows expiring within that time may be gone);
+//! - the frames leaving the gateway (`tcpdump -Q out` on each interface):
+//!   byte for byte, in order within each flow, the IPv4 id of packets the
+//!   gateway originates masked (it is random).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -89,8 +99,9 @@ pub fn missing_tools() -> Vec<&'static str> {
         .collect()
 }
 
-/// A Python interpreter that can import scapy: `$CTC_LIVE_PYTHON`, else
-/// `python3` on the PATH, else `/usr/bin/python3` (Debian's python3-scapy).
+/// A Python interpreter that can import scapy and pyftpdlib (the NAT
+/// scenarios' FTP server): `$CTC_LIVE_PYTHON`, else `python3` on the PATH,
+/// else `/usr/bin/python3` (Debian's python3-scapy and python3-pyftpdlib).
 pub fn python_with_scapy() -> Result<String, String> {
     static PY: OnceLock<Result<String, String>> = OnceLock::new();
     PY.get_or_init(|| {
@@ -102,9 +113,13 @@ pub fn python_with_scapy() -> Result<String, String> {
         candidates.push("/usr/bin/python3".into());
         candidates
             .iter()
-            .find(|py| runs_ok(Command::new(py.as_str()).args(["-c", "import scapy.all"])))
+            .find(|py| runs_ok(Command::new(py.as_str()).args(["-c", "import scapy.all, pyftpdlib"])))
             .cloned()
-            .ok_or_else(|| format!("none of {candidates:?} can `import scapy.all` (install python3-scapy)"))
+            .ok_or_else(|| {
+                format!(
+                    "none of {candidates:?} can `import scapy.all, pyftpdlib` (install python3-scapy python3-pyftpdlib)"
+                )
+            })
     })
     .clone()
 }
@@ -354,6 +369,10 @@ pub struct Recording {
     pub counters: Vec<(String, u64, u64)>,
     /// Frames in `in-gw-cli.pcap`, `in-gw-pub.pcap`.
     pub frames: (usize, usize),
+    /// `conntrack -E expect` lines, without their times.
+    pub expect_events: Vec<String>,
+    /// How many rules of `ruleset.nft` have a counter.
+    pub ruleset_counters: usize,
     /// Time of the last captured frame (epoch seconds).
     pub last_frame: f64,
     /// When the kernel's table was taken (epoch seconds).
@@ -377,12 +396,19 @@ pub fn load(dir: &Path) -> Result<Recording, String> {
         last_ns = last_ns.max(frames.iter().map(|f| f.time_ns).max().unwrap_or(0));
     }
     let table_time = read(dir, "table.time")?.trim().parse::<f64>().map_err(|e| format!("table.time: {e}"))?;
+    let expect_events = crate::kernel_diff::expect_events(&read(dir, "expect_events.txt")?);
+    let ruleset_counters = read(dir, "ruleset.nft")?
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.split_whitespace().any(|w| w == "counter"))
+        .count();
     Ok(Recording {
         dir: dir.to_path_buf(),
         events,
         table,
         counters,
         frames: (n[0], n[1]),
+        expect_events,
+        ruleset_counters,
         last_frame: last_ns as f64 / 1e9,
         table_time,
     })
@@ -404,8 +430,11 @@ pub fn check_recording(rec: &Recording) -> Vec<String> {
             ));
         }
     }
-    if rec.counters.len() != 5 {
-        bad.push(format!("counters.txt: expected the 5 counters of gateway.nft, found {:?}", rec.counters));
+    if rec.counters.len() != rec.ruleset_counters {
+        bad.push(format!(
+            "counters.txt: expected the {} counters of ruleset.nft, found {:?}",
+            rec.ruleset_counters, rec.counters
+        ));
     }
     let checks = match read(&rec.dir, "checks.txt") {
         Ok(c) => c,
@@ -427,6 +456,16 @@ pub fn check_recording(rec: &Recording) -> Vec<String> {
             ("event", want) => has(&rec.events, want),
             ("noevent", want) => !has(&rec.events, want),
             ("table", want) => has(&rec.table, want),
+            ("expect", want) => rec.expect_events.iter().any(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                want.iter().all(|x| w.contains(x))
+            }),
+            ("outpayload", [iface, text]) => {
+                let path = rec.dir.join(format!("out-{iface}.pcap"));
+                let needle = text.as_bytes();
+                ctc_datapath::capture::read(&path, 0)
+                    .is_ok_and(|fs| fs.iter().any(|f| f.data.windows(needle.len()).any(|w| w == needle)))
+            }
             ("notable", want) => !has(&rec.table, want),
             ("eventcount", [n]) => n.parse::<usize>().is_ok_and(|n| n == rec.events.len()),
             ("counter", [name, op, n]) => {
@@ -553,22 +592,42 @@ pub struct CtcRun {
     pub events: Vec<CtLine>,
     pub table: Vec<CtLine>,
     pub counters: Vec<(String, u64, u64)>,
+    /// The raw outputs: events, expectation events, table, counters.
+    pub texts: [String; 4],
+    /// The frames sent out of gw-cli and gw-pub.
+    pub out: [Vec<(u64, Vec<u8>)>; 2],
 }
 
 fn replay_args(dir: &Path) -> Result<Vec<String>, String> {
     Ok(read(dir, "replay.args")?.split_whitespace().map(str::to_string).collect())
 }
 
-/// Replay the case's captures through the `ctc` binary: once with
-/// `--events --table`, once with `--counters`.
-pub fn run_ctc(dir: &Path) -> Result<CtcRun, String> {
+/// The gateway's interfaces, as the captures name them.
+pub const IFACES: [&str; 2] = ["gw-cli", "gw-pub"];
+
+/// The gateway's own IPv4 addresses (its packets carry a random IPv4 id),
+/// and 203.0.113.99, which nat-gateway.nft redirects to the gateway (no
+/// host has it: what comes from it, the gateway answered).
+const GATEWAY4: [std::net::Ipv4Addr; 3] = [
+    std::net::Ipv4Addr::new(192, 0, 2, 1),
+    std::net::Ipv4Addr::new(198, 51, 100, 32),
+    std::net::Ipv4Addr::new(203, 0, 113, 99),
+];
+
+/// Replay the case's captures through the `ctc` binary with `engine`: once
+/// with `--events --expect-events --table --out`, once with `--counters`.
+/// ctc's files are written beside the recording (`ctc-*`, `ENGINE` in
+/// their names).
+pub fn run_ctc(dir: &Path, engine: &str) -> Result<CtcRun, String> {
     let bin = crate::replay::ctc_binary();
     let args = replay_args(dir)?;
-    let events_path = dir.join("ctc-events.txt");
-    let run = |extra: &[&str]| -> Result<String, String> {
+    let events = format!("ctc-{engine}-events.txt");
+    let xevents = format!("ctc-{engine}-expect-events.txt");
+    let outs: Vec<String> = IFACES.iter().map(|i| format!("ctc-{engine}-out-{i}.pcap")).collect();
+    let run = |extra: &[String]| -> Result<String, String> {
         let out = Command::new(&bin)
             .current_dir(dir)
-            .args(["replay", "--ruleset", "ruleset.nft"])
+            .args(["replay", "--ruleset", "ruleset.nft", "--engine", engine])
             .args(&args)
             .args(extra)
             .stdin(Stdio::null())
@@ -576,7 +635,7 @@ pub fn run_ctc(dir: &Path) -> Result<CtcRun, String> {
             .map_err(|e| format!("running ctc: {e}"))?;
         if !out.status.success() {
             return Err(format!(
-                "ctc replay {} exited {}: {}",
+                "ctc replay --engine {engine} {} exited {}: {}",
                 extra.join(" "),
                 out.status,
                 String::from_utf8_lossy(&out.stderr)
@@ -584,15 +643,25 @@ pub fn run_ctc(dir: &Path) -> Result<CtcRun, String> {
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let table_text = run(&["--events", "ctc-events.txt", "--table"])?;
-    std::fs::write(dir.join("ctc-table.txt"), &table_text).map_err(|e| e.to_string())?;
-    let listing = run(&["--counters"])?;
-    std::fs::write(dir.join("ctc-counters.txt"), &listing).map_err(|e| e.to_string())?;
-    let events_text = std::fs::read_to_string(&events_path).map_err(|e| format!("{}: {e}", events_path.display()))?;
+    let mut extra = vec!["--events".to_string(), events.clone(), "--expect-events".into(), xevents.clone()];
+    extra.push("--table".into());
+    for (i, o) in IFACES.iter().zip(&outs) {
+        extra.push("--out".into());
+        extra.push(format!("{i}={o}"));
+    }
+    let table_text = run(&extra)?;
+    std::fs::write(dir.join(format!("ctc-{engine}-table.txt")), &table_text).map_err(|e| e.to_string())?;
+    let listing = run(&["--counters".to_string()])?;
+    std::fs::write(dir.join(format!("ctc-{engine}-counters.txt")), &listing).map_err(|e| e.to_string())?;
+    let events_text = read(dir, &events)?;
+    let xevents_text = read(dir, &xevents)?;
+    let out = [crate::kernel_diff::frames(&dir.join(&outs[0])), crate::kernel_diff::frames(&dir.join(&outs[1]))];
     Ok(CtcRun {
         events: parse_events(&events_text)?,
         table: parse_table(&table_text)?,
         counters: parse_counters(&listing),
+        texts: [events_text, xevents_text, table_text, listing],
+        out,
     })
 }
 
@@ -704,13 +773,91 @@ pub fn diff_tables(kernel: &[CtLine], ctc: &[CtLine], elapsed: f64) -> Vec<Strin
     bad
 }
 
+/// Expectation events agree: the same lines in the same order, except
+/// that the remaining timeout (the second word) may differ by 1 s — the
+/// kernel counts it in 4 ms ticks from when the expectation was made, so an
+/// expectation met a few milliseconds later shows 299 or 300.
+fn same_expect_events(kernel: &[String], ctc: &[String]) -> bool {
+    let split = |l: &str| -> (Option<u64>, String) {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w.get(1).and_then(|t| t.parse::<u64>().ok()) {
+            Some(t) => (Some(t), format!("{} {}", w[0], w[2..].join(" "))),
+            None => (None, w.join(" ")),
+        }
+    };
+    kernel.len() == ctc.len()
+        && kernel.iter().zip(ctc).all(|(k, c)| {
+            let ((kt, kr), (ct, cr)) = (split(k), split(c));
+            kr == cr && timeouts_close(kt, ct)
+        })
+}
+
 /// Replay a recorded case through ctc and list every difference with the
-/// kernel (events, counters, table). `Err` when ctc could not be run.
+/// kernel (events, expectation events, counters, table, the frames leaving
+/// the gateway), under the JIT, and every difference between the JIT's and
+/// the interpreter's outputs. Where the kernel picked a NAT port or ICMP id
+/// at random on a clash, the case is first made consistent with ctc's
+/// choices ([`crate::kernel_diff`]), in `DIR/consistent`. `Err` when ctc
+/// could not be run.
 pub fn compare_with_ctc(rec: &Recording) -> Result<Vec<String>, String> {
-    let run = run_ctc(&rec.dir)?;
+    use crate::kernel_diff::{compare_out, consistent_case, frames, remaps};
+    let first = run_ctc(&rec.dir, "jit")?;
+    let maps = remaps(&read(&rec.dir, "events.txt")?, &first.texts[0]);
+    let dir = consistent_case(
+        &rec.dir,
+        &rec.dir.join("consistent"),
+        &maps,
+        &[("in-gw-pub.pcap", true), ("out-gw-pub.pcap", false)],
+        &["events.txt", "table.txt"],
+    );
+    let mapped;
+    let (rec, run) = if maps.is_empty() {
+        (rec, first)
+    } else {
+        eprintln!("{}: {} random NAT choices of the kernel mapped to ctc's", rec.dir.display(), maps.len());
+        mapped = load(&dir)?;
+        (&mapped, run_ctc(&dir, "jit")?)
+    };
     let mut bad = diff_events(&rec.events, &run.events, rec.last_frame, &rec.table);
+    let ctc_x = crate::kernel_diff::expect_events(&run.texts[1]);
+    if !same_expect_events(&rec.expect_events, &ctc_x) {
+        bad.push(format!(
+            "expectation events differ\n  kernel:\n    {}\n  ctc:\n    {}",
+            rec.expect_events.join("\n    "),
+            ctc_x.join("\n    ")
+        ));
+    }
     bad.extend(diff_counters(&rec.counters, &run.counters));
     bad.extend(diff_tables(&rec.table, &run.table, (rec.table_time - rec.last_frame).max(0.0)));
+    for (i, iface) in IFACES.iter().enumerate() {
+        let want = frames(&rec.dir.join(format!("out-{iface}.pcap")));
+        let mut got = run.out[i].clone();
+        // ctc learns link addresses from the frames it is given: when
+        // nothing came in on the interface (udp_oneway's silent server) it
+        // cannot know the neighbour's or its own MAC address there; the
+        // kernel had them configured. Compare from the EtherType on.
+        let received = if i == 0 { rec.frames.0 } else { rec.frames.1 };
+        if received == 0 {
+            for (g, w) in got.iter_mut().zip(&want) {
+                if g.1.len() >= 12 && w.1.len() >= 12 {
+                    g.1[..12].copy_from_slice(&w.1[..12]);
+                }
+            }
+        }
+        bad.extend(compare_out("out", iface, &GATEWAY4, &want, &got));
+    }
+    // The reference interpreter must give exactly what the JIT gave.
+    let interp = run_ctc(&rec.dir, "interp")?;
+    for (what, (a, b)) in
+        ["events", "expectation events", "table", "counters"].iter().zip(run.texts.iter().zip(&interp.texts))
+    {
+        if a != b {
+            bad.push(format!("the JIT's and the interpreter's {what} differ"));
+        }
+    }
+    if run.out != interp.out {
+        bad.push("the JIT's and the interpreter's frames out differ".into());
+    }
     Ok(bad)
 }
 

@@ -747,8 +747,13 @@ impl Rb<'_, '_, '_> {
             hir::NatKind::Masquerade => ir::NatKind::Masquerade,
             hir::NatKind::Redirect => ir::NatKind::Redirect,
         };
+        // No address and no family in an inet table (`masquerade`,
+        // `redirect`, `snat to :PORT`): the statement serves both families
+        // (nft_masq/nft_redir's inet evaluation follows the packet), marked
+        // by an address length of 0.
         let addr_len: usize = match (n.family, self.family) {
             (Some(NfFamily::Ipv6), _) | (None, Family::Ip6) => 16,
+            (None, Family::Inet) if n.addr.is_none() => 0,
             _ => 4,
         };
         let addr_kt =
