@@ -117,6 +117,7 @@ scenarios!(
     nat_port_clash,
     icmp_error_nat,
     tftp_masq,
+    ct_expectation_callback,
 );
 
 #[test]

@@ -1412,6 +1412,59 @@ def tftp_masq(net):
         server.stop()
 
 
+@scenario(
+    "ct_expectation_callback",
+    "A `ct expectation` object (expect-gateway.nft): the first packet of every client connection to\n"
+    "port 5000 makes the kernel expect a connection from the server to the client's port 5001\n"
+    "(timeout 10s, which the kernel reads as 10000 s). A second client connection to port 5000\n"
+    "would need the same expectation for another master: it clashes, and its SYN is dropped. Then\n"
+    "the server calls the client back on port 5001: RELATED, let through.",
+    checks=[
+        ("expect", "[NEW]", "10000", "proto=6", "src=203.0.113.47", "dst=192.0.2.2", "dport=5001"),
+        ("event", "[NEW]", "tcp", "src=203.0.113.47", "dst=192.0.2.2", "dport=5001"),
+        ("counter", "expect a callback", "==", 1),
+        ("counter", "related", ">=", 1),
+        ("counter", "dropped by policy", "==", 0),
+    ],
+    ruleset="expect-gateway.nft",
+)
+def ct_expectation_callback(net):
+    lst = net.tcp("srv", False)
+    lst.bind((SRV4, 5000))
+    lst.listen(2)
+    c = net.tcp("cli", False)
+    c.bind((CLI4, 41000))
+    c.connect((SRV4, 5000))
+    s, _ = lst.accept()
+    s.settimeout(SOCK_TIMEOUT)
+    c.sendall(b"call me back\n")
+    recv_exact(s, 13)
+    # A second connection's first SYN: its expectation clashes, dropped.
+    c2 = net.tcp("cli", False)
+    c2.bind((CLI4, 41001))
+    c2.settimeout(0.5)
+    try:
+        c2.connect((SRV4, 5000))
+        raise RuntimeError("the second connection was not dropped")
+    except (socket.timeout, TimeoutError):
+        pass
+    c2.close()
+    # The call back, from any port of the server to the client's 5001.
+    back = net.tcp("cli", False)
+    back.bind((CLI4, 5001))
+    back.listen(1)
+    d = net.tcp("srv", False)
+    d.bind((SRV4, 0))
+    d.connect((CLI4, 5001))
+    b, _ = back.accept()
+    b.settimeout(SOCK_TIMEOUT)
+    d.sendall(b"hello back\n")
+    recv_exact(b, 11)
+    for sock in (d, b, back, s, c, lst):
+        sock.close()
+    time.sleep(0.3)
+
+
 # --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------

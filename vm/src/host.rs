@@ -68,6 +68,26 @@ pub trait Host {
     fn is_loopback(&self, _ifindex: u32) -> bool {
         false
     }
+    /// `ct expectation set`: make the expectation `obj` describes for the
+    /// packet's connection (nft_ct_expect_obj_eval). A host without a
+    /// connection tracker has no connection: [`ExpectOutcome::Break`].
+    fn ct_expect(&self, _obj: &ctc_ir::ExpectObj) -> ExpectOutcome {
+        ExpectOutcome::Break
+    }
+}
+
+/// What became of a `ct expectation set`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectOutcome {
+    /// The expectation exists (made, or an identical one of the same
+    /// connection refreshed): the rule goes on.
+    Made,
+    /// Nothing to do: no connection, one already confirmed, or the
+    /// object's `size` reached (NFT_BREAK: the rule ends).
+    Break,
+    /// It could not be made (it clashes with another connection's, or a
+    /// limit): NF_DROP.
+    Drop,
 }
 
 /// A host with no interfaces and no routes: every lookup misses.

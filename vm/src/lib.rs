@@ -45,7 +45,7 @@ mod state;
 pub use csum::{checksum, replace as csum_replace};
 pub use engine::{ChainEngine, ChainOutcome, Frame, OpOutcome, RawFrame};
 pub use hash::{jhash, reciprocal_scale};
-pub use host::{FibQuery, Host, NoHost, Route, rtn};
+pub use host::{ExpectOutcome, FibQuery, Host, NoHost, Route, rtn};
 pub use ops::{Regs, Work};
 pub use state::{DYNSET_MAX, State};
 

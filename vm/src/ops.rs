@@ -431,6 +431,11 @@ impl Exec<'_> {
                 }
                 Step::Go
             }
+            Op::CtExpect(e) => match self.host.ct_expect(&self.vm.program().expectations[e.index()]) {
+                crate::ExpectOutcome::Made => Step::Go,
+                crate::ExpectOutcome::Break => Step::Break,
+                crate::ExpectOutcome::Drop => Step::Verdict(Verdict::Drop),
+            },
             Op::Nat(n) => {
                 // nft_nat_inet_eval: in an inet table, `snat ip to ...` does
                 // nothing to an IPv6 packet (and `ip6` forms to IPv4 ones):

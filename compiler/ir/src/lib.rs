@@ -71,7 +71,9 @@ id!(
     /// A table.
     TableId,
     /// A `ct timeout` policy.
-    TimeoutId
+    TimeoutId,
+    /// A `ct expectation` object.
+    ExpectId
 );
 
 /// Address families of tables the runtime executes.
@@ -543,6 +545,12 @@ pub enum Op {
     /// confirmed yet (its first packet, after NF_IP_PRI_CONNTRACK) and of
     /// the policy's protocol.
     CtTimeout(TimeoutId),
+    /// `ct expectation set "NAME"`: the connection the packet starts
+    /// expects another (nft_ct_expect_obj_eval): run by the host's
+    /// connection tracker; the rule breaks when there is nothing to do
+    /// (no connection, a confirmed one, the object's size reached) and the
+    /// packet is dropped when the expectation cannot be made.
+    CtExpect(ExpectId),
     Nat(Nat),
     /// `add|update|delete @set { key }` on a dynamic set. With `limit`,
     /// every element carries its own token bucket of that definition
@@ -657,6 +665,23 @@ pub struct QuotaDef {
     pub over: bool,
 }
 
+/// A `ct expectation` object (nft_ct_expect_obj).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectObj {
+    /// `TABLE NAME`.
+    pub name: String,
+    /// NFPROTO_IPV4 (2) or NFPROTO_IPV6 (10); 1 (NFPROTO_INET): the
+    /// connection's own.
+    pub l3num: u8,
+    pub l4proto: u8,
+    pub dport: u16,
+    /// The value nft sends (milliseconds), which the kernel takes as
+    /// seconds (`jiffies + priv->timeout * HZ`): `timeout 1m` makes an
+    /// expectation of 60000 s (measured on Linux 6.18).
+    pub timeout: u32,
+    pub size: u8,
+}
+
 /// A `ct timeout` object: per-state timeouts for one protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeoutPolicy {
@@ -686,6 +711,7 @@ pub struct Program {
     pub quotas: Vec<QuotaDef>,
     pub logs: Vec<LogDef>,
     pub timeouts: Vec<TimeoutPolicy>,
+    pub expectations: Vec<ExpectObj>,
 }
 
 impl Program {

@@ -132,6 +132,13 @@ pub fn op(p: &Program, o: &Op) -> String {
             }
             None => format!("ct timeout #{}", t.0),
         },
+        Op::CtExpect(e) => match p.expectations.get(e.index()) {
+            Some(d) => format!(
+                "ct expectation = {:?} l3num {} l4proto {} dport {} timeout {} size {}",
+                d.name, d.l3num, d.l4proto, d.dport, d.timeout, d.size
+            ),
+            None => format!("ct expectation #{}", e.0),
+        },
         Op::Nat(n) => {
             let mut s = n.kind.name().to_string();
             if let Some(a) = n.addr_min {

@@ -171,6 +171,9 @@ fn check_op(p: &Program, regs: &mut Regs, op: &Op) -> Result<(), String> {
         Op::CtTimeout(t) => {
             (t.index() < p.timeouts.len()).then_some(()).ok_or_else(|| format!("unknown ct timeout #{}", t.0))
         }
+        Op::CtExpect(e) => {
+            (e.index() < p.expectations.len()).then_some(()).ok_or_else(|| format!("unknown ct expectation #{}", e.0))
+        }
         Op::MetaSet { src, .. } => regs.read(*src, 4),
         Op::CtSet { src, len, .. } => regs.read(*src, *len),
         Op::PayloadSet { src, len, .. } => regs.read(*src, *len),

@@ -303,6 +303,7 @@ impl<'a, 'b> Tx<'a, 'b> {
             Op::Notrack => self.translate_notrack(op, next),
             Op::CtHelper { .. } => self.translate_ct_helper(op, next),
             Op::CtTimeout(_) => self.translate_ct_timeout(op, next),
+            Op::CtExpect(_) => return self.translate_ct_expect(op, rule, next),
             Op::Nat(_) => return self.translate_nat(op, rule, next),
             Op::SetUpdate { .. } => self.translate_set_update(op, next),
         }
@@ -805,6 +806,12 @@ impl<'a, 'b> Tx<'a, 'b> {
 
     fn translate_ct_timeout(&mut self, op: &Op, next: Block) {
         self.slow(op, 0, next);
+    }
+
+    /// The host's connection tracker makes the expectation: the helper,
+    /// whose step goes on, breaks or drops.
+    fn translate_ct_expect(&mut self, op: &Op, rule: usize, next: Block) -> bool {
+        self.slow_verdict(op, rule, next)
     }
 
     /// Records the NAT request and accepts: the helper.

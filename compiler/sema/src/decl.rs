@@ -385,6 +385,7 @@ pub fn check_object(
         span: name_span,
         helper: None,
         timeout: None,
+        expect: None,
         props: Vec::new(),
     };
     let terms: Vec<&Term> = body.map(|b| b.lines.iter().flat_map(|l| l.terms.iter()).collect()).unwrap_or_default();
@@ -487,6 +488,16 @@ pub fn check_object(
         ObjectKind::CtTimeout => {
             obj.timeout = Some(check_timeout(family, name, name_span, &terms, diags)?);
         }
+        ObjectKind::CtExpectation => {
+            obj.expect = Some(check_expectation(family, name, name_span, &terms, diags)?);
+            let mut i = 0;
+            while i + 1 < terms.len() {
+                let k = text(terms[i]).unwrap_or("").to_string();
+                let v = text(terms[i + 1]).unwrap_or("").to_string();
+                obj.props.push((k, v));
+                i += 2;
+            }
+        }
         _ => {
             // Other objects: keep properties as words; statements inside them
             // are validated by the runtime issue that executes them.
@@ -500,6 +511,123 @@ pub fn check_object(
         }
     }
     Some(obj)
+}
+
+/// `ct expectation NAME { protocol tcp|udp; dport N; timeout T; size N;
+/// [l3proto F;] }`: every property but l3proto is required.
+fn check_expectation(
+    family: Family,
+    name: &str,
+    name_span: Span,
+    terms: &[&Term],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<hir::ExpectSpec> {
+    let (mut protocol, mut dport, mut timeout_ms, mut size, mut l3) = (None, None, None, None, None);
+    let bad = |t: &Term, msg: &str, help: &str| {
+        Diagnostic::error("E4012", msg.to_string()).with_label(t.span, "invalid here").with_help(help.to_string())
+    };
+    let mut ok = true;
+    let mut i = 0;
+    while i < terms.len() {
+        let key = text(terms[i]).unwrap_or("");
+        let Some(v) = terms.get(i + 1) else {
+            diags.push(bad(terms[i], &format!("`{key}` without a value"), "write `KEY VALUE;`"));
+            return None;
+        };
+        let word = text(v).unwrap_or("");
+        match key {
+            "protocol" => match word {
+                "tcp" => protocol = Some(6u8),
+                "udp" => protocol = Some(17),
+                _ => {
+                    diags.push(bad(v, "a ct expectation's protocol is tcp or udp", "write `protocol tcp;`"));
+                    ok = false;
+                }
+            },
+            "dport" => match values::parse_number(word).and_then(|n| u16::try_from(n).ok()) {
+                Some(p) => dport = Some(p),
+                None => {
+                    diags.push(bad(v, "not a port number", "a port is 0 to 65535"));
+                    ok = false;
+                }
+            },
+            "timeout" => match values::parse_time_ms(word) {
+                Some(t) if t <= u64::from(u32::MAX) => timeout_ms = Some(t),
+                _ => {
+                    diags.push(bad(v, "not a timeout", "write a time like `30s`, `5m` or `1h`"));
+                    ok = false;
+                }
+            },
+            "size" => match values::parse_number(word).and_then(|n| u8::try_from(n).ok()) {
+                Some(n) => size = Some(n),
+                None => {
+                    diags.push(bad(v, "not a valid size", "at most 255 expectations per connection"));
+                    ok = false;
+                }
+            },
+            "l3proto" => match l3proto(v) {
+                Some(f) => l3 = Some(f),
+                None => {
+                    diags.push(bad(v, "unknown l3proto", "write `ip`, `ip6` or `inet`"));
+                    ok = false;
+                }
+            },
+            _ => {
+                diags.push(bad(
+                    terms[i],
+                    &format!("`{key}` is not a ct expectation property"),
+                    "properties: protocol, dport, timeout, size, l3proto",
+                ));
+                ok = false;
+            }
+        }
+        i += 2;
+    }
+    if !ok {
+        return None;
+    }
+    let missing: Vec<&str> = [
+        ("protocol", protocol.is_none()),
+        ("dport", dport.is_none()),
+        ("timeout", timeout_ms.is_none()),
+        ("size", size.is_none()),
+    ]
+    .iter()
+    .filter(|(_, m)| *m)
+    .map(|(n, _)| *n)
+    .collect();
+    if !missing.is_empty() {
+        diags.push(
+            Diagnostic::error("E4012", format!("ct expectation `{name}` lacks {}", missing.join(", ")))
+                .with_label(name_span, "missing options")
+                .with_help("a ct expectation needs protocol, dport, timeout and size"),
+        );
+        return None;
+    }
+    if let Some(l3f) = l3
+        && family != Family::Inet
+        && l3f != family
+        && l3f != Family::Inet
+    {
+        diags.push(
+            Diagnostic::error("E3004", "l3proto does not match the table family")
+                .with_label(name_span, format!("this table is {}", family.name())),
+        );
+        return None;
+    }
+    // nft_ct_expect_obj_init: the expectation's family is IPv4 or IPv6,
+    // never inet (EAFNOSUPPORT): an inet table's object must say which.
+    if l3.unwrap_or(family) == Family::Inet {
+        diags.push(
+            Diagnostic::error("E4012", format!("ct expectation `{name}` needs `l3proto ip` or `l3proto ip6`"))
+                .with_label(name_span, "an expectation is for one address family")
+                .with_help(
+                    "in an inet table, add `l3proto ip;` (or `l3proto ip6;`): the kernel refuses the object otherwise",
+                ),
+        );
+        return None;
+    }
+    Some(hir::ExpectSpec { protocol: protocol?, dport: dport?, timeout_ms: timeout_ms?, size: size?, l3proto: l3 })
 }
 
 /// `ct timeout NAME { protocol P; [l3proto F;] policy = { STATE: SECONDS, ... } }`.

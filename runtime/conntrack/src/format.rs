@@ -60,7 +60,12 @@ pub fn expectation(e: &crate::Expectation, timeout_secs: u64) -> String {
     expect_tuple(&mut s, &e.tuple, "src", "dst");
     expect_tuple(&mut s, &e.mask, "mask-src", "mask-dst");
     expect_tuple(&mut s, &e.master_tuple, "master-src", "master-dst");
-    let _ = write!(s, "class={} helper={}", e.class, e.helper.name());
+    let _ = write!(s, "class={}", e.class);
+    // The master's helper; an expectation a rule made (`ct expectation
+    // set`) for a connection without one prints none.
+    if let Some(h) = e.helper {
+        let _ = write!(s, " helper={}", h.name());
+    }
     s
 }
 

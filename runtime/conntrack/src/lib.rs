@@ -27,7 +27,7 @@ mod tuple;
 pub use config::{Config, SYSCTL_NAMES, Timeouts};
 pub use mangle::Manip;
 pub use tcp::{Dir, TcpConn, TcpState};
-pub use tracker::expect::{ExpectError, ExpectEvent, ExpectNat, Expectation};
+pub use tracker::expect::{ExpectError, ExpectEvent, ExpectNat, Expectation, RuleExpect, RuleExpectOutcome};
 pub use tracker::help::{HelpState, HelpVerdict};
 pub use tracker::nat::{NatRange, range_flags};
 pub use tracker::{Hook, Tracker};

@@ -90,6 +90,9 @@ pub struct Tracker {
     /// Expectations, oldest first (few: each helper master has one).
     expects: Vec<expect::Expectation>,
     expect_events: Vec<expect::ExpectEvent>,
+    /// The packet clock's latest reading: when an unconfirmed entry is
+    /// released without a time of its own, its expectations go then.
+    clock_ns: u64,
 }
 
 impl core::fmt::Debug for Tracker {
@@ -196,6 +199,7 @@ impl Tracker {
             rng: 0x6e66_5f6e_6174_2d31,
             expects: Vec::new(),
             expect_events: Vec::new(),
+            clock_ns: 0,
             cfg,
         }
     }
@@ -324,6 +328,7 @@ impl Tracker {
     /// caller calls [`Tracker::confirm`] (which also delivers the events
     /// the packet caused), or [`Tracker::abandon`] if it was dropped.
     pub fn packet_at(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16, hook: Hook) -> Verdict {
+        self.clock_ns = self.clock_ns.max(now_ns);
         self.packet_inner(pkt, frame, now_ns, zone, hook)
     }
 
@@ -940,6 +945,18 @@ impl Tracker {
     /// Frees an unconfirmed entry's slot (no event).
     fn release(&mut self, idx: u32) {
         debug_assert!(!self.e(idx).is_confirmed());
+        // destroy_conntrack: "TFTP can create an expectation on the first
+        // packet, before connection is in the list, so we need to clean
+        // here, too" (nf_ct_remove_expectations) — and so can a rule's `ct
+        // expectation set`.
+        let mut i = 0;
+        while i < self.expects.len() {
+            if self.expects[i].master.idx == idx {
+                self.unlink_expect(i, self.clock_ns);
+            } else {
+                i += 1;
+            }
+        }
         self.nat_forget(idx);
         self.drop_master_ref(idx);
         self.slots[idx as usize].entry = None;

@@ -653,3 +653,49 @@ fn ftp_keeps_one_expectation_per_master() {
     tr.flush(T0 + 10 * S);
     assert_eq!(tr.expectations().count(), 0);
 }
+
+/// `ct expectation set` (nft_ct_expect_obj_eval), as measured on Linux 6.18
+/// (tests/live ct_expectation_callback): only the first packet of a
+/// connection makes one; it expects the peer to call this side's address
+/// on `dport` from any port; another connection needing the same
+/// expectation is refused (the packet is dropped); `size` bounds each
+/// connection's; a first packet that is dropped takes its expectations
+/// along.
+#[test]
+fn rule_expectations_as_nft_ct_expect_obj_eval() {
+    use ctc_conntrack::{RuleExpect, RuleExpectOutcome as O};
+    let r = RuleExpect { l3num: 2, proto: 6, dport: 5001, timeout_secs: 10_000, size: 1 };
+    let mut tr = Tracker::new(cfg());
+    let q = udp(CLI, 1234, SRV, 53, b"q");
+    let v = tr.packet(&q, &ctc_wire::parse_frame(&q), T0, 0);
+    let h = v.handle.unwrap();
+    assert_eq!(tr.expect_from_rule(h, v.dir, &r, T0), O::Made);
+    let e = tr.expectations().next().unwrap().clone();
+    assert_eq!((e.tuple.src_addr().to_string(), e.tuple.dst_addr().to_string()), (SRV.into(), CLI.into()));
+    assert_eq!((e.tuple.src_port, e.tuple.dst_port, e.mask.src_port, e.helper), (0, 5001, 0, None));
+    assert_eq!(e.timeout_secs(T0), 10_000);
+    let line = format::expectation(&e, 10_000);
+    assert!(line.ends_with("class=0"), "no helper printed: {line}");
+    // The object's size: one per connection.
+    assert_eq!(tr.expect_from_rule(h, v.dir, &r, T0), O::Break);
+    // Another connection from the same client: the same expectation for
+    // another master clashes.
+    let q2 = udp(CLI, 1235, SRV, 53, b"q");
+    let v2 = tr.packet(&q2, &ctc_wire::parse_frame(&q2), T0, 0);
+    assert_eq!(tr.expect_from_rule(v2.handle.unwrap(), v2.dir, &r, T0), O::Drop);
+    tr.abandon(v2.handle.unwrap());
+    // Confirmed: nothing more.
+    assert!(tr.confirm(h, T0));
+    let r2 = RuleExpect { dport: 6000, size: 4, ..r };
+    assert_eq!(tr.expect_from_rule(h, v.dir, &r2, T0), O::Break);
+    assert_eq!(tr.expectations().count(), 1);
+    // An unconfirmed connection dropped: its expectation goes (DESTROY).
+    let q3 = udp(CLI, 1236, SRV, 53, b"q");
+    let v3 = tr.packet(&q3, &ctc_wire::parse_frame(&q3), T0 + S, 0);
+    assert_eq!(tr.expect_from_rule(v3.handle.unwrap(), v3.dir, &r2, T0 + S), O::Made);
+    assert_eq!(tr.expectations().count(), 2);
+    tr.abandon(v3.handle.unwrap());
+    assert_eq!(tr.expectations().count(), 1);
+    let kinds: Vec<EventKind> = tr.take_expect_events().iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::New, EventKind::New, EventKind::Destroy]);
+}

@@ -271,7 +271,72 @@ impl ctc_vm::Host for HostModel {
     }
 }
 
+/// The host the rules of one hook see: the host model, and the connection
+/// tracker with the packet's connection for `ct expectation set`.
+struct HookHost<'a> {
+    model: &'a HostModel,
+    ct: std::cell::RefCell<Option<&'a mut Tracker>>,
+    cur: Option<CtVerdict>,
+    now: u64,
+}
+
+impl ctc_vm::Host for HookHost<'_> {
+    fn route(&self, q: &ctc_vm::FibQuery<'_>) -> Option<ctc_vm::Route> {
+        ctc_vm::Host::route(self.model, q)
+    }
+
+    fn addr_type(&self, nfproto: u8, addr: &[u8], dev: Option<u32>) -> u32 {
+        ctc_vm::Host::addr_type(self.model, nfproto, addr, dev)
+    }
+
+    fn ifname(&self, ifindex: u32) -> Option<[u8; 16]> {
+        ctc_vm::Host::ifname(self.model, ifindex)
+    }
+
+    fn is_loopback(&self, ifindex: u32) -> bool {
+        ctc_vm::Host::is_loopback(self.model, ifindex)
+    }
+
+    fn ct_expect(&self, obj: &ctc_ir::ExpectObj) -> ctc_vm::ExpectOutcome {
+        use ctc_conntrack::RuleExpectOutcome as O;
+        // nft_ct_expect_obj_eval: no connection (untracked, invalid) or
+        // no tracker: the rule breaks.
+        let Some(v) = self.cur else { return ctc_vm::ExpectOutcome::Break };
+        let (Some(h), mut ct) = (v.handle, self.ct.borrow_mut()) else { return ctc_vm::ExpectOutcome::Break };
+        let Some(t) = ct.as_deref_mut() else { return ctc_vm::ExpectOutcome::Break };
+        // RELATED ICMP errors carry the connection they quote: the kernel
+        // sees that connection, confirmed, and breaks as well.
+        let r = ctc_conntrack::RuleExpect {
+            l3num: obj.l3num,
+            proto: obj.l4proto,
+            dport: obj.dport,
+            timeout_secs: u64::from(obj.timeout),
+            size: obj.size,
+        };
+        match t.expect_from_rule(h, v.dir, &r, self.now) {
+            O::Made => ctc_vm::ExpectOutcome::Made,
+            O::Break => ctc_vm::ExpectOutcome::Break,
+            O::Drop => ctc_vm::ExpectOutcome::Drop,
+        }
+    }
+}
+
 impl Pipeline {
+    /// Run the chains of `hook` in `window` for a packet of connection
+    /// `cur`.
+    fn hook(
+        &mut self,
+        hook: Hook,
+        pkt: &mut [u8],
+        ctx: &PacketCtx,
+        acts: &mut Actions,
+        window: std::ops::RangeInclusive<i32>,
+        cur: Option<CtVerdict>,
+    ) -> ctc_vm::HookResult {
+        let host = HookHost { model: &self.host, ct: std::cell::RefCell::new(self.ct.as_mut()), cur, now: ctx.time_ns };
+        self.vm.run_hook_window(&mut self.state, &host, hook, pkt, ctx, acts, window)
+    }
+
     /// A pipeline running `program` on the host model; `inputs` maps each
     /// `--in` capture to its interface in the host model.
     pub fn new(program: ctc_ir::VerifiedProgram, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
@@ -439,8 +504,7 @@ impl Pipeline {
                     break;
                 }
             }
-            let r =
-                self.vm.run_hook_window(&mut self.state, &self.host, Hook::Output, &mut pkt, &ctx, &mut acts, window);
+            let r = self.hook(Hook::Output, &mut pkt, &ctx, &mut acts, window, cur);
             if self.finish_hook(r, &mut last, &mut sink).is_some() {
                 dropped = true;
                 break;
@@ -455,15 +519,7 @@ impl Pipeline {
                         break;
                     }
                 }
-                let r = self.vm.run_hook_window(
-                    &mut self.state,
-                    &self.host,
-                    Hook::Postrouting,
-                    &mut pkt,
-                    &ctx,
-                    &mut acts,
-                    window,
-                );
+                let r = self.hook(Hook::Postrouting, &mut pkt, &ctx, &mut acts, window, cur);
                 if self.finish_hook(r, &mut last, &mut sink).is_some() {
                     dropped = true;
                     break;
@@ -590,15 +646,7 @@ impl Pipeline {
                     return out;
                 }
             }
-            let r = self.vm.run_hook_window(
-                &mut self.state,
-                &self.host,
-                Hook::Prerouting,
-                &mut pkt,
-                &ctx,
-                &mut acts,
-                window,
-            );
+            let r = self.hook(Hook::Prerouting, &mut pkt, &ctx, &mut acts, window, self.cur);
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
                 return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }
@@ -620,15 +668,7 @@ impl Pipeline {
                         return ended(out, Reason::NatDrop, acts);
                     }
                 }
-                let r = self.vm.run_hook_window(
-                    &mut self.state,
-                    &self.host,
-                    Hook::Input,
-                    &mut pkt,
-                    &ctx,
-                    &mut acts,
-                    window,
-                );
+                let r = self.hook(Hook::Input, &mut pkt, &ctx, &mut acts, window, self.cur);
                 if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
                     return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
                 }
@@ -688,7 +728,7 @@ impl Pipeline {
                     return ended(out, Reason::NatDrop, acts);
                 }
             }
-            let r = self.vm.run_hook_window(&mut self.state, &self.host, hook, &mut pkt, &ctx, &mut acts, window);
+            let r = self.hook(hook, &mut pkt, &ctx, &mut acts, window, self.cur);
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
                 return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }

@@ -163,7 +163,24 @@ pub struct Object {
     pub helper: Option<HelperSpec>,
     /// For `ct timeout`: the protocol and the timeouts per state.
     pub timeout: Option<TimeoutSpec>,
+    /// For `ct expectation`: what the expectation it makes expects.
+    pub expect: Option<ExpectSpec>,
     pub props: Vec<(String, String)>,
+}
+
+/// A `ct expectation` object: `protocol tcp; dport 5001; timeout 1m; size
+/// 4; [l3proto ip;]` (nft_ct_expect_obj). All four first properties are
+/// required (nft: "missing options"; the kernel: -EINVAL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectSpec {
+    /// Layer 4 protocol number (6 tcp, 17 udp).
+    pub protocol: u8,
+    pub dport: u16,
+    /// As nft writes it to the kernel: milliseconds.
+    pub timeout_ms: u64,
+    /// At most this many expectations per connection.
+    pub size: u8,
+    pub l3proto: Option<Family>,
 }
 
 /// A `ct timeout` object: `protocol tcp; l3proto ip; policy = { established:

@@ -872,6 +872,38 @@ impl Rb<'_, '_, '_> {
                 self.ops.push(Op::CtTimeout(ir::TimeoutId(id as u32)));
                 Ok(())
             }
+            ObjectKind::CtExpectation => {
+                let o = self
+                    .t
+                    .hir
+                    .object(ObjectKind::CtExpectation, name)
+                    .ok_or_else(|| internal(format!("unknown ct expectation `{name}`"), span))?;
+                let spec =
+                    o.expect.as_ref().ok_or_else(|| internal("a ct expectation without its properties", o.span))?;
+                let qualified = format!("{} {}", self.t.hir.name, name);
+                let l3num = match spec.l3proto.unwrap_or(self.family) {
+                    Family::Ip => 2,
+                    Family::Ip6 => 10,
+                    _ => 1,
+                };
+                let list = &mut self.lw.out.expectations;
+                let id = match list.iter().position(|e| e.name == qualified) {
+                    Some(i) => i,
+                    None => {
+                        list.push(ir::ExpectObj {
+                            name: qualified,
+                            l3num,
+                            l4proto: spec.protocol,
+                            dport: spec.dport,
+                            timeout: spec.timeout_ms.min(u64::from(u32::MAX)) as u32,
+                            size: spec.size,
+                        });
+                        list.len() - 1
+                    }
+                };
+                self.ops.push(Op::CtExpect(ir::ExpectId(id as u32)));
+                Ok(())
+            }
             ObjectKind::Counter => {
                 let id =
                     *self.t.counters.get(name).ok_or_else(|| internal(format!("unknown counter `{name}`"), span))?;

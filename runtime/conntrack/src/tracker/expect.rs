@@ -29,7 +29,9 @@ pub struct Expectation {
     pub master: Handle,
     /// The master's original tuple (as `conntrack -L expect` prints it).
     pub master_tuple: Tuple,
-    pub helper: Helper,
+    /// The master's helper (its policy: limit and timeout); `None` for an
+    /// expectation a rule made for a connection without one.
+    pub helper: Option<Helper>,
     pub class: u8,
     pub zone: u16,
     /// Expiry on the packet clock (jiffy-aligned).
@@ -77,6 +79,31 @@ impl Expectation {
     pub fn timeout_secs(&self, now_ns: u64) -> u64 {
         (self.timeout_at_ns / TICK_NS).saturating_sub(now_ns / TICK_NS) / HZ
     }
+}
+
+/// A `ct expectation` object as the tracker needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleExpect {
+    /// NFPROTO_IPV4 (2), NFPROTO_IPV6 (10), or NFPROTO_INET (1): the
+    /// connection's family.
+    pub l3num: u8,
+    pub proto: u8,
+    pub dport: u16,
+    /// Seconds: the kernel takes the object's value (nft writes
+    /// milliseconds) as seconds.
+    pub timeout_secs: u64,
+    pub size: u8,
+}
+
+/// What [`Tracker::expect_from_rule`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleExpectOutcome {
+    /// Made (or an identical one of this connection refreshed).
+    Made,
+    /// Nothing to do (NFT_BREAK).
+    Break,
+    /// Refused: a clash, or the table's limit (NF_DROP).
+    Drop,
 }
 
 /// An expectation event (`conntrack -E expect`).
@@ -150,9 +177,15 @@ impl Tracker {
             }
             i += 1;
         }
-        let (max, secs) = policy(exp.helper);
+        // __nf_ct_expect_check: the per-master limit is the helper's; an
+        // expectation of a master without helper keeps the expiry its
+        // maker gave (nf_ct_expect_insert sets it from the helper only).
+        let (max, secs) = exp.helper.map_or((usize::MAX, None), |h| {
+            let (max, secs) = policy(h);
+            (max, Some(secs))
+        });
         let mine = |t: &Tracker| t.expects.iter().filter(|e| e.master == exp.master && e.class == exp.class).count();
-        if mine(self) >= max {
+        if max > 0 && mine(self) >= max {
             // evict_oldest_expect: the master's oldest (the list keeps
             // insertion order).
             if let Some(j) = self.expects.iter().position(|e| e.master == exp.master && e.class == exp.class) {
@@ -165,7 +198,9 @@ impl Tracker {
         if self.expects.len() >= self.cfg.expect_max {
             return Err(ExpectError::Full);
         }
-        exp.timeout_at_ns = (jiffies(now_ns) + secs * HZ) * TICK_NS;
+        if let Some(secs) = secs {
+            exp.timeout_at_ns = (jiffies(now_ns) + secs * HZ) * TICK_NS;
+        }
         if self.cfg.events {
             self.expect_events.push(ExpectEvent {
                 kind: EventKind::New,
@@ -176,6 +211,47 @@ impl Tracker {
         }
         self.expects.push(exp);
         Ok(())
+    }
+
+    /// nft_ct_expect_obj_eval: a rule's `ct expectation set` for the packet
+    /// of connection `h` travelling in `dir`. Only a connection not yet
+    /// confirmed (its first packet) gets one, while it has fewer than
+    /// `size` expectations; the expectation is for a connection from the
+    /// peer (the other direction's source) to this side's address (after
+    /// NAT) and `dport`, from any source port, with no helper of its own
+    /// and no NAT following the master.
+    pub fn expect_from_rule(&mut self, h: Handle, dir: Dir, r: &RuleExpect, now_ns: u64) -> RuleExpectOutcome {
+        let Some(e) = self.entry(h) else { return RuleExpectOutcome::Break };
+        if e.is_confirmed() {
+            return RuleExpectOutcome::Break;
+        }
+        let expecting = self.expects.iter().filter(|x| x.master == h && x.class == 0).count();
+        if expecting >= usize::from(r.size) {
+            return RuleExpectOutcome::Break;
+        }
+        let other = e.tuples[dir.other() as usize];
+        // NFPROTO_INET: the connection's family. An object of the other
+        // family would make the kernel read the addresses as that family's;
+        // ctc makes none (the rule breaks).
+        let l3 = if r.l3num == 1 { other.l3 } else { r.l3num };
+        if l3 != other.l3 {
+            return RuleExpectOutcome::Break;
+        }
+        let exp = Expectation {
+            tuple: Tuple { src: other.src, dst: other.dst, src_port: 0, dst_port: r.dport, l3, proto: r.proto },
+            mask: super::help::mask(l3, r.proto, true),
+            master: h,
+            master_tuple: e.tuples[0],
+            helper: e.helper,
+            class: 0,
+            zone: e.zone,
+            timeout_at_ns: (jiffies(now_ns) + r.timeout_secs * HZ) * TICK_NS,
+            nat: None,
+        };
+        match self.expect_related(exp, now_ns) {
+            Ok(()) => RuleExpectOutcome::Made,
+            Err(_) => RuleExpectOutcome::Drop,
+        }
     }
 
     /// Whether an expectation with this tuple could be added for `master`

@@ -37,7 +37,7 @@ pub struct HelpState {
 /// (nf_ct_expect_init with no source port): addresses of the family all
 /// ones, destination port exact; the protocol is kept so the mask prints
 /// its ports as conntrack does.
-fn mask(l3: u8, proto: u8, any_src_port: bool) -> Tuple {
+pub(super) fn mask(l3: u8, proto: u8, any_src_port: bool) -> Tuple {
     let n = if l3 == L3_IPV4 { 4 } else { 16 };
     let mut m =
         Tuple { l3, proto, src_port: if any_src_port { 0 } else { 0xffff }, dst_port: 0xffff, ..Tuple::default() };
@@ -188,7 +188,7 @@ impl Tracker {
             mask: mask(l3, 6, true),
             master: h,
             master_tuple: tuples[0],
-            helper: Helper::Ftp,
+            helper: Some(Helper::Ftp),
             class: 0,
             zone,
             timeout_at_ns: 0,
@@ -260,7 +260,7 @@ impl Tracker {
             mask: mask(reply.l3, 17, true),
             master: h,
             master_tuple: e.tuples[0],
-            helper: Helper::Tftp,
+            helper: Some(Helper::Tftp),
             class: 0,
             zone: e.zone,
             timeout_at_ns: 0,
