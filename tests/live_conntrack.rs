@@ -116,6 +116,7 @@ scenarios!(
     redirect_icmp,
     nat_port_clash,
     icmp_error_nat,
+    snat_ranges,
     tftp_masq,
     ct_expectation_callback,
 );

@@ -152,6 +152,10 @@ in_ns "$NS_GW" ip -6 neigh add 2001:db8:1::2 lladdr 02:00:00:00:02:02 dev gw-cli
 in_ns "$NS_GW" ip neigh add 198.51.100.47 lladdr 02:00:00:00:64:2f dev gw-pub nud permanent
 in_ns "$NS_GW" ip -6 neigh add 2001:db8:100::47 lladdr 02:00:00:00:64:2f dev gw-pub nud permanent
 in_ns "$NS_SRV" ip neigh add 198.51.100.32 lladdr 02:00:00:00:64:20 dev srv0 nud permanent
+# The addresses nat-gateway.nft's source NAT rules use: the gateway's.
+for a in 2 3 40 41 42 43 44 45; do
+    in_ns "$NS_SRV" ip neigh add "198.51.100.$a" lladdr 02:00:00:00:64:20 dev srv0 nud permanent
+done
 in_ns "$NS_SRV" ip -6 neigh add 2001:db8:100::32 lladdr 02:00:00:00:64:20 dev srv0 nud permanent
 
 # The gateway: forwarding, conntrack sysctls (acct, timestamp, and the

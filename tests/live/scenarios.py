@@ -1334,6 +1334,28 @@ def icmp_error_nat(net):
     udp_to_closed_port(net, True, (40811,), 5399)
 
 
+@nat(
+    "snat_ranges",
+    "Source NAT to ranges (nat-gateway.nft, ports 7001-7004): to an address range (the kernel's\n"
+    "jhash over the range picks the address), to a port range on the gateway's address (the client's\n"
+    "port is out of it: the kernel picks one at random, mapped to ctc's), persistent, and by prefix\n"
+    "(192.0.2.2 -> 198.51.100.2). Two connections per rule, from both client addresses.",
+    checks=[
+        ("counter", "snat address range", "==", 2),
+        ("counter", "snat port range", "==", 2),
+        ("counter", "snat persistent", "==", 2),
+        ("counter", "snat prefix", "==", 2),
+        ("event", "[NEW]", "tcp", "src=192.0.2.2", "dport=7004", "dst=198.51.100.2"),
+        ("event", "[NEW]", "tcp", "src=192.0.2.3", "dport=7004", "dst=198.51.100.3"),
+        ("counter", "invalid", "==", 0),
+    ],
+)
+def snat_ranges(net):
+    for port in (7001, 7002, 7003, 7004):
+        for i, src in enumerate((CLI4, CLI4B)):
+            tcp_roundtrip(net, "cli", (src, 42000 + port % 10 * 10 + i), "srv", (SRV4, port), (SRV4, port), False)
+
+
 def tftp_server(net, addr):
     """A TFTP server (RFC 1350, read requests, octet mode) on addr:69 in
     the server's namespace: each transfer from a new ephemeral port, one
