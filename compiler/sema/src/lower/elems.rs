@@ -81,6 +81,10 @@ pub(crate) enum DataKind {
     None,
     Verdict,
     Value(Layout),
+    /// One value of this (single component) layout, or a range or prefix
+    /// of it: stored as its low then its high end (a NAT map to address
+    /// ranges: `snat ip prefix to ip saddr map { A/24 : B/24 }`).
+    Interval(Layout),
 }
 
 pub(crate) struct SetCx<'a> {
@@ -427,6 +431,12 @@ pub(crate) fn build_set(
                 Some(ir::ElementData::Verdict(verdict(v, cx.chains, *span)?))
             }
             (DataKind::Value(l), Some(e)) => Some(ir::ElementData::Value(data_bytes(l, e)?)),
+            (DataKind::Interval(l), Some(e)) => {
+                let kt = l.comps.first().ok_or_else(|| internal("interval data without a type", e.span))?;
+                let (mut lo, hi) = single(comp_bounds(e, kt)?, e.span)?;
+                lo.extend(hi);
+                Some(ir::ElementData::Value(lo))
+            }
             (_, _) => return Err(internal("a map element without data", el.span)),
         };
         let target = if matches!(el.key.kind, ExprKind::Catchall) { &mut last } else { &mut out };
@@ -447,6 +457,7 @@ pub(crate) fn build_set(
         DataKind::None => (0, false, false),
         DataKind::Verdict => (0, true, true),
         DataKind::Value(l) => (l.len() as u8, true, false),
+        DataKind::Interval(l) => (2 * l.len() as u8, true, false),
     };
     Ok(ir::Set {
         name: name.to_string(),

@@ -806,6 +806,24 @@ impl Rb<'_, '_, '_> {
                     nat.addr_min = Some(dst);
                     nat.port_min = Some(Reg(dst.0 + addr_len.div_ceil(4) as u8));
                 }
+                ExprKind::Map { key, map, verdict: false } if nat_map_to_ranges(map) => {
+                    // Map data that are ranges or prefixes (nft's interval
+                    // data: two registers, the range's low and high ends).
+                    let ExprKind::SetLit(elems) = &map.kind else {
+                        return Err(internal("a NAT range map that is not a literal", a.span));
+                    };
+                    let layout = Layout::of(&key_types(key)?, key.span)?;
+                    let data = Layout { comps: vec![addr_kt.clone()], concat: false };
+                    let set = self.anon_set(&layout, &DataKind::Interval(data), elems)?;
+                    let (src, len) = self.load_key(key)?;
+                    if len != layout.len() {
+                        return Err(internal("NAT map of the wrong shape", a.span));
+                    }
+                    let dst = self.alloc(2 * addr_len, a.span)?;
+                    self.ops.push(Op::Lookup { src, len: len as u8, set, negate: false, dst: Some(dst) });
+                    nat.addr_min = Some(dst);
+                    nat.addr_max = Some(Reg(dst.0 + (addr_len / 4) as u8));
+                }
                 _ => nat.addr_min = Some(self.value_into(a, addr_len, Some(&addr_kt))?),
             }
         }
@@ -918,6 +936,15 @@ impl Rb<'_, '_, '_> {
             )),
         }
     }
+}
+
+/// A literal NAT map any of whose data is a range or a prefix: its data
+/// are address ranges.
+fn nat_map_to_ranges(map: &Expr) -> bool {
+    let ExprKind::SetLit(elems) = &map.kind else { return false };
+    elems
+        .iter()
+        .any(|e| e.data.as_ref().is_some_and(|d| matches!(d.kind, ExprKind::Range { .. } | ExprKind::Prefix { .. })))
 }
 
 /// `b + 1` / `b - 1` as big-endian integers (None on overflow).
