@@ -1336,11 +1336,12 @@ def icmp_error_nat(net):
 
 @nat(
     "snat_ranges",
-    "Source NAT to ranges (nat-gateway.nft, ports 7001-7006): to an address range (the kernel's\n"
+    "Source NAT to ranges (nat-gateway.nft, ports 7001-7008): to an address range (the kernel's\n"
     "jhash over the range picks the address), to a port range on the gateway's address (the client's\n"
     "port is out of it: the kernel picks one at random, mapped to ctc's), persistent, and by prefix\n"
-    "(192.0.2.2 -> 198.51.100.2), by prefix through a map, to a range through a map. Two\n"
-    "connections per rule, from both client addresses.",
+    "(192.0.2.2 -> 198.51.100.2), by prefix through a map, to a range through a map, masquerade\n"
+    "random and snat fully-random (random ports even when the client's is free). Two connections\n"
+    "per rule, from both client addresses; the kernel's random ports mapped to ctc's.",
     checks=[
         ("counter", "snat address range", "==", 2),
         ("counter", "snat port range", "==", 2),
@@ -1348,6 +1349,9 @@ def icmp_error_nat(net):
         ("counter", "snat prefix", "==", 2),
         ("counter", "snat prefix map", "==", 2),
         ("counter", "snat range map", "==", 2),
+        ("counter", "masquerade random", "==", 2),
+        ("counter", "snat fully-random", "==", 2),
+        ("noevent", "[NEW]", "tcp", "dport=7007", "sport=42070", "dport=42070"),
         ("event", "[NEW]", "tcp", "src=192.0.2.3", "dport=7005", "dst=198.51.100.3"),
         ("event", "[NEW]", "tcp", "src=192.0.2.2", "dport=7004", "dst=198.51.100.2"),
         ("event", "[NEW]", "tcp", "src=192.0.2.3", "dport=7004", "dst=198.51.100.3"),
@@ -1355,7 +1359,7 @@ def icmp_error_nat(net):
     ],
 )
 def snat_ranges(net):
-    for port in (7001, 7002, 7003, 7004, 7005, 7006):
+    for port in range(7001, 7009):
         for i, src in enumerate((CLI4, CLI4B)):
             tcp_roundtrip(net, "cli", (src, 42000 + port % 10 * 10 + i), "srv", (SRV4, port), (SRV4, port), False)
 
