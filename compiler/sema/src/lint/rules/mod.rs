@@ -85,6 +85,41 @@ pub(crate) fn inside(outer: ctc_grammar::Span, s: ctc_grammar::Span) -> ctc_gram
     if s.file == outer.file && s.start >= outer.start && s.end <= outer.end { s } else { outer }
 }
 
+/// A `ct state == a,b` or `ct state != a,b` match of a rule: nft compares
+/// the whole value with the states OR-ed together (`nft --debug=netlink`:
+/// `cmp neq reg 1 0x00000006`), and a packet has exactly one state, so `==`
+/// matches no packet and `!=` every packet. Returns the match's span and a
+/// note saying so, for the anomaly lints to explain what they found.
+pub(crate) fn ct_state_value_compare(r: &hir::Rule) -> Option<(ctc_grammar::Span, String)> {
+    r.stmts.iter().find_map(|s| {
+        let StmtKind::Match { lhs, op, rhs } = &s.kind else { return None };
+        let several = match &rhs.kind {
+            ExprKind::List(items) => items.len() > 1,
+            ExprKind::Binop { op: hir::BinOp::Or, .. } => true,
+            _ => false,
+        };
+        if !matches!(lhs.kind, ExprKind::Ct { key: "state", .. }) || !several {
+            return None;
+        }
+        let (sym, what, fix) = match op {
+            hir::RelOp::Eq => ("==", "no packet", "drop the `==` (`ct state established,related`: any of them)"),
+            hir::RelOp::Ne => (
+                "!=",
+                "every packet",
+                "write `ct state ! established,related` (none of them) or `ct state != { established, related }`",
+            ),
+            _ => return None,
+        };
+        Some((
+            s.span,
+            format!(
+                "`ct state {sym} A,B` compares the whole state with A|B, as nft does; a packet has exactly one \
+                 state, so {what} matches it: {fix}"
+            ),
+        ))
+    })
+}
+
 /// ct state bits.
 pub(crate) const CT_INVALID: u128 = 1;
 pub(crate) const CT_ESTABLISHED: u128 = 2;

@@ -73,7 +73,11 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
                     },
                 }
             };
-            out.push(d.with_help("delete this rule"));
+            let mut d = d.with_help("delete this rule");
+            if let Some((_, note)) = c.rules.get(by).and_then(super::ct_state_value_compare) {
+                d = d.with_note(note);
+            }
+            out.push(d);
         }
     }
 }
