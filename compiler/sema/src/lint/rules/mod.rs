@@ -79,8 +79,9 @@ pub(crate) fn ct_states(r: &ChainReport, m: &RuleModel) -> Option<IvSet> {
     Some(out)
 }
 
-/// `s` when it lies inside `outer`, else `outer`: a statement whose value
-/// comes from a variable has a span reaching back to the `define`.
+/// `s` when it lies inside `outer`, else `outer`: a guard for spans that
+/// are not where the rule is (statement spans stand at a variable's
+/// `$name`, but an expression's span is in its `define`).
 pub(crate) fn inside(outer: ctc_grammar::Span, s: ctc_grammar::Span) -> ctc_grammar::Span {
     if s.file == outer.file && s.start >= outer.start && s.end <= outer.end { s } else { outer }
 }
