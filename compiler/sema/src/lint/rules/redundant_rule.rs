@@ -13,7 +13,10 @@ crate::declare_lint! {
     /// matches all its packets and every rule in between that shares packets
     /// with it decides them the same way. The chain's end counts as a last
     /// rule: `tcp dport 23 drop` in a chain whose policy is drop, with no
-    /// accepting rule after it for those packets, is redundant. A rule with
+    /// accepting rule after it for those packets, is redundant (the policy
+    /// decides every packet that reaches the end, exactly as a last rule
+    /// matching everything would; if the explicit rule documents intent,
+    /// keep it with `# ctc: allow(redundant-rule)`). A rule with
     /// side effects (counter, log, set update) is only reported when it can
     /// never run.
     ///

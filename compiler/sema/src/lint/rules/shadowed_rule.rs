@@ -52,7 +52,7 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
             .with_secondary(earlier.span, format!("{} these packets first", decides_phrase(&r.actions[by])))
             .with_help("move this rule above the earlier one if it is an exception, or delete it");
             if let Some((_, note)) = super::ct_state_value_compare(earlier) {
-                d = d.with_note(note);
+                d = d.with_help("fix the earlier rule's `ct state` match (see the first note)").with_note(note);
             }
             out.push(d);
         }

@@ -47,7 +47,7 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
             .with_secondary(c.rules[after].span, "matches every packet and ends the chain")
             .with_help("move the unconditional rule to the end, or delete the rules after it");
             if let Some((_, note)) = super::ct_state_value_compare(&c.rules[after]) {
-                d = d.with_note(note);
+                d = d.with_help("fix the earlier rule's `ct state` match (see the first note)").with_note(note);
             }
             if count > 1 {
                 d = d.with_note(format!("the {} rules from here to the end of the chain never run", count));
