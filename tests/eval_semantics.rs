@@ -10,6 +10,7 @@
 //! 198.51.100.1/24, 2001:db8:2::1/64; 198.51.100.x is forwarded, 192.0.2.1
 //! is local. One test runs the binary on the same inputs and compares.
 
+use ctc_datapath::capture::{Frame, Link};
 use ctc_tests::packets::{self, L4, tcp_flags};
 use ctc_tests::replay::{Replay, TempDir, VerdictLine, counter_in_listing, ctc_binary, line_of};
 use std::net::IpAddr;
@@ -460,4 +461,49 @@ fn malformed_transport_headers_still_reach_the_hooks() {
     assert_eq!(counter(&r, t, "TCP"), 1);
     assert_eq!(counter(&r, t, "UDP"), 1);
     assert_eq!(counter(&r, t, "ICMP"), 1);
+}
+
+// `ct state != established,related` is a value comparison in nft: `nft
+// --debug=netlink` (1.0.6, and the corpus dumps of 1.1.6 list it back as
+// `ct state != established | related`) gives `cmp neq reg 1 0x00000006`,
+// not a bit test. A packet has exactly one state, so every packet passes it,
+// the replies of accepted connections included; `ct state !
+// established,related` (`& 0x06 == 0`) is the bit test the author meant.
+// Checked on the kernel (a network namespace, `ping 127.0.0.1` with
+// `icmp type echo-request accept` then the rule in an input chain): the echo
+// reply is dropped under `!=` and delivered under `!`.
+const CT_STATE_NE_LIST: &str = "\
+table ip t {
+\tchain fwd {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tip saddr 192.0.2.10 counter accept # OUT
+\t\tct state OP established,related counter drop # NOT_EST
+\t\tcounter accept # REST
+\t}
+}
+";
+
+#[test]
+fn ct_state_ne_with_several_states_compares_the_value() {
+    let (c, s) = (addr(CLIENT4), addr("198.51.100.20"));
+    let out = packets::eth_ip(c, s, 64, &L4::Udp { sport: 40000, dport: 53 }, b"query");
+    let back = packets::eth_ip(s, c, 64, &L4::Udp { sport: 53, dport: 40000 }, b"reply");
+    let frames: Vec<Frame> = [(0, out), (1, back)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (input, data))| Frame {
+            time_ns: 1_000_000_000 + i as u64 * 1_000_000,
+            input,
+            link: Link::Ethernet,
+            data,
+        })
+        .collect();
+    for (op, reply_verdict, by) in [("!=", "drop", "NOT_EST"), ("!", "accept", "REST")] {
+        let t = CT_STATE_NE_LIST.replace("OP", op);
+        let mut r = Replay::new(NAME, &t, &IFACES, &[], &["in0", "out0"]).unwrap_or_else(|e| panic!("{e}\n{t}"));
+        let lines = r.run(&frames);
+        expect(&t, &lines, 0, "accept", "OUT", "out0");
+        assert_eq!(lines[1].ct_state, "established", "{op}: {:?}", lines[1]);
+        expect(&t, &lines, 1, reply_verdict, by, "in0");
+    }
 }

@@ -464,13 +464,41 @@ pub enum TermKind {
     Chain(ChainBody),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Term {
     pub kind: TermKind,
+    /// Where the term's text is: for a term that came from a variable,
+    /// in the `define` (diagnostics about the value point there, as nft's
+    /// do).
     pub span: Span,
+    /// For a term that came from a variable: where the `$name` stands in the
+    /// rule (`None` for a term written in place). Spans of statements and
+    /// rules are built from these, so that they stay on the rule's line.
+    pub site: Option<Span>,
+}
+
+impl std::fmt::Debug for Term {
+    // `site` only when set: most terms are written in place.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Term");
+        d.field("kind", &self.kind).field("span", &self.span);
+        if let Some(s) = &self.site {
+            d.field("site", s);
+        }
+        d.finish()
+    }
 }
 
 impl Term {
+    /// A term written in place.
+    pub fn new(kind: TermKind, span: Span) -> Term {
+        Term { kind, span, site: None }
+    }
+    /// Where the term stands in the text being parsed: its `site` if it
+    /// came from a variable, else its own span.
+    pub fn at(&self) -> Span {
+        self.site.unwrap_or(self.span)
+    }
     /// The identifier if this term is a word.
     pub fn word(&self) -> Option<&str> {
         match &self.kind {

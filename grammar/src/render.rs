@@ -222,9 +222,14 @@ pub fn render_sarif(
             json_str(d.code),
             json_str(&text)
         );
+        // SARIF's own fields are `ruleId` (the code) and `level` (the
+        // severity); the properties repeat them under ctc's JSON names, with
+        // the diagnostic's name.
+        let _ = write!(o, ",\n          \"properties\": {{ \"code\": {}, ", json_str(d.code));
         if let Some(n) = name {
-            let _ = write!(o, ",\n          \"properties\": {{ \"name\": {} }}", json_str(n));
+            let _ = write!(o, "\"name\": {}, ", json_str(n));
         }
+        let _ = write!(o, "\"severity\": \"{level}\" }}");
         if let Some(s) = d.primary_span() {
             let (file, l, c, el, ec) = location(map, s);
             let _ = write!(

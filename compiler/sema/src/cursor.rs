@@ -80,7 +80,9 @@ impl<'t> Cursor<'t> {
         if from >= self.pos || from >= self.terms.len() {
             return self.span();
         }
-        self.terms[from].span.to(self.terms[self.pos - 1].span)
+        // Where the terms stand: a variable's value stays at its `$name`,
+        // the span does not reach back to the `define`.
+        self.terms[from].at().to(self.terms[self.pos - 1].at())
     }
     pub fn pos(&self) -> usize {
         self.pos

@@ -245,17 +245,20 @@ impl<'l> Resolver<'l> {
                     match self.lookup_var(name) {
                         Some(def) => {
                             let value = def.value.clone();
-                            let expanded = self.expand(&value, depth + 1);
-                            out.extend(expanded);
+                            // The terms keep their spans in the `define`
+                            // (errors about the value point there) and stand
+                            // at the `$name` in this text.
+                            let site = Some(t.at());
+                            out.extend(self.expand(&value, depth + 1).into_iter().map(|e| Term { site, ..e }));
                         }
                         None => self.undefined_var(name, t.span),
                     }
                 }
                 TermKind::Group(inner) => {
-                    out.push(Term { kind: TermKind::Group(self.expand(inner, depth)), span: t.span })
+                    out.push(Term { kind: TermKind::Group(self.expand(inner, depth)), span: t.span, site: t.site })
                 }
                 TermKind::Bracket(inner) => {
-                    out.push(Term { kind: TermKind::Bracket(self.expand(inner, depth)), span: t.span })
+                    out.push(Term { kind: TermKind::Bracket(self.expand(inner, depth)), span: t.span, site: t.site })
                 }
                 TermKind::Set(lit) => {
                     let elements = lit
@@ -263,10 +266,14 @@ impl<'l> Resolver<'l> {
                         .iter()
                         .map(|e| Element { terms: self.expand(&e.terms, depth), span: e.span })
                         .collect();
-                    out.push(Term { kind: TermKind::Set(SetLit { elements, span: lit.span }), span: t.span })
+                    out.push(Term {
+                        kind: TermKind::Set(SetLit { elements, span: lit.span }),
+                        span: t.span,
+                        site: t.site,
+                    })
                 }
                 TermKind::Chain(body) => {
-                    out.push(Term { kind: TermKind::Chain(body.clone()), span: t.span });
+                    out.push(Term { kind: TermKind::Chain(body.clone()), span: t.span, site: t.site });
                 }
                 _ => out.push(t.clone()),
             }

@@ -2,7 +2,8 @@
 //!
 //! Random chains of small rules over a small field space (four addresses
 //! and the rest of the world, three transport protocols, six port
-//! representatives, the five ct states, three marks plus one, four
+//! representatives, the five ct states (also with flag lists under `==`,
+//! `!=` and `!`), three marks plus one, four
 //! interface names) are written as nft text, checked, and analysed by
 //! `lint::anomaly`. The oracle enumerates every packet of the space (each
 //! field takes one value per equivalence class of the values the rules
@@ -103,6 +104,14 @@ fn atoms() -> Vec<Atom> {
     v.push(a("ct state established,related".into(), vec![(3, 0b00110)]));
     v.push(a("ct state invalid,established".into(), vec![(3, 0b00011)]));
     v.push(a("ct state { new, untracked }".into(), vec![(3, 0b11000)]));
+    // Flag lists with an operator, as nft lowers them (`nft --debug=netlink`):
+    // `!=` and `==` compare the whole value with the OR of the states (a
+    // packet has one state: `!=` passes all, `==` none), `!` is "none of
+    // these bits".
+    v.push(a("ct state != established,related".into(), vec![(3, 0b11111)]));
+    v.push(a("ct state == established,related".into(), vec![(3, 0)]));
+    v.push(a("ct state ! established,related".into(), vec![(3, 0b11001)]));
+    v.push(a("ct state != { established, related }".into(), vec![(3, 0b11001)]));
     // Marks and interfaces.
     v.push(a("meta mark 1".into(), vec![(4, 0b0010)]));
     v.push(a("meta mark 2".into(), vec![(4, 0b0100)]));

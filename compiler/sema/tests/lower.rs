@@ -138,6 +138,37 @@ snap!(
     )
 );
 
+/// Flag lists on ct state lower as nft 1.0.6 lowers them (`nft
+/// --debug=netlink`, and nft 1.1.6 lists the `!=` form back as `ct state
+/// != established | related`): no operator is a bit test, `==` and `!=`
+/// compare the whole value with the OR of the states, `!` is "none set".
+/// The kernel agrees (a namespace: `ct state != established,related drop`
+/// drops the echo reply of a ping, `ct state ! established,related drop`
+/// lets it through).
+#[test]
+fn ct_state_flag_lists_lower_as_nft_does() {
+    for (rule, want) in [
+        ("ct state established,related", ["& 0x00000006 ^ 0x00000000", "cmp r0 != 0x00000000"].as_slice()),
+        ("ct state != established,related", &["cmp r0 != 0x00000006"]),
+        ("ct state != established | related", &["cmp r0 != 0x00000006"]),
+        ("ct state == established,related", &["cmp r0 == 0x00000006"]),
+        ("ct state ! established,related", &["& 0x00000006 ^ 0x00000000", "cmp r0 == 0x00000000"]),
+    ] {
+        let text = ir_text(&chain("inet", rule));
+        let ops: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("rule 0"))
+            .skip(2)
+            .filter(|l| l.starts_with("r0 = r0") || l.starts_with("cmp"))
+            .collect();
+        assert_eq!(ops.len(), want.len(), "{rule}:\n{text}");
+        for (got, w) in ops.iter().zip(want) {
+            assert!(got.ends_with(w), "{rule}: `{got}` should end with `{w}`\n{text}");
+        }
+    }
+}
+
 #[test]
 fn dependencies_are_not_repeated() {
     let p = compile("t.nft", &chain("inet", "meta l4proto tcp tcp dport 22 tcp sport 1024-65535")).unwrap();

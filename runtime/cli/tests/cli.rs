@@ -198,6 +198,8 @@ fn lint_output_carries_code_name_and_severity() {
     assert_eq!(r["ruleId"], "W1001");
     assert_eq!(r["level"], "warning");
     assert_eq!(r["properties"]["name"], "shadowed-rule");
+    assert_eq!(r["properties"]["code"], "W1001");
+    assert_eq!(r["properties"]["severity"], "warning");
     // Unknown lint names are usage errors.
     assert_eq!(code(&ctc(&["check", "--allow", "no-such-lint", &f])), 2);
     assert_eq!(code(&ctc(&["check", "--deny", "no-such-lint", &f])), 2);

@@ -566,6 +566,40 @@ mod tests {
     }
 
     #[test]
+    fn spans_stay_on_the_rule_line_with_defines() {
+        // A statement whose value comes from a variable spans the `$name`,
+        // not the text from the `define` to the rule; a suppression comment
+        // on a line in between (here above another rule) does not reach it.
+        let text = "define srv = 192.168.1.10\ndefine ports = { 22, 80 }\ntable ip nat {\n chain pre {\n  \
+                    type nat hook prerouting priority dstnat; policy accept;\n  # ctc: allow(dnat-without-forward-accept)\n  \
+                    tcp dport 8081 counter\n  tcp dport 8080 dnat to $srv\n }\n}\ntable ip filter {\n chain fwd {\n  \
+                    type filter hook forward priority filter; policy drop;\n }\n chain input {\n  \
+                    type filter hook input priority filter; policy accept;\n  \
+                    tcp dport $ports tcp dport 443 accept\n }\n}\n";
+        let (analysis, sources) = test_support::analyze_text(text);
+        assert!(!analysis.has_errors());
+        let config = LintConfig::default();
+        let found = run(&analysis.program, &analysis.usage, &sources, &config);
+        let f = sources.get(ctc_grammar::FileId(0));
+        let line = |at: u32| f.line_col(at).0;
+        let mut seen = Vec::new();
+        for d in found.iter().filter(|d| matches!(d.code, "W2008" | "W1005")) {
+            let want = if d.code == "W2008" { 8 } else { 17 };
+            let l = d.labels.iter().find(|l| l.primary).expect("a primary label");
+            assert_eq!((line(l.span.start), line(l.span.end)), (want, want), "{}: {:?}", d.code, d.labels);
+            assert_eq!(f.slice(l.span), if d.code == "W2008" { "dnat to $srv" } else { "tcp dport 443" });
+            for s in d.labels.iter().filter(|l| !l.primary && d.code == "W1005") {
+                assert_eq!(f.slice(s.span), "tcp dport $ports");
+            }
+            seen.push(d.code);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, ["W1005", "W2008"]);
+        // The suppression above line 7 is unused: it covers line 7 only.
+        assert!(found.iter().any(|d| d.code == "W0001"), "{found:?}");
+    }
+
+    #[test]
     fn overrides_apply_in_order() {
         let lint = lookup("shadowed-rule").expect("registered");
         let mut c = LintConfig::default();

@@ -663,6 +663,35 @@ impl<'a> Modeler<'a> {
     fn values(&mut self, f: &Field, op: RelOp, rhs: &Expr) -> Option<IvSet> {
         let domain = self.dims.list[f.dim as usize].domain.clone();
         let is_ct_state = matches!(self.dims.list[f.dim as usize].key, DimKey::Ct { key: "state", .. });
+        // Flag types, as nft lowers them (`nft --debug=netlink`): no
+        // operator is a bit test (`ct state established,related` is
+        // `state & 0x06 != 0`); `==` and `!=` compare the whole value with
+        // the flags OR-ed together (`ct state != established,related` is
+        // `state != 0x06`, which every packet passes: a packet has one
+        // state). Flags are read from the written values (adjacent values
+        // such as `fin,syn` merge into one interval in `set`).
+        let flags = matches!(rhs.kind, ExprKind::Value(_) | ExprKind::List(_))
+            || matches!(rhs.kind, ExprKind::Binop { op: BinOp::Or, .. });
+        if f.bitmask && flags {
+            let mask = const_int(rhs)?;
+            let keep = |v: u128| match op {
+                RelOp::Implicit => Some(v & mask != 0),
+                RelOp::Eq => Some(v == mask),
+                RelOp::Ne => Some(v != mask),
+                _ => None,
+            };
+            keep(0)?;
+            if is_ct_state {
+                return Some(IvSet::from_vec(
+                    CT_STATES.iter().filter(|&&v| keep(v) == Some(true)).map(|&v| (v, v)).collect(),
+                ));
+            }
+            return match op {
+                RelOp::Implicit => enumerate(f.bits, |v| v & mask != 0).map(|s| s.intersect(&domain)),
+                RelOp::Eq => Some(IvSet::point(mask).intersect(&domain)),
+                _ => Some(IvSet::point(mask).complement_in(&IvSet::full(f.bits)).intersect(&domain)),
+            };
+        }
         let set = match &rhs.kind {
             ExprKind::SetLit(elems) => {
                 let s = union_of(elems.iter().map(|e| value_set(&e.key, f.bits)))?;
@@ -682,35 +711,6 @@ impl<'a> Modeler<'a> {
             }
             _ => value_set(rhs, f.bits)?,
         };
-        // Flag types: no operator is a bit test (`ct state established,related`
-        // is `state & 0x06 != 0`); `!=` of one ct state (whose values are
-        // single bits) is every other state.
-        if f.bitmask && matches!(rhs.kind, ExprKind::Value(_) | ExprKind::List(_)) && op != RelOp::Eq {
-            // The bits, from the written values (adjacent values such as
-            // `fin,syn` merge into one interval in `set`).
-            let mask = const_int(rhs)?;
-            let values = match &rhs.kind {
-                ExprKind::List(items) => items.len(),
-                _ => 1,
-            };
-            let pick = |want: bool| -> Option<IvSet> {
-                if is_ct_state {
-                    return Some(IvSet::from_vec(
-                        CT_STATES.iter().filter(|&&v| ((v & mask) != 0) == want).map(|&v| (v, v)).collect(),
-                    ));
-                }
-                enumerate(f.bits, |v| ((v & mask) != 0) == want)
-            };
-            return match op {
-                RelOp::Implicit => pick(true),
-                // One state: "not this state" whichever way `!=` is read.
-                // Several (`!= established,related`): nft reads "none of
-                // these bits", ctc's lowering compares the whole value; not
-                // modelled until the two agree.
-                RelOp::Ne if is_ct_state && values == 1 => pick(false),
-                _ => None,
-            };
-        }
         let max = max_of(f.bits);
         let single = || (set.0.len() == 1 && set.0[0].0 == set.0[0].1).then(|| set.0[0].0);
         let out = match op {
@@ -727,12 +727,14 @@ impl<'a> Modeler<'a> {
     /// The boxes of one match statement (several for a concatenation set),
     /// or `None` when the model does not cover it.
     fn match_cubes(&mut self, lhs: &Expr, op: RelOp, rhs: &Expr, reads: &mut Vec<u32>) -> Option<Vec<Cube>> {
-        // `(X & mask) OP value` on a narrow field: enumerate X.
+        // `(X & mask) OP value` on a narrow field (or on ct state, whose
+        // values are its five states: `ct state ! established,related` is
+        // `state & 0x06 == 0`): enumerate X.
         if let ExprKind::Binop { op: BinOp::And, lhs: inner, rhs: mask } = &lhs.kind {
             let m = const_int(mask)?;
             let f = self.field(inner, rhs)?;
             let c = const_int(rhs)?;
-            let set = enumerate(f.bits, |v| {
+            let keep = |v: u128| {
                 let x = v & m;
                 match op {
                     RelOp::Implicit | RelOp::Eq => x == c,
@@ -742,7 +744,12 @@ impl<'a> Modeler<'a> {
                     RelOp::Gt => x > c,
                     RelOp::Ge => x >= c,
                 }
-            })?;
+            };
+            let set = if matches!(self.dims.list[f.dim as usize].key, DimKey::Ct { key: "state", .. }) {
+                IvSet::from_vec(CT_STATES.iter().filter(|&&v| keep(v)).map(|&v| (v, v)).collect())
+            } else {
+                enumerate(f.bits, keep)?
+            };
             return Some(vec![self.cube_of(&f, set, reads)]);
         }
         if let ExprKind::Concat(parts) = &lhs.kind {

@@ -40,14 +40,23 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
             let Finding::Contradictory { rule, at, earlier } = *f else { continue };
             let span = c.rules[rule].span;
             let at = super::inside(span, at);
-            let mut d = Diagnostic::warning("W1005", "this rule matches no packet: its matches contradict each other")
+            let value_compare = super::ct_state_value_compare(&c.rules[rule]).filter(|(s, _)| *s == at);
+            let msg = match value_compare {
+                Some(_) => "this rule matches no packet: no packet has several ct states",
+                None => "this rule matches no packet: its matches contradict each other",
+            };
+            let mut d = Diagnostic::warning("W1005", msg)
                 .with_label(at, "no packet matches this together with the rest of the rule");
             if let Some(e) = earlier.map(|e| super::inside(span, e)).filter(|e| *e != at) {
                 d = d.with_secondary(e, "contradicted by this match");
             } else {
                 d = d.with_secondary(c.rules[rule].span, "in this rule");
             }
-            out.push(d.with_help("use a set for alternatives (`tcp dport { 22, 80 }`), or split the rule"));
+            match value_compare {
+                Some((_, note)) => d = d.with_note(note),
+                None => d = d.with_help("use a set for alternatives (`tcp dport { 22, 80 }`), or split the rule"),
+            }
+            out.push(d);
         }
     }
 }
@@ -73,6 +82,10 @@ mod tests {
             "ct state new ct state established accept",
             "meta mark 1 meta mark { 2, 3 } accept",
             "iifname \"eth0\" iifname { \"eth1\", \"wlan*\" } accept",
+            // nft compares the whole value (`cmp eq reg 1 0x00000006`): a
+            // packet has one state, so no packet matches.
+            "ct state == established,related accept",
+            "ct state == established | related accept",
         ] {
             assert_eq!(run(rules), ["W1005"], "{rules}");
         }
@@ -85,6 +98,8 @@ mod tests {
             "tcp dport 1-100 tcp dport 50-200 accept",
             "meta mark set 1 meta mark 2 accept",
             "ip saddr 10.0.0.0/8 ip saddr 10.1.0.0/16 drop",
+            "ct state established,related accept",
+            "tcp flags == syn,ack accept",
         ] {
             assert!(run(rules).is_empty(), "{rules}");
         }

@@ -55,6 +55,9 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
                 format!("{} the packets both rules match", decides_phrase(&r.actions[with])),
             )
             .with_help("split one rule so the overlap is decided by a rule of its own, or reorder them");
+            if let Some((_, note)) = super::ct_state_value_compare(&c.rules[with]) {
+                d = d.with_note(note);
+            }
             if others > 0 {
                 d = d.with_note(format!("{others} more earlier rule(s) overlap this one with another verdict"));
             }

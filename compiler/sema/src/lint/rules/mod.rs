@@ -79,10 +79,46 @@ pub(crate) fn ct_states(r: &ChainReport, m: &RuleModel) -> Option<IvSet> {
     Some(out)
 }
 
-/// `s` when it lies inside `outer`, else `outer`: a statement whose value
-/// comes from a variable has a span reaching back to the `define`.
+/// `s` when it lies inside `outer`, else `outer`: a guard for spans that
+/// are not where the rule is (statement spans stand at a variable's
+/// `$name`, but an expression's span is in its `define`).
 pub(crate) fn inside(outer: ctc_grammar::Span, s: ctc_grammar::Span) -> ctc_grammar::Span {
     if s.file == outer.file && s.start >= outer.start && s.end <= outer.end { s } else { outer }
+}
+
+/// A `ct state == a,b` or `ct state != a,b` match of a rule: nft compares
+/// the whole value with the states OR-ed together (`nft --debug=netlink`:
+/// `cmp neq reg 1 0x00000006`), and a packet has exactly one state, so `==`
+/// matches no packet and `!=` every packet. Returns the match's span and a
+/// note saying so, for the anomaly lints to explain what they found.
+pub(crate) fn ct_state_value_compare(r: &hir::Rule) -> Option<(ctc_grammar::Span, String)> {
+    r.stmts.iter().find_map(|s| {
+        let StmtKind::Match { lhs, op, rhs } = &s.kind else { return None };
+        let several = match &rhs.kind {
+            ExprKind::List(items) => items.len() > 1,
+            ExprKind::Binop { op: hir::BinOp::Or, .. } => true,
+            _ => false,
+        };
+        if !matches!(lhs.kind, ExprKind::Ct { key: "state", .. }) || !several {
+            return None;
+        }
+        let (sym, what, fix) = match op {
+            hir::RelOp::Eq => ("==", "no packet", "drop the `==` (`ct state established,related`: any of them)"),
+            hir::RelOp::Ne => (
+                "!=",
+                "every packet",
+                "write `ct state ! established,related` (none of them) or `ct state != { established, related }`",
+            ),
+            _ => return None,
+        };
+        Some((
+            s.span,
+            format!(
+                "`ct state {sym} A,B` compares the whole state with A|B, as nft does; a packet has exactly one \
+                 state, so {what} matches it: {fix}"
+            ),
+        ))
+    })
 }
 
 /// ct state bits.

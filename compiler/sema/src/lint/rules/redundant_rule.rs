@@ -13,7 +13,10 @@ crate::declare_lint! {
     /// matches all its packets and every rule in between that shares packets
     /// with it decides them the same way. The chain's end counts as a last
     /// rule: `tcp dport 23 drop` in a chain whose policy is drop, with no
-    /// accepting rule after it for those packets, is redundant. A rule with
+    /// accepting rule after it for those packets, is redundant (the policy
+    /// decides every packet that reaches the end, exactly as a last rule
+    /// matching everything would; if the explicit rule documents intent,
+    /// keep it with `# ctc: allow(redundant-rule)`). A rule with
     /// side effects (counter, log, set update) is only reported when it can
     /// never run.
     ///
@@ -73,7 +76,11 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
                     },
                 }
             };
-            out.push(d.with_help("delete this rule"));
+            let mut d = d.with_help("delete this rule");
+            if let Some((_, note)) = c.rules.get(by).and_then(super::ct_state_value_compare) {
+                d = d.with_note(note);
+            }
+            out.push(d);
         }
     }
 }

@@ -44,15 +44,17 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
         for f in &r.findings {
             let Finding::Shadowed { rule, by } = *f else { continue };
             let (this, earlier) = (&c.rules[rule], &c.rules[by]);
-            out.push(
-                Diagnostic::warning(
-                    "W1001",
-                    format!("shadowed rule: {} matches every packet this rule matches", rule_name(cx, c, by)),
-                )
-                .with_label(this.span, "this rule never decides")
-                .with_secondary(earlier.span, format!("{} these packets first", decides_phrase(&r.actions[by])))
-                .with_help("move this rule above the earlier one if it is an exception, or delete it"),
-            );
+            let mut d = Diagnostic::warning(
+                "W1001",
+                format!("shadowed rule: {} matches every packet this rule matches", rule_name(cx, c, by)),
+            )
+            .with_label(this.span, "this rule never decides")
+            .with_secondary(earlier.span, format!("{} these packets first", decides_phrase(&r.actions[by])))
+            .with_help("move this rule above the earlier one if it is an exception, or delete it");
+            if let Some((_, note)) = super::ct_state_value_compare(earlier) {
+                d = d.with_help("fix the earlier rule's `ct state` match (see the first note)").with_note(note);
+            }
+            out.push(d);
         }
     }
 }
@@ -81,6 +83,12 @@ mod tests {
             "tcp dport != 22 drop\ntcp dport 80 accept",
             "ct state invalid,established drop\nct state established tcp dport 22 accept",
             "tcp flags fin,syn drop\ntcp flags syn tcp dport 22 accept",
+            // nft compares the whole value (`cmp neq reg 1 0x00000006`):
+            // every state passes, established ones included.
+            "ct state != established,related tcp dport 22 drop\nct state established tcp dport 22 accept",
+            "ct state != established | related tcp dport 22 drop\nct state related tcp dport 22 accept",
+            // `==` with flags is the value SYN|ACK, which `syn` includes.
+            "tcp flags syn drop\ntcp flags == syn,ack accept",
         ] {
             assert_eq!(run(rules), ["W1001"], "{rules}");
         }
@@ -96,7 +104,9 @@ mod tests {
             "meta mark set 1\nmeta mark 1 drop\nmeta mark 1 accept",
             "tcp dport 22 jump x\ntcp dport 22 drop",
             "tcp dport 22 log\ntcp dport 22 drop",
-            "ct state != established,related drop\nct state new accept",
+            // `!` is the bit test: established packets are not covered.
+            "ct state ! established,related tcp dport 22 drop\nct state established tcp dport 22 accept",
+            "tcp flags == syn,ack drop\ntcp flags syn accept",
         ] {
             let text = format!(
                 "table inet t {{\n chain x {{\n }}\n chain c {{\n  type filter hook input priority 0; policy accept;\n{rules}\n }}\n}}\n"

@@ -46,6 +46,9 @@ pub fn check(cx: &LintCx<'_>, out: &mut Vec<Diagnostic>) {
             .with_label(c.rules[rule].span, "no packet reaches this rule")
             .with_secondary(c.rules[after].span, "matches every packet and ends the chain")
             .with_help("move the unconditional rule to the end, or delete the rules after it");
+            if let Some((_, note)) = super::ct_state_value_compare(&c.rules[after]) {
+                d = d.with_help("fix the earlier rule's `ct state` match (see the first note)").with_note(note);
+            }
             if count > 1 {
                 d = d.with_note(format!("the {} rules from here to the end of the chain never run", count));
             }
@@ -74,6 +77,8 @@ mod tests {
             "goto x\ntcp dport 22 accept",
             "return\nip saddr 1.2.3.4 drop",
             "ct state { established, related, new, invalid, untracked } accept\ntcp dport 22 drop",
+            // nft: `ct state != 0x00000006`, true for every packet.
+            "ct state != established,related drop\nct state established accept",
         ] {
             assert_eq!(run(rules), ["W1004"], "{rules}");
         }
@@ -87,6 +92,8 @@ mod tests {
             "limit rate 10/second accept\ntcp dport 22 accept",
             "counter\ntcp dport 22 accept",
             "ip saddr @s accept\ntcp dport 22 accept",
+            "ct state ! established,related drop\nct state established accept",
+            "ct state != { established, related } drop\nct state established accept",
         ] {
             let text = format!(
                 "table inet t {{\n set s {{ type ipv4_addr; }}\n chain x {{\n }}\n chain c {{\n  type filter hook input priority 0; policy accept;\n{rules}\n }}\n}}\n"
