@@ -190,6 +190,16 @@ pub fn action_of(r: &hir::Rule, sources: &SourceMap) -> (Action, bool) {
                     }
                 };
             }
+            // A NAT statement that looks its address or port up in a map
+            // decides only for packets whose key is in the map (a miss
+            // ends the rule, NFT_BREAK): it does not decide for every
+            // packet its matches let through.
+            StmtKind::Nat(n)
+                if [&n.addr, &n.port].into_iter().flatten().any(|e| matches!(e.kind, hir::ExprKind::Map { .. })) =>
+            {
+                pure = false;
+                action = Action::Opaque;
+            }
             StmtKind::Reject(_) | StmtKind::Nat(_) | StmtKind::Queue(_) | StmtKind::Fwd { .. } => {
                 // The statement's text, blanks folded: two NAT statements
                 // decide alike when they are written alike.

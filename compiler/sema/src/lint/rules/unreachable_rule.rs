@@ -84,6 +84,17 @@ mod tests {
         }
     }
 
+    /// A NAT statement that looks its target up in a map decides only for
+    /// keys in the map (NFT_BREAK on a miss): the rules after it are
+    /// reachable.
+    #[test]
+    fn a_nat_map_lookup_is_not_unconditional() {
+        let text = "table ip t {\n chain p {\n  type nat hook prerouting priority dstnat; policy accept;\n  dnat ip to tcp dport map { 8080 : 192.0.2.2 . 80 }\n  dnat ip to udp dport map { 53 : 192.0.2.3 . 53 }\n  dnat to ip saddr map { 192.0.2.9 : 198.51.100.1 }\n  tcp dport 22 dnat to 192.0.2.4\n }\n}\n";
+        assert!(codes(&test_lint("unreachable-rule", text)).is_empty());
+        let plain = "table ip t {\n chain p {\n  type nat hook prerouting priority dstnat; policy accept;\n  dnat to 192.0.2.2\n  tcp dport 22 dnat to 192.0.2.4\n }\n}\n";
+        assert_eq!(codes(&test_lint("unreachable-rule", plain)), ["W1004"]);
+    }
+
     #[test]
     fn passes() {
         for rules in [
