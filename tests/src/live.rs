@@ -797,26 +797,41 @@ fn same_expect_events(kernel: &[String], ctc: &[String]) -> bool {
 /// the gateway), under the JIT, and every difference between the JIT's and
 /// the interpreter's outputs. Where the kernel picked a NAT port or ICMP id
 /// at random on a clash, the case is first made consistent with ctc's
-/// choices ([`crate::kernel_diff`]), in `DIR/consistent`. `Err` when ctc
+/// choices ([`crate::kernel_diff`]), in `DIR/consistent-N`. `Err` when ctc
 /// could not be run.
 pub fn compare_with_ctc(rec: &Recording) -> Result<Vec<String>, String> {
     use crate::kernel_diff::{compare_out, consistent_case, frames, remaps};
-    let first = run_ctc(&rec.dir, "jit")?;
-    let maps = remaps(&read(&rec.dir, "events.txt")?, &first.texts[0]);
-    let dir = consistent_case(
-        &rec.dir,
-        &rec.dir.join("consistent"),
-        &maps,
-        &[("in-gw-pub.pcap", true), ("out-gw-pub.pcap", false)],
-        &["events.txt", "table.txt"],
-    );
+    // Each replay tells which ports ctc picked where the kernel picked at
+    // random; a replay of the case with those mapped may pick differently
+    // for a later flow (the first replay saw the server answer the
+    // kernel's port of an earlier flow, not ctc's): map again until ctc's
+    // choices are the case's (a few rounds at most: each round fixes at
+    // least the earliest remaining flow).
+    let mut dir = rec.dir.clone();
+    let mut run = run_ctc(&dir, "jit")?;
+    let mut mapped_total = 0;
+    for round in 0..8 {
+        let maps = remaps(&read(&dir, "events.txt")?, &run.texts[0]);
+        if maps.is_empty() {
+            break;
+        }
+        mapped_total += maps.len();
+        dir = consistent_case(
+            &dir,
+            &rec.dir.join(format!("consistent-{round}")),
+            &maps,
+            &[("in-gw-pub.pcap", true), ("out-gw-pub.pcap", false)],
+            &["events.txt", "table.txt"],
+        );
+        run = run_ctc(&dir, "jit")?;
+    }
     let mapped;
-    let (rec, run) = if maps.is_empty() {
-        (rec, first)
+    let rec = if dir == rec.dir {
+        rec
     } else {
-        eprintln!("{}: {} random NAT choices of the kernel mapped to ctc's", rec.dir.display(), maps.len());
+        eprintln!("{}: {mapped_total} random NAT choices of the kernel mapped to ctc's", rec.dir.display());
         mapped = load(&dir)?;
-        (&mapped, run_ctc(&dir, "jit")?)
+        &mapped
     };
     let mut bad = diff_events(&rec.events, &run.events, rec.last_frame, &rec.table);
     let ctc_x = crate::kernel_diff::expect_events(&run.texts[1]);
