@@ -8,6 +8,7 @@ pub mod engine;
 pub mod host;
 pub mod log;
 mod nat;
+pub mod nfqueue;
 pub mod pipeline;
 pub mod reject;
 pub mod replay;
