@@ -12,4 +12,5 @@ pub mod nfqueue;
 pub mod pipeline;
 pub mod reject;
 pub mod replay;
+pub mod rtnl;
 pub mod stack;

@@ -1,0 +1,83 @@
+//! The live host model read over rtnetlink (issue #7's foundation), against
+//! the kernel: in a fresh network namespace with two veth interfaces,
+//! addresses of both families and routes, `rtnl::read_host` must see what
+//! `ip` configured. The test runs itself inside the namespace (`ip netns
+//! exec`); it needs root and `ip` (in CI it runs; elsewhere it says why it
+//! skips).
+
+use ctc_datapath::rtnl;
+use std::net::IpAddr;
+use std::process::Command;
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn rtnetlink_host_model_matches_ip() {
+    if !is_root() {
+        eprintln!("SKIP rtnl_live: not root (network namespaces need it)");
+        return;
+    }
+    let ns = format!("ctcr-{}", std::process::id());
+    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _cleanup = Cleanup(ns.clone());
+    let script = "set -e
+ip link set lo up
+ip link add lan0 address 02:00:00:00:02:01 type veth peer name wan0 address 02:00:00:00:64:20
+ip addr add 192.0.2.1/24 dev lan0
+ip addr add 2001:db8:1::1/64 dev lan0 nodad
+ip addr add 198.51.100.32/24 dev wan0
+ip link set lan0 up
+ip link set wan0 up
+ip route add 203.0.113.0/24 via 198.51.100.47 dev wan0 onlink
+ip -6 route add 2001:db8:203::/48 dev wan0";
+    let st = Command::new("ip").args(["netns", "exec", &ns, "sh", "-c", script]).status().unwrap();
+    assert!(st.success(), "namespace setup");
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new("timeout")
+        .args(["60", "ip", "netns", "exec", &ns])
+        .arg(exe)
+        .args(["--ignored", "--exact", "rtnl_child", "--nocapture", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "the child failed:\n{text}");
+}
+
+#[test]
+#[ignore = "run by rtnetlink_host_model_matches_ip inside its namespace"]
+fn rtnl_child() {
+    let h = rtnl::read_host().expect("rtnetlink dumps");
+    assert_eq!(h.ifaces.len(), 2, "lo left out: {h:?}");
+    let lan = &h.ifaces[h.iface("lan0").expect("lan0")];
+    let wan = &h.ifaces[h.iface("wan0").expect("wan0")];
+    // The kernel's own indexes (ip link: lo is 1).
+    let index = |name: &str| -> u32 {
+        std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex")).unwrap().trim().parse().unwrap()
+    };
+    assert_eq!((lan.index, wan.index), (index("lan0"), index("wan0")));
+    assert_eq!(lan.own_mac, Some([2, 0, 0, 0, 2, 1]));
+    let has = |f: &ctc_datapath::host::Iface, a: &str, l: u8| f.addrs.contains(&(a.parse::<IpAddr>().unwrap(), l));
+    assert!(has(lan, "192.0.2.1", 24) && has(lan, "2001:db8:1::1", 64) && has(wan, "198.51.100.32", 24), "{h:?}");
+    // Routes: the two configured (connected subnets come from the
+    // addresses; the kernel's own subnet and link-local routes are left
+    // out).
+    let wan_i = h.iface("wan0").unwrap();
+    assert_eq!(h.route("203.0.113.9".parse().unwrap()), Some(wan_i));
+    assert_eq!(h.route("2001:db8:203::9".parse().unwrap()), Some(wan_i));
+    assert_eq!(h.route("192.0.2.77".parse().unwrap()), h.iface("lan0"));
+    assert_eq!(h.route("8.8.8.8".parse().unwrap()), None, "no route out");
+    assert!(h.is_local("198.51.100.32".parse().unwrap()));
+}
