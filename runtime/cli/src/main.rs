@@ -30,6 +30,7 @@ macro_rules! errln {
 }
 
 mod bench;
+mod run;
 
 /// Exit status: the input has errors (or denied warnings).
 const EXIT_INPUT: u8 = 1;
@@ -190,11 +191,23 @@ with the packet time; --table prints `conntrack -L` at the end (after
 `conntrack -E expect` lines (expectations of the ftp and tftp helpers,
 assigned with `ct helper set`).")]
     Replay(ReplayArgs),
-    /// Run the firewall on live packets from NFQUEUE or AF_XDP (not built yet)
+    /// Run the firewall on this host's live packets, from NFQUEUE
     #[command(after_long_help = "\
 Examples:
-  ctc run --ruleset /etc/ctc/ruleset.nft --queue 0:3 --workers 4
-  ctc run --ruleset /etc/ctc/ruleset.nft --xdp wan0,lan0 --control /run/ctc.sock")]
+  ctc run --ruleset /etc/ctc/ruleset.nft --queue 0
+
+ctc takes over the host's stateful filtering: it turns the kernel's
+connection tracking off for the host's traffic and queues every packet to
+itself at raw priority (iptables/ip6tables raw PREROUTING and OUTPUT rules,
+chains CTC_PREROUTING and CTC_OUTPUT, removed on exit, SIGINT or SIGTERM),
+runs the ruleset with its own connection tracker, NAT and helpers on the
+host model read over rtnetlink, and gives each packet its verdict (with
+the packet rewritten by NAT). Loopback traffic is not queued. Without
+--fail-open, packets are dropped while ctc is not running or cannot keep
+up. Needs root and the iptables package.
+
+Not built yet (they exit 2 saying so): several queues (N:M) and
+--workers, --xdp, --control (`ctc reload`, `ctc ct`), SIGHUP reload.")]
     Run(RunArgs),
     /// Reload the ruleset of a running `ctc run` without losing state (not built yet)
     Reload(ReloadArgs),
@@ -386,6 +399,15 @@ struct RunArgs {
     /// Worker threads
     #[arg(long, value_name = "N")]
     workers: Option<u32>,
+    /// Which engine runs the rules
+    #[arg(long, value_enum, default_value_t = Engine::Jit)]
+    engine: Engine,
+    /// A conntrack sysctl without prefix, e.g. tcp_loose=0 (repeatable)
+    #[arg(long = "sysctl", value_name = "NAME=VALUE", value_parser = key_value)]
+    sysctls: Vec<(String, String)>,
+    /// Write one line per packet with its verdict (`-`: standard output)
+    #[arg(long, value_name = "FILE")]
+    verdicts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -513,7 +535,7 @@ fn real_main() -> u8 {
         Command::Compile(a) => compile(&a),
         Command::Explain(a) => explain(&a),
         Command::Replay(a) => replay(&a),
-        Command::Run(_) => not_built("ctc run", "the live datapath lands with issue #7"),
+        Command::Run(a) => run::run(&a),
         Command::Reload(_) => not_built("ctc reload", "live reload lands with issue #7"),
         Command::Ct(c) => {
             let sub = match c {
@@ -549,20 +571,9 @@ fn replay(a: &ReplayArgs) -> u8 {
         }
         None => None,
     };
-    let checked = ctc_driver::check_file(&a.ruleset, &CheckOptions::default());
-    if checked.has_errors() {
-        print_human(&checked, use_color(Color::Auto));
-        errln!("error: {} in the ruleset; nothing replayed", plural(checked.errors(), "error"));
-        return EXIT_INPUT;
-    }
-    let program = match ctc_sema::lower::lower(&checked.program, &checked.sources) {
+    let (checked, program) = match runtime_program(&a.ruleset, "nothing replayed") {
         Ok(p) => p,
-        Err(diags) => {
-            let failed = Checked { diagnostics: diags, ..checked };
-            print_human(&failed, use_color(Color::Auto));
-            errln!("error: the ruleset cannot run here; nothing replayed");
-            return EXIT_INPUT;
-        }
+        Err(code) => return code,
     };
     // Which rule (table, chain, index) carries which counter slot.
     let mut counter_of = std::collections::HashMap::new();
@@ -689,6 +700,26 @@ fn replay(a: &ReplayArgs) -> u8 {
         summary.generated
     );
     0
+}
+
+/// Check and lower a ruleset for the runtime (replay, run), printing the
+/// diagnostics and `error: ...; {nothing}` when it cannot run.
+fn runtime_program(path: &Path, nothing: &str) -> Result<(Checked, ctc_driver::ir::Program), u8> {
+    let checked = ctc_driver::check_file(path, &CheckOptions::default());
+    if checked.has_errors() {
+        print_human(&checked, use_color(Color::Auto));
+        errln!("error: {} in the ruleset; {nothing}", plural(checked.errors(), "error"));
+        return Err(EXIT_INPUT);
+    }
+    match ctc_sema::lower::lower(&checked.program, &checked.sources) {
+        Ok(p) => Ok((checked, p)),
+        Err(diags) => {
+            let failed = Checked { diagnostics: diags, ..checked };
+            print_human(&failed, use_color(Color::Auto));
+            errln!("error: the ruleset cannot run here; {nothing}");
+            Err(EXIT_INPUT)
+        }
+    }
 }
 
 fn not_built(what: &str, why: &str) -> u8 {

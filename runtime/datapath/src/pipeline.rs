@@ -143,6 +143,20 @@ pub struct Outcome {
     /// packet's connection, before it is dropped), echo replies (after it
     /// was accepted and confirmed).
     local: Vec<Vec<u8>>,
+    /// The packet itself as it goes on when accepted (forwarded: also the
+    /// first entry of `out`; delivered to the host; or sent by it), with
+    /// NAT applied: what a live datapath hands back to the kernel.
+    pub own: Option<Vec<u8>>,
+}
+
+impl Outcome {
+    /// Frames the host generated for this packet (rejects, ICMP errors;
+    /// echo replies when the pipeline emulates the host's stack), each with
+    /// its output interface: every frame of `out` but the packet itself.
+    pub fn generated(&self) -> &[(usize, Vec<u8>)] {
+        let skip = usize::from(self.own.is_some() && self.oif.is_some() && !self.out.is_empty());
+        &self.out[skip..]
+    }
 }
 
 /// The pipeline: a program, its state and the host model.
@@ -161,6 +175,12 @@ pub struct Pipeline {
     cur: Option<CtVerdict>,
     /// [`NAT_V4`] / [`NAT_V6`]: the families whose NAT hooks exist.
     nat_families: u8,
+    /// Answer like the host's own stack (echo replies): in replay, where
+    /// there is no host; not on a live host, whose kernel answers itself.
+    pub emulate_stack: bool,
+    /// The output interface of the packet [`Pipeline::process_output`] is
+    /// handling, as the live kernel routed it.
+    oif_hint: Option<usize>,
 }
 
 /// The packet context every path starts from: header offsets, protocols and
@@ -347,7 +367,7 @@ impl Pipeline {
     pub fn with_engine(vm: Engine, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
         let nat_families = nat_families(vm.program());
         let state = vm.new_state();
-        Pipeline { vm, state, host, inputs, ct, cur: None, nat_families }
+        Pipeline { vm, state, host, inputs, ct, cur: None, nat_families, emulate_stack: true, oif_hint: None }
     }
 
     /// Learn each link's MACs from a whole capture before replaying it:
@@ -421,6 +441,7 @@ impl Pipeline {
                     out.reason = Reason::ConntrackDrop;
                     out.out.retain(|(i, _)| Some(*i) != out.oif);
                     out.local.clear();
+                    out.own = None;
                 }
             } else {
                 // The replies generated for a dropped packet leave before
@@ -461,7 +482,9 @@ impl Pipeline {
             return;
         };
         let Some(dst) = net.dst else { return };
-        let Some(oif) = self.host.route(dst) else { return };
+        // A live host's kernel has routed its own packet already (the
+        // interface it gives wins: multicast, link-local, policy routes).
+        let Some(oif) = self.oif_hint.take().or_else(|| self.host.route(dst)) else { return };
         let oif_index = self.host.ifaces[oif].index;
         let mut ctx = PacketCtx {
             oif: oif_index,
@@ -483,6 +506,7 @@ impl Pipeline {
             events: Vec::new(),
             acts: Actions::default(),
             local: Vec::new(),
+            own: None,
         };
         let mut parsed = parsed;
         let mut dropped = false;
@@ -544,6 +568,44 @@ impl Pipeline {
         }
     }
 
+    /// A packet the host itself sends (a live host's LOCAL_OUT), from its
+    /// IP header on: the output path of [`Pipeline::process`]'s replies —
+    /// the routing decision, conntrack, output and postrouting chains,
+    /// confirmation. Accepted: `own` is the packet as it leaves, `oif` its
+    /// interface.
+    /// `oif`: the interface the kernel routed it to (host model index),
+    /// when known.
+    pub fn process_output(&mut self, pkt: Vec<u8>, now: u64, oif: Option<usize>) -> Outcome {
+        let mut events = self.advance(now);
+        self.oif_hint = oif;
+        let mut out = Outcome {
+            verdict: FinalVerdict::Drop,
+            reason: Reason::NoRoute,
+            ct_state: "-",
+            invalid_reason: None,
+            oif: None,
+            out: Vec::new(),
+            logs: Vec::new(),
+            events: Vec::new(),
+            acts: Actions::default(),
+            local: Vec::new(),
+            own: None,
+        };
+        self.local_out(pkt, Link::RawIp, now, None, &mut out);
+        self.oif_hint = None;
+        if let Some((oif, p)) = out.out.pop() {
+            out.verdict = FinalVerdict::Accept;
+            out.reason = Reason::Decider(Decider::NoChain);
+            out.oif = Some(oif);
+            out.own = Some(p);
+        }
+        if let Some(t) = &mut self.ct {
+            events.extend(t.take_events());
+        }
+        out.events = events;
+        out
+    }
+
     fn run(&mut self, frame: &Frame) -> Outcome {
         let iif = self.inputs.get(frame.input).copied().unwrap_or(0);
         let mut pkt = frame.data.clone();
@@ -559,6 +621,7 @@ impl Pipeline {
             events: Vec::new(),
             acts: Actions::default(),
             local: Vec::new(),
+            own: None,
         };
         // Learn the link's MACs: ours is where unicast frames go, the
         // peer's is where they come from (veth links have one peer).
@@ -681,9 +744,12 @@ impl Pipeline {
             }
             // The host's own stack answers what it was sent.
             let unicast = self.host.is_local(dst) && ctx.pkttype == 0;
-            if let Some(reply) = crate::stack::echo_reply(&pkt, &parsed, unicast) {
+            if self.emulate_stack
+                && let Some(reply) = crate::stack::echo_reply(&pkt, &parsed, unicast)
+            {
                 out.local.push(reply);
             }
+            out.own = Some(pkt);
             return out;
         }
         let Some(oif) = self.host.route(dst) else {
@@ -754,6 +820,7 @@ impl Pipeline {
                 pkt[6..12].copy_from_slice(&own);
             }
         }
+        out.own = Some(pkt.clone());
         out.out.push((oif, pkt));
         out
     }

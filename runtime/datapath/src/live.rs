@@ -1,0 +1,407 @@
+//! The live datapath (issue #7): ctc as the firewall of a running host.
+//!
+//! The kernel's own connection tracking is switched off for the host's
+//! traffic and every packet is queued to ctc where it enters the IP layer:
+//! at PREROUTING (from an interface) and at OUTPUT (sent by the host), each
+//! at raw priority, by the rules of [`HookRules`]:
+//!
+//! ```text
+//! iptables -t raw -N CTC_PREROUTING
+//! iptables -t raw -A CTC_PREROUTING -i lo -j RETURN
+//! iptables -t raw -A CTC_PREROUTING -j CT --notrack
+//! iptables -t raw -A CTC_PREROUTING -j NFQUEUE --queue-num N
+//! iptables -t raw -I PREROUTING 1 -j CTC_PREROUTING
+//! ```
+//!
+//! (the same for OUTPUT, where packets ctc sends itself — rejects — carry
+//! [`OWN_MARK`] and pass; the same with ip6tables). nft's own `queue`
+//! statement is not in this kernel (PLATFORM.md): the xtables target
+//! serves. ctc then runs the whole pipeline on each packet — prerouting,
+//! the routing decision on the host model read over rtnetlink, input or
+//! forward, postrouting, NAT, conntrack with confirmation — and gives the
+//! kernel its verdict, with the packet rewritten when NAT or a helper
+//! changed it; what the chains generate (rejects) it sends on a raw
+//! socket. Loopback traffic is not queued.
+//!
+//! The forward path of the pipeline lowers the TTL before the forward hook
+//! (the chains see it lowered, as in the kernel); the kernel lowers it
+//! again when it forwards the reinjected packet, so the runner hands it
+//! back raised by one.
+
+use crate::capture::{Frame, Link};
+use crate::nfqueue::{Packet, Queue, QueueOptions, Verdict};
+use crate::pipeline::{FinalVerdict, Pipeline};
+use rustix::net::{AddressFamily, SendFlags, SocketType, ipproto};
+use std::io;
+use std::net::{SocketAddrV4, SocketAddrV6};
+use std::process::Command;
+
+/// The mark of packets ctc sends itself (`ctc/` in ASCII): the OUTPUT
+/// hook rule lets them pass unqueued.
+pub const OWN_MARK: u32 = 0x6374_632f;
+
+/// NF_INET_PRE_ROUTING and NF_INET_LOCAL_OUT, as NFQUEUE reports the hook.
+const HOOK_PREROUTING: u8 = 0;
+const HOOK_LOCAL_OUT: u8 = 3;
+
+/// Queues `first..=last` (`--queue N[:M]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl QueueSpec {
+    /// `N` or `N:M` (M ≥ N).
+    pub fn parse(s: &str) -> Result<QueueSpec, String> {
+        let num = |t: &str| t.parse::<u16>().map_err(|_| format!("`{t}` is not a queue number (0-65535)"));
+        match s.split_once(':') {
+            None => num(s).map(|n| QueueSpec { first: n, last: n }),
+            Some((a, b)) => {
+                let (first, last) = (num(a)?, num(b)?);
+                if last < first {
+                    return Err(format!("`{s}`: the last queue is below the first"));
+                }
+                Ok(QueueSpec { first, last })
+            }
+        }
+    }
+
+    /// The NFQUEUE target's arguments.
+    fn target(&self, fail_open: bool) -> Vec<String> {
+        let mut v = vec!["-j".to_string(), "NFQUEUE".into()];
+        if self.first == self.last {
+            v.extend(["--queue-num".into(), self.first.to_string()]);
+        } else {
+            v.extend(["--queue-balance".into(), format!("{}:{}", self.first, self.last)]);
+        }
+        if fail_open {
+            v.push("--queue-bypass".into());
+        }
+        v
+    }
+}
+
+/// The raw-table rules that hand the host's traffic to ctc; removed when
+/// dropped (also after an error half way through installing them).
+#[derive(Debug)]
+pub struct HookRules {
+    installed: Vec<(&'static str, &'static str)>,
+}
+
+fn xt(tool: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(tool)
+        .args(["-w", "5"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("running {tool}: {e} (ctc run needs the iptables package)"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{tool} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+impl HookRules {
+    /// Install the rules for IPv4 and IPv6 (see the module doc).
+    pub fn install(q: QueueSpec, fail_open: bool) -> Result<HookRules, String> {
+        let mut rules = HookRules { installed: Vec::new() };
+        let target = q.target(fail_open);
+        let target: Vec<&str> = target.iter().map(String::as_str).collect();
+        let mark = format!("0x{OWN_MARK:x}");
+        for tool in ["iptables", "ip6tables"] {
+            for (hook, chain, dev) in [("PREROUTING", "CTC_PREROUTING", "-i"), ("OUTPUT", "CTC_OUTPUT", "-o")] {
+                // A chain left by a ctc that was killed: start afresh.
+                let _ = xt(tool, &["-t", "raw", "-D", hook, "-j", chain]);
+                let _ = xt(tool, &["-t", "raw", "-F", chain]);
+                let _ = xt(tool, &["-t", "raw", "-X", chain]);
+                xt(tool, &["-t", "raw", "-N", chain])?;
+                rules.installed.push((tool, chain));
+                xt(tool, &["-t", "raw", "-A", chain, dev, "lo", "-j", "RETURN"])?;
+                xt(tool, &["-t", "raw", "-A", chain, "-j", "CT", "--notrack"])?;
+                if hook == "OUTPUT" {
+                    xt(tool, &["-t", "raw", "-A", chain, "-m", "mark", "--mark", &mark, "-j", "RETURN"])?;
+                }
+                let mut add = vec!["-t", "raw", "-A", chain];
+                add.extend(&target);
+                xt(tool, &add)?;
+                xt(tool, &["-t", "raw", "-I", hook, "1", "-j", chain])?;
+            }
+        }
+        Ok(rules)
+    }
+
+    /// Remove the rules (also done on drop).
+    pub fn remove(&mut self) {
+        for (tool, chain) in self.installed.drain(..).rev() {
+            let hook = if chain == "CTC_PREROUTING" { "PREROUTING" } else { "OUTPUT" };
+            let _ = xt(tool, &["-t", "raw", "-D", hook, "-j", chain]);
+            let _ = xt(tool, &["-t", "raw", "-F", chain]);
+            let _ = xt(tool, &["-t", "raw", "-X", chain]);
+        }
+    }
+}
+
+impl Drop for HookRules {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Raw sockets for what ctc sends itself (rejects), marked [`OWN_MARK`].
+#[derive(Debug)]
+struct Sender {
+    v4: rustix::fd::OwnedFd,
+    v6: rustix::fd::OwnedFd,
+}
+
+impl Sender {
+    fn new() -> io::Result<Sender> {
+        // IPPROTO_RAW: the packet carries its own IP header.
+        let v4 = rustix::net::socket(AddressFamily::INET, SocketType::RAW, Some(ipproto::RAW))?;
+        let v6 = rustix::net::socket(AddressFamily::INET6, SocketType::RAW, Some(ipproto::RAW))?;
+        crate::sys::set_mark(&v4, OWN_MARK)?;
+        crate::sys::set_mark(&v6, OWN_MARK)?;
+        Ok(Sender { v4, v6 })
+    }
+
+    fn send(&self, pkt: &[u8]) -> io::Result<()> {
+        match pkt.first().map(|b| b >> 4) {
+            Some(4) if pkt.len() >= 20 => {
+                let dst = std::net::Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
+                rustix::net::sendto(&self.v4, pkt, SendFlags::empty(), &SocketAddrV4::new(dst, 0))?;
+            }
+            Some(6) if pkt.len() >= 40 => {
+                let b: [u8; 16] = pkt[24..40].try_into().expect("16 bytes");
+                let dst = SocketAddrV6::new(b.into(), 0, 0, 0);
+                rustix::net::sendto(&self.v6, pkt, SendFlags::empty(), &dst)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What the runner has done, for `ctc status` and the exit summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunStats {
+    pub packets: u64,
+    pub accepted: u64,
+    pub dropped: u64,
+    /// Packets handed back rewritten.
+    pub rewritten: u64,
+    /// Packets ctc generated and sent (rejects).
+    pub generated: u64,
+    /// Forwarded packets with a new source address, which ctc sent itself
+    /// (counted in `packets`, not in `accepted` or `dropped`).
+    pub sent: u64,
+    pub errors: u64,
+}
+
+/// The TTL (IPv4, with its header checksum) or hop limit raised by one:
+/// the kernel lowers it when it forwards the packet.
+fn raise_ttl(pkt: &mut [u8]) {
+    match pkt.first().map(|b| b >> 4) {
+        Some(4) if pkt.len() >= 20 => {
+            pkt[8] = pkt[8].wrapping_add(1);
+            pkt[10..12].copy_from_slice(&[0, 0]);
+            let ihl = usize::from(pkt[0] & 0xf) * 4;
+            let c = ctc_wire::checksum::checksum(&pkt[..ihl.min(pkt.len())]);
+            pkt[10..12].copy_from_slice(&c.to_be_bytes());
+        }
+        Some(6) if pkt.len() >= 40 => pkt[7] = pkt[7].wrapping_add(1),
+        _ => {}
+    }
+}
+
+/// The source address bytes of an IP packet.
+fn src_addr(pkt: &[u8]) -> Option<&[u8]> {
+    match pkt.first().map(|b| b >> 4) {
+        Some(4) => pkt.get(12..16),
+        Some(6) => pkt.get(8..24),
+        _ => None,
+    }
+}
+
+/// One queue's worker: packets in, the pipeline, verdicts out.
+pub struct Runner {
+    pub pipeline: Pipeline,
+    queue: Queue,
+    sender: Sender,
+    pub stats: RunStats,
+    /// One line per packet (`ctc run --verdicts`): the queue's packet id,
+    /// time, hook, input or output interface, verdict, ct state the filter
+    /// chains saw, output interface, and the rule that decided.
+    pub verdicts: Option<Box<dyn std::io::Write + Send>>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("queue", &self.queue).field("stats", &self.stats).finish_non_exhaustive()
+    }
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl Runner {
+    /// Bind queue `num` for `pipeline` (whose host model is the live
+    /// host's: [`crate::rtnl::read_host`]).
+    pub fn new(mut pipeline: Pipeline, num: u16, fail_open: bool) -> io::Result<Runner> {
+        pipeline.emulate_stack = false;
+        pipeline.inputs = (0..pipeline.host.ifaces.len()).collect();
+        // Without the GSO flag the kernel completes checksums before it
+        // queues a packet (skb_checksum_help), which the tracker verifies.
+        let opts = QueueOptions { fail_open, gso: false, ..QueueOptions::default() };
+        let queue = Queue::open(num, &opts)?;
+        queue.set_timeout(Some(std::time::Duration::from_millis(200)))?;
+        Ok(Runner { pipeline, queue, sender: Sender::new()?, stats: RunStats::default(), verdicts: None })
+    }
+
+    /// Wait (at most 200 ms) for packets and settle them all. Returns how
+    /// many were handled.
+    pub fn step(&mut self) -> io::Result<usize> {
+        let mut batch = Vec::new();
+        match self.queue.recv(&mut batch) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
+                return Ok(0);
+            }
+            Err(e) => return Err(e),
+        }
+        let mut batch_accept: Option<u32> = None;
+        for p in &batch {
+            let sent_before = self.stats.sent;
+            let (v, payload) = self.handle(p);
+            self.stats.packets += 1;
+            match (v, payload) {
+                (Verdict::Accept, None) => {
+                    self.stats.accepted += 1;
+                    batch_accept = Some(batch_accept.map_or(p.id, |b| b.max(p.id)));
+                }
+                (v, payload) => {
+                    if v == Verdict::Accept {
+                        self.stats.accepted += 1;
+                        self.stats.rewritten += 1;
+                    } else if self.stats.sent == sent_before {
+                        self.stats.dropped += 1;
+                    }
+                    self.queue.verdict(p.id, v, payload.as_deref(), None)?;
+                }
+            }
+        }
+        // One message for every unchanged accepted packet (those settled
+        // one by one above are out of the queue already).
+        if let Some(last) = batch_accept {
+            self.queue.verdict_batch(last, Verdict::Accept)?;
+        }
+        Ok(batch.len())
+    }
+
+    /// The verdict on one packet, and its new bytes when they changed.
+    fn handle(&mut self, p: &Packet) -> (Verdict, Option<Vec<u8>>) {
+        let now = now_ns();
+        let out = match p.hook {
+            HOOK_PREROUTING => {
+                let Some(input) = self.pipeline.host.ifaces.iter().position(|f| f.index == p.indev) else {
+                    // An interface the host model does not know yet.
+                    return (Verdict::Accept, None);
+                };
+                let frame = Frame { time_ns: now, input, link: Link::RawIp, data: p.payload.clone() };
+                self.pipeline.process(&frame)
+            }
+            HOOK_LOCAL_OUT => {
+                let oif = self.pipeline.host.ifaces.iter().position(|f| f.index == p.outdev);
+                self.pipeline.process_output(p.payload.clone(), now, oif)
+            }
+            _ => return (Verdict::Accept, None),
+        };
+        if let Some(w) = &mut self.verdicts {
+            let name = |i: Option<usize>| i.map_or("-", |i| self.pipeline.name_of(i));
+            let iif = if p.hook == HOOK_PREROUTING {
+                self.pipeline.host.ifaces.iter().position(|f| f.index == p.indev)
+            } else {
+                None
+            };
+            let _ = writeln!(
+                w,
+                "{}\t{}.{:06}\t{}\t{}\t{}\t{}\t{}\t{}",
+                p.id,
+                now / 1_000_000_000,
+                now % 1_000_000_000 / 1000,
+                if p.hook == HOOK_PREROUTING { "prerouting" } else { "output" },
+                name(iif),
+                out.verdict.as_str(),
+                out.ct_state,
+                name(out.oif),
+                self.pipeline.reason_text(&out.reason)
+            );
+            let _ = w.flush();
+        }
+        for (_, g) in out.generated() {
+            match self.sender.send(g) {
+                Ok(()) => self.stats.generated += 1,
+                Err(_) => self.stats.errors += 1,
+            }
+        }
+        if out.verdict != FinalVerdict::Accept {
+            return (Verdict::Drop, None);
+        }
+        let Some(mut own) = out.own else { return (Verdict::Accept, None) };
+        if p.hook == HOOK_PREROUTING && out.oif.is_some() && src_addr(&own) != src_addr(&p.payload) {
+            // A new source address (source NAT, or the reply of a
+            // destination NAT) cannot go back at PREROUTING: the kernel's
+            // routing would take a source of its own for a martian and
+            // drop the packet (the kernel's NAT changes it after routing).
+            // ctc sends it itself, as forwarded (its TTL already lowered),
+            // and takes it out of the queue.
+            return match self.sender.send(&own) {
+                Ok(()) => {
+                    self.stats.sent += 1;
+                    (Verdict::Drop, None)
+                }
+                Err(_) => {
+                    self.stats.errors += 1;
+                    (Verdict::Drop, None)
+                }
+            };
+        }
+        if p.hook == HOOK_PREROUTING && out.oif.is_some() {
+            raise_ttl(&mut own);
+        }
+        if own == p.payload { (Verdict::Accept, None) } else { (Verdict::Accept, Some(own)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_specs() {
+        assert_eq!(QueueSpec::parse("3"), Ok(QueueSpec { first: 3, last: 3 }));
+        assert_eq!(QueueSpec::parse("0:3"), Ok(QueueSpec { first: 0, last: 3 }));
+        assert!(QueueSpec::parse("3:1").is_err());
+        assert!(QueueSpec::parse("70000").is_err());
+        assert_eq!(
+            QueueSpec::parse("2").unwrap().target(true),
+            ["-j", "NFQUEUE", "--queue-num", "2", "--queue-bypass"]
+        );
+    }
+
+    #[test]
+    fn the_ttl_goes_back_up_with_a_valid_checksum() {
+        let mut p = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 63, 17, 0, 0, 192, 0, 2, 2, 203, 0, 113, 47];
+        let c = ctc_wire::checksum::checksum(&p);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+        raise_ttl(&mut p);
+        assert_eq!(p[8], 64);
+        assert_eq!(ctc_wire::checksum::checksum(&p), 0);
+    }
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Traffic for the `ctc run` end-to-end test (tests/live_run.rs, driven by
+run_e2e.sh): client - gateway (ctc run with run-gateway.nft) - server.
+
+    run_e2e.py --cli NS_PATH --srv NS_PATH
+
+Each check prints `ok NAME` or raises; every wait is bounded. The sockets
+are made inside the client's and the server's namespaces (scenarios.py's
+Net and in_ns)."""
+
+import argparse
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenarios as sc  # noqa: E402
+
+GW_PUB = "198.51.100.32"
+
+
+def ok(name):
+    print("ok", name, flush=True)
+
+
+def ping(net):
+    sc.echo_requests(net, False, 0x5151, 3)
+    ok("ping through the gateway")
+
+
+def tcp_masquerade(net):
+    lst = net.tcp("srv", False)
+    lst.bind((sc.SRV4, 80))
+    lst.listen(1)
+    c = net.tcp("cli", False)
+    c.connect((sc.SRV4, 80))
+    s, peer = lst.accept()
+    s.settimeout(sc.SOCK_TIMEOUT)
+    if peer[0] != GW_PUB:
+        raise RuntimeError("the server saw %s, not the masqueraded %s" % (peer[0], GW_PUB))
+    c.sendall(b"x" * 100000)
+    got = sc.recv_exact(s, 100000)
+    s.sendall(got[:5000])
+    sc.recv_exact(c, 5000)
+    for x in (c, s, lst):
+        x.close()
+    ok("tcp through masquerade (100 kB)")
+
+
+def udp_masquerade(net):
+    s = net.udp("srv", False)
+    s.bind((sc.SRV4, 5300))
+    c = net.udp("cli", False)
+    c.sendto(b"query", (sc.SRV4, 5300))
+    data, peer = s.recvfrom(100)
+    if peer[0] != GW_PUB:
+        raise RuntimeError("udp: the server saw %s" % peer[0])
+    s.sendto(b"answer", peer)
+    if c.recvfrom(100)[0] != b"answer":
+        raise RuntimeError("udp: no answer")
+    c.close()
+    s.close()
+    ok("udp through masquerade")
+
+
+def rejected(net):
+    lst = net.tcp("srv", False)
+    lst.bind((sc.SRV4, 5999))
+    lst.listen(1)
+    c = net.tcp("cli", False)
+    t0 = time.time()
+    try:
+        c.connect((sc.SRV4, 5999))
+        raise RuntimeError("a rejected port connected")
+    except ConnectionRefusedError:
+        pass
+    if time.time() - t0 > 2:
+        raise RuntimeError("the reset came late: dropped, not rejected?")
+    c.close()
+    lst.close()
+    ok("rejected port: tcp reset from ctc")
+
+
+def dropped(net):
+    s = net.udp("srv", False)
+    s.bind((sc.SRV4, 5998))
+    s.settimeout(1.0)
+    c = net.udp("cli", False)
+    c.sendto(b"nobody", (sc.SRV4, 5998))
+    try:
+        s.recvfrom(100)
+        raise RuntimeError("a dropped datagram arrived")
+    except socket.timeout:
+        pass
+    c.close()
+    s.close()
+    ok("dropped port: nothing arrives")
+
+
+def policy_drop(net):
+    lst = net.tcp("cli", False)
+    lst.bind((sc.CLI4, 81))
+    lst.listen(1)
+    c = net.tcp("srv", False)
+    c.settimeout(1.5)
+    try:
+        c.connect((sc.CLI4, 81))
+        raise RuntimeError("the policy let a new connection from the public side in")
+    except (socket.timeout, TimeoutError):
+        pass
+    c.close()
+    lst.close()
+    ok("policy drop: no new connection from the public side")
+
+
+def port_forward(net):
+    lst = net.tcp("cli", False)
+    lst.bind((sc.CLI4, 80))
+    lst.listen(1)
+    c = net.tcp("srv", False)
+    c.connect((GW_PUB, 8080))
+    s, peer = lst.accept()
+    s.settimeout(sc.SOCK_TIMEOUT)
+    if peer[0] != "198.51.100.47":
+        raise RuntimeError("port forward: the client saw %s" % peer[0])
+    c.sendall(b"hello")
+    sc.recv_exact(s, 5)
+    for x in (c, s, lst):
+        x.close()
+    ok("port forward 8080 -> 192.0.2.2:80")
+
+
+def ftp(net):
+    sc.ftp_session(net, False, 21, ["passive", "active"])
+    ok("ftp passive and active through masquerade")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli", required=True)
+    ap.add_argument("--srv", required=True)
+    a = ap.parse_args()
+    net = sc.Net(a.cli, a.srv)
+    for check in (ping, tcp_masquerade, udp_masquerade, rejected, dropped, policy_drop, port_forward, ftp):
+        check(net)
+        time.sleep(0.1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

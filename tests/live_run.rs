@@ -1,0 +1,42 @@
+//! `ctc run` end to end (issue #7), on the live kernel: client - gateway -
+//! server network namespaces, `ctc run --queue 0` on the gateway with
+//! `tests/live/run-gateway.nft`, and real traffic through it
+//! (`tests/live/run_e2e.py`): ping, a 100 kB TCP transfer and UDP through
+//! masquerade (the server sees the gateway's address), a rejected port
+//! (the TCP reset ctc generates), a dropped port, the policy dropping a new
+//! connection from the public side, a port forward, FTP passive and active
+//! through masquerade with a real FTP server (the helper, its
+//! expectations, the PORT rewrite and sequence adjustment). Then SIGTERM:
+//! ctc exits 0 and its hook rules are gone.
+//!
+//! Needs root, `ip netns`, iptables and a Python with pyftpdlib; without
+//! root or namespaces it says why and passes (skips); in CI it runs.
+
+use ctc_tests::live;
+use std::process::Command;
+
+#[test]
+fn ctc_run_is_the_gateways_firewall() {
+    if let Some(why) = live::skip_reason() {
+        eprintln!("SKIP live_run: {why}");
+        return;
+    }
+    let python = live::python_with_scapy().unwrap_or_else(|e| panic!("{e}"));
+    let sfx = format!("{:x}", std::process::id());
+    let out = Command::new("timeout")
+        .args(["300", "bash"])
+        .arg(live::live_dir().join("run_e2e.sh"))
+        .arg(ctc_tests::replay::ctc_binary())
+        .arg(&sfx)
+        .env("PYTHON", &python)
+        .output()
+        .expect("run run_e2e.sh");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("{text}");
+    assert!(out.status.success() && text.contains("run_e2e: all checks passed"), "ctc run end to end failed");
+    for check in
+        ["ping", "tcp through masquerade", "rejected port", "policy drop", "port forward", "ftp passive and active"]
+    {
+        assert!(text.contains(&format!("ok {check}")), "check `{check}` did not run");
+    }
+}
