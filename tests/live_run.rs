@@ -6,8 +6,12 @@
 //! (the TCP reset ctc generates), a dropped port, the policy dropping a new
 //! connection from the public side, a port forward, FTP passive and active
 //! through masquerade with a real FTP server (the helper, its
-//! expectations, the PORT rewrite and sequence adjustment). Then SIGTERM:
-//! ctc exits 0 and its hook rules are gone.
+//! expectations, the PORT rewrite and sequence adjustment); the control
+//! socket (`ctc ct list`, `ctc ct events`, `ctc status`); a reload while a
+//! TCP connection and an FTP session are open (both go on, the new rule
+//! applies to new connections) and a broken reload (nothing changes, the
+//! diagnostics come back, exit 1). Then SIGTERM: ctc exits 0, its hook
+//! rules and control socket are gone.
 //!
 //! Needs root, `ip netns`, iptables and a Python with pyftpdlib; without
 //! root or namespaces it says why and passes (skips); in CI it runs.

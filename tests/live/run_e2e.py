@@ -10,7 +10,9 @@ Net and in_ns)."""
 
 import argparse
 import os
+import select
 import socket
+import subprocess
 import sys
 import time
 
@@ -136,15 +138,107 @@ def ftp(net):
     ok("ftp passive and active through masquerade")
 
 
+def ctc(a, *args):
+    """Run the ctc binary against the daemon's control socket."""
+    return subprocess.run([a.ctc, *args, "--control", a.control], capture_output=True, text=True, timeout=120)
+
+
+def exchange(c, s, n):
+    c.sendall(b"r" * n)
+    sc.recv_exact(s, n)
+    s.sendall(b"R" * n)
+    sc.recv_exact(c, n)
+
+
+def control_and_reload(net, a):
+    """`ctc ct list`, `ctc status`, and reloads while a TCP connection and
+    an FTP session are open: a good reload keeps them and applies its new
+    rule to new connections; a broken one changes nothing and says why."""
+    lst = net.tcp("srv", False)
+    lst.bind((sc.SRV4, 7777))
+    lst.listen(4)
+    c = net.tcp("cli", False)
+    c.connect((sc.SRV4, 7777))
+    s, _ = lst.accept()
+    s.settimeout(sc.SOCK_TIMEOUT)
+    exchange(c, s, 50000)
+    r = ctc(a, "ct", "list")
+    if r.returncode != 0 or "dport=7777" not in r.stdout or "ESTABLISHED" not in r.stdout:
+        raise RuntimeError("ctc ct list: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    ok("ctc ct list shows the connection")
+
+    def reload_good():
+        r = ctc(a, "reload", "--ruleset", a.reloaded)
+        if r.returncode != 0 or "loaded" not in r.stdout:
+            raise RuntimeError("reload: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+        ok("reload while a TCP connection and an FTP session are open")
+
+    # The FTP session's second transfer runs after the reload.
+    sc.ftp_session(net, False, 21, ["passive", "active"], between=reload_good)
+    ok("the FTP session goes on after the reload")
+    exchange(c, s, 50000)
+    ok("the established TCP connection goes on after the reload")
+    c2 = net.tcp("cli", False)
+    c2.settimeout(1.5)
+    try:
+        c2.connect((sc.SRV4, 7777))
+        raise RuntimeError("the reloaded ruleset's new rule did not apply")
+    except (socket.timeout, TimeoutError):
+        pass
+    c2.close()
+    ok("the new rule applies to new connections")
+    r = ctc(a, "reload", "--ruleset", a.broken)
+    if r.returncode != 1 or "error[" not in r.stderr:
+        raise RuntimeError("broken reload: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    exchange(c, s, 1000)
+    c3 = net.tcp("cli", False)
+    c3.settimeout(1.5)
+    try:
+        c3.connect((sc.SRV4, 7777))
+        raise RuntimeError("after a broken reload the rules changed")
+    except (socket.timeout, TimeoutError):
+        pass
+    c3.close()
+    ok("a broken reload changes nothing and reports the error")
+    # `ctc ct events`: a new connection's events as `conntrack -E` prints them.
+    ev = subprocess.Popen([a.ctc, "ct", "events", "--control", a.control], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        udp_masquerade(net)
+        deadline = time.time() + 5
+        seen = ""
+        while time.time() < deadline and "[NEW]" not in seen:
+            ready, _, _ = select.select([ev.stdout], [], [], 0.5)
+            if ready:
+                seen += ev.stdout.readline()
+        if "[NEW] udp" not in seen or "dport=5300" not in seen:
+            raise RuntimeError("ctc ct events: %r" % seen)
+    finally:
+        ev.terminate()
+        ev.wait(5)
+    ok("ctc ct events")
+    r = ctc(a, "status")
+    if r.returncode != 0 or "1 reloads" not in r.stdout or "packets:" not in r.stdout:
+        raise RuntimeError("ctc status: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    ok("ctc status")
+    for x in (c, s, lst):
+        x.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
     ap.add_argument("--srv", required=True)
+    ap.add_argument("--ctc", required=True)
+    ap.add_argument("--control", required=True)
+    ap.add_argument("--reloaded", required=True, help="a ruleset to reload: a new rule drops new connections to 7777")
+    ap.add_argument("--broken", required=True, help="a ruleset with an error")
     a = ap.parse_args()
     net = sc.Net(a.cli, a.srv)
     for check in (ping, tcp_masquerade, udp_masquerade, rejected, dropped, policy_drop, port_forward, ftp):
         check(net)
         time.sleep(0.1)
+    control_and_reload(net, a)
     return 0
 
 

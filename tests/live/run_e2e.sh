@@ -17,6 +17,7 @@ NS_CLI=ctcrun-$SFX-cli
 NS_GW=ctcrun-$SFX-gw
 NS_SRV=ctcrun-$SFX-srv
 CTC_PID=
+TMP=
 LOG=$(mktemp)
 
 cleanup() {
@@ -28,6 +29,7 @@ cleanup() {
         ip netns del "$ns" 2>/dev/null
     done
     rm -f "$LOG"
+    [ -n "${TMP:-}" ] && rm -rf "$TMP"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -56,7 +58,16 @@ in_ns "$NS_SRV" ip route add 192.0.2.0/24 via 198.51.100.32
 in_ns "$NS_GW" sysctl -qw net.ipv4.ip_forward=1
 
 # ctc run on the gateway; wait (bounded) for its ready line.
-ip netns exec "$NS_GW" "$CTC" run --ruleset "$HERE/run-gateway.nft" --queue 0 ${CTC_RUN_VERDICTS:+--verdicts "$CTC_RUN_VERDICTS"} 2>"$LOG" &
+TMP=$(mktemp -d)
+CONTROL=$TMP/ctc.sock
+cp "$HERE/run-gateway.nft" "$TMP/ruleset.nft"
+# The reloaded ruleset: new connections to port 7777 dropped.
+sed 's|^\t\tiifname "gw-cli" oifname "gw-pub" counter accept comment "new cli->pub"|\t\ttcp dport 7777 ct state new counter drop comment "no new 7777"\n&|' \
+    "$HERE/run-gateway.nft" >"$TMP/reloaded.nft"
+grep -q "no new 7777" "$TMP/reloaded.nft" || { echo "could not make the reloaded ruleset"; exit 1; }
+printf 'table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\ttcp dport 7777 acept\n\t}\n}\n' >"$TMP/broken.nft"
+ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/ruleset.nft" --queue 0 --control "$CONTROL" \
+    ${CTC_RUN_VERDICTS:+--verdicts "$CTC_RUN_VERDICTS"} 2>"$LOG" &
 CTC_PID=$!
 for _ in $(seq 100); do
     grep -q "hook rules installed" "$LOG" && break
@@ -67,7 +78,8 @@ grep -q "hook rules installed" "$LOG" || { echo "ctc run did not start:"; cat "$
 in_ns "$NS_GW" iptables -t raw -S | grep -q "CTC_PREROUTING" || { echo "no hook rules"; exit 1; }
 
 rc=0
-timeout 120 "$PYTHON" "$HERE/run_e2e.py" --cli /run/netns/"$NS_CLI" --srv /run/netns/"$NS_SRV" || rc=$?
+timeout 180 "$PYTHON" "$HERE/run_e2e.py" --cli /run/netns/"$NS_CLI" --srv /run/netns/"$NS_SRV" \
+    --ctc "$CTC" --control "$CONTROL" --reloaded "$TMP/reloaded.nft" --broken "$TMP/broken.nft" || rc=$?
 
 kill -TERM "$CTC_PID"
 ctc_rc=0
@@ -80,4 +92,5 @@ if [ "$ctc_rc" -ne 0 ]; then echo "ctc run exited $ctc_rc after SIGTERM"; exit 1
 for t in iptables ip6tables; do
     if in_ns "$NS_GW" "$t" -t raw -S | grep -q CTC_; then echo "$t: hook rules left behind"; exit 1; fi
 done
-echo "run_e2e: all checks passed; ctc exited 0; hook rules removed"
+[ -e "$CONTROL" ] && { echo "the control socket was left behind"; exit 1; }
+echo "run_e2e: all checks passed; ctc exited 0; hook rules and control socket removed"

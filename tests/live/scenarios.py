@@ -1117,10 +1117,11 @@ def ftp_server(net, addr, port, root, permit_foreign=False):
     )
 
 
-def ftp_session(net, v6, port, modes):
+def ftp_session(net, v6, port, modes, between=None):
     """One FTP control connection from the client to the server's port,
     one RETR of the served file per entry of `modes` ("passive" or "active":
-    PASV/PORT over IPv4, EPSV/EPRT over IPv6, as ftplib does), checked."""
+    PASV/PORT over IPv4, EPSV/EPRT over IPv6, as ftplib does), checked;
+    `between()` runs between two transfers."""
     import ftplib
     import tempfile
 
@@ -1135,7 +1136,9 @@ def ftp_session(net, v6, port, modes):
                 f = ftplib.FTP()
                 f.connect(srv_a, port, timeout=SOCK_TIMEOUT, source_address=(cli_a, 0))
                 f.login("ctc", "ctc")
-                for mode in modes:
+                for i, mode in enumerate(modes):
+                    if i > 0 and between is not None:
+                        between()
                     f.set_pasv(mode == "passive")
                     got = bytearray()
                     f.retrbinary("RETR data.bin", got.extend)

@@ -209,11 +209,19 @@ up. Needs root and the iptables package.
 Not built yet (they exit 2 saying so): several queues (N:M) and
 --workers, --xdp, --control (`ctc reload`, `ctc ct`), SIGHUP reload.")]
     Run(RunArgs),
-    /// Reload the ruleset of a running `ctc run` without losing state (not built yet)
+    /// Reload the ruleset of a running `ctc run` without losing state
+    #[command(after_long_help = "\
+The running ctc compiles the ruleset off its packet path and swaps it in
+between packets: connections, NAT bindings and expectations are kept, and
+the counters of rules whose text did not change carry over. When the new
+ruleset has errors, nothing changes and its diagnostics are printed here
+(exit 1). SIGHUP to the running ctc reloads its file the same way.")]
     Reload(ReloadArgs),
-    /// Inspect the connection tracker of a running `ctc run` (not built yet)
+    /// Inspect the connection tracker of a running `ctc run`
     #[command(subcommand)]
     Ct(CtCommand),
+    /// The state of a running `ctc run`: ruleset, uptime, packets, queue drops
+    Status(StatusArgs),
     /// Benchmarks
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -420,6 +428,13 @@ struct ReloadArgs {
     ruleset: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// Control socket of the running `ctc run`
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum CtOutput {
     Extended,
@@ -536,16 +551,33 @@ fn real_main() -> u8 {
         Command::Explain(a) => explain(&a),
         Command::Replay(a) => replay(&a),
         Command::Run(a) => run::run(&a),
-        Command::Reload(_) => not_built("ctc reload", "live reload lands with issue #7"),
-        Command::Ct(c) => {
-            let sub = match c {
-                CtCommand::List(_) => "ctc ct list",
-                CtCommand::Expect(_) => "ctc ct expect",
-                CtCommand::Events(_) => "ctc ct events",
-                CtCommand::Stats(_) => "ctc ct stats",
-                CtCommand::Flush(_) => "ctc ct flush",
+        Command::Reload(a) => {
+            let request = match &a.ruleset {
+                // The daemon reads the file: give it an absolute path.
+                Some(p) => match std::path::absolute(p) {
+                    Ok(abs) => format!("reload {}", abs.display()),
+                    Err(e) => {
+                        errln!("error: {}: {e}", p.display());
+                        return EXIT_USAGE;
+                    }
+                },
+                None => "reload".to_string(),
             };
-            not_built(sub, "the control socket of `ctc run` lands with issue #7")
+            run::client(&a.control, &request, std::time::Duration::from_secs(120))
+        }
+        Command::Status(a) => run::client(&a.control, "status", std::time::Duration::from_secs(10)),
+        Command::Ct(c) => {
+            let t = std::time::Duration::from_secs(10);
+            match c {
+                CtCommand::List(a) => {
+                    let req = if a.output.is_some() { "list extended" } else { "list" };
+                    run::client(&a.control, req, t)
+                }
+                CtCommand::Expect(a) => run::client(&a.control, "expect", t),
+                CtCommand::Events(a) => run::follow(&a.control, "events"),
+                CtCommand::Stats(a) => run::client(&a.control, "stats", t),
+                CtCommand::Flush(a) => run::client(&a.control, "flush", t),
+            }
         }
         Command::Bench(BenchCommand::Classify(a)) => {
             bench::classify(&a.ruleset, a.trace.as_deref(), a.synthetic, a.engine.kind())

@@ -1,17 +1,331 @@
 //! `ctc run`: the ruleset on the host's live traffic (see
-//! `ctc_datapath::live` for how packets reach ctc and go back).
+//! `ctc_datapath::live` for how packets reach ctc and go back), with its
+//! control socket (`ctc_datapath::control`): `ctc reload`, `ctc ct`,
+//! `ctc status`.
 
-use crate::{EXIT_INPUT, EXIT_USAGE, RunArgs, not_built, runtime_program};
+use crate::{EXIT_INPUT, EXIT_USAGE, RunArgs, not_built, plural};
+use ctc_datapath::control::{self, ControlServer, Feed, Request};
+use ctc_datapath::engine::{Engine, EngineKind};
 use ctc_datapath::live::{HookRules, QueueSpec, Runner};
 use ctc_datapath::pipeline::Pipeline;
+use ctc_driver::ir::CounterId;
+use ctc_driver::{CheckOptions, Checked};
+use ctc_grammar::render::{HumanOptions, render_human};
+use std::collections::HashMap;
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// A compiled ruleset, or its diagnostics as text.
+type LoadResult = Result<(Loaded, Engine), String>;
+
+/// A rule's place: (family, table, chain, index).
+type RuleKey = (String, String, String, usize);
+
+/// A ruleset compiled for the runtime, with what the control socket needs.
+struct Loaded {
+    path: PathBuf,
+    checked: Checked,
+    /// Which rule carries which counter slot (`--counters`-style listing).
+    counter_of: HashMap<RuleKey, CounterId>,
+    /// Each counter slot's rule, as (family, table, chain, rule text): a
+    /// reload carries the counters of rules whose text is unchanged.
+    counter_rule: HashMap<CounterId, (String, String, String, String)>,
+    digest: String,
+    loaded_at: SystemTime,
+}
+
+/// FNV-1a, 64 bits: the ruleset digest `ctc status` shows.
+fn digest(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Diagnostics as text (no colour), as `ctc check` prints them.
+fn diagnostics_text(checked: &Checked) -> String {
+    let mut s = String::new();
+    for d in &checked.diagnostics {
+        s.push_str(&render_human(&checked.sources, d, HumanOptions { color: false }));
+        s.push('\n');
+    }
+    s
+}
+
+/// Check, lower, verify and compile a ruleset. `Err`: the diagnostics (and
+/// why), as text.
+fn load(path: &Path, kind: EngineKind) -> LoadResult {
+    let bytes = std::fs::read(path).map_err(|e| format!("error: {}: {e}", path.display()))?;
+    let checked = ctc_driver::check_file(path, &CheckOptions::default());
+    if checked.has_errors() {
+        return Err(format!(
+            "{}error: {} in the ruleset; the running ruleset stays",
+            diagnostics_text(&checked),
+            plural(checked.errors(), "error")
+        ));
+    }
+    let program = match ctc_sema::lower::lower(&checked.program, &checked.sources) {
+        Ok(p) => p,
+        Err(diags) => {
+            let failed = Checked { diagnostics: diags, ..checked };
+            return Err(format!(
+                "{}error: the ruleset cannot run here; the running ruleset stays",
+                diagnostics_text(&failed)
+            ));
+        }
+    };
+    let mut counter_of = HashMap::new();
+    let mut counter_rule = HashMap::new();
+    for c in &program.chains {
+        let t = &program.tables[c.table.index()];
+        let hir_rules = checked
+            .program
+            .tables
+            .iter()
+            .find(|h| h.name == t.name && h.family.name() == t.family.name())
+            .and_then(|h| h.chains.iter().find(|hc| hc.name == c.name))
+            .map(|hc| &hc.rules);
+        for (ri, r) in c.rules.iter().enumerate() {
+            if let Some(id) = r.counter {
+                counter_of.insert((t.family.name().to_string(), t.name.clone(), c.name.clone(), ri), id);
+                let text = hir_rules
+                    .and_then(|rs| rs.get(ri))
+                    .map(|hr| {
+                        let src = checked.sources.get(hr.span.file).slice(hr.span);
+                        src.split_whitespace().collect::<Vec<_>>().join(" ")
+                    })
+                    .unwrap_or_default();
+                counter_rule.insert(id, (t.family.name().to_string(), t.name.clone(), c.name.clone(), text));
+            }
+        }
+    }
+    let verified = ctc_driver::ir::verify(program)
+        .map_err(|e| format!("error[E6002]: internal error: the compiled program does not verify: {e}"))?;
+    let engine = Engine::new(kind, verified).map_err(|e| format!("error: {e}"))?;
+    let loaded = Loaded {
+        path: path.to_path_buf(),
+        checked,
+        counter_of,
+        counter_rule,
+        digest: digest(&bytes),
+        loaded_at: SystemTime::now(),
+    };
+    Ok((loaded, engine))
+}
+
+/// Counter pairs (old, new) of rules present, unchanged, in both rulesets.
+fn carried(old: &Loaded, new: &Loaded) -> Vec<(CounterId, CounterId)> {
+    let by_rule: HashMap<&(String, String, String, String), CounterId> =
+        old.counter_rule.iter().map(|(id, k)| (k, *id)).collect();
+    new.counter_rule.iter().filter_map(|(id, k)| by_rule.get(k).map(|o| (*o, *id))).collect()
+}
+
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The ruleset with its counters' values, as `nft list ruleset` prints it.
+fn counters_listing(loaded: &Loaded, pipe: &Pipeline) -> String {
+    struct Live<'a> {
+        loaded: &'a Loaded,
+        pipe: &'a Pipeline,
+    }
+    impl ctc_driver::listing::Counters for Live<'_> {
+        fn rule_counter(&self, table: usize, chain: &str, rule: usize) -> Option<(u64, u64)> {
+            let t = self.loaded.checked.program.tables.get(table)?;
+            let key = (t.family.name().to_string(), t.name.clone(), chain.to_string(), rule);
+            self.loaded.counter_of.get(&key).map(|&id| self.pipe.counter(id))
+        }
+    }
+    ctc_driver::listing::ruleset_with_counters(&loaded.checked, &Live { loaded, pipe })
+}
+
+/// What the running datapath keeps besides the runner.
+struct Daemon {
+    loaded: Loaded,
+    kind: EngineKind,
+    started: Instant,
+    queue: u16,
+    /// Reloads compiling off the packet path: the requests waiting for
+    /// them, and where their results come back.
+    reloads: Vec<(Option<Request>, mpsc::Receiver<LoadResult>)>,
+    reloads_done: u64,
+}
+
+/// `/proc/net/netfilter/nfnetlink_queue` for queue `q`: (waiting, dropped
+/// for lack of room, dropped because the socket was full).
+fn queue_counters(q: u16) -> Option<(u64, u64, u64)> {
+    let text = std::fs::read_to_string("/proc/net/netfilter/nfnetlink_queue").ok()?;
+    text.lines().find_map(|l| {
+        let w: Vec<u64> = l.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        (w.len() >= 7 && w[0] == u64::from(q)).then(|| (w[2], w[5], w[6]))
+    })
+}
+
+impl Daemon {
+    fn start_reload(&mut self, req: Option<Request>, path: Option<PathBuf>) {
+        let path = path.unwrap_or_else(|| self.loaded.path.clone());
+        let kind = self.kind;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(load(&path, kind));
+        });
+        self.reloads.push((req, rx));
+    }
+
+    /// Swap in the reloads that finished compiling (between packets).
+    fn finish_reloads(&mut self, runner: &mut Runner) {
+        let mut i = 0;
+        while i < self.reloads.len() {
+            let result = match self.reloads[i].1.try_recv() {
+                Ok(r) => r,
+                Err(mpsc::TryRecvError::Empty) => {
+                    i += 1;
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => Err("error: the compiler thread failed".into()),
+            };
+            let (req, _) = self.reloads.remove(i);
+            match result {
+                Ok((loaded, engine)) => {
+                    let pairs = carried(&self.loaded, &loaded);
+                    runner.pipeline.replace_engine(engine, &pairs);
+                    let msg = format!(
+                        "ruleset {} loaded (digest {}); {} of its counters carried over; connections kept: {}",
+                        loaded.path.display(),
+                        loaded.digest,
+                        pairs.len(),
+                        runner.pipeline.ct.as_ref().map_or(0, |t| t.entries().count())
+                    );
+                    errln!("ctc run: {msg}");
+                    self.loaded = loaded;
+                    self.reloads_done += 1;
+                    if let Some(r) = req {
+                        r.reply(true, &msg);
+                    }
+                }
+                Err(text) => {
+                    errln!("ctc run: reload failed; the running ruleset stays\n{text}");
+                    if let Some(r) = req {
+                        r.reply(false, &text);
+                    }
+                }
+            }
+        }
+    }
+
+    fn status(&self, runner: &Runner) -> String {
+        let s = &runner.stats;
+        let (waiting, full, sock) = queue_counters(self.queue).unwrap_or((0, 0, 0));
+        let conns = runner.pipeline.ct.as_ref().map_or(0, |t| t.entries().count());
+        format!(
+            "ruleset: {} digest {} loaded at {} (epoch s), {} reloads\n\
+             uptime: {} s\n\
+             engine: {}\n\
+             queue {}: {waiting} waiting, {full} dropped (queue full), {sock} dropped (socket full)\n\
+             packets: {} ({} accepted, {} rewritten, {} sent by ctc, {} dropped, {} generated, {} errors)\n\
+             connections: {conns}\n",
+            self.loaded.path.display(),
+            self.loaded.digest,
+            secs(self.loaded.loaded_at),
+            self.reloads_done,
+            self.started.elapsed().as_secs(),
+            self.kind.name(),
+            self.queue,
+            s.packets,
+            s.accepted,
+            s.rewritten,
+            s.sent,
+            s.dropped,
+            s.generated,
+            s.errors
+        )
+    }
+
+    /// Answer one control request.
+    fn serve(&mut self, req: Request, runner: &mut Runner, server: &mut ControlServer) {
+        let words: Vec<&str> = req.words.iter().map(String::as_str).collect();
+        let now = now_ns();
+        match words.as_slice() {
+            ["list"] | ["list", "extended"] => {
+                let Some(t) = &runner.pipeline.ct else { return req.reply(true, "") };
+                let mut body = String::new();
+                for e in t.entries() {
+                    let line = if words.len() == 2 {
+                        ctc_conntrack::format::entry_extended(e, now, t.config())
+                    } else {
+                        ctc_conntrack::format::entry(e, now, t.config())
+                    };
+                    body.push_str(&line);
+                    body.push('\n');
+                }
+                body.push_str(&ctc_conntrack::format::summary(t.entries().count()));
+                req.reply(true, &body);
+            }
+            ["expect"] => {
+                let Some(t) = &runner.pipeline.ct else { return req.reply(true, "") };
+                let mut body = String::new();
+                for e in t.expectations() {
+                    body.push_str(&ctc_conntrack::format::expectation(e, e.timeout_secs(now)));
+                    body.push('\n');
+                }
+                body.push_str(&format!(
+                    "conntrack v1.4.7 (conntrack-tools): {} expectations have been shown.",
+                    t.expectations().count()
+                ));
+                req.reply(true, &body);
+            }
+            ["stats"] => {
+                let body =
+                    runner.pipeline.ct.as_ref().map_or(String::new(), |t| ctc_conntrack::format::stats(t.stats()));
+                req.reply(true, &body);
+            }
+            ["flush"] => {
+                if let Some(t) = &mut runner.pipeline.ct {
+                    t.flush(now);
+                }
+                req.reply(true, "conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.");
+            }
+            ["counters"] => {
+                let body = counters_listing(&self.loaded, &runner.pipeline);
+                req.reply(true, &body);
+            }
+            ["status"] => {
+                let body = self.status(runner);
+                req.reply(true, &body);
+            }
+            ["reload"] => self.start_reload(Some(req), None),
+            ["reload", path] => {
+                let p = PathBuf::from(path);
+                self.start_reload(Some(req), Some(p));
+            }
+            ["events"] => {
+                runner.keep_events = true;
+                server.subscribe(req, Feed::Conntrack);
+            }
+            ["events", "expect"] => {
+                runner.keep_events = true;
+                server.subscribe(req, Feed::Expect);
+            }
+            _ => {
+                let msg = format!("unknown request `{}`", req.words.join(" "));
+                req.reply(false, &msg);
+            }
+        }
+    }
+}
 
 pub(crate) fn run(a: &RunArgs) -> u8 {
     if a.xdp.is_some() {
         return not_built("ctc run --xdp", "AF_XDP comes after NFQUEUE in issue #7; use --queue");
-    }
-    if a.control.is_some() {
-        return not_built("ctc run --control", "the control socket (`ctc reload`, `ctc ct`) lands with issue #7");
     }
     if a.workers.is_some_and(|w| w > 1) {
         return not_built("ctc run --workers", "one worker for now");
@@ -37,21 +351,11 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
-    let program = match runtime_program(&a.ruleset, "not started") {
-        Ok((_, p)) => p,
-        Err(code) => return code,
-    };
-    let verified = match ctc_driver::ir::verify(program) {
-        Ok(v) => v,
-        Err(e) => {
-            errln!("error[E6002]: internal error: the compiled program does not verify: {e}");
-            return EXIT_INPUT;
-        }
-    };
-    let engine = match ctc_datapath::engine::Engine::new(a.engine.kind(), verified) {
-        Ok(e) => e,
-        Err(e) => {
-            errln!("error: {e}");
+    let kind = a.engine.kind();
+    let (loaded, engine) = match load(&a.ruleset, kind) {
+        Ok(x) => x,
+        Err(text) => {
+            errln!("{}", text.replace("the running ruleset stays", "not started"));
             return EXIT_INPUT;
         }
     };
@@ -68,6 +372,14 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         errln!("error: catching signals: {e}");
         return EXIT_USAGE;
     }
+    let control_path = a.control.clone().unwrap_or_else(|| PathBuf::from(control::DEFAULT_PATH));
+    let mut server = match ControlServer::bind(&control_path) {
+        Ok(s) => s,
+        Err(e) => {
+            errln!("error: the control socket {}: {e}", control_path.display());
+            return EXIT_USAGE;
+        }
+    };
     // The queue first, then the rules that feed it: no packet meets an
     // unbound queue (which would drop it).
     let mut runner = match Runner::new(pipeline, spec.first, a.fail_open) {
@@ -96,14 +408,18 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         }
     };
     errln!(
-        "ctc run: queue {} bound, hook rules installed (raw PREROUTING and OUTPUT, IPv4 and IPv6); {nifaces} interfaces; {} engine",
+        "ctc run: queue {} bound, hook rules installed (raw PREROUTING and OUTPUT, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
         spec.first,
-        runner.pipeline.vm.kind().name()
+        kind.name(),
+        control_path.display()
     );
+    let mut daemon =
+        Daemon { loaded, kind, started: Instant::now(), queue: spec.first, reloads: Vec::new(), reloads_done: 0 };
     let code = loop {
         match ctc_datapath::sys::take_signal() {
-            Some(libc_sig) if libc_sig == sig::HUP => {
-                errln!("ctc run: SIGHUP: reloading is not built yet (issue #7); the running ruleset stays");
+            Some(sig::HUP) => {
+                errln!("ctc run: SIGHUP: reloading {}", daemon.loaded.path.display());
+                daemon.start_reload(None, None);
             }
             Some(_) => break 0,
             None => {}
@@ -111,6 +427,32 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         if let Err(e) = runner.step() {
             errln!("error: the queue failed: {e}");
             break EXIT_INPUT;
+        }
+        daemon.finish_reloads(&mut runner);
+        for req in server.poll() {
+            daemon.serve(req, &mut runner, &mut server);
+        }
+        if runner.keep_events {
+            let (ev, xev) = runner.take_events();
+            let lines: Vec<String> = ev
+                .iter()
+                .map(|e| {
+                    format!("{}{}", ctc_conntrack::format::timestamp_prefix(e.time_ns), ctc_conntrack::format::event(e))
+                })
+                .collect();
+            server.publish(Feed::Conntrack, &lines);
+            let xlines: Vec<String> = xev
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}{}",
+                        ctc_conntrack::format::timestamp_prefix(e.time_ns),
+                        ctc_conntrack::format::expect_event(e)
+                    )
+                })
+                .collect();
+            server.publish(Feed::Expect, &xlines);
+            runner.keep_events = server.wants(Feed::Conntrack) || server.wants(Feed::Expect);
         }
     };
     rules.remove();
@@ -131,4 +473,46 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
 /// Signal numbers (Linux).
 mod sig {
     pub const HUP: i32 = 1;
+}
+
+/// The control socket's path of a client command.
+fn control_path(p: &Option<PathBuf>) -> PathBuf {
+    p.clone().unwrap_or_else(|| PathBuf::from(control::DEFAULT_PATH))
+}
+
+/// A client command: send `request`, print the body (stdout, or stderr
+/// for an error). Exit 0, 1 when the daemon answered `error`, 2 when it
+/// could not be reached.
+pub(crate) fn client(path: &Option<PathBuf>, request: &str, timeout: Duration) -> u8 {
+    let p = control_path(path);
+    match control::request(&p, request, timeout) {
+        Ok((true, body)) => {
+            let _ = write!(std::io::stdout().lock(), "{body}");
+            0
+        }
+        Ok((false, body)) => {
+            errln!("{}", body.trim_end());
+            EXIT_INPUT
+        }
+        Err(e) => {
+            errln!("error: the control socket {}: {e} (is `ctc run` running, with this --control?)", p.display());
+            EXIT_USAGE
+        }
+    }
+}
+
+/// `ctc ct events`: follow the daemon's events until interrupted.
+pub(crate) fn follow(path: &Option<PathBuf>, request: &str) -> u8 {
+    let p = control_path(path);
+    let out = std::io::stdout();
+    match control::follow(&p, request, |line| {
+        let mut o = out.lock();
+        writeln!(o, "{line}").and_then(|_| o.flush()).is_ok()
+    }) {
+        Ok(()) => 0,
+        Err(e) => {
+            errln!("error: the control socket {}: {e}", p.display());
+            EXIT_USAGE
+        }
+    }
 }

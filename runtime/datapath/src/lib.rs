@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod capture;
+pub mod control;
 pub mod engine;
 pub mod host;
 pub mod live;

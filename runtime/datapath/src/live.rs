@@ -233,6 +233,12 @@ pub struct Runner {
     /// time, hook, input or output interface, verdict, ct state the filter
     /// chains saw, output interface, and the rule that decided.
     pub verdicts: Option<Box<dyn std::io::Write + Send>>,
+    /// Keep the connection and expectation events for the caller
+    /// ([`Runner::take_events`]); otherwise they are discarded as they
+    /// come (the tracker's buffers stay empty).
+    pub keep_events: bool,
+    events: Vec<ctc_conntrack::Event>,
+    expect_events: Vec<ctc_conntrack::ExpectEvent>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -256,7 +262,22 @@ impl Runner {
         let opts = QueueOptions { fail_open, gso: false, ..QueueOptions::default() };
         let queue = Queue::open(num, &opts)?;
         queue.set_timeout(Some(std::time::Duration::from_millis(200)))?;
-        Ok(Runner { pipeline, queue, sender: Sender::new()?, stats: RunStats::default(), verdicts: None })
+        Ok(Runner {
+            pipeline,
+            queue,
+            sender: Sender::new()?,
+            stats: RunStats::default(),
+            verdicts: None,
+            keep_events: false,
+            events: Vec::new(),
+            expect_events: Vec::new(),
+        })
+    }
+
+    /// The connection and expectation events since the last call (with
+    /// [`Runner::keep_events`]).
+    pub fn take_events(&mut self) -> (Vec<ctc_conntrack::Event>, Vec<ctc_conntrack::ExpectEvent>) {
+        (std::mem::take(&mut self.events), std::mem::take(&mut self.expect_events))
     }
 
     /// Wait (at most 200 ms) for packets and settle them all. Returns how
@@ -343,6 +364,15 @@ impl Runner {
                 self.pipeline.reason_text(&out.reason)
             );
             let _ = w.flush();
+        }
+        if let Some(t) = &mut self.pipeline.ct {
+            let x = t.take_expect_events();
+            if self.keep_events {
+                self.expect_events.extend(x);
+            }
+        }
+        if self.keep_events {
+            self.events.extend(out.events.iter().cloned());
         }
         for (_, g) in out.generated() {
             match self.sender.send(g) {

@@ -408,6 +408,25 @@ impl Pipeline {
         self.state.counter(id)
     }
 
+    /// Live reload: run `engine`'s program from now on. The connection
+    /// tracker (entries, NAT bindings, expectations) is kept; dynamic sets
+    /// keep their elements (`State::adopt`); each `(old, new)` pair of
+    /// `counters` carries a counter's value over to the new program (the
+    /// caller pairs the counters of unchanged rules); the rest start at
+    /// their declared values.
+    pub fn replace_engine(&mut self, engine: Engine, counters: &[(ctc_ir::CounterId, ctc_ir::CounterId)]) {
+        let mut st = State::adopt(engine.vm(), &self.state, self.vm.vm());
+        for (old, new) in counters {
+            let (p, b) = self.state.counter(*old);
+            if let Some(slot) = st.counter_slots_mut().get_mut(new.index()) {
+                *slot = [p, b];
+            }
+        }
+        self.nat_families = nat_families(engine.program());
+        self.vm = engine;
+        self.state = st;
+    }
+
     /// Run one frame through the hooks, then finish its connection: an
     /// accepted packet confirms it (a new entry becomes visible, pending
     /// events go out), a dropped one abandons an unconfirmed entry after the
