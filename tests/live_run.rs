@@ -21,18 +21,32 @@ use std::process::Command;
 
 #[test]
 fn ctc_run_is_the_gateways_firewall() {
+    run_e2e("0");
+}
+
+/// The same on two queues: the kernel spreads flows over them by address
+/// pair, so a connection and its NAT'ed replies, an FTP control connection
+/// and its data connection, meet different workers — which share one
+/// tracker.
+#[test]
+fn ctc_run_on_two_queues() {
+    run_e2e("0:1");
+}
+
+fn run_e2e(queues: &str) {
     if let Some(why) = live::skip_reason() {
         eprintln!("SKIP live_run: {why}");
         return;
     }
     let python = live::python_with_scapy().unwrap_or_else(|e| panic!("{e}"));
-    let sfx = format!("{:x}", std::process::id());
+    let sfx = format!("{:x}{}", std::process::id(), queues.len());
     let out = Command::new("timeout")
         .args(["300", "bash"])
         .arg(live::live_dir().join("run_e2e.sh"))
         .arg(ctc_tests::replay::ctc_binary())
         .arg(&sfx)
         .env("PYTHON", &python)
+        .env("CTC_RUN_QUEUES", queues)
         .output()
         .expect("run run_e2e.sh");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

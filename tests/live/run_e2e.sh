@@ -6,8 +6,9 @@
 #
 #   run_e2e.sh CTC SUFFIX
 #
-# Environment: PYTHON (with pyftpdlib). Everything is bounded in time and
-# removed on every exit path.
+# Environment: PYTHON (with pyftpdlib); CTC_RUN_QUEUES (`--queue`, default
+# 0); CTC_RUN_VERDICTS (a file for `--verdicts`). Everything is bounded in
+# time and removed on every exit path.
 set -euo pipefail
 CTC=$1
 SFX=$2
@@ -66,7 +67,7 @@ sed 's|^\t\tiifname "gw-cli" oifname "gw-pub" counter accept comment "new cli->p
     "$HERE/run-gateway.nft" >"$TMP/reloaded.nft"
 grep -q "no new 7777" "$TMP/reloaded.nft" || { echo "could not make the reloaded ruleset"; exit 1; }
 printf 'table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\ttcp dport 7777 acept\n\t}\n}\n' >"$TMP/broken.nft"
-ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/ruleset.nft" --queue 0 --control "$CONTROL" \
+ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/ruleset.nft" --queue "${CTC_RUN_QUEUES:-0}" --control "$CONTROL" \
     ${CTC_RUN_VERDICTS:+--verdicts "$CTC_RUN_VERDICTS"} 2>"$LOG" &
 CTC_PID=$!
 for _ in $(seq 100); do

@@ -6,7 +6,7 @@
 use crate::{EXIT_INPUT, EXIT_USAGE, RunArgs, not_built, plural};
 use ctc_datapath::control::{self, ControlServer, Feed, Request};
 use ctc_datapath::engine::{Engine, EngineKind};
-use ctc_datapath::live::{HookRules, QueueSpec, Runner};
+use ctc_datapath::live::{HookRules, QueueSpec, Shared, Worker};
 use ctc_datapath::pipeline::Pipeline;
 use ctc_driver::ir::CounterId;
 use ctc_driver::{CheckOptions, Checked};
@@ -14,6 +14,7 @@ use ctc_grammar::render::{HumanOptions, render_human};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -153,7 +154,7 @@ struct Daemon {
     loaded: Loaded,
     kind: EngineKind,
     started: Instant,
-    queue: u16,
+    queues: QueueSpec,
     /// Reloads compiling off the packet path: the requests waiting for
     /// them, and where their results come back.
     reloads: Vec<(Option<Request>, mpsc::Receiver<LoadResult>)>,
@@ -182,7 +183,7 @@ impl Daemon {
     }
 
     /// Swap in the reloads that finished compiling (between packets).
-    fn finish_reloads(&mut self, runner: &mut Runner) {
+    fn finish_reloads(&mut self, shared: &Shared) {
         let mut i = 0;
         while i < self.reloads.len() {
             let result = match self.reloads[i].1.try_recv() {
@@ -197,14 +198,16 @@ impl Daemon {
             match result {
                 Ok((loaded, engine)) => {
                     let pairs = carried(&self.loaded, &loaded);
-                    runner.pipeline.replace_engine(engine, &pairs);
+                    let mut pipe = shared.pipeline();
+                    pipe.replace_engine(engine, &pairs);
                     let msg = format!(
                         "ruleset {} loaded (digest {}); {} of its counters carried over; connections kept: {}",
                         loaded.path.display(),
                         loaded.digest,
                         pairs.len(),
-                        runner.pipeline.ct.as_ref().map_or(0, |t| t.entries().count())
+                        pipe.ct.as_ref().map_or(0, |t| t.entries().count())
                     );
+                    drop(pipe);
                     errln!("ctc run: {msg}");
                     self.loaded = loaded;
                     self.reloads_done += 1;
@@ -222,15 +225,21 @@ impl Daemon {
         }
     }
 
-    fn status(&self, runner: &Runner) -> String {
-        let s = &runner.stats;
-        let (waiting, full, sock) = queue_counters(self.queue).unwrap_or((0, 0, 0));
-        let conns = runner.pipeline.ct.as_ref().map_or(0, |t| t.entries().count());
+    fn status(&self, shared: &Shared) -> String {
+        let s = &shared.stats();
+        let mut queues = String::new();
+        for q in self.queues.first..=self.queues.last {
+            let (waiting, full, sock) = queue_counters(q).unwrap_or((0, 0, 0));
+            queues.push_str(&format!(
+                "queue {q}: {waiting} waiting, {full} dropped (queue full), {sock} dropped (socket full)\n"
+            ));
+        }
+        let conns = shared.pipeline().ct.as_ref().map_or(0, |t| t.entries().count());
         format!(
             "ruleset: {} digest {} loaded at {} (epoch s), {} reloads\n\
              uptime: {} s\n\
              engine: {}\n\
-             queue {}: {waiting} waiting, {full} dropped (queue full), {sock} dropped (socket full)\n\
+             {queues}\
              packets: {} ({} accepted, {} rewritten, {} sent by ctc, {} dropped, {} generated, {} errors)\n\
              connections: {conns}\n",
             self.loaded.path.display(),
@@ -239,7 +248,6 @@ impl Daemon {
             self.reloads_done,
             self.started.elapsed().as_secs(),
             self.kind.name(),
-            self.queue,
             s.packets,
             s.accepted,
             s.rewritten,
@@ -251,12 +259,13 @@ impl Daemon {
     }
 
     /// Answer one control request.
-    fn serve(&mut self, req: Request, runner: &mut Runner, server: &mut ControlServer) {
+    fn serve(&mut self, req: Request, shared: &Shared, server: &mut ControlServer) {
         let words: Vec<&str> = req.words.iter().map(String::as_str).collect();
         let now = now_ns();
         match words.as_slice() {
             ["list"] | ["list", "extended"] => {
-                let Some(t) = &runner.pipeline.ct else { return req.reply(true, "") };
+                let pipe = shared.pipeline();
+                let Some(t) = &pipe.ct else { return req.reply(true, "") };
                 let mut body = String::new();
                 for e in t.entries() {
                     let line = if words.len() == 2 {
@@ -271,7 +280,8 @@ impl Daemon {
                 req.reply(true, &body);
             }
             ["expect"] => {
-                let Some(t) = &runner.pipeline.ct else { return req.reply(true, "") };
+                let pipe = shared.pipeline();
+                let Some(t) = &pipe.ct else { return req.reply(true, "") };
                 let mut body = String::new();
                 for e in t.expectations() {
                     body.push_str(&ctc_conntrack::format::expectation(e, e.timeout_secs(now)));
@@ -285,21 +295,21 @@ impl Daemon {
             }
             ["stats"] => {
                 let body =
-                    runner.pipeline.ct.as_ref().map_or(String::new(), |t| ctc_conntrack::format::stats(t.stats()));
+                    shared.pipeline().ct.as_ref().map_or(String::new(), |t| ctc_conntrack::format::stats(t.stats()));
                 req.reply(true, &body);
             }
             ["flush"] => {
-                if let Some(t) = &mut runner.pipeline.ct {
+                if let Some(t) = &mut shared.pipeline().ct {
                     t.flush(now);
                 }
                 req.reply(true, "conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.");
             }
             ["counters"] => {
-                let body = counters_listing(&self.loaded, &runner.pipeline);
+                let body = counters_listing(&self.loaded, &shared.pipeline());
                 req.reply(true, &body);
             }
             ["status"] => {
-                let body = self.status(runner);
+                let body = self.status(shared);
                 req.reply(true, &body);
             }
             ["reload"] => self.start_reload(Some(req), None),
@@ -308,11 +318,11 @@ impl Daemon {
                 self.start_reload(Some(req), Some(p));
             }
             ["events"] => {
-                runner.keep_events = true;
+                shared.keep_events.store(true, Ordering::Relaxed);
                 server.subscribe(req, Feed::Conntrack);
             }
             ["events", "expect"] => {
-                runner.keep_events = true;
+                shared.keep_events.store(true, Ordering::Relaxed);
                 server.subscribe(req, Feed::Expect);
             }
             _ => {
@@ -327,11 +337,8 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
     if a.xdp.is_some() {
         return not_built("ctc run --xdp", "AF_XDP comes after NFQUEUE in issue #7; use --queue");
     }
-    if a.workers.is_some_and(|w| w > 1) {
-        return not_built("ctc run --workers", "one worker for now");
-    }
     let Some(q) = &a.queue else {
-        errln!("error: `ctc run` needs --queue N (the NFQUEUE number to use)");
+        errln!("error: `ctc run` needs --queue N or --queue N:M (the NFQUEUE numbers to use)");
         return EXIT_USAGE;
     };
     let spec = match QueueSpec::parse(q) {
@@ -341,8 +348,12 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    if spec.first != spec.last {
-        return not_built("ctc run --queue N:M", "several queues need a shared tracker; use one queue");
+    let nqueues = u32::from(spec.last - spec.first) + 1;
+    if let Some(w) = a.workers
+        && w != nqueues
+    {
+        errln!("error: --workers {w}: one worker serves each queue; --queue {q} has {nqueues}");
+        return EXIT_USAGE;
     }
     let mut ct_config = ctc_conntrack::Config::default();
     for (name, value) in &a.sysctls {
@@ -380,16 +391,20 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    // The queue first, then the rules that feed it: no packet meets an
+    // The queues first, then the rules that feed them: no packet meets an
     // unbound queue (which would drop it).
-    let mut runner = match Runner::new(pipeline, spec.first, a.fail_open) {
-        Ok(r) => r,
-        Err(e) => {
-            errln!("error: binding NFQUEUE {}: {e} (root is needed; is another program using it?)", spec.first);
-            return EXIT_USAGE;
+    let shared = Shared::new(pipeline);
+    let mut workers = Vec::new();
+    for num in spec.first..=spec.last {
+        match Worker::new(std::sync::Arc::clone(&shared), num, a.fail_open) {
+            Ok(w) => workers.push(w),
+            Err(e) => {
+                errln!("error: binding NFQUEUE {num}: {e} (root is needed; is another program using it?)");
+                return EXIT_USAGE;
+            }
         }
-    };
-    runner.verdicts = match &a.verdicts {
+    }
+    *shared.verdicts.lock().unwrap_or_else(|e| e.into_inner()) = match &a.verdicts {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stdout())),
         Some(p) => match std::fs::File::create(p) {
@@ -407,33 +422,39 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    let threads: Vec<_> = workers
+        .into_iter()
+        .map(|w| std::thread::Builder::new().name("ctc-worker".into()).spawn(move || w.run()))
+        .collect();
     errln!(
         "ctc run: queue {} bound, hook rules installed (raw PREROUTING and OUTPUT, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
-        spec.first,
+        if spec.first == spec.last { spec.first.to_string() } else { format!("{}:{}", spec.first, spec.last) },
         kind.name(),
         control_path.display()
     );
     let mut daemon =
-        Daemon { loaded, kind, started: Instant::now(), queue: spec.first, reloads: Vec::new(), reloads_done: 0 };
-    let code = loop {
+        Daemon { loaded, kind, started: Instant::now(), queues: spec, reloads: Vec::new(), reloads_done: 0 };
+    let mut code = 0;
+    loop {
         match ctc_datapath::sys::take_signal() {
             Some(sig::HUP) => {
                 errln!("ctc run: SIGHUP: reloading {}", daemon.loaded.path.display());
                 daemon.start_reload(None, None);
             }
-            Some(_) => break 0,
+            Some(_) => break,
             None => {}
         }
-        if let Err(e) = runner.step() {
-            errln!("error: the queue failed: {e}");
-            break EXIT_INPUT;
+        if threads.iter().any(|t| t.as_ref().map_or(true, |h| h.is_finished())) {
+            errln!("error: a worker stopped");
+            code = EXIT_INPUT;
+            break;
         }
-        daemon.finish_reloads(&mut runner);
+        daemon.finish_reloads(&shared);
         for req in server.poll() {
-            daemon.serve(req, &mut runner, &mut server);
+            daemon.serve(req, &shared, &mut server);
         }
-        if runner.keep_events {
-            let (ev, xev) = runner.take_events();
+        if shared.keep_events.load(Ordering::Relaxed) {
+            let (ev, xev) = shared.take_events();
             let lines: Vec<String> = ev
                 .iter()
                 .map(|e| {
@@ -452,11 +473,24 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
                 })
                 .collect();
             server.publish(Feed::Expect, &xlines);
-            runner.keep_events = server.wants(Feed::Conntrack) || server.wants(Feed::Expect);
+            shared.keep_events.store(server.wants(Feed::Conntrack) || server.wants(Feed::Expect), Ordering::Relaxed);
         }
-    };
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The rules first (with no reader, a queue drops what reaches it).
     rules.remove();
-    let s = runner.stats;
+    shared.stop.store(true, Ordering::Relaxed);
+    for t in threads.into_iter().flatten() {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                errln!("error: the queue failed: {e}");
+                code = EXIT_INPUT;
+            }
+            Err(_) => code = EXIT_INPUT,
+        }
+    }
+    let s = shared.stats();
     errln!(
         "ctc run: stopped; hook rules removed; {} packets: {} accepted ({} rewritten, {} sent by ctc), {} dropped, {} generated, {} errors",
         s.packets,

@@ -33,8 +33,11 @@ use crate::nfqueue::{Packet, Queue, QueueOptions, Verdict};
 use crate::pipeline::{FinalVerdict, Pipeline};
 use rustix::net::{AddressFamily, SendFlags, SocketType, ipproto};
 use std::io;
+use std::io::Write as _;
 use std::net::{SocketAddrV4, SocketAddrV6};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The mark of packets ctc sends itself (`ctc/` in ASCII): the OUTPUT
 /// hook rule lets them pass unqueued.
@@ -182,7 +185,7 @@ impl Sender {
     }
 }
 
-/// What the runner has done, for `ctc status` and the exit summary.
+/// What the workers have done, for `ctc status` and the exit summary.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunStats {
     pub packets: u64,
@@ -196,6 +199,18 @@ pub struct RunStats {
     /// (counted in `packets`, not in `accepted` or `dropped`).
     pub sent: u64,
     pub errors: u64,
+}
+
+impl RunStats {
+    fn add(&mut self, o: &RunStats) {
+        self.packets += o.packets;
+        self.accepted += o.accepted;
+        self.dropped += o.dropped;
+        self.rewritten += o.rewritten;
+        self.generated += o.generated;
+        self.sent += o.sent;
+        self.errors += o.errors;
+    }
 }
 
 /// The TTL (IPv4, with its header checksum) or hop limit raised by one:
@@ -223,27 +238,28 @@ fn src_addr(pkt: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// One queue's worker: packets in, the pipeline, verdicts out.
-pub struct Runner {
-    pub pipeline: Pipeline,
-    queue: Queue,
-    sender: Sender,
-    pub stats: RunStats,
+/// What the workers of all queues share: one pipeline (one connection
+/// tracker: both directions of a flow meet the same state whichever queue
+/// the kernel hands them to, which NAT makes unpredictable), the run's
+/// statistics and events, and the stop flag.
+pub struct Shared {
+    pub pipeline: Mutex<Pipeline>,
+    /// Set to make the workers return.
+    pub stop: AtomicBool,
+    /// Keep connection and expectation events for [`Shared::take_events`];
+    /// otherwise they are discarded as they come.
+    pub keep_events: AtomicBool,
+    events: Mutex<(Vec<ctc_conntrack::Event>, Vec<ctc_conntrack::ExpectEvent>)>,
+    stats: Mutex<RunStats>,
     /// One line per packet (`ctc run --verdicts`): the queue's packet id,
-    /// time, hook, input or output interface, verdict, ct state the filter
-    /// chains saw, output interface, and the rule that decided.
-    pub verdicts: Option<Box<dyn std::io::Write + Send>>,
-    /// Keep the connection and expectation events for the caller
-    /// ([`Runner::take_events`]); otherwise they are discarded as they
-    /// come (the tracker's buffers stay empty).
-    pub keep_events: bool,
-    events: Vec<ctc_conntrack::Event>,
-    expect_events: Vec<ctc_conntrack::ExpectEvent>,
+    /// time, hook, input interface, verdict, ct state the filter chains
+    /// saw, output interface, and the rule that decided.
+    pub verdicts: Mutex<Option<Box<dyn std::io::Write + Send>>>,
 }
 
-impl std::fmt::Debug for Runner {
+impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").field("queue", &self.queue).field("stats", &self.stats).finish_non_exhaustive()
+        f.debug_struct("Shared").field("stats", &self.stats()).finish_non_exhaustive()
     }
 }
 
@@ -251,36 +267,72 @@ fn now_ns() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
-impl Runner {
-    /// Bind queue `num` for `pipeline` (whose host model is the live
+/// A lock whose holder panicked is still usable: the pipeline's state is
+/// consistent between packets.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// The shared state for `pipeline` (whose host model is the live
     /// host's: [`crate::rtnl::read_host`]).
-    pub fn new(mut pipeline: Pipeline, num: u16, fail_open: bool) -> io::Result<Runner> {
+    pub fn new(mut pipeline: Pipeline) -> Arc<Shared> {
         pipeline.emulate_stack = false;
         pipeline.inputs = (0..pipeline.host.ifaces.len()).collect();
+        Arc::new(Shared {
+            pipeline: Mutex::new(pipeline),
+            stop: AtomicBool::new(false),
+            keep_events: AtomicBool::new(false),
+            events: Mutex::new((Vec::new(), Vec::new())),
+            stats: Mutex::new(RunStats::default()),
+            verdicts: Mutex::new(None),
+        })
+    }
+
+    /// The statistics of all workers.
+    pub fn stats(&self) -> RunStats {
+        *lock(&self.stats)
+    }
+
+    /// The connection and expectation events since the last call.
+    pub fn take_events(&self) -> (Vec<ctc_conntrack::Event>, Vec<ctc_conntrack::ExpectEvent>) {
+        std::mem::take(&mut *lock(&self.events))
+    }
+
+    /// The pipeline, for the control socket (between packets).
+    pub fn pipeline(&self) -> MutexGuard<'_, Pipeline> {
+        lock(&self.pipeline)
+    }
+}
+
+/// One queue's worker: packets in, the shared pipeline, verdicts out.
+#[derive(Debug)]
+pub struct Worker {
+    queue: Queue,
+    sender: Sender,
+    shared: Arc<Shared>,
+}
+
+impl Worker {
+    /// Bind queue `num`.
+    pub fn new(shared: Arc<Shared>, num: u16, fail_open: bool) -> io::Result<Worker> {
         // Without the GSO flag the kernel completes checksums before it
         // queues a packet (skb_checksum_help), which the tracker verifies.
         let opts = QueueOptions { fail_open, gso: false, ..QueueOptions::default() };
         let queue = Queue::open(num, &opts)?;
-        queue.set_timeout(Some(std::time::Duration::from_millis(200)))?;
-        Ok(Runner {
-            pipeline,
-            queue,
-            sender: Sender::new()?,
-            stats: RunStats::default(),
-            verdicts: None,
-            keep_events: false,
-            events: Vec::new(),
-            expect_events: Vec::new(),
-        })
+        queue.set_timeout(Some(std::time::Duration::from_millis(100)))?;
+        Ok(Worker { queue, sender: Sender::new()?, shared })
     }
 
-    /// The connection and expectation events since the last call (with
-    /// [`Runner::keep_events`]).
-    pub fn take_events(&mut self) -> (Vec<ctc_conntrack::Event>, Vec<ctc_conntrack::ExpectEvent>) {
-        (std::mem::take(&mut self.events), std::mem::take(&mut self.expect_events))
+    /// Settle packets until [`Shared::stop`] is set.
+    pub fn run(mut self) -> io::Result<()> {
+        while !self.shared.stop.load(Ordering::Relaxed) {
+            self.step()?;
+        }
+        Ok(())
     }
 
-    /// Wait (at most 200 ms) for packets and settle them all. Returns how
+    /// Wait (at most 100 ms) for packets and settle them all. Returns how
     /// many were handled.
     pub fn step(&mut self) -> io::Result<usize> {
         let mut batch = Vec::new();
@@ -296,25 +348,20 @@ impl Runner {
             }
             Err(e) => return Err(e),
         }
+        let mut stats = RunStats::default();
+        let mut verdicts = Vec::with_capacity(batch.len());
+        {
+            let shared = Arc::clone(&self.shared);
+            let mut pipe = lock(&shared.pipeline);
+            for p in &batch {
+                verdicts.push(self.handle(&mut pipe, p, &mut stats));
+            }
+        }
         let mut batch_accept: Option<u32> = None;
-        for p in &batch {
-            let sent_before = self.stats.sent;
-            let (v, payload) = self.handle(p);
-            self.stats.packets += 1;
+        for (p, (v, payload)) in batch.iter().zip(verdicts) {
             match (v, payload) {
-                (Verdict::Accept, None) => {
-                    self.stats.accepted += 1;
-                    batch_accept = Some(batch_accept.map_or(p.id, |b| b.max(p.id)));
-                }
-                (v, payload) => {
-                    if v == Verdict::Accept {
-                        self.stats.accepted += 1;
-                        self.stats.rewritten += 1;
-                    } else if self.stats.sent == sent_before {
-                        self.stats.dropped += 1;
-                    }
-                    self.queue.verdict(p.id, v, payload.as_deref(), None)?;
-                }
+                (Verdict::Accept, None) => batch_accept = Some(batch_accept.map_or(p.id, |b| b.max(p.id))),
+                (v, payload) => self.queue.verdict(p.id, v, payload.as_deref(), None)?,
             }
         }
         // One message for every unchanged accepted packet (those settled
@@ -322,34 +369,37 @@ impl Runner {
         if let Some(last) = batch_accept {
             self.queue.verdict_batch(last, Verdict::Accept)?;
         }
+        lock(&self.shared.stats).add(&stats);
         Ok(batch.len())
     }
 
     /// The verdict on one packet, and its new bytes when they changed.
-    fn handle(&mut self, p: &Packet) -> (Verdict, Option<Vec<u8>>) {
+    fn handle(&self, pipe: &mut Pipeline, p: &Packet, stats: &mut RunStats) -> (Verdict, Option<Vec<u8>>) {
+        stats.packets += 1;
         let now = now_ns();
         let out = match p.hook {
             HOOK_PREROUTING => {
-                let Some(input) = self.pipeline.host.ifaces.iter().position(|f| f.index == p.indev) else {
+                let Some(input) = pipe.host.ifaces.iter().position(|f| f.index == p.indev) else {
                     // An interface the host model does not know yet.
+                    stats.accepted += 1;
                     return (Verdict::Accept, None);
                 };
                 let frame = Frame { time_ns: now, input, link: Link::RawIp, data: p.payload.clone() };
-                self.pipeline.process(&frame)
+                pipe.process(&frame)
             }
             HOOK_LOCAL_OUT => {
-                let oif = self.pipeline.host.ifaces.iter().position(|f| f.index == p.outdev);
-                self.pipeline.process_output(p.payload.clone(), now, oif)
+                let oif = pipe.host.ifaces.iter().position(|f| f.index == p.outdev);
+                pipe.process_output(p.payload.clone(), now, oif)
             }
-            _ => return (Verdict::Accept, None),
+            _ => {
+                stats.accepted += 1;
+                return (Verdict::Accept, None);
+            }
         };
-        if let Some(w) = &mut self.verdicts {
-            let name = |i: Option<usize>| i.map_or("-", |i| self.pipeline.name_of(i));
-            let iif = if p.hook == HOOK_PREROUTING {
-                self.pipeline.host.ifaces.iter().position(|f| f.index == p.indev)
-            } else {
-                None
-            };
+        if let Some(w) = lock(&self.shared.verdicts).as_mut() {
+            let name = |i: Option<usize>| i.map_or("-", |i| pipe.name_of(i));
+            let iif =
+                if p.hook == HOOK_PREROUTING { pipe.host.ifaces.iter().position(|f| f.index == p.indev) } else { None };
             let _ = writeln!(
                 w,
                 "{}\t{}.{:06}\t{}\t{}\t{}\t{}\t{}\t{}",
@@ -361,29 +411,34 @@ impl Runner {
                 out.verdict.as_str(),
                 out.ct_state,
                 name(out.oif),
-                self.pipeline.reason_text(&out.reason)
+                pipe.reason_text(&out.reason)
             );
             let _ = w.flush();
         }
-        if let Some(t) = &mut self.pipeline.ct {
+        let keep = self.shared.keep_events.load(Ordering::Relaxed);
+        if let Some(t) = &mut pipe.ct {
             let x = t.take_expect_events();
-            if self.keep_events {
-                self.expect_events.extend(x);
+            if keep {
+                lock(&self.shared.events).1.extend(x);
             }
         }
-        if self.keep_events {
-            self.events.extend(out.events.iter().cloned());
+        if keep {
+            lock(&self.shared.events).0.extend(out.events.iter().cloned());
         }
         for (_, g) in out.generated() {
             match self.sender.send(g) {
-                Ok(()) => self.stats.generated += 1,
-                Err(_) => self.stats.errors += 1,
+                Ok(()) => stats.generated += 1,
+                Err(_) => stats.errors += 1,
             }
         }
         if out.verdict != FinalVerdict::Accept {
+            stats.dropped += 1;
             return (Verdict::Drop, None);
         }
-        let Some(mut own) = out.own else { return (Verdict::Accept, None) };
+        let Some(mut own) = out.own else {
+            stats.accepted += 1;
+            return (Verdict::Accept, None);
+        };
         if p.hook == HOOK_PREROUTING && out.oif.is_some() && src_addr(&own) != src_addr(&p.payload) {
             // A new source address (source NAT, or the reply of a
             // destination NAT) cannot go back at PREROUTING: the kernel's
@@ -391,21 +446,22 @@ impl Runner {
             // drop the packet (the kernel's NAT changes it after routing).
             // ctc sends it itself, as forwarded (its TTL already lowered),
             // and takes it out of the queue.
-            return match self.sender.send(&own) {
-                Ok(()) => {
-                    self.stats.sent += 1;
-                    (Verdict::Drop, None)
-                }
-                Err(_) => {
-                    self.stats.errors += 1;
-                    (Verdict::Drop, None)
-                }
-            };
+            match self.sender.send(&own) {
+                Ok(()) => stats.sent += 1,
+                Err(_) => stats.errors += 1,
+            }
+            return (Verdict::Drop, None);
         }
         if p.hook == HOOK_PREROUTING && out.oif.is_some() {
             raise_ttl(&mut own);
         }
-        if own == p.payload { (Verdict::Accept, None) } else { (Verdict::Accept, Some(own)) }
+        stats.accepted += 1;
+        if own == p.payload {
+            (Verdict::Accept, None)
+        } else {
+            stats.rewritten += 1;
+            (Verdict::Accept, Some(own))
+        }
     }
 }
 
