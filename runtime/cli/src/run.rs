@@ -434,8 +434,23 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
     );
     let mut daemon =
         Daemon { loaded, kind, started: Instant::now(), queues: spec, reloads: Vec::new(), reloads_done: 0 };
+    let mut watcher = match ctc_datapath::rtnl::Watcher::new() {
+        Ok(w) => Some(w),
+        Err(e) => {
+            errln!("warning: not following interface and route changes: {e}");
+            None
+        }
+    };
     let mut code = 0;
     loop {
+        if let Some(w) = &mut watcher
+            && w.changed()
+        {
+            match ctc_datapath::rtnl::read_host() {
+                Ok(h) => shared.replace_host(h),
+                Err(e) => errln!("warning: reading the host's interfaces and routes again: {e}"),
+            }
+        }
         match ctc_datapath::sys::take_signal() {
             Some(sig::HUP) => {
                 errln!("ctc run: SIGHUP: reloading {}", daemon.loaded.path.display());

@@ -299,6 +299,13 @@ impl Shared {
         std::mem::take(&mut *lock(&self.events))
     }
 
+    /// The host changed (rtnetlink): its new model from the next packet on.
+    pub fn replace_host(&self, host: crate::host::HostModel) {
+        let mut pipe = lock(&self.pipeline);
+        pipe.inputs = (0..host.ifaces.len()).collect();
+        pipe.host = host;
+    }
+
     /// The pipeline, for the control socket (between packets).
     pub fn pipeline(&self) -> MutexGuard<'_, Pipeline> {
         lock(&self.pipeline)

@@ -228,6 +228,39 @@ pub fn read_host() -> io::Result<HostModel> {
     Ok(host_model(&items))
 }
 
+/// rtnetlink multicast groups: links, IPv4/IPv6 addresses and routes.
+const GROUPS: u32 = 0x1 | 0x10 | 0x40 | 0x100 | 0x400;
+
+/// Notifications of changes to the host's interfaces, addresses and
+/// routes (rtnetlink multicast), to read the host model again.
+#[derive(Debug)]
+pub struct Watcher {
+    fd: rustix::fd::OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl Watcher {
+    pub fn new() -> io::Result<Watcher> {
+        let fd = rustix::net::socket(AddressFamily::NETLINK, SocketType::RAW, None)?;
+        rustix::net::bind(&fd, &netlink::SocketAddrNetlink::new(0, GROUPS))?;
+        Ok(Watcher { fd, buf: vec![0; 64 * 1024] })
+    }
+
+    /// Whether anything changed since the last call (never waits). A
+    /// notification lost to a full socket buffer counts as a change.
+    pub fn changed(&mut self) -> bool {
+        let mut any = false;
+        loop {
+            match rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::DONTWAIT) {
+                Ok((n, _)) if n > 0 => any = true,
+                Ok(_) => return any,
+                Err(rustix::io::Errno::AGAIN) => return any,
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,4 +80,17 @@ fn rtnl_child() {
     assert_eq!(h.route("192.0.2.77".parse().unwrap()), h.iface("lan0"));
     assert_eq!(h.route("8.8.8.8".parse().unwrap()), None, "no route out");
     assert!(h.is_local("198.51.100.32".parse().unwrap()));
+
+    // A change is noticed, and read again.
+    let mut w = rtnl::Watcher::new().unwrap();
+    assert!(!w.changed(), "nothing changed yet");
+    let st = Command::new("ip").args(["addr", "add", "192.0.2.9/24", "dev", "lan0"]).status().unwrap();
+    assert!(st.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !w.changed() {
+        assert!(std::time::Instant::now() < deadline, "no notification of the new address");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let h = rtnl::read_host().unwrap();
+    assert!(h.is_local("192.0.2.9".parse().unwrap()), "{h:?}");
 }
