@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Packets per second and TCP throughput through a gateway namespace, side
+# by side in one run (issue #7):
+#   (a) the kernel forwarding, with the same ruleset loaded in nftables;
+#   (b) `ctc run` with 1 and with 2 queues;
+#   (c) nfq_accept: a program that accepts every queued packet (the
+#       NFQUEUE ceiling), with the same hook rules (notrack, then queue).
+# Traffic from the client namespace to the server namespace: UDP with
+# 64-byte payloads from two sender threads (examples/udp_blast.rs) as fast
+# as they go, counted where they arrive (packets per second through the
+# gateway), then one iperf3 TCP stream (bits per second received). The
+# machine's two cores run the senders, the gateway and the receivers
+# together: the figures are for comparing the modes side by side. The ruleset:
+# 1,000 rules that match nothing of the traffic before the stateful rules
+# (every packet passes all of them), conntrack on.
+#
+#   benches/scripts/run-gateway.sh [SECONDS]     (as root; default 5 s per run)
+#
+# Needs iperf3, iptables, nft; builds ctc and nfq_accept in release mode.
+# Only documentation addresses; namespaces removed on every exit path.
+set -euo pipefail
+SECS=${1:-5}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+cargo build --release -q -p ctc-cli
+cargo build --release -q -p ctc-datapath --example nfq_accept --example udp_blast
+CTC=$ROOT/target/release/ctc
+NFQ=$ROOT/target/release/examples/nfq_accept
+BLAST=$ROOT/target/release/examples/udp_blast
+SFX=b$$
+NS_CLI=ctcb-$SFX-cli
+NS_GW=ctcb-$SFX-gw
+NS_SRV=ctcb-$SFX-srv
+TMP=$(mktemp -d)
+BG=()
+
+cleanup() {
+    set +e
+    for p in "${BG[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do ip netns add "$ns"; in_ns "$ns" ip link set lo up; done
+ip link add cli0 netns "$NS_CLI" type veth peer name gw-cli netns "$NS_GW"
+ip link add srv0 netns "$NS_SRV" type veth peer name gw-pub netns "$NS_GW"
+in_ns "$NS_CLI" ip addr add 192.0.2.2/24 dev cli0
+in_ns "$NS_GW" ip addr add 192.0.2.1/24 dev gw-cli
+in_ns "$NS_GW" ip addr add 198.51.100.32/24 dev gw-pub
+in_ns "$NS_SRV" ip addr add 198.51.100.47/24 dev srv0
+in_ns "$NS_SRV" ip addr add 203.0.113.47/32 dev srv0
+for x in "$NS_CLI cli0" "$NS_GW gw-cli" "$NS_GW gw-pub" "$NS_SRV srv0"; do set -- $x; in_ns "$1" ip link set "$2" up; done
+in_ns "$NS_CLI" ip route add 203.0.113.0/24 via 192.0.2.1
+in_ns "$NS_GW" ip route add 203.0.113.0/24 via 198.51.100.47
+in_ns "$NS_SRV" ip route add 192.0.2.0/24 via 198.51.100.32
+in_ns "$NS_GW" sysctl -qw net.ipv4.ip_forward=1
+
+# The ruleset: 1,000 rules matching none of the traffic, then stateful ones.
+{
+    echo "table inet bench {"
+    echo "  chain forward {"
+    echo "    type filter hook forward priority filter; policy drop;"
+    for i in $(seq 0 999); do
+        echo "    ip saddr 198.51.100.$((i % 250)) tcp dport $((2000 + i)) counter drop"
+    done
+    echo "    ct state established,related counter accept"
+    echo "    ct state invalid counter drop"
+    echo "    iifname \"gw-cli\" oifname \"gw-pub\" counter accept"
+    echo "  }"
+    echo "}"
+} >"$TMP/ruleset.nft"
+
+in_ns "$NS_SRV" iperf3 -s -D -B 203.0.113.47 --pidfile "$TMP/iperf3.pid" >/dev/null
+# The server counts the datagrams that reach it (and drops them: no ICMP
+# errors back).
+in_ns "$NS_SRV" nft -f - <<'NFT'
+table inet sink {
+	chain input {
+		type filter hook input priority filter;
+		udp dport 9 counter drop
+	}
+}
+NFT
+sleep 0.5
+
+sink_count() {
+    in_ns "$NS_SRV" nft list table inet sink | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+
+# One measurement: UDP pps received, TCP Mbit/s received.
+measure() {
+    local label=$1 udp tcp
+    local before after
+    before=$(sink_count)
+    in_ns "$NS_CLI" "$BLAST" 203.0.113.47 9 "$SECS" 2 >/dev/null
+    sleep 0.2
+    after=$(sink_count)
+    udp=$(((after - before) / SECS))
+    tcp=$(in_ns "$NS_CLI" iperf3 -c 203.0.113.47 -t "$SECS" -J |
+        python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))')
+    printf '%s\t%s\t%s\n' "$label" "$udp" "$tcp" | tee -a "$TMP/results.tsv"
+}
+
+# The hook rules of (c), as ctc run installs them.
+hook_rules() {
+    local op=$1 target=${2:-}
+    for t in iptables ip6tables; do
+        for h in PREROUTING OUTPUT; do
+            if [ "$op" = add ]; then
+                in_ns "$NS_GW" "$t" -t raw -A "$h" -j CT --notrack
+                in_ns "$NS_GW" "$t" -t raw -A "$h" -j NFQUEUE $target
+            else
+                in_ns "$NS_GW" "$t" -t raw -F "$h"
+            fi
+        done
+    done
+}
+
+echo -e "what\tudp_pps\ttcp_mbps"
+# (a) the kernel with the ruleset in nftables.
+in_ns "$NS_GW" nft -f "$TMP/ruleset.nft"
+measure "kernel+nftables"
+in_ns "$NS_GW" nft flush ruleset
+
+# (c) the NFQUEUE ceiling, without and with GSO.
+for gso in "" --gso; do
+    hook_rules add "--queue-num 0"
+    # Not through in_ns (a shell function): $! must be the program itself.
+    ip netns exec "$NS_GW" "$NFQ" 0 $gso 2>"$TMP/nfq.log" &
+    BG+=($!)
+    for _ in $(seq 50); do grep -q "bound" "$TMP/nfq.log" && break; sleep 0.1; done
+    grep -q "bound" "$TMP/nfq.log" || { cat "$TMP/nfq.log"; exit 1; }
+    measure "nfq_accept${gso:+ (GSO)}"
+    kill -TERM "${BG[-1]}" 2>/dev/null || true
+    wait "${BG[-1]}" || true
+    unset 'BG[-1]'
+    cat "$TMP/nfq.log" >&2
+    hook_rules del
+done
+
+# (b) ctc run with 1 and 2 queues.
+for q in 0 0:1; do
+    ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/ruleset.nft" --queue "$q" --control "$TMP/ctc.sock" 2>"$TMP/ctc.log" &
+    BG+=($!)
+    for _ in $(seq 100); do grep -q "hook rules installed" "$TMP/ctc.log" && break; sleep 0.1; done
+    grep -q "hook rules installed" "$TMP/ctc.log" || { cat "$TMP/ctc.log"; exit 1; }
+    measure "ctc run --queue $q"
+    kill -TERM "${BG[-1]}" 2>/dev/null || true
+    wait "${BG[-1]}" || true
+    unset 'BG[-1]'
+    tail -1 "$TMP/ctc.log" >&2
+done
+
+python3 - "$TMP/results.tsv" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+d = {r[0]: (int(r[1]), int(r[2])) for r in rows}
+ceiling = d.get("nfq_accept")
+gso = d.get("nfq_accept (GSO)")
+print()
+for k, (u, t) in d.items():
+    ru = "%.2f" % (u / ceiling[0]) if ceiling else "-"
+    rt = "%.2f" % (t / gso[1]) if gso else "-"
+    print("%-22s udp %8d pps (%s of nfq_accept)   tcp %6d Mbit/s (%s of nfq_accept with GSO)" % (k, u, ru, t, rt))
+PY
