@@ -427,8 +427,9 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         .map(|w| std::thread::Builder::new().name("ctc-worker".into()).spawn(move || w.run()))
         .collect();
     errln!(
-        "ctc run: queue {} bound, hook rules installed (raw PREROUTING and OUTPUT, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
+        "ctc run: queue {} bound, hook rules installed ({}, raw priority, PREROUTING and OUTPUT, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
         if spec.first == spec.last { spec.first.to_string() } else { format!("{}:{}", spec.first, spec.last) },
+        rules.mechanism(),
         kind.name(),
         control_path.display()
     );

@@ -14,9 +14,10 @@
 //! ```
 //!
 //! (the same for OUTPUT, where packets ctc sends itself — rejects — carry
-//! [`OWN_MARK`] and pass; the same with ip6tables). nft's own `queue`
-//! statement is not in this kernel (PLATFORM.md): the xtables target
-//! serves. ctc then runs the whole pipeline on each packet — prerouting,
+//! [`OWN_MARK`] and pass; the same with ip6tables). Where the kernel has
+//! nft's own `queue` statement, an nft table `inet ctc_hook` with the same
+//! rules is used instead; this kernel has not (PLATFORM.md), and the
+//! xtables target serves. ctc then runs the whole pipeline on each packet — prerouting,
 //! the routing decision on the host model read over rtnetlink, input or
 //! forward, postrouting, NAT, conntrack with confirmation — and gives the
 //! kernel its verdict, with the packet rewritten when NAT or a helper
@@ -85,11 +86,32 @@ impl QueueSpec {
     }
 }
 
-/// The raw-table rules that hand the host's traffic to ctc; removed when
-/// dropped (also after an error half way through installing them).
+/// The raw-priority rules that hand the host's traffic to ctc: nft's own
+/// `queue` statement where the kernel has it (a table `inet ctc_hook`),
+/// else the xtables NFQUEUE target (chains CTC_PREROUTING and CTC_OUTPUT of
+/// the raw tables); removed when dropped (also after an error half way
+/// through installing them).
 #[derive(Debug)]
 pub struct HookRules {
     installed: Vec<(&'static str, &'static str)>,
+    nft_table: bool,
+}
+
+/// The nft table of the hook rules.
+const NFT_TABLE: &str = "ctc_hook";
+
+fn nft(script: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running nft: {e}"))?;
+    child.stdin.take().map(|mut i| i.write_all(script.as_bytes()));
+    let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_string()) }
 }
 
 fn xt(tool: &str, args: &[&str]) -> Result<(), String> {
@@ -106,9 +128,25 @@ fn xt(tool: &str, args: &[&str]) -> Result<(), String> {
 }
 
 impl HookRules {
-    /// Install the rules for IPv4 and IPv6 (see the module doc).
+    /// Install the rules for IPv4 and IPv6 (see the module doc): with nft
+    /// when the kernel has nft's `queue` (CONFIG_NFT_QUEUE), else with
+    /// iptables and ip6tables.
     pub fn install(q: QueueSpec, fail_open: bool) -> Result<HookRules, String> {
-        let mut rules = HookRules { installed: Vec::new() };
+        let queue = if q.first == q.last { format!("{}", q.first) } else { format!("{}-{}", q.first, q.last) };
+        let bypass = if fail_open { " bypass" } else { "" };
+        let script = format!(
+            "table inet {NFT_TABLE} {{\n\
+             \tchain prerouting {{\n\t\ttype filter hook prerouting priority -300; policy accept;\n\
+             \t\tiifname \"lo\" accept\n\t\tnotrack\n\t\tqueue num {queue}{bypass}\n\t}}\n\
+             \tchain output {{\n\t\ttype filter hook output priority -300; policy accept;\n\
+             \t\toifname \"lo\" accept\n\t\tnotrack\n\t\tmeta mark 0x{OWN_MARK:x} accept\n\
+             \t\tqueue num {queue}{bypass}\n\t}}\n}}\n"
+        );
+        let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
+        if nft(&script).is_ok() {
+            return Ok(HookRules { installed: Vec::new(), nft_table: true });
+        }
+        let mut rules = HookRules { installed: Vec::new(), nft_table: false };
         let target = q.target(fail_open);
         let target: Vec<&str> = target.iter().map(String::as_str).collect();
         let mark = format!("0x{OWN_MARK:x}");
@@ -134,8 +172,16 @@ impl HookRules {
         Ok(rules)
     }
 
+    /// Which mechanism carries the rules: `nft queue` or `iptables NFQUEUE`.
+    pub fn mechanism(&self) -> &'static str {
+        if self.nft_table { "nft queue" } else { "iptables NFQUEUE" }
+    }
+
     /// Remove the rules (also done on drop).
     pub fn remove(&mut self) {
+        if std::mem::take(&mut self.nft_table) {
+            let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
+        }
         for (tool, chain) in self.installed.drain(..).rev() {
             let hook = if chain == "CTC_PREROUTING" { "PREROUTING" } else { "OUTPUT" };
             let _ = xt(tool, &["-t", "raw", "-D", hook, "-j", chain]);
