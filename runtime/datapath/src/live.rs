@@ -403,46 +403,52 @@ impl Worker {
         }
         let mut stats = RunStats::default();
         let mut verdicts = Vec::with_capacity(batch.len());
+        // One clock reading per batch: the packets came together.
+        let now = now_ns();
         {
             let shared = Arc::clone(&self.shared);
             let mut pipe = lock(&shared.pipeline);
-            for p in &batch {
-                verdicts.push(self.handle(&mut pipe, p, &mut stats));
+            for p in batch {
+                let id = p.id;
+                let (v, payload) = self.handle(&mut pipe, p, now, &mut stats);
+                verdicts.push((id, v, payload));
             }
         }
         let mut batch_accept: Option<u32> = None;
-        for (p, (v, payload)) in batch.iter().zip(verdicts) {
+        for (id, v, payload) in verdicts.iter() {
             match (v, payload) {
-                (Verdict::Accept, None) => batch_accept = Some(batch_accept.map_or(p.id, |b| b.max(p.id))),
-                (v, payload) => self.queue.verdict(p.id, v, payload.as_deref(), None)?,
+                (Verdict::Accept, None) => batch_accept = Some(batch_accept.map_or(*id, |b| b.max(*id))),
+                (v, payload) => self.queue.verdict(*id, *v, payload.as_deref(), None)?,
             }
         }
+        let n = verdicts.len();
         // One message for every unchanged accepted packet (those settled
         // one by one above are out of the queue already).
         if let Some(last) = batch_accept {
             self.queue.verdict_batch(last, Verdict::Accept)?;
         }
         lock(&self.shared.stats).add(&stats);
-        Ok(batch.len())
+        Ok(n)
     }
 
     /// The verdict on one packet, and its new bytes when they changed.
-    fn handle(&self, pipe: &mut Pipeline, p: &Packet, stats: &mut RunStats) -> (Verdict, Option<Vec<u8>>) {
+    fn handle(&self, pipe: &mut Pipeline, p: Packet, now: u64, stats: &mut RunStats) -> (Verdict, Option<Vec<u8>>) {
         stats.packets += 1;
-        let now = now_ns();
-        let out = match p.hook {
+        // The packet's bytes as the kernel gave them, to tell whether ctc
+        // changed them.
+        let (out, original) = match p.hook {
             HOOK_PREROUTING => {
                 let Some(input) = pipe.host.ifaces.iter().position(|f| f.index == p.indev) else {
                     // An interface the host model does not know yet.
                     stats.accepted += 1;
                     return (Verdict::Accept, None);
                 };
-                let frame = Frame { time_ns: now, input, link: Link::RawIp, data: p.payload.clone() };
-                pipe.process(&frame)
+                let frame = Frame { time_ns: now, input, link: Link::RawIp, data: p.payload };
+                (pipe.process(&frame), frame.data)
             }
             HOOK_LOCAL_OUT => {
                 let oif = pipe.host.ifaces.iter().position(|f| f.index == p.outdev);
-                pipe.process_output(p.payload.clone(), now, oif)
+                (pipe.process_output(p.payload.clone(), now, oif), p.payload)
             }
             _ => {
                 stats.accepted += 1;
@@ -492,7 +498,7 @@ impl Worker {
             stats.accepted += 1;
             return (Verdict::Accept, None);
         };
-        if p.hook == HOOK_PREROUTING && out.oif.is_some() && src_addr(&own) != src_addr(&p.payload) {
+        if p.hook == HOOK_PREROUTING && out.oif.is_some() && src_addr(&own) != src_addr(&original) {
             // A new source address (source NAT, or the reply of a
             // destination NAT) cannot go back at PREROUTING: the kernel's
             // routing would take a source of its own for a martian and
@@ -509,7 +515,7 @@ impl Worker {
             raise_ttl(&mut own);
         }
         stats.accepted += 1;
-        if own == p.payload {
+        if own == original {
             (Verdict::Accept, None)
         } else {
             stats.rewritten += 1;
