@@ -413,36 +413,50 @@ fn bench_classify_ends_with_the_summary_line() {
     assert_eq!(code(&ctc(&["bench", "classify", "--ruleset", &b, "--synthetic", "10"])), 1);
 }
 
+/// `ctc run`'s refusals, all before it binds a queue or touches the
+/// host's rules (a valid `ctc run` is only ever started inside a test's own
+/// network namespace: tests/live_run.rs), and the control-socket clients
+/// with no daemon to talk to.
 #[test]
-fn unbuilt_parts_fail_loudly_with_2() {
+fn run_and_its_clients_fail_loudly() {
     let d = tmpdir();
     let f = write(&d, "clean.nft", CLEAN);
-    let cases: &[(&[&str], &str)] = &[
-        (
-            &["run", "--ruleset", &f, "--queue", "0:3", "--control", "/run/ctc.sock", "--fail-open", "--workers", "4"],
-            "#7",
-        ),
-        (&["run", "--ruleset", &f, "--xdp", "wan0,lan0"], "#7"),
-        (&["reload", "--control", "/run/ctc.sock", "--ruleset", &f], "#7"),
-        (&["ct", "list", "-o", "extended"], "#7"),
-        (&["ct", "expect"], "#7"),
-        (&["ct", "events", "--control", "/run/ctc.sock"], "#7"),
-        (&["ct", "stats"], "#7"),
-        (&["ct", "flush"], "#7"),
-    ];
-    for (args, issue) in cases {
-        let o = ctc(args);
+    // Not built: AF_XDP.
+    let o = ctc(&["run", "--ruleset", &f, "--xdp", "wan0,lan0"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not built yet") && stderr(&o).contains("#7"), "{}", stderr(&o));
+    // Usage errors.
+    for (args, want) in [
+        (vec!["run", "--ruleset", &f], "required"),
+        (vec!["run", "--ruleset", &f, "--queue", "3:1"], "below the first"),
+        (vec!["run", "--ruleset", &f, "--queue", "0:1", "--workers", "3"], "one worker serves each queue"),
+        (vec!["run", "--ruleset", &f, "--queue", "0", "--sysctl", "nonsense=1"], "--sysctl"),
+    ] {
+        let o = ctc(&args);
         assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
-        let err = stderr(&o);
-        assert!(err.contains("not built yet") && err.contains(issue), "{args:?}: {err}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     }
-    // Their flags are parsed: a wrong one is a usage error too.
-    assert_eq!(code(&ctc(&["run", "--ruleset", &f])), 2, "--queue or --xdp is required");
-    assert!(stderr(&ctc(&["run", "--ruleset", &f])).contains("required"));
-    assert!(
-        !stderr(&ctc(&["bench", "classify", "--ruleset", &f, "--trace", "t", "--synthetic", "5"]))
-            .contains("not built")
-    );
+    // A ruleset with errors: exit 1, nothing started.
+    let b = write(&d, "broken.nft", BROKEN);
+    let o = ctc(&["run", "--ruleset", &b, "--queue", "0"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not started"), "{}", stderr(&o));
+    // The clients, with nothing listening on their socket.
+    let sock = d.join("nobody.sock");
+    let sock = sock.to_str().unwrap();
+    for args in [
+        vec!["reload", "--control", sock, "--ruleset", &f],
+        vec!["status", "--control", sock],
+        vec!["ct", "list", "-o", "extended", "--control", sock],
+        vec!["ct", "expect", "--control", sock],
+        vec!["ct", "events", "--control", sock],
+        vec!["ct", "stats", "--control", sock],
+        vec!["ct", "flush", "--control", sock],
+    ] {
+        let o = ctc(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("control socket"), "{args:?}: {}", stderr(&o));
+    }
 }
 
 #[test]
