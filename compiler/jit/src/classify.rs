@@ -613,6 +613,10 @@ impl Classifier {
 /// A tree may hold this many list entries per box of its group at most.
 const SPREAD: usize = 4;
 
+/// A group with fewer boxes than 1 / this of the run's joins the small
+/// ones' group.
+const SMALL_GROUP: usize = 16;
+
 /// Trees searched side by side: at most this many.
 const MAX_TREES: usize = 6;
 
@@ -669,9 +673,11 @@ fn boxes_of(shapes: &[RuleShape], fields: &[Field]) -> Option<(Vec<RuleBox>, Vec
 /// accesses overlap; the answer is the least rule found.
 #[derive(Debug)]
 struct Forest {
+    /// Deepest first.
     trees: Vec<Tree>,
-    /// Steps from a root table to the deepest leaf.
-    steps: usize,
+    /// Per step from the root tables, the trees that may still be above
+    /// their leaf (the first so many).
+    deeper: Vec<usize>,
     /// The rules of the groups no tree separates (their boxes overlap
     /// too much: a tree would copy them into too many leaves), as bit
     /// vectors, with the run's index of each of their rules.
@@ -687,19 +693,31 @@ impl Forest {
         let key = |b: &RuleBox| {
             (0..nf).filter(|&f| u64::from(b.hi[f] - b.lo[f]) < LARGE).min_by_key(|&f| (b.hi[f] - b.lo[f], f))
         };
-        // Groups: by key field, and the boxes with none (slot nf).
-        let slot = |b: &RuleBox| key(b).unwrap_or(nf);
-        let mut count = [0usize; MAX_FIELDS + 1];
+        // Groups: by key field, the boxes with none (slot nf), and the
+        // small groups together (slot nf + 1): each tree costs a walk per
+        // packet however few its boxes (five trees for fw1_10k, three of
+        // them small and deep, took three times as long as two trees and
+        // bit vectors for the 406 other rules).
+        let mut count = [0usize; MAX_FIELDS + 2];
+        for b in &boxes {
+            count[key(b).unwrap_or(nf)] += 1;
+        }
+        let small: Vec<bool> = count.iter().map(|&c| c * SMALL_GROUP < boxes.len()).collect();
+        let slot = |b: &RuleBox| {
+            let g = key(b).unwrap_or(nf);
+            if small[g] { nf + 1 } else { g }
+        };
+        let mut count = [0usize; MAX_FIELDS + 2];
         for b in &boxes {
             count[slot(b)] += 1;
         }
         // The largest groups get trees; the others join the rest.
-        let mut order: Vec<usize> = (0..=nf).filter(|&g| count[g] > 0).collect();
+        let mut order: Vec<usize> = (0..=nf + 1).filter(|&g| count[g] > 0).collect();
         order.sort_by_key(|&g| (std::cmp::Reverse(count[g]), g));
         order.truncate(MAX_TREES);
         let mut trees = Vec::new();
         let mut rest: Vec<u32> = many;
-        let mut treed = [false; MAX_FIELDS + 1];
+        let mut treed = [false; MAX_FIELDS + 2];
         for &g in &order {
             let part: Vec<RuleBox> = boxes.iter().filter(|b| slot(b) == g).copied().collect();
             // The table cuts the key field; boxes with none, the field
@@ -724,8 +742,10 @@ impl Forest {
             let sub: Vec<RuleShape> = rest.iter().map(|&r| shapes[r as usize].clone()).collect();
             (BitVectors::build(&sub, fields), rest)
         });
-        let steps = trees.iter().map(|t| t.depth).max().unwrap_or(0);
-        Some(Forest { trees, steps, rest })
+        trees.sort_by_key(|t| std::cmp::Reverse(t.depth));
+        let steps = trees.first().map_or(0, |t| t.depth);
+        let deeper = (0..steps).map(|s| trees.iter().filter(|t| t.depth > s).count()).collect();
+        Some(Forest { trees, deeper, rest })
     }
 
     fn memory(&self) -> usize {
@@ -764,8 +784,8 @@ impl Forest {
         let nt = self.trees.len();
         // One level of every tree at a time, as many times as the deepest
         // tree needs: a tree at its leaf reads node 0 and stays.
-        for _ in 0..self.steps {
-            for (a, t) in at[..nt].iter_mut().zip(&self.trees) {
+        for &n in &self.deeper {
+            for (a, t) in at[..n].iter_mut().zip(&self.trees) {
                 let leaf = *a & LEAF_BIT != 0;
                 let next = t.step(if leaf { 0 } else { *a }, v);
                 *a = if leaf { *a } else { next };
