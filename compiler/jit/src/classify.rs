@@ -763,7 +763,7 @@ impl Forest {
         }
         let mut best = self.tree_best(&v, present, from);
         if let Some((bits, rules)) = &self.rest {
-            let local = rules.partition_point(|&r| (r as usize) < from);
+            let local = if from == 0 { 0 } else { rules.partition_point(|&r| (r as usize) < from) };
             if rules.get(local).is_some_and(|&r| (r as usize) < best)
                 && let Some(k) = bits.first_match(keys, present, local)
             {
