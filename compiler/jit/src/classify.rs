@@ -27,9 +27,8 @@
 //! are stored once. Cheap when few words pass the summaries (acl1: 1.2 per
 //! packet), dear when many do (fw1: 11.8, each read from 12 MB of rows).
 //!
-//! Decision trees (when every field is one word, and by default only when
-//! the bit vectors would read more than [`MAX_CANDIDATES`] words per packet,
-//! estimated on points of the rules themselves): each rule is a box (one
+//! Decision trees (when every field is one word, the default whenever
+//! trees take at least half of the run's rules): each rule is a box (one
 //! interval per field; a test that is a union of intervals makes several
 //! boxes), grouped by its narrowest field, as EffiCuts (Vamanan, Voskuilen
 //! & Vijaykumar, 2010) separates rules so that wildcards do not get copied
@@ -503,18 +502,17 @@ struct FieldTable {
 /// Which structure classifies a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Structure {
-    /// Trees when the bit vectors would read many candidate words and
-    /// every field is one word; else bit vectors.
+    /// Trees when every field is one word and they take at least half of
+    /// the rules (the others go to bit vectors of their own); else bit
+    /// vectors.
     #[default]
     Auto,
-    /// Trees whenever every field is one word (tests).
+    /// Trees whenever every field is one word and some tree can be built
+    /// (tests).
     Trees,
     /// Always bit vectors.
     Bits,
 }
-
-/// Candidate words per lookup above which a run gets trees.
-const MAX_CANDIDATES: f64 = 4.0;
 
 /// The classifier of one run: decision trees or bit vectors (see the
 /// module's documentation).
@@ -542,17 +540,14 @@ impl Classifier {
                 }
             }
         }
-        let bits = BitVectors::build(shapes, &fields);
-        let trees = match structure {
-            Structure::Bits => false,
-            Structure::Trees => true,
-            // The bit vectors cost little when the AND of the fields'
-            // summaries leaves few words to read; else the trees.
-            Structure::Auto => bits.mean_candidates(shapes, &fields) > MAX_CANDIDATES,
+        let forest = match structure {
+            Structure::Bits => None,
+            Structure::Auto => Forest::build(shapes, &fields).filter(|f| f.rest_rules() * 2 <= shapes.len()),
+            Structure::Trees => Forest::build(shapes, &fields),
         };
-        let imp = match trees.then(|| Forest::build(shapes, &fields)).flatten() {
+        let imp = match forest {
             Some(f) => Imp::Trees(f),
-            None => Imp::Bits(bits),
+            None => Imp::Bits(BitVectors::build(shapes, &fields)),
         };
         Classifier { fields, rules: shapes.len(), imp }
     }
@@ -746,6 +741,11 @@ impl Forest {
         let steps = trees.first().map_or(0, |t| t.depth);
         let deeper = (0..steps).map(|s| trees.iter().filter(|t| t.depth > s).count()).collect();
         Some(Forest { trees, deeper, rest })
+    }
+
+    /// Rules left to the bit vectors.
+    fn rest_rules(&self) -> usize {
+        self.rest.as_ref().map_or(0, |(_, r)| r.len())
     }
 
     fn memory(&self) -> usize {
@@ -1262,39 +1262,8 @@ impl BitVectors {
     }
 
     /// The first rule at or after `from` matching the field values.
+    /// The first rule at or after `from` matching the field values.
     fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
-        self.search::<false>(keys, present, from, &mut 0)
-    }
-
-    /// Words of candidates (summary bits set in every field) the search
-    /// reads, on average, for one point in each of up to 512 rules spread
-    /// over the run (the lowest corner of the rule's first box).
-    fn mean_candidates(&self, shapes: &[RuleShape], fields: &[Field]) -> f64 {
-        let step = shapes.len().div_ceil(512).max(1);
-        let (mut words, mut points) = (0usize, 0usize);
-        for s in shapes.iter().step_by(step) {
-            let mut keys = [[0u8; 16]; MAX_FIELDS];
-            for (f, ivs) in &s.tests {
-                let Some(&(lo, _)) = ivs.first() else { continue };
-                let k = fields.iter().position(|g| g == f).expect("field of the run");
-                let w = f.width();
-                keys[k][..w].copy_from_slice(&lo.to_be_bytes()[16 - w..]);
-            }
-            self.search::<true>(&keys, (1 << fields.len()) - 1, 0, &mut words);
-            points += 1;
-        }
-        words as f64 / points.max(1) as f64
-    }
-
-    /// [`BitVectors::first_match`], counting in `words` the candidate
-    /// words read when `COUNT`.
-    fn search<const COUNT: bool>(
-        &self,
-        keys: &[[u8; 16]; MAX_FIELDS],
-        present: u32,
-        from: usize,
-        words: &mut usize,
-    ) -> Option<usize> {
         if from >= self.rules {
             return None;
         }
@@ -1334,9 +1303,6 @@ impl BitVectors {
             while s != 0 {
                 let j = sw * 64 + s.trailing_zeros() as usize;
                 s &= s - 1;
-                if COUNT {
-                    *words += 1;
-                }
                 let mut w = !0u64;
                 for &r in rows {
                     w &= self.rows[r + j];
@@ -1360,6 +1326,103 @@ impl BitVectors {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether a rule's tests all hold (the reference).
+    fn holds(s: &RuleShape, fields: &[Field], keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> bool {
+        s.tests.iter().all(|(f, ivs)| {
+            let k = fields.iter().position(|g| g == f).unwrap();
+            let v = u128::from(u32::from_be_bytes([keys[k][0], keys[k][1], keys[k][2], keys[k][3]]));
+            present & (1 << k) != 0 && ivs.iter().any(|&(a, b)| a <= v && v <= b)
+        })
+    }
+
+    /// Random runs over a small alphabet of values (overlapping ranges and
+    /// prefixes, wildcards, unions of intervals, tests that hold for
+    /// nothing, rules that do not end the chain), random packets with
+    /// absent fields: trees, bit vectors and a linear scan run the same
+    /// rules for every packet.
+    #[test]
+    fn trees_and_bit_vectors_agree_with_a_linear_scan() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let alphabet: [u32; 8] = [0, 1, 0x0a00_0000, 0x0a00_00ff, 0x0a01_0000, 0x8000_0000, 0xffff_fffe, u32::MAX];
+        let f = |offset| Field { load: Load::Payload { base: Base::Network, offset, len: 4 }, mask: None };
+        let mut built = 0;
+        for case in 0..300 {
+            let nf = 1 + next(5) as usize;
+            let fields: Vec<Field> = (0..nf as u16).map(|i| f(4 * i)).collect();
+            let n = 1 + next(if case % 10 == 0 { 600 } else { 120 }) as usize;
+            let pick = |next: &mut dyn FnMut(u64) -> u64| {
+                let a = alphabet[next(8) as usize];
+                let b = alphabet[next(8) as usize];
+                let (a, b) = (a.min(b), a.max(b));
+                // Sometimes just past a value of the alphabet.
+                (u128::from(a), u128::from(if next(4) == 0 { b.saturating_add(1) } else { b }))
+            };
+            let shapes: Vec<RuleShape> = (0..n)
+                .map(|_| {
+                    let mut tests = Vec::new();
+                    for &fl in &fields {
+                        match next(5) {
+                            0 | 1 => {}
+                            2 => tests.push((fl, normalize((0..1 + next(3)).map(|_| pick(&mut next)).collect()))),
+                            3 if next(8) == 0 => tests.push((fl, vec![])),
+                            _ => tests.push((fl, vec![pick(&mut next)])),
+                        }
+                    }
+                    RuleShape { tests, tail: 0, fin: next(4) != 0 }
+                })
+                .collect();
+            // The run's fields as the classifier numbers them.
+            let mut order: Vec<Field> = Vec::new();
+            for s in &shapes {
+                for (fl, _) in &s.tests {
+                    if !order.contains(fl) {
+                        order.push(*fl);
+                    }
+                }
+            }
+            let trees = Classifier::build(&shapes, Structure::Trees);
+            let bits = Classifier::build(&shapes, Structure::Bits);
+            built += usize::from(matches!(trees.imp, Imp::Trees(_)));
+            for _ in 0..200 {
+                let mut keys = [[0u8; 16]; MAX_FIELDS];
+                for k in keys.iter_mut().take(order.len()) {
+                    let v = alphabet[next(8) as usize].wrapping_add(next(3) as u32);
+                    k[..4].copy_from_slice(&v.to_be_bytes());
+                }
+                let all = (1u32 << order.len()) - 1;
+                let present = if next(4) == 0 { all & !(1 << next(order.len().max(1) as u64)) } else { all };
+                let mut want = Vec::new();
+                for (r, s) in shapes.iter().enumerate() {
+                    if holds(s, &order, &keys, present) {
+                        want.push(r);
+                        if s.fin {
+                            break;
+                        }
+                    }
+                }
+                for c in [&trees, &bits] {
+                    let mut got = Vec::new();
+                    let mut from = 0;
+                    while let Some(r) = c.first_match(&keys, present, from) {
+                        got.push(r);
+                        if shapes[r].fin {
+                            break;
+                        }
+                        from = r + 1;
+                    }
+                    assert_eq!(got, want, "case {case} ({}), keys {keys:?} present {present:b}", c.structure());
+                }
+            }
+        }
+        assert!(built > 200, "trees built for only {built} of 300 runs");
+    }
 
     #[test]
     fn interval_algebra() {
