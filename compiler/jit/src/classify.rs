@@ -588,7 +588,9 @@ impl Classifier {
                         )
                     })
                     .collect();
-                format!("{} decision tree(s): {}", trees.len(), trees.join("; "))
+                let rest = f.rest_rules();
+                let rest = if rest == 0 { String::new() } else { format!("; bit vectors for {rest} rules") };
+                format!("{} decision tree(s): {}{rest}", trees.len(), trees.join("; "))
             }
             Imp::Bits(_) => "bit vectors".into(),
         }

@@ -596,7 +596,7 @@ pub fn program(g: &mut Gen<'_>) -> Program {
             let at = b.g.below(rules.len() + 1);
             // Now and then a run long enough for the bit vectors to read
             // several candidate words, where the default picks trees.
-            let n = if b.g.chance(8) { 300 + b.g.below(200) } else { TEST_MIN_RUN + b.g.below(60) };
+            let n = if b.g.chance(4) { 300 + b.g.below(200) } else { TEST_MIN_RUN + b.g.below(60) };
             let run = b.tuple_rules(n, &later);
             rules.splice(at..at, run);
         }
