@@ -210,11 +210,15 @@ pub(crate) struct RuleShape {
     pub(crate) fin: bool,
 }
 
-/// Whether a tail always ends the chain.
+/// Whether a tail always ends the chain: its ops up to a terminal verdict
+/// (or reject) always go on. The trees rely on it to drop the rules after
+/// such a rule; an op not listed here as going on (a limit, a quota, one
+/// added later) makes the tail not final.
 fn final_tail(tail: &[Op]) -> bool {
     for op in tail {
         match op {
-            Op::Limit(_) | Op::Quota(_) => return false,
+            // The interpreter's `exec_op` answers `Go` for these, always.
+            Op::Counter(_) | Op::Log(_) | Op::Notrack | Op::CtHelper { .. } | Op::CtTimeout(_) => {}
             Op::Reject(_) => return true,
             Op::Verdict(v) => {
                 return matches!(
@@ -226,7 +230,7 @@ fn final_tail(tail: &[Op]) -> bool {
                         | ctc_ir::Verdict::Queue { .. }
                 );
             }
-            _ => {}
+            _ => return false,
         }
     }
     false
