@@ -27,8 +27,9 @@
 //! are stored once. Cheap when few words pass the summaries (acl1: 1.2 per
 //! packet), dear when many do (fw1: 11.8, each read from 12 MB of rows).
 //!
-//! Decision trees (when every field is one word, the default whenever
-//! trees take at least half of the run's rules): each rule is a box (one
+//! Decision trees (when every field is one word, by default when trees
+//! take at least half of the run's rules and are shallow, or the bit
+//! vectors would read many candidate words): each rule is a box (one
 //! interval per field; a test that is a union of intervals makes several
 //! boxes), grouped by its narrowest field, as EffiCuts (Vamanan, Voskuilen
 //! & Vijaykumar, 2010) separates rules so that wildcards do not get copied
@@ -506,9 +507,10 @@ struct FieldTable {
 /// Which structure classifies a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Structure {
-    /// Trees when every field is one word and they take at least half of
-    /// the rules (the others go to bit vectors of their own); else bit
-    /// vectors.
+    /// Trees when every field is one word, they take at least half of the
+    /// rules (the others go to bit vectors of their own), and they are at
+    /// most two levels deep below their tables or the bit vectors would
+    /// read more than four candidate words per packet; else bit vectors.
     #[default]
     Auto,
     /// Trees whenever every field is one word and some tree can be built
@@ -517,6 +519,14 @@ pub enum Structure {
     /// Always bit vectors.
     Bits,
 }
+
+/// Levels below the tables beyond which the trees must beat the bit
+/// vectors' candidate words.
+const MAX_DEPTH_OVER_BITS: usize = 2;
+
+/// Candidate words per lookup above which deep trees still beat the bit
+/// vectors.
+const MAX_CANDIDATES: f64 = 4.0;
 
 /// The classifier of one run: decision trees or bit vectors (see the
 /// module's documentation).
@@ -550,6 +560,13 @@ impl Classifier {
             Structure::Trees => Forest::build(shapes, &fields),
         };
         let imp = match forest {
+            // Deep trees read one node after the other; bit vectors that
+            // read few candidate words do better then (acl1_10k: source
+            // trees four levels deep, 1.2 candidate words).
+            Some(f) if structure == Structure::Auto && f.depth() > MAX_DEPTH_OVER_BITS => {
+                let bits = BitVectors::build(shapes, &fields);
+                if bits.mean_candidates(shapes, &fields) > MAX_CANDIDATES { Imp::Trees(f) } else { Imp::Bits(bits) }
+            }
             Some(f) => Imp::Trees(f),
             None => Imp::Bits(BitVectors::build(shapes, &fields)),
         };
@@ -747,6 +764,11 @@ impl Forest {
         let steps = trees.first().map_or(0, |t| t.depth);
         let deeper = (0..steps).map(|s| trees.iter().filter(|t| t.depth > s).count()).collect();
         Some(Forest { trees, deeper, rest })
+    }
+
+    /// Levels below the tables of the deepest tree.
+    fn depth(&self) -> usize {
+        self.deeper.len()
     }
 
     /// Rules left to the bit vectors.
@@ -1270,6 +1292,38 @@ impl BitVectors {
     /// The first rule at or after `from` matching the field values.
     /// The first rule at or after `from` matching the field values.
     fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        self.search::<false>(keys, present, from, &mut 0)
+    }
+
+    /// Words of candidates (summary bits set in every field) the search
+    /// reads, on average, for one point in each of up to 512 rules spread
+    /// over the run (the lowest corner of the rule's first box).
+    fn mean_candidates(&self, shapes: &[RuleShape], fields: &[Field]) -> f64 {
+        let step = shapes.len().div_ceil(512).max(1);
+        let (mut words, mut points) = (0usize, 0usize);
+        for s in shapes.iter().step_by(step) {
+            let mut keys = [[0u8; 16]; MAX_FIELDS];
+            for (f, ivs) in &s.tests {
+                let Some(&(lo, _)) = ivs.first() else { continue };
+                let k = fields.iter().position(|g| g == f).expect("field of the run");
+                let w = f.width();
+                keys[k][..w].copy_from_slice(&lo.to_be_bytes()[16 - w..]);
+            }
+            self.search::<true>(&keys, (1 << fields.len()) - 1, 0, &mut words);
+            points += 1;
+        }
+        words as f64 / points.max(1) as f64
+    }
+
+    /// [`BitVectors::first_match`], counting in `words` the candidate
+    /// words read when `COUNT`.
+    fn search<const COUNT: bool>(
+        &self,
+        keys: &[[u8; 16]; MAX_FIELDS],
+        present: u32,
+        from: usize,
+        words: &mut usize,
+    ) -> Option<usize> {
         if from >= self.rules {
             return None;
         }
@@ -1309,6 +1363,9 @@ impl BitVectors {
             while s != 0 {
                 let j = sw * 64 + s.trailing_zeros() as usize;
                 s &= s - 1;
+                if COUNT {
+                    *words += 1;
+                }
                 let mut w = !0u64;
                 for &r in rows {
                     w &= self.rows[r + j];
