@@ -30,7 +30,12 @@ pub fn native_listing(program: ctc_ir::VerifiedProgram, form: NativeForm) -> Res
         out.push('\n');
     }
     for (i, c) in jit.classifiers().iter().enumerate() {
-        out.push_str(&format!("; classifier #{i}: {} rules, {} bytes of tables\n", c.len(), c.memory()));
+        out.push_str(&format!(
+            "; classifier #{i}: {} rules, {} bytes of tables, {}\n",
+            c.len(),
+            c.memory(),
+            c.structure()
+        ));
     }
     Ok(out)
 }

@@ -10,18 +10,39 @@
 //! ops of the match part have no side effect, so their order does not
 //! matter.
 //!
-//! The structure is the bit-vector scheme of Lakshman & Stiliadis (1998)
-//! with aggregation (Baboescu & Varghese, 2001): per field, the sorted
-//! boundaries of all the rules' intervals cut the value space into
-//! elementary intervals; each holds a bit vector of the run's rules whose
-//! test on that field holds there (rules not testing the field: every
-//! bit). A packet costs one binary search per field, then the AND of the
-//! fields' vectors scanned from the first word, skipping words whose
-//! summary bit is clear in some field. The first set bit at or after the
-//! resume point is the first matching rule: first-match semantics stay
-//! exact, and a rule that matched without ending the chain (a counter-only
-//! rule, `continue`, a return from `jump`) resumes the search after
-//! itself. Identical vectors are stored once.
+//! Two structures take a run; both answer "the first rule at or after
+//! `from` whose tests all hold", so first-match semantics stay exact, and a
+//! rule that matched without ending the chain (a counter-only rule,
+//! `continue`, a return from `jump`, a limit over its rate) resumes the
+//! search after itself.
+//!
+//! Bit vectors (Lakshman & Stiliadis, 1998, with the aggregation of
+//! Baboescu & Varghese, 2001): per field, the sorted boundaries of all the
+//! rules' intervals cut the value space into elementary intervals; each
+//! holds a bit vector of the run's rules whose test on that field holds
+//! there (rules not testing the field: every bit). A packet costs one
+//! binary search per field, then the AND of the fields' vectors scanned
+//! from the first word, skipping words whose summary bit is clear in some
+//! field; the first set bit is the first matching rule. Identical vectors
+//! are stored once. Cheap when few words pass the summaries (acl1: 1.2 per
+//! packet), dear when many do (fw1: 11.8, each read from 12 MB of rows).
+//!
+//! Decision trees (when every field is one word, by default when trees
+//! take at least half of the run's rules and are shallow, or the bit
+//! vectors would read many candidate words): each rule is a box (one
+//! interval per field; a test that is a union of intervals makes several
+//! boxes), grouped by its narrowest field, as EffiCuts (Vamanan, Voskuilen
+//! & Vijaykumar, 2010) separates rules so that wildcards do not get copied
+//! into every part of a tree. Each group gets a tree: a table on the top
+//! bits of the group's field, then nodes cutting one field at several
+//! points chosen to balance the boxes on each side (HyperSplit-style, Qi
+//! et al., 2009), then leaves listing their boxes inline in rule order,
+//! searched linearly and exactly. A leaf's list ends at the first box
+//! covering the leaf's whole region whose rule always ends the chain:
+//! nothing after it can be reached there. Groups whose tree would copy
+//! boxes into too many leaves (rules wide in every field), and rules that
+//! would make too many boxes, go to bit vectors of their own. A packet
+//! walks all trees side by side and takes the least rule found.
 
 use ctc_ir::{Base, CmpOp, CtKey, MetaKey, Op, Reg, Set};
 use std::collections::HashMap;
@@ -184,6 +205,36 @@ pub(crate) struct RuleShape {
     pub(crate) tests: Vec<(Field, Ivs)>,
     /// Index of the first tail op.
     pub(crate) tail: usize,
+    /// The tail always ends the chain (a terminal verdict or reject, no
+    /// limit or quota before it): once the rule matched, no later rule of
+    /// the run is looked at.
+    pub(crate) fin: bool,
+}
+
+/// Whether a tail always ends the chain: its ops up to a terminal verdict
+/// (or reject) always go on. The trees rely on it to drop the rules after
+/// such a rule; an op not listed here as going on (a limit, a quota, one
+/// added later) makes the tail not final.
+fn final_tail(tail: &[Op]) -> bool {
+    for op in tail {
+        match op {
+            // The interpreter's `exec_op` answers `Go` for these, always.
+            Op::Counter(_) | Op::Log(_) | Op::Notrack | Op::CtHelper { .. } | Op::CtTimeout(_) => {}
+            Op::Reject(_) => return true,
+            Op::Verdict(v) => {
+                return matches!(
+                    v,
+                    ctc_ir::Verdict::Accept
+                        | ctc_ir::Verdict::Drop
+                        | ctc_ir::Verdict::Return
+                        | ctc_ir::Verdict::Goto(_)
+                        | ctc_ir::Verdict::Queue { .. }
+                );
+            }
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Ops a tail may hold: they read no register.
@@ -370,7 +421,7 @@ pub(crate) fn shape(ops: &[Op], sets: &[Set]) -> Option<RuleShape> {
         .filter(|(f, t)| !(t.is_none() && f.mask.is_none() && masked.contains(&f.load)))
         .map(|(f, t)| (f, t.unwrap_or_else(|| vec![(0, max_of(f.width()))])))
         .collect();
-    Some(RuleShape { tests, tail: i })
+    Some(RuleShape { tests, tail: i, fin: final_tail(&ops[i..]) })
 }
 
 /// Starts of the elementary intervals, the first 0: 64-bit for fields of
@@ -387,9 +438,15 @@ enum Bounds {
         bounds: Vec<u32>,
         start: Vec<u32>,
     },
+    /// Fields of one word with few bounds: a plain binary search over a
+    /// few cache lines, no bucket table.
+    Small(Vec<u32>),
     Narrow(Vec<u64>),
     Wide(Vec<u128>),
 }
+
+/// Most bounds of a one-word field searched without a bucket table.
+const SMALL_BOUNDS: usize = 256;
 
 /// Bits of a one-word value that pick its bucket.
 const TOP_BITS: u32 = 12;
@@ -397,6 +454,7 @@ const TOP_BITS: u32 = 12;
 impl Bounds {
     fn new(bounds: Vec<u128>, width: usize) -> Bounds {
         match width {
+            4 if bounds.len() <= SMALL_BOUNDS => Bounds::Small(bounds.iter().map(|&x| x as u32).collect()),
             4 => {
                 let b: Vec<u32> = bounds.iter().map(|&x| x as u32).collect();
                 let start = (0..=1u64 << TOP_BITS)
@@ -416,6 +474,7 @@ impl Bounds {
                 let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
                 lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1
             }
+            Bounds::Small(b) => b.partition_point(|&x| u128::from(x) <= v) - 1,
             Bounds::Narrow(b) => b.partition_point(|&x| u128::from(x) <= v) - 1,
             Bounds::Wide(b) => b.partition_point(|&x| x <= v) - 1,
         }
@@ -423,6 +482,7 @@ impl Bounds {
     fn bytes(&self) -> usize {
         match self {
             Bounds::Word { bounds, start } => (bounds.len() + start.len()) * 4,
+            Bounds::Small(b) => b.len() * 4,
             Bounds::Narrow(b) => b.len() * 8,
             Bounds::Wide(b) => b.len() * 16,
         }
@@ -444,10 +504,684 @@ struct FieldTable {
     density: usize,
 }
 
-/// The classifier of one run.
+/// Which structure classifies a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Structure {
+    /// Trees when every field is one word, they take at least half of the
+    /// rules (the others go to bit vectors of their own), and they are at
+    /// most two levels deep below their tables or the bit vectors would
+    /// read more than four candidate words per packet; else bit vectors.
+    #[default]
+    Auto,
+    /// Trees whenever every field is one word and some tree can be built
+    /// (tests).
+    Trees,
+    /// Always bit vectors.
+    Bits,
+}
+
+/// Levels below the tables beyond which the trees must beat the bit
+/// vectors' candidate words.
+const MAX_DEPTH_OVER_BITS: usize = 2;
+
+/// Candidate words per lookup above which deep trees still beat the bit
+/// vectors.
+const MAX_CANDIDATES: f64 = 4.0;
+
+/// The classifier of one run: decision trees or bit vectors (see the
+/// module's documentation).
 #[derive(Debug)]
 pub struct Classifier {
     pub(crate) fields: Vec<Field>,
+    rules: usize,
+    imp: Imp,
+}
+
+#[derive(Debug)]
+enum Imp {
+    Trees(Forest),
+    Bits(BitVectors),
+}
+
+impl Classifier {
+    /// Build the classifier of a run of rule shapes.
+    pub(crate) fn build(shapes: &[RuleShape], structure: Structure) -> Classifier {
+        let mut fields: Vec<Field> = Vec::new();
+        for s in shapes {
+            for (f, _) in &s.tests {
+                if !fields.contains(f) {
+                    fields.push(*f);
+                }
+            }
+        }
+        let forest = match structure {
+            Structure::Bits => None,
+            Structure::Auto => Forest::build(shapes, &fields).filter(|f| f.rest_rules() * 2 <= shapes.len()),
+            Structure::Trees => Forest::build(shapes, &fields),
+        };
+        let imp = match forest {
+            // Deep trees read one node after the other; bit vectors that
+            // read few candidate words do better then (acl1_10k: source
+            // trees four levels deep, 1.2 candidate words).
+            Some(f) if structure == Structure::Auto && f.depth() > MAX_DEPTH_OVER_BITS => {
+                let bits = BitVectors::build(shapes, &fields);
+                if bits.mean_candidates(shapes, &fields) > MAX_CANDIDATES { Imp::Trees(f) } else { Imp::Bits(bits) }
+            }
+            Some(f) => Imp::Trees(f),
+            None => Imp::Bits(BitVectors::build(shapes, &fields)),
+        };
+        Classifier { fields, rules: shapes.len(), imp }
+    }
+
+    /// Rules of the run.
+    pub fn len(&self) -> usize {
+        self.rules
+    }
+
+    /// Whether the run is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rules == 0
+    }
+
+    /// Bytes the tables take.
+    pub fn memory(&self) -> usize {
+        match &self.imp {
+            Imp::Trees(t) => t.memory(),
+            Imp::Bits(b) => b.memory(),
+        }
+    }
+
+    /// Which structure, in a few words (listings, `ctc bench classify`).
+    pub fn structure(&self) -> String {
+        match &self.imp {
+            Imp::Trees(f) => {
+                let trees: Vec<String> = f
+                    .trees
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{} boxes, {} nodes, {} leaves, depth {}, {} list entries",
+                            t.boxes,
+                            t.nodes.len(),
+                            t.leaves,
+                            t.depth,
+                            t.entries()
+                        )
+                    })
+                    .collect();
+                let rest = f.rest_rules();
+                let rest = if rest == 0 { String::new() } else { format!("; bit vectors for {rest} rules") };
+                format!("{} decision tree(s): {}{rest}", trees.len(), trees.join("; "))
+            }
+            Imp::Bits(_) => "bit vectors".into(),
+        }
+    }
+
+    /// The first rule at or after `from` matching the field values, where
+    /// `from` is 0 or one past a rule that matched without ending the
+    /// chain (the only resume points the compiled code makes).
+    pub(crate) fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        match &self.imp {
+            Imp::Trees(t) => t.first_match(keys, present, from),
+            Imp::Bits(b) => b.first_match(keys, present, from),
+        }
+    }
+}
+
+/// A tree may hold this many list entries per box of its group at most.
+const SPREAD: usize = 4;
+
+/// A group with fewer boxes than 1 / this of the run's joins the small
+/// ones' group.
+const SMALL_GROUP: usize = 16;
+
+/// Trees searched side by side: at most this many.
+const MAX_TREES: usize = 6;
+
+/// A box is grouped by its narrowest field if that field's interval holds
+/// fewer values than this, as values of the field's left-aligned word: an
+/// address prefix of /16 or longer, a single port (a protocol byte never
+/// is); else it goes to the group of boxes wide in every field.
+const LARGE: u64 = 1 << 16;
+
+/// The rules of a run as boxes if every field is one word, and the rules
+/// that would make too many boxes (their tests are unions of many
+/// intervals): those go to the bit vectors.
+fn boxes_of(shapes: &[RuleShape], fields: &[Field]) -> Option<(Vec<RuleBox>, Vec<u32>)> {
+    if fields.iter().any(|f| f.width() != 4) {
+        return None;
+    }
+    let nf = fields.len();
+    let mut boxes: Vec<RuleBox> = Vec::new();
+    let mut many: Vec<u32> = Vec::new();
+    'rule: for (r, s) in shapes.iter().enumerate() {
+        let mut proto = RuleBox { rule: r as u32, need: 0, lo: [0; MAX_FIELDS], hi: [0; MAX_FIELDS], fin: s.fin };
+        for k in 0..nf {
+            proto.hi[k] = u32::MAX;
+        }
+        let mut partial = vec![proto];
+        for (f, ivs) in &s.tests {
+            let k = fields.iter().position(|g| g == f).expect("field of the run");
+            if partial.len() * ivs.len() > MAX_BOXES_PER_RULE {
+                many.push(r as u32);
+                continue 'rule;
+            }
+            let mut next = Vec::with_capacity(partial.len() * ivs.len());
+            for b in &partial {
+                for &(a, z) in ivs {
+                    let mut b = *b;
+                    b.need |= 1 << k;
+                    b.lo[k] = a as u32;
+                    b.hi[k] = z as u32;
+                    next.push(b);
+                }
+            }
+            partial = next;
+        }
+        boxes.extend(partial);
+    }
+    Some((boxes, many))
+}
+
+/// Decision trees over one-word fields, one per group of boxes (grouped
+/// by their narrowest field, EffiCuts-style, so that a box with a wildcard
+/// address does not get copied into every part of a tree cut on
+/// addresses), and bit vectors for what no tree takes. A packet walks
+/// every tree, the walks interleaved level by level so that their memory
+/// accesses overlap; the answer is the least rule found.
+#[derive(Debug)]
+struct Forest {
+    /// Deepest first.
+    trees: Vec<Tree>,
+    /// Per step from the root tables, the trees that may still be above
+    /// their leaf (the first so many).
+    deeper: Vec<usize>,
+    /// The rules of the groups no tree separates (their boxes overlap
+    /// too much: a tree would copy them into too many leaves), as bit
+    /// vectors, with the run's index of each of their rules.
+    rest: Option<(BitVectors, Vec<u32>)>,
+}
+
+impl Forest {
+    fn build(shapes: &[RuleShape], fields: &[Field]) -> Option<Forest> {
+        let (boxes, many) = boxes_of(shapes, fields)?;
+        let nf = fields.len();
+        // The key of a box: its narrowest field, if narrower than LARGE
+        // (the first such field on a tie).
+        let key = |b: &RuleBox| {
+            (0..nf).filter(|&f| u64::from(b.hi[f] - b.lo[f]) < LARGE).min_by_key(|&f| (b.hi[f] - b.lo[f], f))
+        };
+        // Groups: by key field, the boxes with none (slot nf), and the
+        // small groups together (slot nf + 1): each tree costs a walk per
+        // packet however few its boxes (five trees for fw1_10k, three of
+        // them small and deep, took three times as long as two trees and
+        // bit vectors for the 406 other rules).
+        let mut count = [0usize; MAX_FIELDS + 2];
+        for b in &boxes {
+            count[key(b).unwrap_or(nf)] += 1;
+        }
+        let small: Vec<bool> = count.iter().map(|&c| c * SMALL_GROUP < boxes.len()).collect();
+        let slot = |b: &RuleBox| {
+            let g = key(b).unwrap_or(nf);
+            if small[g] { nf + 1 } else { g }
+        };
+        let mut count = [0usize; MAX_FIELDS + 2];
+        for b in &boxes {
+            count[slot(b)] += 1;
+        }
+        // The largest groups get trees; the others join the rest.
+        let mut order: Vec<usize> = (0..=nf + 1).filter(|&g| count[g] > 0).collect();
+        order.sort_by_key(|&g| (std::cmp::Reverse(count[g]), g));
+        order.truncate(MAX_TREES);
+        let mut trees = Vec::new();
+        let mut rest: Vec<u32> = many;
+        let mut treed = [false; MAX_FIELDS + 2];
+        for &g in &order {
+            let part: Vec<RuleBox> = boxes.iter().filter(|b| slot(b) == g).copied().collect();
+            // The table cuts the key field; boxes with none, the field
+            // that separates them best.
+            let whole = Region { lo: [0; MAX_FIELDS], hi: [u32::MAX; MAX_FIELDS] };
+            let ids: Vec<u32> = (0..part.len() as u32).collect();
+            let f = if g < nf { g } else { Tree::cut_field(nf, &part, &ids, &whole) };
+            // A group whose tree would hold each box more than a few times
+            // over goes to the bit vectors.
+            if let Some(t) = Tree::build(nf, &part, SPREAD * part.len() + 1024, f) {
+                trees.push(t);
+                treed[g] = true;
+            }
+        }
+        if trees.is_empty() {
+            return None;
+        }
+        rest.extend(boxes.iter().filter(|b| !treed[slot(b)]).map(|b| b.rule));
+        rest.sort_unstable();
+        rest.dedup();
+        let rest = (!rest.is_empty()).then(|| {
+            let sub: Vec<RuleShape> = rest.iter().map(|&r| shapes[r as usize].clone()).collect();
+            (BitVectors::build(&sub, fields), rest)
+        });
+        trees.sort_by_key(|t| std::cmp::Reverse(t.depth));
+        let steps = trees.first().map_or(0, |t| t.depth);
+        let deeper = (0..steps).map(|s| trees.iter().filter(|t| t.depth > s).count()).collect();
+        Some(Forest { trees, deeper, rest })
+    }
+
+    /// Levels below the tables of the deepest tree.
+    fn depth(&self) -> usize {
+        self.deeper.len()
+    }
+
+    /// Rules left to the bit vectors.
+    fn rest_rules(&self) -> usize {
+        self.rest.as_ref().map_or(0, |(_, r)| r.len())
+    }
+
+    fn memory(&self) -> usize {
+        self.trees.iter().map(Tree::memory).sum::<usize>()
+            + self.rest.as_ref().map_or(0, |(b, r)| b.memory() + r.len() * 4)
+    }
+
+    fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        let mut v = [0u32; MAX_FIELDS];
+        for (f, x) in v.iter_mut().enumerate() {
+            if present & (1 << f) != 0 {
+                let k = &keys[f];
+                *x = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
+            }
+        }
+        let mut best = self.tree_best(&v, present, from);
+        if let Some((bits, rules)) = &self.rest {
+            let local = if from == 0 { 0 } else { rules.partition_point(|&r| (r as usize) < from) };
+            if rules.get(local).is_some_and(|&r| (r as usize) < best)
+                && let Some(k) = bits.first_match(keys, present, local)
+            {
+                best = best.min(rules[k] as usize);
+            }
+        }
+        (best != usize::MAX).then_some(best)
+    }
+
+    /// The first rule at or after `from` the trees find (`usize::MAX`:
+    /// none).
+    #[inline]
+    fn tree_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> usize {
+        let mut at = [LEAF_BIT; MAX_TREES];
+        for (a, t) in at.iter_mut().zip(&self.trees) {
+            *a = t.top[(v[t.top_field] >> t.shift) as usize];
+        }
+        let nt = self.trees.len();
+        // One level of every tree at a time, as many times as the deepest
+        // tree needs: a tree at its leaf reads node 0 and stays.
+        for &n in &self.deeper {
+            for (a, t) in at[..n].iter_mut().zip(&self.trees) {
+                let leaf = *a & LEAF_BIT != 0;
+                let next = t.step(if leaf { 0 } else { *a }, v);
+                *a = if leaf { *a } else { next };
+            }
+        }
+        let mut best = usize::MAX;
+        for (a, t) in at[..nt].iter().zip(&self.trees) {
+            if let Some(r) = t.scan(*a & !LEAF_BIT, v, present, from, best) {
+                best = r;
+            }
+        }
+        best
+    }
+}
+
+/// Bits of the field the root's table is indexed with.
+const TOP: u32 = 16;
+/// ... and at least this many.
+const MIN_TOP: u32 = 4;
+
+/// Rules a leaf holds at most unless no cut separates them.
+const LEAF: usize = 6;
+/// Children of a tree node at most: its cut points and its children fill
+/// one cache line.
+const FANOUT: usize = 8;
+/// Deepest tree node.
+const MAX_DEPTH: usize = 24;
+/// Boxes (rules split into one interval per field) a rule may make.
+const MAX_BOXES_PER_RULE: usize = 16;
+/// A child that is a leaf: this bit, and where its list starts in
+/// `Tree::lists`.
+const LEAF_BIT: u32 = 1 << 31;
+/// The end of a leaf's list (in place of a rule).
+const END: u32 = u32::MAX;
+
+/// An inner node of the tree: a cut of one field into up to [`FANOUT`]
+/// ranges. Child `i` takes the values with `i` cut points at or below
+/// them; it is a node (its index) or a leaf ([`LEAF_BIT`] | where its list
+/// starts in `Tree::lists`).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Node {
+    /// Cut points, ascending; unused ones `u32::MAX`.
+    cut: [u32; FANOUT - 1],
+    /// The field (low byte) and the number of children (next byte).
+    field: u32,
+    kid: [u32; FANOUT],
+}
+
+/// A rule as a box: one interval per field (a rule whose test on a field
+/// is several intervals is several boxes).
+#[derive(Debug, Clone, Copy)]
+struct RuleBox {
+    rule: u32,
+    /// Fields the rule tests: they must be present.
+    need: u32,
+    lo: [u32; MAX_FIELDS],
+    hi: [u32; MAX_FIELDS],
+    fin: bool,
+}
+
+/// A part of the value space: one interval per field. An absent field
+/// reads as 0, so a region holds the packets missing field `f` iff
+/// `lo[f] == 0`.
+#[derive(Debug, Clone, Copy)]
+struct Region {
+    lo: [u32; MAX_FIELDS],
+    hi: [u32; MAX_FIELDS],
+}
+
+/// A decision tree over one-word fields, cut HyperSplit-style (each node
+/// cuts one field at points that balance the rules on each side), with
+/// small leaves searched linearly in rule order.
+///
+/// A packet walks from the root to a leaf, one node (two cache lines) per
+/// level, reading an absent field as 0. The leaf lists every box that
+/// overlaps its region, in rule order; each box (rule, fields needed, an
+/// interval per field) is stored once, and the search tests the packet's
+/// values against it exactly: the tree only narrows which rules are
+/// tested. A list ends at the first box that covers its whole region (for
+/// present and absent fields alike) and whose rule ends the chain: no
+/// packet of the region gets past that rule, so later rules are dropped,
+/// which is what keeps leaves small under wildcard rules. A rule that
+/// matched without ending the chain resumes the search after itself in the
+/// same list: every rule the interpreter would reach next is there.
+#[derive(Debug)]
+struct Tree {
+    nf: usize,
+    nodes: Vec<Node>,
+    /// The first cut: the child of each value of the top [`TOP`] bits of
+    /// field `top_field`.
+    top_field: usize,
+    /// 32 minus the bits the table is indexed with.
+    shift: u32,
+    top: Vec<u32>,
+    /// Boxes in the run.
+    boxes: usize,
+    /// The leaves' lists of boxes, in rule order, each box inline (`2 + 2
+    /// * nf` words: rule, needed fields, then `lo, hi` per field) so that
+    /// a leaf's boxes are read in sequence; each list ends with [`END`].
+    lists: Vec<u32>,
+    /// Boxes in all lists.
+    entries: usize,
+    leaves: usize,
+    depth: usize,
+}
+
+impl Tree {
+    fn stride(&self) -> usize {
+        2 + 2 * self.nf
+    }
+
+    fn entries(&self) -> usize {
+        self.entries
+    }
+
+    fn memory(&self) -> usize {
+        self.nodes.len() * std::mem::size_of::<Node>() + (self.lists.len() + self.top.len()) * 4
+    }
+
+    /// The tree of some boxes (in rule order), if it stays within `budget`
+    /// list entries.
+    fn build(nf: usize, boxes: &[RuleBox], budget: usize, top_field: usize) -> Option<Tree> {
+        let mut t = Tree {
+            nf,
+            nodes: Vec::new(),
+            top_field: 0,
+            shift: 0,
+            top: Vec::new(),
+            boxes: boxes.len(),
+            lists: Vec::new(),
+            entries: 0,
+            leaves: 0,
+            depth: 0,
+        };
+        // Node 0 is where a walk that reached its leaf keeps stepping.
+        t.nodes.push(Node { cut: [u32::MAX; FANOUT - 1], field: 1 << 8, kid: [LEAF_BIT; FANOUT] });
+        let whole = Region { lo: [0; MAX_FIELDS], hi: [u32::MAX; MAX_FIELDS] };
+        // The first cut is a table on the top bits of the field the best
+        // cut of the whole space would take; consecutive slots that the
+        // same boxes overlap share one subtree, built for their union.
+        let f = top_field;
+        t.top_field = f;
+        // About four slots per box, so a small tree has a small table.
+        let bits = (usize::BITS - boxes.len().leading_zeros() + 2).clamp(MIN_TOP, TOP);
+        let shift = 32 - bits;
+        t.shift = shift;
+        t.top = vec![0; 1 << bits];
+        let mut starts: Vec<Vec<u32>> = vec![Vec::new(); 1 << bits];
+        let mut ends: Vec<Vec<u32>> = vec![Vec::new(); 1 << bits];
+        for (i, b) in boxes.iter().enumerate() {
+            starts[(b.lo[f] >> shift) as usize].push(i as u32);
+            ends[(b.hi[f] >> shift) as usize].push(i as u32);
+        }
+        let mut active: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+        let mut run = 0usize;
+        for k in 0..=1usize << bits {
+            let change = k == 1 << bits || k == 0 || !starts[k].is_empty() || !ends[k - 1].is_empty();
+            if change && k > 0 {
+                // Slots run..k share the boxes in `active`.
+                let mut reg = whole;
+                reg.lo[f] = (run << shift) as u32;
+                reg.hi[f] = ((k << shift) - 1) as u32;
+                let child = t.node(boxes, active.iter().copied().collect(), reg, 0, budget)?;
+                t.top[run..k].fill(child);
+                run = k;
+            }
+            if k == 1 << bits {
+                break;
+            }
+            if k > 0 {
+                for i in &ends[k - 1] {
+                    active.remove(i);
+                }
+            }
+            active.extend(starts[k].iter().copied());
+        }
+        Some(t)
+    }
+
+    /// The child for the boxes `ids` (in rule order) overlapping `reg`: a
+    /// node or a leaf; `None` when the lists grow past `budget` entries.
+    fn node(&mut self, boxes: &[RuleBox], mut ids: Vec<u32>, reg: Region, depth: usize, budget: usize) -> Option<u32> {
+        self.depth = self.depth.max(depth);
+        let nf = self.nf;
+        // Drop what follows the first final box covering the region.
+        if let Some(p) = ids.iter().position(|&i| {
+            let b = &boxes[i as usize];
+            b.fin
+                && (0..nf)
+                    .all(|f| b.lo[f] <= reg.lo[f] && b.hi[f] >= reg.hi[f] && (b.need & 1 << f == 0 || reg.lo[f] > 0))
+        }) {
+            ids.truncate(p + 1);
+        }
+        let cut =
+            if ids.len() <= LEAF || depth >= MAX_DEPTH { None } else { Tree::best_cut(self.nf, boxes, &ids, &reg) };
+        let Some((field, cuts)) = cut else {
+            self.leaves += 1;
+            if self.entries() + ids.len() > budget {
+                return None;
+            }
+            let start = self.lists.len();
+            if start + ids.len() * self.stride() >= LEAF_BIT as usize {
+                return None;
+            }
+            self.entries += ids.len();
+            for &i in &ids {
+                let b = &boxes[i as usize];
+                self.lists.push(b.rule);
+                self.lists.push(b.need);
+                for f in 0..nf {
+                    self.lists.push(b.lo[f]);
+                    self.lists.push(b.hi[f]);
+                }
+            }
+            self.lists.push(END);
+            return Some(LEAF_BIT | start as u32);
+        };
+        let n = cuts.len() + 1;
+        let at = self.nodes.len();
+        if at >= LEAF_BIT as usize || at > budget {
+            return None;
+        }
+        let mut c = [u32::MAX; FANOUT - 1];
+        c[..cuts.len()].copy_from_slice(&cuts);
+        self.nodes.push(Node { cut: c, field: field as u32 | (n as u32) << 8, kid: [0; FANOUT] });
+        for i in 0..n {
+            let lo = if i == 0 { reg.lo[field] } else { cuts[i - 1] };
+            let hi = if i == n - 1 { reg.hi[field] } else { cuts[i] - 1 };
+            let kids: Vec<u32> = ids
+                .iter()
+                .copied()
+                .filter(|&j| boxes[j as usize].lo[field] <= hi && boxes[j as usize].hi[field] >= lo)
+                .collect();
+            let mut r = reg;
+            r.lo[field] = lo;
+            r.hi[field] = hi;
+            let k = self.node(boxes, kids, r, depth + 1, budget)?;
+            self.nodes[at].kid[i] = k;
+        }
+        Some(at as u32)
+    }
+
+    /// The field and cut points that split the boxes best: per field, the
+    /// boxes' edges inside the region cut it into segments; cut points are
+    /// chosen among the edges so that each child holds about the same
+    /// number of boxes (counting each box in every segment it spans), and
+    /// the field whose children have the least sum of squared sizes wins.
+    /// `None` when no field leaves every child smaller than the node.
+    /// The field of the best cut of some boxes (0 when none).
+    fn cut_field(nf: usize, boxes: &[RuleBox], ids: &[u32], reg: &Region) -> usize {
+        Tree::best_cut(nf, boxes, ids, reg).map_or(0, |(f, _)| f)
+    }
+
+    fn best_cut(nf: usize, boxes: &[RuleBox], ids: &[u32], reg: &Region) -> Option<(usize, Vec<u32>)> {
+        let mut best: Option<(u64, usize, Vec<u32>)> = None;
+        for f in 0..nf {
+            if reg.lo[f] == reg.hi[f] {
+                continue;
+            }
+            let span = |i: u32| {
+                let b = &boxes[i as usize];
+                (b.lo[f].max(reg.lo[f]), b.hi[f].min(reg.hi[f]))
+            };
+            let mut edges: Vec<u32> = Vec::with_capacity(2 * ids.len());
+            for &i in ids {
+                let (a, z) = span(i);
+                if a > reg.lo[f] {
+                    edges.push(a);
+                }
+                if z < reg.hi[f] {
+                    edges.push(z + 1);
+                }
+            }
+            if edges.is_empty() {
+                continue;
+            }
+            edges.sort_unstable();
+            edges.dedup();
+            // Segment s: [edges[s-1], edges[s]) (segment 0 from reg.lo).
+            let seg = |v: u32| edges.partition_point(|&e| e <= v);
+            let mut diff = vec![0i64; edges.len() + 2];
+            for &i in ids {
+                let (a, z) = span(i);
+                diff[seg(a)] += 1;
+                diff[seg(z) + 1] -= 1;
+            }
+            let mut weight = Vec::with_capacity(edges.len() + 1);
+            let mut cur = 0i64;
+            for d in &diff[..=edges.len()] {
+                cur += d;
+                weight.push(cur as u64);
+            }
+            let total: u64 = weight.iter().sum();
+            let k = FANOUT.min(edges.len() + 1) as u64;
+            let mut cuts: Vec<u32> = Vec::new();
+            let mut acc = 0u64;
+            for (s, &w) in weight.iter().enumerate().take(edges.len()) {
+                acc += w;
+                // Cut after segment s (at edges[s]) when the children so
+                // far hold their share.
+                if acc * k >= total * (cuts.len() as u64 + 1) && cuts.len() + 1 < k as usize {
+                    cuts.push(edges[s]);
+                }
+            }
+            if cuts.is_empty() {
+                continue;
+            }
+            let mut sizes = vec![0u64; cuts.len() + 1];
+            let child = |v: u32| cuts.partition_point(|&c| c <= v);
+            for &i in ids {
+                let (a, z) = span(i);
+                for s in &mut sizes[child(a)..=child(z)] {
+                    *s += 1;
+                }
+            }
+            if sizes.iter().any(|&s| s as usize >= ids.len()) {
+                continue;
+            }
+            let cost: u64 = sizes.iter().map(|&s| s * s).sum();
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, f, cuts));
+            }
+        }
+        best.map(|(_, f, c)| (f, c))
+    }
+
+    /// The child of inner node `at` the values take.
+    #[inline]
+    fn step(&self, at: u32, v: &[u32; MAX_FIELDS]) -> u32 {
+        let node = &self.nodes[at as usize];
+        let x = v[(node.field & 0xff) as usize];
+        let c = node.cut.iter().map(|&c| usize::from(c <= x)).sum::<usize>();
+        node.kid[c.min((node.field >> 8) as usize - 1)]
+    }
+
+    /// The first rule at or after `from` and before `below` in the list
+    /// starting at `list` whose box holds the values.
+    #[inline]
+    fn scan(&self, list: u32, v: &[u32; MAX_FIELDS], present: u32, from: usize, below: usize) -> Option<usize> {
+        let (nf, stride) = (self.nf, self.stride());
+        let mut at = list as usize;
+        'entry: loop {
+            let rule = self.lists[at];
+            if rule == END || rule as usize >= below {
+                break;
+            }
+            let e = &self.lists[at..at + stride];
+            at += stride;
+            let rule = rule as usize;
+            if rule < from || present & e[1] != e[1] {
+                continue;
+            }
+            for f in 0..nf {
+                let x = v[f];
+                if x < e[2 + 2 * f] || x > e[3 + 2 * f] {
+                    continue 'entry;
+                }
+            }
+            return Some(rule);
+        }
+        None
+    }
+}
+
+/// The bit-vector classifier of one run (any field widths).
+#[derive(Debug)]
+struct BitVectors {
     tables: Vec<FieldTable>,
     /// Words per row.
     words: usize,
@@ -462,31 +1196,14 @@ pub struct Classifier {
     rules: usize,
 }
 
-impl Classifier {
-    /// Build the classifier of a run of rule shapes.
-    pub(crate) fn build(shapes: &[RuleShape]) -> Classifier {
-        let mut fields: Vec<Field> = Vec::new();
-        for s in shapes {
-            for (f, _) in &s.tests {
-                if !fields.contains(f) {
-                    fields.push(*f);
-                }
-            }
-        }
+impl BitVectors {
+    fn build(shapes: &[RuleShape], fields: &[Field]) -> BitVectors {
         let n = shapes.len();
         let words = n.div_ceil(64).max(1);
         let swords = words.div_ceil(64);
-        let mut cls = Classifier {
-            fields: fields.clone(),
-            tables: Vec::new(),
-            words,
-            swords,
-            rows: Vec::new(),
-            sums: Vec::new(),
-            rules: n,
-        };
+        let mut cls = BitVectors { tables: Vec::new(), words, swords, rows: Vec::new(), sums: Vec::new(), rules: n };
         let mut dedup: HashMap<Vec<u64>, u32> = HashMap::new();
-        for f in fields {
+        for &f in fields {
             let w = f.width();
             let max = max_of(w);
             // Per rule: its intervals on this field, or None (not loaded).
@@ -544,7 +1261,7 @@ impl Classifier {
         cls.finish()
     }
 
-    fn finish(mut self) -> Classifier {
+    fn finish(mut self) -> BitVectors {
         self.tables.sort_by_key(|t| t.density);
         self
     }
@@ -566,24 +1283,47 @@ impl Classifier {
         r
     }
 
-    /// Rules of the run.
-    pub fn len(&self) -> usize {
-        self.rules
-    }
-
-    /// Whether the run is empty.
-    pub fn is_empty(&self) -> bool {
-        self.rules == 0
-    }
-
     /// Bytes the tables take.
-    pub fn memory(&self) -> usize {
+    fn memory(&self) -> usize {
         (self.rows.len() + self.sums.len()) * 8
             + self.tables.iter().map(|t| t.bounds.bytes() + t.row_of.len() * 4).sum::<usize>()
     }
 
     /// The first rule at or after `from` matching the field values.
-    pub(crate) fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+    /// The first rule at or after `from` matching the field values.
+    fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        self.search::<false>(keys, present, from, &mut 0)
+    }
+
+    /// Words of candidates (summary bits set in every field) the search
+    /// reads, on average, for one point in each of up to 512 rules spread
+    /// over the run (the lowest corner of the rule's first box).
+    fn mean_candidates(&self, shapes: &[RuleShape], fields: &[Field]) -> f64 {
+        let step = shapes.len().div_ceil(512).max(1);
+        let (mut words, mut points) = (0usize, 0usize);
+        for s in shapes.iter().step_by(step) {
+            let mut keys = [[0u8; 16]; MAX_FIELDS];
+            for (f, ivs) in &s.tests {
+                let Some(&(lo, _)) = ivs.first() else { continue };
+                let k = fields.iter().position(|g| g == f).expect("field of the run");
+                let w = f.width();
+                keys[k][..w].copy_from_slice(&lo.to_be_bytes()[16 - w..]);
+            }
+            self.search::<true>(&keys, (1 << fields.len()) - 1, 0, &mut words);
+            points += 1;
+        }
+        words as f64 / points.max(1) as f64
+    }
+
+    /// [`BitVectors::first_match`], counting in `words` the candidate
+    /// words read when `COUNT`.
+    fn search<const COUNT: bool>(
+        &self,
+        keys: &[[u8; 16]; MAX_FIELDS],
+        present: u32,
+        from: usize,
+        words: &mut usize,
+    ) -> Option<usize> {
         if from >= self.rules {
             return None;
         }
@@ -599,6 +1339,9 @@ impl Classifier {
                 let k = (v >> (32 - TOP_BITS)) as usize;
                 let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
                 t.row_of[lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1]
+            } else if let Bounds::Small(bounds) = &t.bounds {
+                let v = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
+                t.row_of[bounds.partition_point(|&x| x <= v) - 1]
             } else {
                 let v = u128::from_be_bytes(*key) >> (8 * (16 - t.width));
                 t.row_of[t.bounds.index(v)]
@@ -620,6 +1363,9 @@ impl Classifier {
             while s != 0 {
                 let j = sw * 64 + s.trailing_zeros() as usize;
                 s &= s - 1;
+                if COUNT {
+                    *words += 1;
+                }
                 let mut w = !0u64;
                 for &r in rows {
                     w &= self.rows[r + j];
@@ -644,6 +1390,103 @@ impl Classifier {
 mod tests {
     use super::*;
 
+    /// Whether a rule's tests all hold (the reference).
+    fn holds(s: &RuleShape, fields: &[Field], keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> bool {
+        s.tests.iter().all(|(f, ivs)| {
+            let k = fields.iter().position(|g| g == f).unwrap();
+            let v = u128::from(u32::from_be_bytes([keys[k][0], keys[k][1], keys[k][2], keys[k][3]]));
+            present & (1 << k) != 0 && ivs.iter().any(|&(a, b)| a <= v && v <= b)
+        })
+    }
+
+    /// Random runs over a small alphabet of values (overlapping ranges and
+    /// prefixes, wildcards, unions of intervals, tests that hold for
+    /// nothing, rules that do not end the chain), random packets with
+    /// absent fields: trees, bit vectors and a linear scan run the same
+    /// rules for every packet.
+    #[test]
+    fn trees_and_bit_vectors_agree_with_a_linear_scan() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let alphabet: [u32; 8] = [0, 1, 0x0a00_0000, 0x0a00_00ff, 0x0a01_0000, 0x8000_0000, 0xffff_fffe, u32::MAX];
+        let f = |offset| Field { load: Load::Payload { base: Base::Network, offset, len: 4 }, mask: None };
+        let mut built = 0;
+        for case in 0..300 {
+            let nf = 1 + next(5) as usize;
+            let fields: Vec<Field> = (0..nf as u16).map(|i| f(4 * i)).collect();
+            let n = 1 + next(if case % 10 == 0 { 600 } else { 120 }) as usize;
+            let pick = |next: &mut dyn FnMut(u64) -> u64| {
+                let a = alphabet[next(8) as usize];
+                let b = alphabet[next(8) as usize];
+                let (a, b) = (a.min(b), a.max(b));
+                // Sometimes just past a value of the alphabet.
+                (u128::from(a), u128::from(if next(4) == 0 { b.saturating_add(1) } else { b }))
+            };
+            let shapes: Vec<RuleShape> = (0..n)
+                .map(|_| {
+                    let mut tests = Vec::new();
+                    for &fl in &fields {
+                        match next(5) {
+                            0 | 1 => {}
+                            2 => tests.push((fl, normalize((0..1 + next(3)).map(|_| pick(&mut next)).collect()))),
+                            3 if next(8) == 0 => tests.push((fl, vec![])),
+                            _ => tests.push((fl, vec![pick(&mut next)])),
+                        }
+                    }
+                    RuleShape { tests, tail: 0, fin: next(4) != 0 }
+                })
+                .collect();
+            // The run's fields as the classifier numbers them.
+            let mut order: Vec<Field> = Vec::new();
+            for s in &shapes {
+                for (fl, _) in &s.tests {
+                    if !order.contains(fl) {
+                        order.push(*fl);
+                    }
+                }
+            }
+            let trees = Classifier::build(&shapes, Structure::Trees);
+            let bits = Classifier::build(&shapes, Structure::Bits);
+            built += usize::from(matches!(trees.imp, Imp::Trees(_)));
+            for _ in 0..200 {
+                let mut keys = [[0u8; 16]; MAX_FIELDS];
+                for k in keys.iter_mut().take(order.len()) {
+                    let v = alphabet[next(8) as usize].wrapping_add(next(3) as u32);
+                    k[..4].copy_from_slice(&v.to_be_bytes());
+                }
+                let all = (1u32 << order.len()) - 1;
+                let present = if next(4) == 0 { all & !(1 << next(order.len().max(1) as u64)) } else { all };
+                let mut want = Vec::new();
+                for (r, s) in shapes.iter().enumerate() {
+                    if holds(s, &order, &keys, present) {
+                        want.push(r);
+                        if s.fin {
+                            break;
+                        }
+                    }
+                }
+                for c in [&trees, &bits] {
+                    let mut got = Vec::new();
+                    let mut from = 0;
+                    while let Some(r) = c.first_match(&keys, present, from) {
+                        got.push(r);
+                        if shapes[r].fin {
+                            break;
+                        }
+                        from = r + 1;
+                    }
+                    assert_eq!(got, want, "case {case} ({}), keys {keys:?} present {present:b}", c.structure());
+                }
+            }
+        }
+        assert!(built > 200, "trees built for only {built} of 300 runs");
+    }
+
     #[test]
     fn interval_algebra() {
         assert_eq!(complement(&vec![(2, 3)], 10), vec![(0, 1), (4, 10)]);
@@ -652,5 +1495,163 @@ mod tests {
         assert_eq!(intersect(&vec![(0, 5), (8, 9)], &vec![(3, 8)]), vec![(3, 5), (8, 8)]);
         assert_eq!(normalize(vec![(5, 6), (0, 2), (3, 4)]), vec![(0, 6)]);
         assert_eq!(prefix_range(&[0, 80], &[0, 90], 4), (80 << 16, 90 << 16 | 0xffff));
+    }
+}
+
+/// The trees against the bit vectors on the ClassBench seeds (skipped
+/// without `../shared`), and a timing of both (`--ignored`).
+#[cfg(test)]
+mod classbench {
+    use super::*;
+
+    /// The rule shapes of a ClassBench filter file, as `gen-classbench`
+    /// writes them; a rule in three does not end the chain.
+    fn parse(path: &std::path::Path) -> (Vec<RuleShape>, Vec<Field>) {
+        let text = std::fs::read_to_string(path).unwrap();
+        let f = |base, offset, len| Field { load: Load::Payload { base, offset, len }, mask: None };
+        let fields = [
+            f(Base::Network, 12, 4),
+            f(Base::Network, 16, 4),
+            f(Base::Transport, 0, 2),
+            f(Base::Transport, 2, 2),
+            Field { load: Load::Meta { key: MetaKey::L4Proto, len: 1 }, mask: None },
+        ];
+        let mut shapes = Vec::new();
+        for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let t: Vec<&str> = line.trim_start_matches('@').split('\t').collect();
+            let pfx = |s: &str| {
+                let (a, l) = s.split_once('/').unwrap();
+                let a: std::net::Ipv4Addr = a.parse().unwrap();
+                let l: u32 = l.parse().unwrap();
+                let m = if l == 0 { 0 } else { u32::MAX << (32 - l) };
+                let a = u32::from(a) & m;
+                (l > 0).then_some((u128::from(a), u128::from(a | !m)))
+            };
+            let port = |s: &str| {
+                let (a, b) = s.split_once(" : ").unwrap();
+                let (a, b): (u128, u128) = (a.trim().parse().unwrap(), b.trim().parse().unwrap());
+                (!(a == 0 && b == 65535)).then_some((a << 16, b << 16 | 0xffff))
+            };
+            let (pv, pm) = t[4].split_once('/').unwrap();
+            let pv = u128::from_str_radix(&pv[2..], 16).unwrap();
+            let pm = u128::from_str_radix(&pm[2..], 16).unwrap();
+            let proto = (pm != 0).then_some((pv << 24, pv << 24 | 0xff_ffff));
+            let mut tests = Vec::new();
+            for (k, iv) in [pfx(t[0]), pfx(t[1]), port(t[2]), port(t[3]), proto].into_iter().enumerate() {
+                if let Some(iv) = iv {
+                    tests.push((fields[k], vec![iv]));
+                }
+            }
+            shapes.push(RuleShape { tests, tail: 0, fin: i % 3 != 0 });
+        }
+        let used: Vec<Field> =
+            fields.into_iter().filter(|f| shapes.iter().any(|s| s.tests.iter().any(|t| t.0 == *f))).collect();
+        (shapes, used)
+    }
+
+    /// Packets aimed at every depth (a corner of the rule, other fields
+    /// random), one in ten random; some fields absent.
+    fn packets(shapes: &[RuleShape], fields: &[Field], n: usize) -> Vec<([[u8; 16]; MAX_FIELDS], u32)> {
+        let mut x: u32 = 0x2545_f491;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let all = (1u32 << fields.len()) - 1;
+        (0..n)
+            .map(|i| {
+                let mut k = [[0u8; 16]; MAX_FIELDS];
+                for (key, f) in k.iter_mut().zip(fields) {
+                    let len = f.load.bytes() as usize;
+                    let r = next().to_be_bytes();
+                    key[..len].copy_from_slice(&r[..len]);
+                }
+                if i % 10 != 9 {
+                    let s = &shapes[(i * 7919) % shapes.len()];
+                    for (f, ivs) in &s.tests {
+                        let slot = fields.iter().position(|g| g == f).unwrap();
+                        let (lo, hi) = ivs[0];
+                        let v = if i % 3 == 0 { hi } else { lo };
+                        k[slot][..4].copy_from_slice(&(v as u32).to_be_bytes());
+                    }
+                }
+                let present = if i % 17 == 5 { all & !(1 << (next() as usize % fields.len())) } else { all };
+                (k, present)
+            })
+            .collect()
+    }
+
+    /// The rules the compiled code would run for a packet: first match,
+    /// and after a rule that does not end the chain the next one.
+    fn trail(c: &Classifier, shapes: &[RuleShape], keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(r) = c.first_match(keys, present, from) {
+            out.push(r);
+            if shapes[r].fin {
+                break;
+            }
+            from = r + 1;
+        }
+        out
+    }
+
+    fn seeds() -> Vec<std::path::PathBuf> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/classbench");
+        ["fw1_10k", "acl1_10k"].iter().map(|n| dir.join(n)).filter(|p| p.exists()).collect()
+    }
+
+    #[test]
+    fn trees_agree_with_bit_vectors() {
+        let seeds = seeds();
+        if seeds.is_empty() {
+            eprintln!("skipped: no ClassBench corpus in ../shared");
+        }
+        for path in seeds {
+            let (shapes, fields) = parse(&path);
+            let trees = Classifier::build(&shapes, Structure::Trees);
+            let bits = Classifier::build(&shapes, Structure::Bits);
+            assert!(matches!(trees.imp, Imp::Trees(_)), "{}: no trees", path.display());
+            let mut matched = 0;
+            for (k, present) in packets(&shapes, &fields, 4000) {
+                let t = trail(&trees, &shapes, &k, present);
+                assert_eq!(t, trail(&bits, &shapes, &k, present), "{}: {k:?} {present:b}", path.display());
+                matched += usize::from(!t.is_empty());
+            }
+            assert!(matched > 3000, "{}: only {matched} packets matched", path.display());
+        }
+    }
+
+    /// Lookups per second of both structures: `cargo test --release -p
+    /// ctc-jit classbench -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn time_structures() {
+        for path in seeds() {
+            let (shapes, fields) = parse(&path);
+            let pkts = packets(&shapes, &fields, 20000);
+            let t0 = std::time::Instant::now();
+            let auto = Classifier::build(&shapes, Structure::Auto);
+            let ta = t0.elapsed();
+            let trees = Classifier::build(&shapes, Structure::Trees);
+            let bits = Classifier::build(&shapes, Structure::Bits);
+            eprintln!("{}: auto picks {} ({ta:?})", path.display(), auto.structure());
+            eprintln!("  trees: {} KiB; bits: {} KiB", trees.memory() / 1024, bits.memory() / 1024);
+            for round in 0..3 {
+                for (label, c) in [("trees", &trees), ("bits", &bits)] {
+                    let t0 = std::time::Instant::now();
+                    let mut acc = 0usize;
+                    for _ in 0..10 {
+                        for (k, p) in &pkts {
+                            acc = acc.wrapping_add(c.first_match(k, *p, 0).unwrap_or(7));
+                        }
+                    }
+                    let ns = t0.elapsed().as_nanos() as f64 / (10 * pkts.len()) as f64;
+                    eprintln!("  round {round} {label}: {ns:.1} ns/lookup ({acc})");
+                }
+            }
+        }
     }
 }

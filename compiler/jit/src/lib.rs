@@ -65,6 +65,8 @@ pub struct Options {
     pub classify: bool,
     /// The shortest run of classifiable rules compiled as a classifier.
     pub min_run: usize,
+    /// Which structure the classifiers use.
+    pub structure: classify::Structure,
     /// Keep the Cranelift IR text of each chain (`--emit clif`).
     pub clif: bool,
     /// Keep the machine code listing of each chain (`--emit asm`).
@@ -73,7 +75,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { classify: true, min_run: translate::MIN_RUN, clif: false, asm: false }
+        Options {
+            classify: true,
+            min_run: translate::MIN_RUN,
+            structure: classify::Structure::Auto,
+            clif: false,
+            asm: false,
+        }
     }
 }
 
@@ -193,6 +201,7 @@ impl Jit {
                     cls_sig: cls_sig_ref,
                     classify: opts.classify,
                     min_run: opts.min_run,
+                    structure: opts.structure,
                     classifiers: &mut classifiers,
                     frontend: module.isa().frontend_config(),
                 };

@@ -11,6 +11,7 @@
 //! Values come from small alphabets so that tests match often. Packets are
 //! random frames with random header offsets and random ct info.
 
+use crate::classify::Structure;
 use crate::{Jit, Options};
 use ctc_ir::abi::{ABSENT, Actions, CtInfo, PacketCtx};
 use ctc_ir::*;
@@ -514,7 +515,9 @@ impl Builder<'_, '_> {
                 // A state bit test (`ct state new`, `ct state
                 // established,related`): a masked field of its own.
                 let r = Reg(4 + self.g.below(2) as u8);
-                let bits = self.g.pick(&[8u8, 6, 1, 64, 72, 0xff]);
+                // A long run keeps to one mask, so that it stays within
+                // the classifier's fields.
+                let bits = if n > 100 { 8 } else { self.g.pick(&[8u8, 6, 1, 64, 72, 0xff]) };
                 ops.push(Op::Ct { dst: r, key: CtKey::State, dir: None, len: 4 });
                 ops.push(Op::Bitwise { dst: r, src: r, len: 4, mask: vec![0, 0, 0, bits], xor: vec![0; 4] });
                 let op = if self.g.chance(80) { CmpOp::Ne } else { CmpOp::Eq };
@@ -591,7 +594,9 @@ pub fn program(g: &mut Gen<'_>) -> Program {
         }
         if b.g.chance(35) {
             let at = b.g.below(rules.len() + 1);
-            let n = TEST_MIN_RUN + b.g.below(60);
+            // Now and then a run long enough for the bit vectors to read
+            // several candidate words, where the default picks trees.
+            let n = if b.g.chance(4) { 300 + b.g.below(200) } else { TEST_MIN_RUN + b.g.below(60) };
             let run = b.tuple_rules(n, &later);
             rules.splice(at..at, run);
         }
@@ -731,13 +736,19 @@ fn state_view(vm: &Vm, st: &State) -> String {
 }
 
 /// Run `packets` through every hook of `prog` with the interpreter and with
-/// the JIT (with and without classifiers): verdicts, deciders, action
-/// records, rewritten packets and States must be identical.
+/// the JIT (with classifiers as chosen, with trees wherever they can be
+/// built, and without classifiers): verdicts, deciders, action records,
+/// rewritten packets and States must be identical.
 pub fn agree(prog: VerifiedProgram, packets: &[(Vec<u8>, PacketCtx, Actions)]) -> Result<(), String> {
     let vm = Vm::new(prog.clone());
     let jits = [
         Jit::with_options(prog.clone(), Options { min_run: TEST_MIN_RUN, ..Options::default() })
             .map_err(|e| e.to_string())?,
+        Jit::with_options(
+            prog.clone(),
+            Options { min_run: TEST_MIN_RUN, structure: Structure::Trees, ..Options::default() },
+        )
+        .map_err(|e| e.to_string())?,
         Jit::with_options(prog, Options { classify: false, ..Options::default() }).map_err(|e| e.to_string())?,
     ];
     let mut st_i = vm.new_state();
@@ -750,7 +761,7 @@ pub fn agree(prog: VerifiedProgram, packets: &[(Vec<u8>, PacketCtx, Actions)]) -
             for (k, jit) in jits.iter().enumerate() {
                 let (mut f_j, mut a_j) = (frame.clone(), *acts);
                 let r_j = jit.run_hook_window(&mut st_j[k], &GenHost, hook, &mut f_j, ctx, &mut a_j, window.clone());
-                let which = if k == 0 { "jit" } else { "jit (no classifier)" };
+                let which = ["jit", "jit (trees)", "jit (no classifier)"][k];
                 if r_i != r_j {
                     return Err(format!("packet {n} hook {hook:?}: interp {r_i:?}, {which} {r_j:?}"));
                 }

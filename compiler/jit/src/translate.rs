@@ -91,6 +91,7 @@ pub(crate) struct Shared<'a> {
     pub cls_sig: SigRef,
     pub classify: bool,
     pub min_run: usize,
+    pub structure: classify::Structure,
     // Boxed: native code holds their addresses while the Vec grows.
     #[allow(clippy::vec_box)]
     pub classifiers: &'a mut Vec<Box<Classifier>>,
@@ -205,7 +206,7 @@ impl<'a, 'b> Tx<'a, 'b> {
 
     /// A run of classified rules `start..start + run.len()`.
     fn translate_run(&mut self, start: usize, run: &[classify::RuleShape], next: Block) {
-        let cls = Box::new(Classifier::build(run));
+        let cls = Box::new(Classifier::build(run, self.s.structure));
         let fields = cls.fields.clone();
         let cls_ptr = &*cls as *const Classifier as i64;
         self.s.classifiers.push(cls);

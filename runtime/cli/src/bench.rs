@@ -68,6 +68,9 @@ pub(crate) fn classify(ruleset: &Path, trace: Option<&Path>, synthetic: Option<u
         let covered: usize = cls.iter().map(|c| c.len()).sum();
         let mem: usize = cls.iter().map(|c| c.memory()).sum();
         outln!("jit: {} classifier(s) covering {covered} rules, {} KiB of tables", cls.len(), mem / 1024);
+        for c in cls {
+            outln!("jit: classifier of {} rules: {}", c.len(), c.structure());
+        }
     }
     let (n, took, tally) = bench::timed(&engine, hook, &mut packets, MIN_TIME);
     outln!(
