@@ -14,11 +14,12 @@
 //! machines) and prints remaining seconds by integer division; this crate
 //! does the same on the packet clock (one jiffy = 4 ms of packet time), so
 //! timeouts in events and listings round as the kernel's.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod config;
 pub mod format;
 pub mod helpers;
+mod hugepage;
 pub mod mangle;
 pub mod tcp;
 mod tracker;

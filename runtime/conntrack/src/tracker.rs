@@ -183,7 +183,7 @@ impl Tracker {
         Tracker {
             slots: Vec::new(),
             free: Vec::new(),
-            heads: vec![NIL; buckets],
+            heads: crate::hugepage::filled_vec(NIL, buckets),
             count: 0,
             first: NIL,
             last: NIL,
@@ -535,6 +535,12 @@ impl Tracker {
                 i
             }
             None => {
+                if self.slots.len() == self.slots.capacity() {
+                    // Doubling, as `push` would, into a block backed by huge
+                    // pages (see `hugepage`).
+                    let cap = (2 * self.slots.capacity()).max(4);
+                    crate::hugepage::regrow(&mut self.slots, cap);
+                }
                 self.slots.push(slot);
                 (self.slots.len() - 1) as u32
             }
