@@ -19,7 +19,7 @@
 mod config;
 pub mod format;
 pub mod helpers;
-mod hugepage;
+mod memhint;
 pub mod mangle;
 pub mod tcp;
 mod tracker;

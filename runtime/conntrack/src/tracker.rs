@@ -183,7 +183,7 @@ impl Tracker {
         Tracker {
             slots: Vec::new(),
             free: Vec::new(),
-            heads: crate::hugepage::filled_vec(NIL, buckets),
+            heads: crate::memhint::filled_vec(NIL, buckets),
             count: 0,
             first: NIL,
             last: NIL,
@@ -503,6 +503,9 @@ impl Tracker {
             self.stats.invalid += 1;
             return Err(Verdict::invalid(None));
         };
+        // Confirmation will link the reply tuple into its bucket: start
+        // loading that bucket head now (a cache miss in a large table).
+        crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket(&reply, zone)));
         if self.cfg.max != 0 && self.count >= self.cfg.max {
             let b = self.bucket(tuple, zone);
             if !self.early_drop(b, now_ns) {
@@ -537,9 +540,9 @@ impl Tracker {
             None => {
                 if self.slots.len() == self.slots.capacity() {
                     // Doubling, as `push` would, into a block backed by huge
-                    // pages (see `hugepage`).
+                    // pages (see `memhint`).
                     let cap = (2 * self.slots.capacity()).max(4);
-                    crate::hugepage::regrow(&mut self.slots, cap);
+                    crate::memhint::regrow(&mut self.slots, cap);
                 }
                 self.slots.push(slot);
                 (self.slots.len() - 1) as u32
