@@ -248,6 +248,7 @@ impl Tracker {
     }
 
     /// The entry a handle refers to, if it still exists.
+    #[inline]
     pub fn entry(&self, h: Handle) -> Option<&Entry> {
         self.slots.get(h.idx as usize)?.entry.as_ref().filter(|e| e.id == h.id)
     }
@@ -293,10 +294,12 @@ impl Tracker {
         Handle { idx, id, reply: false }
     }
 
+    #[inline(always)]
     fn e(&self, idx: u32) -> &Entry {
         self.slots[idx as usize].entry.as_ref().expect("live slot")
     }
 
+    #[inline(always)]
     fn em(&mut self, idx: u32) -> &mut Entry {
         self.slots[idx as usize].entry.as_mut().expect("live slot")
     }
@@ -312,6 +315,7 @@ impl Tracker {
     }
 
     /// [`Tracker::find_raw`] in the chain of bucket `b` (`t`'s bucket).
+    #[inline(always)]
     fn find_in(&self, b: usize, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
         let mut node = self.heads[b];
         while node != NIL {
@@ -328,13 +332,21 @@ impl Tracker {
 
     /// __nf_conntrack_find_get: an expired entry found on the way is
     /// destroyed (nf_ct_gc_expired) and not returned.
+    #[inline(always)]
     fn find(&mut self, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
         let (idx, dir) = self.find_raw(t, zone)?;
         if jiffies(self.e(idx).timeout_at_ns) <= jiffies(now_ns) {
-            self.destroy(idx, now_ns);
+            self.destroy_cold(idx, now_ns);
             return None;
         }
         Some((idx, dir))
+    }
+
+    /// [`Tracker::destroy`] out of the packet path's way.
+    #[cold]
+    #[inline(never)]
+    fn destroy_cold(&mut self, idx: u32, now_ns: u64) {
+        self.destroy(idx, now_ns);
     }
 
     // ---- the packet path -------------------------------------------------
@@ -857,7 +869,17 @@ impl Tracker {
     /// events cached by this packet are delivered. `false`: the packet must
     /// be dropped (a clash that cannot be resolved; stats insert_failed and
     /// drop).
+    #[inline]
     pub fn confirm(&mut self, h: Handle, now_ns: u64) -> bool {
+        // The usual case, an established packet that changed nothing an
+        // event reports: what `confirm_handle` ends with, without its
+        // frame.
+        if let Some(e) = self.entry(h)
+            && e.is_confirmed()
+            && e.pending == 0
+        {
+            return true;
+        }
         let mut h = h;
         self.confirm_handle(&mut h, now_ns)
     }
