@@ -462,6 +462,7 @@ impl Tracker {
     /// nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error and
     /// nf_conntrack_inet_error. `None`: not an error message, track the
     /// packet normally.
+    #[inline(never)]
     #[allow(clippy::too_many_arguments)]
     fn icmp_error(
         &mut self,
@@ -536,6 +537,7 @@ impl Tracker {
 
     /// init_conntrack: a new unconfirmed entry for `tuple`, after early drop
     /// when the table is full.
+    #[inline(never)]
     fn init_conntrack(&mut self, tuple: &Tuple, zone: u16, now_ns: u64) -> Result<u32, Verdict> {
         let Some(reply) = tuple.invert() else {
             self.stats.invalid += 1;
