@@ -110,6 +110,7 @@ pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, protocol: u8, length: u32)
 /// Sum of the pseudo-header for either family. Mixed families (a v4 source
 /// with a v6 destination) cannot occur in a packet; they are summed as the
 /// v6-mapped forms so the function stays total.
+#[inline]
 pub fn pseudo_header(src: IpAddr, dst: IpAddr, protocol: u8, length: u32) -> u16 {
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => pseudo_header_v4(s, d, protocol, length as u16),
@@ -127,6 +128,7 @@ fn to_v6(a: IpAddr) -> Ipv6Addr {
 /// The checksum of a transport segment (TCP, UDP, ICMPv6) including the
 /// pseudo-header; `segment` must have its checksum field zeroed, or else
 /// the result is 0 exactly when the stored checksum verifies.
+#[inline]
 pub fn transport_checksum(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> u16 {
     let ph = pseudo_header(src, dst, protocol, segment.len() as u32);
     !fold(accumulate(u64::from(ph), segment))
@@ -134,6 +136,7 @@ pub fn transport_checksum(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]
 
 /// True when `segment` (checksum field included) verifies under the
 /// pseudo-header: the total sum is `0xffff` (RFC 1071 §1 step 3).
+#[inline]
 pub fn verify_transport(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> bool {
     transport_checksum(src, dst, protocol, segment) == 0
 }
