@@ -116,6 +116,19 @@ pub struct Tracker {
     /// Expectations, oldest first (few: each helper master has one).
     expects: Vec<expect::Expectation>,
     expect_events: Vec<expect::ExpectEvent>,
+    /// The buckets of the tuples of the entry made last, hashed when it
+    /// was made, for its confirmation (a memo: used only while the tuples
+    /// and the zone are still these).
+    made: Option<Made>,
+}
+
+/// See [`Tracker::made`]: `buckets[d]` is the bucket of `tuples[d]` in
+/// `zone`.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    tuples: [Tuple; 2],
+    zone: u16,
+    buckets: [usize; 2],
 }
 
 impl core::fmt::Debug for Tracker {
@@ -222,6 +235,7 @@ impl Tracker {
             rng: 0x6e66_5f6e_6174_2d31,
             expects: Vec::new(),
             expect_events: Vec::new(),
+            made: None,
             cfg,
         }
     }
@@ -334,7 +348,13 @@ impl Tracker {
     /// destroyed (nf_ct_gc_expired) and not returned.
     #[inline(always)]
     fn find(&mut self, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
-        let (idx, dir) = self.find_raw(t, zone)?;
+        self.find_at(self.bucket(t, zone), t, zone, now_ns)
+    }
+
+    /// [`Tracker::find`] in bucket `b`, `t`'s.
+    #[inline(always)]
+    fn find_at(&mut self, b: usize, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
+        let (idx, dir) = self.find_in(b, t, zone)?;
         if jiffies(self.e(idx).timeout_at_ns) <= jiffies(now_ns) {
             self.destroy_cold(idx, now_ns);
             return None;
@@ -418,10 +438,11 @@ impl Tracker {
             self.stats.invalid += 1;
             return Verdict::invalid(None);
         };
+        let b = self.bucket(&tuple, zone);
         for _ in 0..3 {
-            let (idx, dir, new) = match self.find(&tuple, zone, now_ns) {
+            let (idx, dir, new) = match self.find_at(b, &tuple, zone, now_ns) {
                 Some((idx, dir)) => (idx, dir, false),
-                None => match self.init_conntrack(&tuple, zone, now_ns) {
+                None => match self.init_conntrack(&tuple, b, zone, now_ns) {
                     Ok(idx) => (idx, Dir::Original, true),
                     Err(v) => return v,
                 },
@@ -535,19 +556,20 @@ impl Tracker {
         Some(Verdict { handle: Some(self.handle(idx)), state: CtState::Related, dir, reason: None, drop: false })
     }
 
-    /// init_conntrack: a new unconfirmed entry for `tuple`, after early drop
-    /// when the table is full.
+    /// init_conntrack: a new unconfirmed entry for `tuple` (in bucket `b`),
+    /// after early drop when the table is full.
     #[inline(never)]
-    fn init_conntrack(&mut self, tuple: &Tuple, zone: u16, now_ns: u64) -> Result<u32, Verdict> {
+    fn init_conntrack(&mut self, tuple: &Tuple, b: usize, zone: u16, now_ns: u64) -> Result<u32, Verdict> {
         let Some(reply) = tuple.invert() else {
             self.stats.invalid += 1;
             return Err(Verdict::invalid(None));
         };
         // Confirmation will link the reply tuple into its bucket: start
         // loading that bucket head now (a cache miss in a large table).
-        crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket(&reply, zone)));
+        let rb = self.bucket(&reply, zone);
+        crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(rb));
+        self.made = Some(Made { tuples: [*tuple, reply], zone, buckets: [b, rb] });
         if self.cfg.max != 0 && self.count >= self.cfg.max {
-            let b = self.bucket(tuple, zone);
             if !self.early_drop(b, now_ns) {
                 self.gc_early_drop = true;
                 self.stats.drop += 1;
@@ -906,8 +928,12 @@ impl Tracker {
         }
         let (orig, reply, zone) = (e.tuples[0], e.tuples[1], e.zone);
         // Each tuple's bucket, hashed once for the clash check and the
-        // insertion.
-        let buckets = [self.bucket(&orig, zone), self.bucket(&reply, zone)];
+        // insertion (or when the entry was made, if its tuples are still
+        // the ones hashed then: NAT may have changed the reply tuple).
+        let buckets = match self.made.take() {
+            Some(m) if m.tuples[0] == orig && m.tuples[1] == reply && m.zone == zone => m.buckets,
+            _ => [self.bucket(&orig, zone), self.bucket(&reply, zone)],
+        };
         if let Some((w, _)) = self.find_in(buckets[0], &orig, zone).or_else(|| self.find_in(buckets[1], &reply, zone)) {
             // nf_ct_resolve_clash: UDP, UDP-Lite and ICMPv6 allow merging
             // into an identical entry (same tuples, either orientation).
