@@ -19,8 +19,8 @@
 mod config;
 pub mod format;
 pub mod helpers;
-mod memhint;
 pub mod mangle;
+mod memhint;
 pub mod tcp;
 mod tracker;
 mod tuple;

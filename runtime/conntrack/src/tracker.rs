@@ -569,12 +569,10 @@ impl Tracker {
         let rb = self.bucket(&reply, zone);
         crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(rb));
         self.made = Some(Made { tuples: [*tuple, reply], zone, buckets: [b, rb] });
-        if self.cfg.max != 0 && self.count >= self.cfg.max {
-            if !self.early_drop(b, now_ns) {
-                self.gc_early_drop = true;
-                self.stats.drop += 1;
-                return Err(Verdict { drop: true, ..Verdict::invalid(Some("table full, dropping packet")) });
-            }
+        if self.cfg.max != 0 && self.count >= self.cfg.max && !self.early_drop(b, now_ns) {
+            self.gc_early_drop = true;
+            self.stats.drop += 1;
+            return Err(Verdict { drop: true, ..Verdict::invalid(Some("table full, dropping packet")) });
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);

@@ -308,7 +308,18 @@ mod wide_sum_tests {
 
     #[test]
     fn edge_values_fold_as_the_loop() {
-        for x in [0, 1, 0xffff, 0x1_0000, 0x1_fffe, 0xffff_ffff, 0x1_0000_0000, u64::MAX, u64::MAX - 1, 0xffff_0000_0000_0000] {
+        for x in [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_ffff,
+            0x1_0000_0000,
+            u64::MAX,
+            u64::MAX - 1,
+            0xffff_0000_0000_0000,
+        ] {
             assert_eq!(fold(x), loop_fold(x), "{x:#x}");
         }
         // All-ones data: every carry path.
