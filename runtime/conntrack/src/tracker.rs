@@ -5,11 +5,14 @@
 //!
 //! Layout: entries live in a slab; the hash table is the kernel's — an
 //! array of bucket heads and, per entry, one chain link per direction (each
-//! entry is hashed by both its tuples) — so early drop scans the same kind
-//! of chains as the kernel. Timers are an indexed min-heap keyed by expiry
-//! (one node per confirmed entry, moved lazily when a refresh pushes the
-//! expiry later). Nothing here allocates per packet except a new entry's
-//! slot and the events handed to the caller.
+//! entry is hashed by both its tuples) — so early drop scans the same
+//! chains, in the same order, as the kernel. The links live in an array of
+//! their own, next to a 16-bit hash tag per node, so walking a chain reads
+//! only the entries that may match (see [`Link`]). The slab, the links and
+//! the bucket heads ask for transparent huge pages. Timers are an indexed
+//! min-heap keyed by expiry (one node per confirmed entry, moved lazily
+//! when a refresh pushes the expiry later). Nothing here allocates per
+//! packet except a new entry's slot and the events handed to the caller.
 
 use core::net::IpAddr;
 
