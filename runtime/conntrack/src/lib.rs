@@ -14,12 +14,13 @@
 //! machines) and prints remaining seconds by integer division; this crate
 //! does the same on the packet clock (one jiffy = 4 ms of packet time), so
 //! timeouts in events and listings round as the kernel's.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod config;
 pub mod format;
 pub mod helpers;
 pub mod mangle;
+mod memhint;
 pub mod tcp;
 mod tracker;
 mod tuple;

@@ -5,11 +5,14 @@
 //!
 //! Layout: entries live in a slab; the hash table is the kernel's — an
 //! array of bucket heads and, per entry, one chain link per direction (each
-//! entry is hashed by both its tuples) — so early drop scans the same kind
-//! of chains as the kernel. Timers are an indexed min-heap keyed by expiry
-//! (one node per confirmed entry, moved lazily when a refresh pushes the
-//! expiry later). Nothing here allocates per packet except a new entry's
-//! slot and the events handed to the caller.
+//! entry is hashed by both its tuples) — so early drop scans the same
+//! chains, in the same order, as the kernel. The links live in an array of
+//! their own, next to a 16-bit hash tag per node, so walking a chain reads
+//! only the entries that may match (see [`Link`]). The slab, the links and
+//! the bucket heads ask for transparent huge pages. Timers are an indexed
+//! min-heap keyed by expiry (one node per confirmed entry, moved lazily
+//! when a refresh pushes the expiry later). Nothing here allocates per
+//! packet except a new entry's slot and the events handed to the caller.
 
 use core::net::IpAddr;
 
@@ -40,18 +43,60 @@ pub enum Hook {
     Output,
 }
 
-/// `repr(C)`: the chain links next to the entry's tuples (see [`Entry`]).
-#[repr(C)]
+/// `repr(C)`, 256 bytes aligned to a cache line: the entry's fields in
+/// the order the packet path reads them (see [`Entry`]) fill whole lines
+/// from the first.
+#[repr(C, align(64))]
 struct Slot {
-    /// Next node in the bucket chain of `tuples[dir]`; a node is
-    /// `idx << 1 | dir`.
-    hnext: [u32; 2],
     entry: Option<Entry>,
     /// Confirmed entries in insertion order.
     prev: u32,
     next: u32,
     /// Position in the timer heap.
     heap: u32,
+}
+
+/// The bucket chain links of a slot, kept apart from the slots (a dense
+/// array, 12 bytes per entry) so a chain walk reads a slot only where the
+/// hash matches: the kernel's lists thread through the entries, where
+/// every node passed over is a cache miss in a large table.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    /// Next node in the bucket chain of `tuples[dir]`; a node is
+    /// `idx << 1 | dir`.
+    next: [u32; 2],
+    /// The low 16 bits of the hash of `tuples[dir]` (in the entry's zone)
+    /// when it was linked: a node whose tag differs from the hash of the
+    /// tuple looked for cannot match it.
+    tag: [u16; 2],
+}
+
+const UNLINKED: Link = Link { next: [NIL; 2], tag: [0; 2] };
+
+/// A node of the timer heap: an expiry (packet clock, ns) and the slot it
+/// belongs to. The key is kept as two 32-bit halves so a node takes 12
+/// bytes instead of the 16 of an aligned `(u64, u32)`: one per confirmed
+/// entry.
+#[derive(Debug, Clone, Copy)]
+struct Timer {
+    lo: u32,
+    hi: u32,
+    idx: u32,
+}
+
+impl Timer {
+    fn new(at: u64, idx: u32) -> Timer {
+        Timer { lo: at as u32, hi: (at >> 32) as u32, idx }
+    }
+
+    #[inline]
+    fn at(&self) -> u64 {
+        u64::from(self.hi) << 32 | u64::from(self.lo)
+    }
+
+    fn set_at(&mut self, at: u64) {
+        *self = Timer::new(at, self.idx);
+    }
 }
 
 /// What a protocol tracker made of a packet.
@@ -70,13 +115,15 @@ enum Outcome {
 pub struct Tracker {
     cfg: Config,
     slots: Vec<Slot>,
+    /// Chain links, indexed as `slots`.
+    links: Vec<Link>,
     free: Vec<u32>,
     heads: Vec<u32>,
     /// Entries allocated, confirmed or not (the kernel's `cnet->count`).
     count: usize,
     first: u32,
     last: u32,
-    timers: Vec<(u64, u32)>,
+    timers: Vec<Timer>,
     events: Vec<Event>,
     stats: Stats,
     next_id: u32,
@@ -93,6 +140,19 @@ pub struct Tracker {
     /// The packet clock's latest reading: when an unconfirmed entry is
     /// released without a time of its own, its expectations go then.
     clock_ns: u64,
+    /// The hashes of the tuples of the entry made last, computed when it
+    /// was made, for its confirmation (a memo: used only while the tuples
+    /// and the zone are still these).
+    made: Option<Made>,
+}
+
+/// See [`Tracker::made`]: `hashes[d]` is the hash of `tuples[d]` in
+/// `zone`.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    tuples: [Tuple; 2],
+    zone: u16,
+    hashes: [u32; 2],
 }
 
 impl core::fmt::Debug for Tracker {
@@ -185,8 +245,9 @@ impl Tracker {
         let buckets = cfg.buckets.max(1);
         Tracker {
             slots: Vec::new(),
+            links: Vec::new(),
             free: Vec::new(),
-            heads: vec![NIL; buckets],
+            heads: crate::memhint::filled_vec(NIL, buckets),
             count: 0,
             first: NIL,
             last: NIL,
@@ -200,6 +261,7 @@ impl Tracker {
             expects: Vec::new(),
             expect_events: Vec::new(),
             clock_ns: 0,
+            made: None,
             cfg,
         }
     }
@@ -226,6 +288,7 @@ impl Tracker {
     }
 
     /// The entry a handle refers to, if it still exists.
+    #[inline]
     pub fn entry(&self, h: Handle) -> Option<&Entry> {
         self.slots.get(h.idx as usize)?.entry.as_ref().filter(|e| e.id == h.id)
     }
@@ -271,48 +334,77 @@ impl Tracker {
         Handle { idx, id, reply: false }
     }
 
+    #[inline(always)]
     fn e(&self, idx: u32) -> &Entry {
         self.slots[idx as usize].entry.as_ref().expect("live slot")
     }
 
+    #[inline(always)]
     fn em(&mut self, idx: u32) -> &mut Entry {
         self.slots[idx as usize].entry.as_mut().expect("live slot")
     }
 
+    /// The bucket of a hash: reciprocal_scale of a 32-bit hash, as
+    /// hash_conntrack().
+    #[inline]
+    fn bucket_of(&self, h: u32) -> usize {
+        ((u64::from(h) * self.heads.len() as u64) >> 32) as usize
+    }
+
     fn bucket(&self, t: &Tuple, zone: u16) -> usize {
-        // reciprocal_scale of a 32-bit hash, as hash_conntrack().
-        ((u64::from(tuple_hash(t, zone)) * self.heads.len() as u64) >> 32) as usize
+        self.bucket_of(tuple_hash(t, zone))
     }
 
     /// The node whose tuple equals `t` in `zone` (no expiry check).
     fn find_raw(&self, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
-        self.find_in(self.bucket(t, zone), t, zone)
+        self.find_in(tuple_hash(t, zone), t, zone)
     }
 
-    /// [`Tracker::find_raw`] in the chain of bucket `b` (`t`'s bucket).
-    fn find_in(&self, b: usize, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
-        let mut node = self.heads[b];
+    /// [`Tracker::find_raw`], `h` being `t`'s hash: walks the chain of its
+    /// bucket in the link array and compares the entries whose tag
+    /// matches (the same nodes, in the same order, as comparing every
+    /// entry: a node whose tag differs cannot hold `t` in `zone`).
+    #[inline(always)]
+    fn find_in(&self, h: u32, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
+        let tag = h as u16;
+        let mut node = self.heads[self.bucket_of(h)];
         while node != NIL {
             let (idx, d) = (node >> 1, (node & 1) as usize);
-            let s = &self.slots[idx as usize];
-            let e = s.entry.as_ref().expect("hashed slot is live");
-            if e.zone == zone && e.tuples[d] == *t {
-                return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
+            let l = &self.links[idx as usize];
+            if l.tag[d] == tag {
+                let e = self.e(idx);
+                if e.zone == zone && e.tuples[d] == *t {
+                    return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
+                }
             }
-            node = s.hnext[d];
+            node = l.next[d];
         }
         None
     }
 
     /// __nf_conntrack_find_get: an expired entry found on the way is
     /// destroyed (nf_ct_gc_expired) and not returned.
+    #[inline(always)]
     fn find(&mut self, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
-        let (idx, dir) = self.find_raw(t, zone)?;
+        self.find_at(tuple_hash(t, zone), t, zone, now_ns)
+    }
+
+    /// [`Tracker::find`], `h` being `t`'s hash.
+    #[inline(always)]
+    fn find_at(&mut self, h: u32, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
+        let (idx, dir) = self.find_in(h, t, zone)?;
         if jiffies(self.e(idx).timeout_at_ns) <= jiffies(now_ns) {
-            self.destroy(idx, now_ns);
+            self.destroy_cold(idx, now_ns);
             return None;
         }
         Some((idx, dir))
+    }
+
+    /// [`Tracker::destroy`] out of the packet path's way.
+    #[cold]
+    #[inline(never)]
+    fn destroy_cold(&mut self, idx: u32, now_ns: u64) {
+        self.destroy(idx, now_ns);
     }
 
     // ---- the packet path -------------------------------------------------
@@ -385,10 +477,11 @@ impl Tracker {
             self.stats.invalid += 1;
             return Verdict::invalid(None);
         };
+        let h = tuple_hash(&tuple, zone);
         for _ in 0..3 {
-            let (idx, dir, new) = match self.find(&tuple, zone, now_ns) {
+            let (idx, dir, new) = match self.find_at(h, &tuple, zone, now_ns) {
                 Some((idx, dir)) => (idx, dir, false),
-                None => match self.init_conntrack(&tuple, zone, now_ns) {
+                None => match self.init_conntrack(&tuple, h, zone, now_ns) {
                     Ok(idx) => (idx, Dir::Original, true),
                     Err(v) => return v,
                 },
@@ -429,6 +522,7 @@ impl Tracker {
     /// nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error and
     /// nf_conntrack_inet_error. `None`: not an error message, track the
     /// packet normally.
+    #[inline(never)]
     #[allow(clippy::too_many_arguments)]
     fn icmp_error(
         &mut self,
@@ -501,20 +595,23 @@ impl Tracker {
         Some(Verdict { handle: Some(self.handle(idx)), state: CtState::Related, dir, reason: None, drop: false })
     }
 
-    /// init_conntrack: a new unconfirmed entry for `tuple`, after early drop
-    /// when the table is full.
-    fn init_conntrack(&mut self, tuple: &Tuple, zone: u16, now_ns: u64) -> Result<u32, Verdict> {
+    /// init_conntrack: a new unconfirmed entry for `tuple` (of hash `h`),
+    /// after early drop when the table is full.
+    #[inline(never)]
+    fn init_conntrack(&mut self, tuple: &Tuple, h: u32, zone: u16, now_ns: u64) -> Result<u32, Verdict> {
         let Some(reply) = tuple.invert() else {
             self.stats.invalid += 1;
             return Err(Verdict::invalid(None));
         };
-        if self.cfg.max != 0 && self.count >= self.cfg.max {
-            let b = self.bucket(tuple, zone);
-            if !self.early_drop(b, now_ns) {
-                self.gc_early_drop = true;
-                self.stats.drop += 1;
-                return Err(Verdict { drop: true, ..Verdict::invalid(Some("table full, dropping packet")) });
-            }
+        // Confirmation will link the reply tuple into its bucket: start
+        // loading that bucket head now (a cache miss in a large table).
+        let rh = tuple_hash(&reply, zone);
+        crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(rh)));
+        self.made = Some(Made { tuples: [*tuple, reply], zone, hashes: [h, rh] });
+        if self.cfg.max != 0 && self.count >= self.cfg.max && !self.early_drop(self.bucket_of(h), now_ns) {
+            self.gc_early_drop = true;
+            self.stats.drop += 1;
+            return Err(Verdict { drop: true, ..Verdict::invalid(Some("table full, dropping packet")) });
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
@@ -533,14 +630,25 @@ impl Tracker {
             timeouts: None,
             l4: L4::Generic,
         };
-        let slot = Slot { entry: Some(entry), hnext: [NIL; 2], prev: NIL, next: NIL, heap: NIL };
+        let slot = Slot { entry: Some(entry), prev: NIL, next: NIL, heap: NIL };
         let idx = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = slot;
+                self.links[i as usize] = UNLINKED;
                 i
             }
             None => {
+                if self.slots.len() == self.slots.capacity() {
+                    // Doubling, as `push` would, into a fresh block backed
+                    // by huge pages (see `memhint`). The move is a copy
+                    // (about 30 ms per 100 MB) where `push` would have
+                    // remapped the old pages, which would then stay small.
+                    let cap = (2 * self.slots.capacity()).max(4);
+                    crate::memhint::regrow(&mut self.slots, cap);
+                    crate::memhint::regrow(&mut self.links, cap);
+                }
                 self.slots.push(slot);
+                self.links.push(UNLINKED);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -563,7 +671,7 @@ impl Tracker {
                 let mut node = self.heads[b];
                 while node != NIL {
                     let idx = node >> 1;
-                    let next = self.slots[idx as usize].hnext[(node & 1) as usize];
+                    let next = self.links[idx as usize].next[(node & 1) as usize];
                     let e = self.e(idx);
                     if jiffies(e.timeout_at_ns) <= jiffies(now_ns) {
                         self.destroy(idx, now_ns);
@@ -767,8 +875,8 @@ impl Tracker {
                         e.timeout_at_ns = (now_j + secs * HZ) * TICK_NS;
                         let pos = self.slots[idx as usize].heap as usize;
                         let at = self.e(idx).timeout_at_ns;
-                        if at < self.timers[pos].0 {
-                            self.timers[pos].0 = at;
+                        if at < self.timers[pos].at() {
+                            self.timers[pos].set_at(at);
                             self.sift_up(pos);
                         }
                     }
@@ -811,8 +919,8 @@ impl Tracker {
         // a large table).
         if at < old {
             let pos = self.slots[idx as usize].heap as usize;
-            if at < self.timers[pos].0 {
-                self.timers[pos].0 = at;
+            if at < self.timers[pos].at() {
+                self.timers[pos].set_at(at);
                 self.sift_up(pos);
             }
         }
@@ -825,7 +933,17 @@ impl Tracker {
     /// events cached by this packet are delivered. `false`: the packet must
     /// be dropped (a clash that cannot be resolved; stats insert_failed and
     /// drop).
+    #[inline]
     pub fn confirm(&mut self, h: Handle, now_ns: u64) -> bool {
+        // The usual case, an established packet that changed nothing an
+        // event reports: what `confirm_handle` ends with, without its
+        // frame.
+        if let Some(e) = self.entry(h)
+            && e.is_confirmed()
+            && e.pending == 0
+        {
+            return true;
+        }
         let mut h = h;
         self.confirm_handle(&mut h, now_ns)
     }
@@ -849,10 +967,14 @@ impl Tracker {
             return true;
         }
         let (orig, reply, zone) = (e.tuples[0], e.tuples[1], e.zone);
-        // Each tuple's bucket, hashed once for the clash check and the
-        // insertion.
-        let buckets = [self.bucket(&orig, zone), self.bucket(&reply, zone)];
-        if let Some((w, _)) = self.find_in(buckets[0], &orig, zone).or_else(|| self.find_in(buckets[1], &reply, zone)) {
+        // Each tuple hashed once for the clash check and the insertion (or
+        // when the entry was made, if its tuples are still the ones hashed
+        // then: NAT may have changed the reply tuple).
+        let hashes = match self.made.take() {
+            Some(m) if m.tuples[0] == orig && m.tuples[1] == reply && m.zone == zone => m.hashes,
+            _ => [tuple_hash(&orig, zone), tuple_hash(&reply, zone)],
+        };
+        if let Some((w, _)) = self.find_in(hashes[0], &orig, zone).or_else(|| self.find_in(hashes[1], &reply, zone)) {
             // nf_ct_resolve_clash: UDP, UDP-Lite and ICMPv6 allow merging
             // into an identical entry (same tuples, either orientation).
             let we = self.e(w);
@@ -887,8 +1009,11 @@ impl Tracker {
         }
         let at = e.timeout_at_ns;
         // Chains: new entries go to the head (hlist_nulls_add_head_rcu).
-        for (d, b) in buckets.into_iter().enumerate() {
-            self.slots[idx as usize].hnext[d] = self.heads[b];
+        for (d, h) in hashes.into_iter().enumerate() {
+            let b = self.bucket_of(h);
+            let l = &mut self.links[idx as usize];
+            l.next[d] = self.heads[b];
+            l.tag[d] = h as u16;
             self.heads[b] = idx << 1 | d as u32;
         }
         let s = &mut self.slots[idx as usize];
@@ -900,7 +1025,7 @@ impl Tracker {
             self.slots[self.last as usize].next = idx;
         }
         self.last = idx;
-        self.timers.push((at, idx));
+        self.timers.push(Timer::new(at, idx));
         let pos = self.timers.len() - 1;
         self.slots[idx as usize].heap = pos as u32;
         self.sift_up(pos);
@@ -975,19 +1100,19 @@ impl Tracker {
             let t = self.e(idx).tuples[d];
             let b = self.bucket(&t, self.e(idx).zone);
             let me = idx << 1 | d as u32;
-            let after = self.slots[idx as usize].hnext[d];
+            let after = self.links[idx as usize].next[d];
             if self.heads[b] == me {
                 self.heads[b] = after;
             } else {
                 let mut node = self.heads[b];
                 while node != NIL {
-                    let s = &mut self.slots[(node >> 1) as usize];
+                    let l = &mut self.links[(node >> 1) as usize];
                     let nd = (node & 1) as usize;
-                    if s.hnext[nd] == me {
-                        s.hnext[nd] = after;
+                    if l.next[nd] == me {
+                        l.next[nd] = after;
                         break;
                     }
-                    node = s.hnext[nd];
+                    node = l.next[nd];
                 }
             }
         }
@@ -1071,14 +1196,15 @@ impl Tracker {
     /// time = the expiry).
     pub fn advance(&mut self, now_ns: u64) {
         let now_j = jiffies(now_ns);
-        while let Some(&(key, idx)) = self.timers.first() {
+        while let Some(&t) = self.timers.first() {
+            let (key, idx) = (t.at(), t.idx);
             if jiffies(key) > now_j {
                 break;
             }
             let at = self.e(idx).timeout_at_ns;
             if jiffies(at) > now_j {
                 // Refreshed since the node was placed: move it.
-                self.timers[0].0 = at;
+                self.timers[0].set_at(at);
                 self.sift_down(0);
                 continue;
             }
@@ -1118,7 +1244,7 @@ impl Tracker {
     /// entries move their timer only when it comes due). For a replay
     /// clock that wants to call [`Tracker::advance`] only when needed.
     pub fn next_timer_ns(&self) -> Option<u64> {
-        self.timers.first().map(|&(at, _)| at)
+        self.timers.first().map(Timer::at)
     }
 
     /// `conntrack -F`: destroys every confirmed entry (DESTROY events).
@@ -1130,16 +1256,16 @@ impl Tracker {
 
     // ---- timer heap ----------------------------------------------------
 
-    fn heap_set(&mut self, pos: usize, node: (u64, u32)) {
+    fn heap_set(&mut self, pos: usize, node: Timer) {
         self.timers[pos] = node;
-        self.slots[node.1 as usize].heap = pos as u32;
+        self.slots[node.idx as usize].heap = pos as u32;
     }
 
     fn sift_up(&mut self, mut pos: usize) {
         let node = self.timers[pos];
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if self.timers[parent].0 <= node.0 {
+            if self.timers[parent].at() <= node.at() {
                 break;
             }
             self.heap_set(pos, self.timers[parent]);
@@ -1156,8 +1282,8 @@ impl Tracker {
             if l >= n {
                 break;
             }
-            let c = if l + 1 < n && self.timers[l + 1].0 < self.timers[l].0 { l + 1 } else { l };
-            if self.timers[c].0 >= node.0 {
+            let c = if l + 1 < n && self.timers[l + 1].at() < self.timers[l].at() { l + 1 } else { l };
+            if self.timers[c].at() >= node.at() {
                 break;
             }
             self.heap_set(pos, self.timers[c]);
@@ -1171,8 +1297,137 @@ impl Tracker {
         if pos < self.timers.len() {
             self.heap_set(pos, last);
             self.sift_down(pos);
-            let p = self.slots[last.1 as usize].heap as usize;
+            let p = self.slots[last.idx as usize].heap as usize;
             self.sift_up(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod timer_tests {
+    use super::Timer;
+
+    #[test]
+    fn timer_nodes_keep_their_key() {
+        assert_eq!(size_of::<Timer>(), 12);
+        for at in [0, 1, u64::from(u32::MAX), 1 << 32, 1_795_246_120 * 1_000_000_000, u64::MAX] {
+            let mut t = Timer::new(at, 7);
+            assert_eq!((t.at(), t.idx), (at, 7));
+            t.set_at(at / 3);
+            assert_eq!((t.at(), t.idx), (at / 3, 7));
+        }
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    //! The chain links kept apart from the slots, against a brute-force
+    //! model: every lookup finds what a scan of all confirmed entries
+    //! finds, and every chain holds exactly the nodes hashing to it.
+    use super::*;
+
+    const T0: u64 = 1_795_246_120 * 1_000_000_000;
+    const S: u64 = 1_000_000_000;
+
+    /// Ethernet + IPv4 + UDP between 10.0.a.b:port and 192.0.2.1:53 (no
+    /// UDP checksum), client to server or back.
+    fn udp(k: u32, reply: bool) -> Vec<u8> {
+        let mut b = vec![0u8; 14 + 20 + 8];
+        b[12] = 8;
+        let c = [10, 0, (k >> 8) as u8, k as u8];
+        let s = [192, 0, 2, 1];
+        let (src, dst) = if reply { (s, c) } else { (c, s) };
+        let ip = &mut b[14..34];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&28u16.to_be_bytes());
+        ip[8] = 64;
+        ip[9] = 17;
+        ip[12..16].copy_from_slice(&src);
+        ip[16..20].copy_from_slice(&dst);
+        let ck = ctc_wire::checksum::checksum(ip);
+        ip[10..12].copy_from_slice(&ck.to_be_bytes());
+        let (sp, dp) = (1000 + (k % 7) as u16, 53u16);
+        let (sp, dp) = if reply { (dp, sp) } else { (sp, dp) };
+        b[34..36].copy_from_slice(&sp.to_be_bytes());
+        b[36..38].copy_from_slice(&dp.to_be_bytes());
+        b[38..40].copy_from_slice(&8u16.to_be_bytes());
+        b
+    }
+
+    fn pass(tr: &mut Tracker, k: u32, reply: bool, zone: u16, now: u64) {
+        let b = udp(k, reply);
+        let v = tr.packet(&b, &ctc_wire::parse_frame(&b), now, zone);
+        assert!(tr.confirm(v.handle.expect("tracked"), now));
+    }
+
+    /// find_raw against a scan of every confirmed entry.
+    fn model_find(tr: &Tracker, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
+        tr.slots.iter().enumerate().find_map(|(i, s)| {
+            let e = s.entry.as_ref().filter(|e| e.is_confirmed() && e.zone == zone)?;
+            let d = e.tuples.iter().position(|x| x == t)?;
+            Some((i as u32, if d == 0 { Dir::Original } else { Dir::Reply }))
+        })
+    }
+
+    fn check(tr: &Tracker) {
+        let mut nodes = 0;
+        for b in 0..tr.heads.len() {
+            let mut node = tr.heads[b];
+            while node != NIL {
+                let (idx, d) = (node >> 1, (node & 1) as usize);
+                let e = tr.e(idx);
+                assert!(e.is_confirmed());
+                let h = tuple_hash(&e.tuples[d], e.zone);
+                assert_eq!(tr.bucket_of(h), b);
+                assert_eq!(tr.links[idx as usize].tag[d], h as u16);
+                nodes += 1;
+                node = tr.links[idx as usize].next[d];
+            }
+        }
+        assert_eq!(nodes, 2 * tr.entries().count());
+        for k in 0..400 {
+            for zone in [0, 1] {
+                for reply in [false, true] {
+                    let b = udp(k, reply);
+                    let f = ctc_wire::parse_frame(&b);
+                    let n = f.network.as_ref().unwrap();
+                    let t = Tuple::new(n.src.unwrap(), n.dst.unwrap(), 17, be16(&b, 34), be16(&b, 36));
+                    assert_eq!(tr.find_raw(&t, zone), model_find(tr, &t, zone), "flow {k} zone {zone}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chains_in_the_link_array_match_a_scan() {
+        // Few buckets: long chains, both directions of many entries in
+        // each.
+        let cfg = Config { buckets: 7, checksum: false, ..Config::default() };
+        let mut tr = Tracker::new(cfg);
+        for k in 0..300 {
+            pass(&mut tr, k, false, (k % 2) as u16, T0);
+            if k % 3 == 0 {
+                pass(&mut tr, k, true, (k % 2) as u16, T0);
+            }
+        }
+        check(&tr);
+        // Replied flows seen again after 2 s are streams (longer timeout).
+        for k in (0..300).step_by(6) {
+            pass(&mut tr, k, false, (k % 2) as u16, T0 + 3 * S);
+        }
+        check(&tr);
+        // The others expire and are unlinked from the middle of chains.
+        tr.advance(T0 + 40 * S);
+        assert_eq!(tr.count(), 50);
+        check(&tr);
+        // Slots are reused with fresh links; a packet of an expired flow
+        // starts a new entry.
+        for k in 100..400 {
+            pass(&mut tr, k, false, 0, T0 + 41 * S);
+        }
+        check(&tr);
+        tr.flush(T0 + 42 * S);
+        assert_eq!(tr.count(), 0);
+        check(&tr);
     }
 }

@@ -19,12 +19,19 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Folds a 64-bit accumulator of 16-bit words into a 16-bit one's
 /// complement sum (end-around carry, RFC 1071 §4.1).
+///
+/// Four fixed end-around-carry steps instead of a loop: each keeps the
+/// value modulo 0xffff and nonzero when it was, and after them it is below
+/// 2^16 (64 bits -> < 2^33 -> < 2^17 + 2^16 -> <= 0x10001 -> <= 0xffff),
+/// so the result is the loop's: 0 only for 0, else the representative in
+/// 1..=0xffff.
 #[inline]
-pub fn fold(mut acc: u64) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
+pub fn fold(acc: u64) -> u16 {
+    let a = (acc & 0xffff_ffff) + (acc >> 32);
+    let a = (a & 0xffff) + (a >> 16);
+    let a = (a & 0xffff) + (a >> 16);
+    let a = (a & 0xffff) + (a >> 16);
+    a as u16
 }
 
 /// Adds the bytes of `data` as big-endian 16-bit words to `acc` (an odd
@@ -32,29 +39,33 @@ pub fn fold(mut acc: u64) -> u16 {
 /// result is congruent to the word sum modulo 0xffff and zero only when
 /// the sum is (all a fold needs).
 ///
-/// Eight bytes are added at a time as one big-endian 64-bit word into a
-/// 128-bit accumulator: since 2^16 ≡ 1 (mod 2^16 − 1), a 64-bit word is
+/// Eight bytes are added at a time as one big-endian 64-bit word with
+/// end-around carry: since 2^16 ≡ 1 (mod 2^16 − 1), a 64-bit word is
 /// congruent to the sum of its four 16-bit words (RFC 1071 §2(C), "parallel
-/// summation"), with a quarter of the additions.
+/// summation"), and 2^64 − 1 is a multiple of 2^16 − 1, so a one's
+/// complement sum in 64 bits keeps the value modulo 0xffff (and is zero
+/// only when every word is). The result is below 2^34.
 #[inline]
 pub fn accumulate(acc: u64, data: &[u8]) -> u64 {
-    let mut wide = u128::from(acc);
+    let mut s = acc;
     let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        wide += u128::from(u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        let (r, carry) = s.overflowing_add(u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        // r + 1 cannot overflow when the addition carried.
+        s = r + u64::from(carry);
     }
-    // Back to 64 bits: 2^32 − 1 is a multiple of 2^16 − 1, so folding 32-bit
-    // halves keeps the value modulo 0xffff (and keeps it nonzero).
-    while wide >> 32 != 0 {
-        wide = (wide & 0xffff_ffff) + (wide >> 32);
+    // Back to 33 bits (2^32 − 1 is a multiple of 2^16 − 1 too).
+    let mut acc = (s & 0xffff_ffff) + (s >> 32);
+    let mut rest = chunks.remainder();
+    if let [a, b, c, d, tail @ ..] = rest {
+        acc += u64::from(u32::from_be_bytes([*a, *b, *c, *d]));
+        rest = tail;
     }
-    let mut acc = wide as u64;
-    let rest = chunks.remainder();
-    let mut pairs = rest.chunks_exact(2);
-    for c in &mut pairs {
-        acc += u64::from(u16::from_be_bytes([c[0], c[1]]));
+    if let [a, b, tail @ ..] = rest {
+        acc += u64::from(u16::from_be_bytes([*a, *b]));
+        rest = tail;
     }
-    if let [last] = pairs.remainder() {
+    if let [last] = rest {
         acc += u64::from(*last) << 8;
     }
     acc
@@ -81,9 +92,9 @@ pub fn checksum(data: &[u8]) -> u16 {
 /// Sum of the IPv4 pseudo-header (RFC 9293 §3.1, RFC 768): source,
 /// destination, zero, protocol, transport length.
 pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, length: u16) -> u16 {
-    let mut acc = accumulate(0, &src.octets());
-    acc = accumulate(acc, &dst.octets());
-    acc += u64::from(protocol) + u64::from(length);
+    // An address as a big-endian u32 is congruent to the sum of its two
+    // 16-bit words (as in `accumulate`).
+    let acc = u64::from(src.to_bits()) + u64::from(dst.to_bits()) + u64::from(protocol) + u64::from(length);
     fold(acc)
 }
 
@@ -99,6 +110,7 @@ pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, protocol: u8, length: u32)
 /// Sum of the pseudo-header for either family. Mixed families (a v4 source
 /// with a v6 destination) cannot occur in a packet; they are summed as the
 /// v6-mapped forms so the function stays total.
+#[inline]
 pub fn pseudo_header(src: IpAddr, dst: IpAddr, protocol: u8, length: u32) -> u16 {
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => pseudo_header_v4(s, d, protocol, length as u16),
@@ -116,6 +128,7 @@ fn to_v6(a: IpAddr) -> Ipv6Addr {
 /// The checksum of a transport segment (TCP, UDP, ICMPv6) including the
 /// pseudo-header; `segment` must have its checksum field zeroed, or else
 /// the result is 0 exactly when the stored checksum verifies.
+#[inline]
 pub fn transport_checksum(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> u16 {
     let ph = pseudo_header(src, dst, protocol, segment.len() as u32);
     !fold(accumulate(u64::from(ph), segment))
@@ -123,6 +136,7 @@ pub fn transport_checksum(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]
 
 /// True when `segment` (checksum field included) verifies under the
 /// pseudo-header: the total sum is `0xffff` (RFC 1071 §1 step 3).
+#[inline]
 pub fn verify_transport(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) -> bool {
     transport_checksum(src, dst, protocol, segment) == 0
 }
@@ -248,13 +262,70 @@ mod tests {
 mod wide_sum_tests {
     use super::*;
 
-    /// RFC 1071's definition: 16-bit big-endian words, end-around carry.
+    /// RFC 1071's definition: 16-bit big-endian words, end-around carry
+    /// until the sum fits in 16 bits.
     fn by_words(data: &[u8]) -> u16 {
         let mut acc: u64 = 0;
         for c in data.chunks(2) {
             acc += u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
         }
-        fold(acc)
+        loop_fold(acc)
+    }
+
+    /// The folding loop [`fold`] unrolls.
+    fn loop_fold(mut acc: u64) -> u16 {
+        while acc >> 16 != 0 {
+            acc = (acc & 0xffff) + (acc >> 16);
+        }
+        acc as u16
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fold_equals_the_loop(x: u64, shift in 0u32..64) {
+            proptest::prop_assert_eq!(fold(x), loop_fold(x));
+            proptest::prop_assert_eq!(fold(x >> shift), loop_fold(x >> shift));
+        }
+
+        #[test]
+        fn pseudo_header_v4_equals_the_byte_sum(s: u32, d: u32, p: u8, l: u16) {
+            let (s, d) = (Ipv4Addr::from_bits(s), Ipv4Addr::from_bits(d));
+            let mut bytes = [0u8; 12];
+            bytes[..4].copy_from_slice(&s.octets());
+            bytes[4..8].copy_from_slice(&d.octets());
+            bytes[9] = p;
+            bytes[10..].copy_from_slice(&l.to_be_bytes());
+            proptest::prop_assert_eq!(pseudo_header_v4(s, d, p, l), by_words(&bytes));
+        }
+
+        #[test]
+        fn sums_equal_the_word_sum(data: Vec<u8>, cut: usize) {
+            proptest::prop_assert_eq!(sum(&data), by_words(&data));
+            let cut = (cut % (data.len() + 1)) & !1;
+            proptest::prop_assert_eq!(fold(accumulate(accumulate(0, &data[..cut]), &data[cut..])), by_words(&data));
+        }
+    }
+
+    #[test]
+    fn edge_values_fold_as_the_loop() {
+        for x in [
+            0,
+            1,
+            0xffff,
+            0x1_0000,
+            0x1_fffe,
+            0xffff_ffff,
+            0x1_0000_0000,
+            u64::MAX,
+            u64::MAX - 1,
+            0xffff_0000_0000_0000,
+        ] {
+            assert_eq!(fold(x), loop_fold(x), "{x:#x}");
+        }
+        // All-ones data: every carry path.
+        for len in 0..64 {
+            assert_eq!(sum(&vec![0xff; len]), by_words(&vec![0xff; len]), "len {len}");
+        }
     }
 
     #[test]

@@ -310,12 +310,12 @@ impl Frame {
     /// conntrack's `nf_checksum()` would; `None` when there is no complete
     /// transport segment to check (other protocols, fragments).
     pub fn l4_checksum_ok(&self, buf: &[u8]) -> Option<bool> {
-        let n = self.network?;
+        let n = self.network.as_ref()?;
         if n.fragment.is_some() {
             return None;
         }
         let (src, dst) = (n.src?, n.dst?);
-        let t = self.transport.filter(|t| t.header_len > 0)?;
+        let t = self.transport.as_ref().filter(|t| t.header_len > 0)?;
         let seg = self.slice(buf, t.offset, n.end)?;
         Some(match t.protocol {
             6 => checksum::verify_transport(src, dst, 6, seg),

@@ -232,9 +232,8 @@ impl Tracker {
         let mut node = self.heads[self.bucket(t, zone)];
         while node != NIL {
             let (idx, d) = (node >> 1, (node & 1) as usize);
-            let s = &self.slots[idx as usize];
-            let e = s.entry.as_ref().expect("hashed slot is live");
-            node = s.hnext[d];
+            node = self.links[idx as usize].next[d];
+            let e = self.e(idx);
             if idx == ignored || e.zone != zone || e.tuples[d] != *t {
                 continue;
             }

@@ -1,0 +1,75 @@
+//! A fixed workload for instruction counting (`valgrind --tool=callgrind`
+//! counts instructions repeatably where wall-clock benchmarks on a shared
+//! machine are noisy): builds a table of N established flows, then runs
+//! P packets of the `tracker` benchmark's kind through it.
+//!
+//! `cargo build --release -p ctc-conntrack --example ct_profile`, then
+//! `valgrind --tool=callgrind target/release/examples/ct_profile KIND N P`
+//! with KIND one of `udp`, `tcp` (established), `new-udp`, `new-tcp`.
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+
+use common::*;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let kind = args.get(1).map_or("udp", String::as_str);
+    let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let packets: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    let proto = if kind.ends_with("tcp") { TCP } else { UDP };
+    let mut tr = filled(n, 0, proto, true);
+    let mut now = T0 + 3 * S;
+    let start = std::time::Instant::now();
+    if kind.starts_with("new") {
+        let mut p = [0u8; LEN];
+        let flags = if proto == TCP { SYN } else { 0 };
+        request(1 << 28, proto, flags, 1, 0).write(&mut p);
+        let mut frame = ctc_wire::parse_frame(&p);
+        let mut sink = Vec::new();
+        // As the benchmark: batches of N/10 new flows, then the clock
+        // moves on and they expire.
+        let batch = (n / 10).max(64) as u32;
+        let mut timed = std::time::Duration::ZERO;
+        let mut t = std::time::Instant::now();
+        for k in 0..packets as u32 {
+            set_flow(&mut p, &mut frame, (1 << 28) + k);
+            let v = tr.packet(&p, &frame, now, 0);
+            if let Some(h) = v.handle {
+                black_box(tr.confirm(h, now));
+            }
+            if k % batch == batch - 1 {
+                timed += t.elapsed();
+                tr.drain_events(&mut sink);
+                sink.clear();
+                now += 121 * S;
+                tr.advance(now);
+                tr.drain_events(&mut sink);
+                sink.clear();
+                t = std::time::Instant::now();
+            }
+        }
+        timed += t.elapsed();
+        // Only packet() + confirm(), as the benchmark times them.
+        let ns = timed.as_nanos() as f64 / packets as f64;
+        println!("{kind} n={n} packets={packets}: {ns:.1} ns/packet");
+        return;
+    } else {
+        let pool = established_pool(n, proto);
+        let mut i = 0;
+        for _ in 0..packets {
+            let v = tr.packet(&pool.bytes[i], &pool.frames[i], now, 0);
+            if let Some(h) = v.handle {
+                black_box(tr.confirm(h, now));
+            }
+            i += 1;
+            if i == pool.len() {
+                i = 0;
+            }
+        }
+    }
+    let dt = start.elapsed();
+    println!("{kind} n={n} packets={packets}: {:.1} ns/packet", dt.as_nanos() as f64 / packets as f64);
+}
