@@ -10,6 +10,7 @@ pub mod host;
 pub mod live;
 pub mod log;
 mod nat;
+mod netlink;
 pub mod nfqueue;
 pub mod pipeline;
 pub mod reject;

@@ -15,11 +15,9 @@ use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType, netlink};
 use std::io;
 
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 1;
+use crate::netlink::{self as nl, NLMSG_DONE, NLMSG_ERROR};
+
 const NLM_F_ACK: u16 = 4;
-const NLA_TYPE_MASK: u16 = 0x3fff;
 
 const NFNL_SUBSYS_QUEUE: u16 = 3;
 const NFQNL_MSG_PACKET: u16 = 0;
@@ -92,21 +90,12 @@ pub struct Packet {
     pub payload: Vec<u8>,
 }
 
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
 /// A netlink message under construction: header, nfgenmsg, attributes.
 struct Msg(Vec<u8>);
 
 impl Msg {
     fn new(msg_type: u16, flags: u16, seq: u32, family: u8, queue: u16) -> Msg {
-        let mut b = Vec::with_capacity(64);
-        b.extend_from_slice(&0u32.to_ne_bytes()); // length, set by `done`
-        b.extend_from_slice(&((NFNL_SUBSYS_QUEUE << 8) | msg_type).to_ne_bytes());
-        b.extend_from_slice(&(NLM_F_REQUEST | flags).to_ne_bytes());
-        b.extend_from_slice(&seq.to_ne_bytes());
-        b.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel's
+        let mut b = nl::header((NFNL_SUBSYS_QUEUE << 8) | msg_type, flags, seq);
         b.push(family);
         b.push(0); // NFNETLINK_V0
         b.extend_from_slice(&queue.to_be_bytes());
@@ -114,18 +103,12 @@ impl Msg {
     }
 
     fn attr(mut self, ty: u16, data: &[u8]) -> Msg {
-        let len = 4 + data.len();
-        self.0.extend_from_slice(&(len as u16).to_ne_bytes());
-        self.0.extend_from_slice(&ty.to_ne_bytes());
-        self.0.extend_from_slice(data);
-        self.0.resize(align4(self.0.len()), 0);
+        nl::put_attr(&mut self.0, ty, data);
         self
     }
 
-    fn done(mut self) -> Vec<u8> {
-        let len = self.0.len() as u32;
-        self.0[..4].copy_from_slice(&len.to_ne_bytes());
-        self.0
+    fn done(self) -> Vec<u8> {
+        nl::finish(self.0)
     }
 }
 
@@ -185,12 +168,6 @@ pub enum Incoming {
     Other,
 }
 
-fn u16_ne(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-fn u32_ne(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
 fn u32_be(b: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(..4)?.try_into().ok()?))
 }
@@ -199,25 +176,14 @@ fn u32_be(b: &[u8]) -> Option<u32> {
 /// message ends the parse with an error (nothing after it can be trusted).
 pub fn parse(datagram: &[u8]) -> Result<Vec<Incoming>, String> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 16 <= datagram.len() {
-        let len = u32_ne(datagram, at).unwrap_or(0) as usize;
-        if len < 16 || at + len > datagram.len() {
-            return Err(format!("netlink message of length {len} at {at} in a datagram of {}", datagram.len()));
-        }
-        let msg = &datagram[at..at + len];
-        let ty = u16_ne(msg, 4).unwrap_or(0);
-        let seq = u32_ne(msg, 8).unwrap_or(0);
-        out.push(match ty {
-            NLMSG_ERROR => {
-                let errno = msg.get(16..20).map_or(0, |e| i32::from_ne_bytes(e.try_into().expect("4 bytes")));
-                Incoming::Ack { seq, errno }
-            }
+    for m in nl::messages(datagram) {
+        let m = m?;
+        out.push(match m.ty {
+            NLMSG_ERROR => Incoming::Ack { seq: m.seq, errno: m.errno() },
             NLMSG_DONE => Incoming::Other,
-            t if t == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET => Incoming::Packet(parse_packet(&msg[16..])?),
+            t if t == (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET => Incoming::Packet(parse_packet(m.body)?),
             _ => Incoming::Other,
         });
-        at += align4(len);
     }
     Ok(out)
 }
@@ -236,14 +202,8 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
         payload: Vec::new(),
     };
     let mut have_hdr = false;
-    let mut at = 4; // nfgenmsg
-    while at + 4 <= body.len() {
-        let len = u16_ne(body, at).unwrap_or(0) as usize;
-        let ty = u16_ne(body, at + 2).unwrap_or(0) & NLA_TYPE_MASK;
-        if len < 4 || at + len > body.len() {
-            return Err(format!("attribute of length {len} at {at} in a packet message of {}", body.len()));
-        }
-        let data = &body[at + 4..at + len];
+    for a in nl::attrs(body, 4) {
+        let (ty, data) = a?;
         match ty {
             NFQA_PACKET_HDR if data.len() >= 7 => {
                 p.id = u32_be(data).unwrap_or(0);
@@ -259,7 +219,6 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
             NFQA_PAYLOAD => p.payload = data.to_vec(),
             _ => {}
         }
-        at += align4(len);
     }
     if !have_hdr {
         return Err("a queued packet without its header (NFQA_PACKET_HDR)".into());
@@ -385,6 +344,14 @@ impl Drop for Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netlink::NLM_F_REQUEST;
+
+    fn u16_ne(b: &[u8], at: usize) -> Option<u16> {
+        Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    }
+    fn u32_ne(b: &[u8], at: usize) -> Option<u32> {
+        Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    }
 
     #[test]
     fn config_messages_have_the_kernel_layout() {

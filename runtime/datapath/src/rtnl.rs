@@ -15,9 +15,8 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType, netlink};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 1;
+use crate::netlink::{self as nl, NLMSG_DONE, NLMSG_ERROR};
+
 const NLM_F_DUMP: u16 = 0x300;
 
 const RTM_NEWLINK: u16 = 16;
@@ -41,38 +40,18 @@ const RTPROT_KERNEL: u8 = 2;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
 /// A dump request: netlink header and the family's header (`hdr_len`
-/// bytes, family first, the rest zero).
+/// bytes, family first, the rest zero: AF_UNSPEC, every family).
 fn dump_request(msg_type: u16, seq: u32, hdr_len: usize) -> Vec<u8> {
-    let len = 16 + hdr_len;
-    let mut b = Vec::with_capacity(len);
-    b.extend_from_slice(&(len as u32).to_ne_bytes());
-    b.extend_from_slice(&msg_type.to_ne_bytes());
-    b.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    b.extend_from_slice(&seq.to_ne_bytes());
-    b.extend_from_slice(&0u32.to_ne_bytes());
-    b.resize(len, 0); // AF_UNSPEC: every family
-    b
+    let mut b = nl::header(msg_type, NLM_F_DUMP, seq);
+    b.resize(16 + hdr_len, 0);
+    nl::finish(b)
 }
 
-/// Attributes of a message body after its fixed header: (type, data).
-fn attrs(body: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 4 <= body.len() {
-        let len = u16::from_ne_bytes([body[at], body[at + 1]]) as usize;
-        let ty = u16::from_ne_bytes([body[at + 2], body[at + 3]]) & 0x3fff;
-        if len < 4 || at + len > body.len() {
-            break;
-        }
-        out.push((ty, &body[at + 4..at + len]));
-        at += align4(len);
-    }
-    out
+/// Attributes of a message body after its fixed header (`start` bytes):
+/// (type, data), up to a malformed one.
+fn attrs(body: &[u8], start: usize) -> Vec<(u16, &[u8])> {
+    nl::attrs(body, start).map_while(Result::ok).collect()
 }
 
 fn addr_of(family: u8, data: &[u8]) -> Option<IpAddr> {
@@ -98,19 +77,13 @@ pub enum Item {
 /// The items of one datagram of a dump, and whether the dump is done.
 pub fn parse_dump(datagram: &[u8]) -> Result<(Vec<Item>, bool), String> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 16 <= datagram.len() {
-        let len = u32_ne(&datagram[at..]).unwrap_or(0) as usize;
-        if len < 16 || at + len > datagram.len() {
-            return Err(format!("netlink message of length {len} at {at} in a datagram of {}", datagram.len()));
-        }
-        let msg = &datagram[at..at + len];
-        let ty = u16::from_ne_bytes([msg[4], msg[5]]);
-        let body = &msg[16..];
-        match ty {
+    for m in nl::messages(datagram) {
+        let m = m?;
+        let body = m.body;
+        match m.ty {
             NLMSG_DONE => return Ok((out, true)),
             NLMSG_ERROR => {
-                let errno = body.get(..4).map_or(0, |e| i32::from_ne_bytes(e.try_into().expect("4 bytes")));
+                let errno = m.errno();
                 if errno != 0 {
                     return Err(format!("rtnetlink error {}", io::Error::from_raw_os_error(-errno)));
                 }
@@ -119,7 +92,7 @@ pub fn parse_dump(datagram: &[u8]) -> Result<(Vec<Item>, bool), String> {
                 let index = u32_ne(&body[4..]).unwrap_or(0);
                 let mut name = String::new();
                 let mut mac = None;
-                for (t, d) in attrs(&body[16..]) {
+                for (t, d) in attrs(body, 16) {
                     match t {
                         IFLA_IFNAME => name = String::from_utf8_lossy(d.split(|&c| c == 0).next().unwrap_or(d)).into(),
                         IFLA_ADDRESS if d.len() == 6 => mac = Some(<[u8; 6]>::try_from(d).expect("6 bytes")),
@@ -131,7 +104,7 @@ pub fn parse_dump(datagram: &[u8]) -> Result<(Vec<Item>, bool), String> {
             RTM_NEWADDR if body.len() >= 8 => {
                 let (family, len) = (body[0], body[1]);
                 let index = u32_ne(&body[4..]).unwrap_or(0);
-                let a = attrs(&body[8..]);
+                let a = attrs(body, 8);
                 // IPv4: IFA_LOCAL is the address (IFA_ADDRESS the peer's on
                 // point-to-point links); IPv6 has IFA_ADDRESS only.
                 let pick = |t: u16| a.iter().find(|(ty, _)| *ty == t).and_then(|(_, d)| addr_of(family, d));
@@ -141,7 +114,7 @@ pub fn parse_dump(datagram: &[u8]) -> Result<(Vec<Item>, bool), String> {
             }
             RTM_NEWROUTE if body.len() >= 12 => {
                 let (family, dst_len, table, protocol, rtype) = (body[0], body[1], body[4], body[5], body[7]);
-                let a = attrs(&body[12..]);
+                let a = attrs(body, 12);
                 let table =
                     a.iter().find(|(t, _)| *t == RTA_TABLE).and_then(|(_, d)| u32_ne(d)).unwrap_or(u32::from(table));
                 let oif = a.iter().find(|(t, _)| *t == RTA_OIF).and_then(|(_, d)| u32_ne(d));
@@ -161,7 +134,6 @@ pub fn parse_dump(datagram: &[u8]) -> Result<(Vec<Item>, bool), String> {
             }
             _ => {}
         }
-        at += align4(len);
     }
     Ok((out, false))
 }
@@ -266,18 +238,12 @@ mod tests {
     use super::*;
 
     fn msg(ty: u16, hdr: &[u8], attrs: &[(u16, &[u8])]) -> Vec<u8> {
-        let mut b = vec![0u8; 16];
-        b[4..6].copy_from_slice(&ty.to_ne_bytes());
+        let mut b = nl::header(ty, 0, 0);
         b.extend_from_slice(hdr);
         for (t, d) in attrs {
-            b.extend_from_slice(&((4 + d.len()) as u16).to_ne_bytes());
-            b.extend_from_slice(&t.to_ne_bytes());
-            b.extend_from_slice(d);
-            b.resize(align4(b.len()), 0);
+            nl::put_attr(&mut b, *t, d);
         }
-        let len = b.len() as u32;
-        b[..4].copy_from_slice(&len.to_ne_bytes());
-        b
+        nl::finish(b)
     }
 
     #[test]
