@@ -603,20 +603,14 @@ fn replay(a: &ReplayArgs) -> u8 {
         }
         None => None,
     };
-    let (checked, program) = match runtime_program(&a.ruleset, "nothing replayed") {
+    let (checked, program) = match runtime_program(&a.ruleset, "nothing replayed", use_color(Color::Auto)) {
         Ok(p) => p,
-        Err(code) => return code,
-    };
-    // Which rule (table, chain, index) carries which counter slot.
-    let mut counter_of = std::collections::HashMap::new();
-    for c in &program.chains {
-        let t = &program.tables[c.table.index()];
-        for (ri, r) in c.rules.iter().enumerate() {
-            if let Some(id) = r.counter {
-                counter_of.insert((t.family.name().to_string(), t.name.clone(), c.name.clone(), ri), id);
-            }
+        Err(text) => {
+            errln!("{text}");
+            return EXIT_INPUT;
         }
-    }
+    };
+    let counter_of = counter_slots(&program);
     let verified = match ctc_driver::ir::verify(program) {
         Ok(v) => v,
         Err(e) => {
@@ -692,20 +686,7 @@ fn replay(a: &ReplayArgs) -> u8 {
         }
     };
     if a.counters {
-        struct Live<'a> {
-            checked: &'a Checked,
-            counter_of: &'a std::collections::HashMap<(String, String, String, usize), ctc_driver::ir::CounterId>,
-            pipe: &'a Pipeline,
-        }
-        impl ctc_driver::listing::Counters for Live<'_> {
-            fn rule_counter(&self, table: usize, chain: &str, rule: usize) -> Option<(u64, u64)> {
-                let t = self.checked.program.tables.get(table)?;
-                let key = (t.family.name().to_string(), t.name.clone(), chain.to_string(), rule);
-                self.counter_of.get(&key).map(|&id| self.pipe.counter(id))
-            }
-        }
-        let live = Live { checked: &checked, counter_of: &counter_of, pipe: &pipe };
-        out!("{}", ctc_driver::listing::ruleset_with_counters(&checked, &live));
+        out!("{}", counters_listing(&checked, &counter_of, &pipe));
     }
     if let Some(t) = &pipe.ct {
         let end = replay::end_time(&frames, &opts);
@@ -734,24 +715,62 @@ fn replay(a: &ReplayArgs) -> u8 {
     0
 }
 
-/// Check and lower a ruleset for the runtime (replay, run), printing the
-/// diagnostics and `error: ...; {nothing}` when it cannot run.
-fn runtime_program(path: &Path, nothing: &str) -> Result<(Checked, ctc_driver::ir::Program), u8> {
+/// Check and lower a ruleset for the runtime (replay, run). `Err`: the
+/// diagnostics as `ctc check` prints them, then `error: ...; {nothing}`.
+fn runtime_program(path: &Path, nothing: &str, color: bool) -> Result<(Checked, ctc_driver::ir::Program), String> {
     let checked = ctc_driver::check_file(path, &CheckOptions::default());
     if checked.has_errors() {
-        print_human(&checked, use_color(Color::Auto));
-        errln!("error: {} in the ruleset; {nothing}", plural(checked.errors(), "error"));
-        return Err(EXIT_INPUT);
+        return Err(format!(
+            "{}error: {} in the ruleset; {nothing}",
+            diagnostics_text(&checked, color),
+            plural(checked.errors(), "error")
+        ));
     }
     match ctc_sema::lower::lower(&checked.program, &checked.sources) {
         Ok(p) => Ok((checked, p)),
         Err(diags) => {
             let failed = Checked { diagnostics: diags, ..checked };
-            print_human(&failed, use_color(Color::Auto));
-            errln!("error: the ruleset cannot run here; {nothing}");
-            Err(EXIT_INPUT)
+            Err(format!("{}error: the ruleset cannot run here; {nothing}", diagnostics_text(&failed, color)))
         }
     }
+}
+
+/// A rule's place: (family, table, chain, index).
+type RuleKey = (String, String, String, usize);
+
+/// Which rule carries which counter slot.
+fn counter_slots(program: &ctc_driver::ir::Program) -> std::collections::HashMap<RuleKey, ctc_driver::ir::CounterId> {
+    let mut counter_of = std::collections::HashMap::new();
+    for c in &program.chains {
+        let t = &program.tables[c.table.index()];
+        for (ri, r) in c.rules.iter().enumerate() {
+            if let Some(id) = r.counter {
+                counter_of.insert((t.family.name().to_string(), t.name.clone(), c.name.clone(), ri), id);
+            }
+        }
+    }
+    counter_of
+}
+
+/// The ruleset with its counters' values, as `nft list ruleset` prints it.
+fn counters_listing(
+    checked: &Checked,
+    counter_of: &std::collections::HashMap<RuleKey, ctc_driver::ir::CounterId>,
+    pipe: &ctc_datapath::pipeline::Pipeline,
+) -> String {
+    struct Live<'a> {
+        checked: &'a Checked,
+        counter_of: &'a std::collections::HashMap<RuleKey, ctc_driver::ir::CounterId>,
+        pipe: &'a ctc_datapath::pipeline::Pipeline,
+    }
+    impl ctc_driver::listing::Counters for Live<'_> {
+        fn rule_counter(&self, table: usize, chain: &str, rule: usize) -> Option<(u64, u64)> {
+            let t = self.checked.program.tables.get(table)?;
+            let key = (t.family.name().to_string(), t.name.clone(), chain.to_string(), rule);
+            self.counter_of.get(&key).map(|&id| self.pipe.counter(id))
+        }
+    }
+    ctc_driver::listing::ruleset_with_counters(checked, &Live { checked, counter_of, pipe })
 }
 
 fn not_built(what: &str, why: &str) -> u8 {
@@ -810,12 +829,19 @@ fn code_name(code: &str) -> Option<&'static str> {
     lints::code_name(code)
 }
 
-fn print_human(checked: &Checked, color: bool) {
-    let mut err = std::io::stderr().lock();
+/// The diagnostics as `ctc check` prints them.
+fn diagnostics_text(checked: &Checked, color: bool) -> String {
+    let mut s = String::new();
     for d in &checked.diagnostics {
         // A blank line after each diagnostic's snippet, as rustc does.
-        let _ = writeln!(err, "{}", render_human(&checked.sources, d, HumanOptions { color }));
+        s.push_str(&render_human(&checked.sources, d, HumanOptions { color }));
+        s.push('\n');
     }
+    s
+}
+
+fn print_human(checked: &Checked, color: bool) {
+    let _ = write!(std::io::stderr().lock(), "{}", diagnostics_text(checked, color));
 }
 
 fn plural(n: usize, word: &str) -> String {

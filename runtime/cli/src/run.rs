@@ -3,14 +3,13 @@
 //! control socket (`ctc_datapath::control`): `ctc reload`, `ctc ct`,
 //! `ctc status`.
 
-use crate::{EXIT_INPUT, EXIT_USAGE, RunArgs, not_built, plural};
+use crate::{EXIT_INPUT, EXIT_USAGE, RuleKey, RunArgs, counter_slots, counters_listing, not_built, runtime_program};
 use ctc_datapath::control::{self, ControlServer, Feed, Request};
 use ctc_datapath::engine::{Engine, EngineKind};
 use ctc_datapath::live::{HookRules, QueueSpec, Shared, Worker};
 use ctc_datapath::pipeline::Pipeline;
+use ctc_driver::Checked;
 use ctc_driver::ir::CounterId;
-use ctc_driver::{CheckOptions, Checked};
-use ctc_grammar::render::{HumanOptions, render_human};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -20,9 +19,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// A compiled ruleset, or its diagnostics as text.
 type LoadResult = Result<(Loaded, Engine), String>;
-
-/// A rule's place: (family, table, chain, index).
-type RuleKey = (String, String, String, usize);
 
 /// A ruleset compiled for the runtime, with what the control socket needs.
 struct Loaded {
@@ -47,62 +43,29 @@ fn digest(bytes: &[u8]) -> String {
     format!("{h:016x}")
 }
 
-/// Diagnostics as text (no colour), as `ctc check` prints them.
-fn diagnostics_text(checked: &Checked) -> String {
-    let mut s = String::new();
-    for d in &checked.diagnostics {
-        s.push_str(&render_human(&checked.sources, d, HumanOptions { color: false }));
-        s.push('\n');
-    }
-    s
-}
-
 /// Check, lower, verify and compile a ruleset. `Err`: the diagnostics (and
-/// why), as text.
-fn load(path: &Path, kind: EngineKind) -> LoadResult {
+/// why, ending with `{nothing}`), as text without colour.
+fn load(path: &Path, kind: EngineKind, nothing: &str) -> LoadResult {
     let bytes = std::fs::read(path).map_err(|e| format!("error: {}: {e}", path.display()))?;
-    let checked = ctc_driver::check_file(path, &CheckOptions::default());
-    if checked.has_errors() {
-        return Err(format!(
-            "{}error: {} in the ruleset; the running ruleset stays",
-            diagnostics_text(&checked),
-            plural(checked.errors(), "error")
-        ));
-    }
-    let program = match ctc_sema::lower::lower(&checked.program, &checked.sources) {
-        Ok(p) => p,
-        Err(diags) => {
-            let failed = Checked { diagnostics: diags, ..checked };
-            return Err(format!(
-                "{}error: the ruleset cannot run here; the running ruleset stays",
-                diagnostics_text(&failed)
-            ));
-        }
-    };
-    let mut counter_of = HashMap::new();
+    let (checked, program) = runtime_program(path, nothing, false)?;
+    let counter_of = counter_slots(&program);
+    // Each counter slot's rule text, found through the HIR (the IR's rule
+    // indexes are the HIR's).
     let mut counter_rule = HashMap::new();
-    for c in &program.chains {
-        let t = &program.tables[c.table.index()];
-        let hir_rules = checked
+    for ((family, table, chain, ri), id) in &counter_of {
+        let text = checked
             .program
             .tables
             .iter()
-            .find(|h| h.name == t.name && h.family.name() == t.family.name())
-            .and_then(|h| h.chains.iter().find(|hc| hc.name == c.name))
-            .map(|hc| &hc.rules);
-        for (ri, r) in c.rules.iter().enumerate() {
-            if let Some(id) = r.counter {
-                counter_of.insert((t.family.name().to_string(), t.name.clone(), c.name.clone(), ri), id);
-                let text = hir_rules
-                    .and_then(|rs| rs.get(ri))
-                    .map(|hr| {
-                        let src = checked.sources.get(hr.span.file).slice(hr.span);
-                        src.split_whitespace().collect::<Vec<_>>().join(" ")
-                    })
-                    .unwrap_or_default();
-                counter_rule.insert(id, (t.family.name().to_string(), t.name.clone(), c.name.clone(), text));
-            }
-        }
+            .find(|h| h.name == *table && h.family.name() == family)
+            .and_then(|h| h.chains.iter().find(|hc| hc.name == *chain))
+            .and_then(|hc| hc.rules.get(*ri))
+            .map(|hr| {
+                let src = checked.sources.get(hr.span.file).slice(hr.span);
+                src.split_whitespace().collect::<Vec<_>>().join(" ")
+            })
+            .unwrap_or_default();
+        counter_rule.insert(*id, (family.clone(), table.clone(), chain.clone(), text));
     }
     let verified = ctc_driver::ir::verify(program)
         .map_err(|e| format!("error[E6002]: internal error: the compiled program does not verify: {e}"))?;
@@ -133,22 +96,6 @@ fn now_ns() -> u64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// The ruleset with its counters' values, as `nft list ruleset` prints it.
-fn counters_listing(loaded: &Loaded, pipe: &Pipeline) -> String {
-    struct Live<'a> {
-        loaded: &'a Loaded,
-        pipe: &'a Pipeline,
-    }
-    impl ctc_driver::listing::Counters for Live<'_> {
-        fn rule_counter(&self, table: usize, chain: &str, rule: usize) -> Option<(u64, u64)> {
-            let t = self.loaded.checked.program.tables.get(table)?;
-            let key = (t.family.name().to_string(), t.name.clone(), chain.to_string(), rule);
-            self.loaded.counter_of.get(&key).map(|&id| self.pipe.counter(id))
-        }
-    }
-    ctc_driver::listing::ruleset_with_counters(&loaded.checked, &Live { loaded, pipe })
-}
-
 /// What the running datapath keeps besides the runner.
 struct Daemon {
     loaded: Loaded,
@@ -177,7 +124,7 @@ impl Daemon {
         let kind = self.kind;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(load(&path, kind));
+            let _ = tx.send(load(&path, kind, "the running ruleset stays"));
         });
         self.reloads.push((req, rx));
     }
@@ -305,7 +252,7 @@ impl Daemon {
                 req.reply(true, "conntrack v1.4.7 (conntrack-tools): connection tracking table has been emptied.");
             }
             ["counters"] => {
-                let body = counters_listing(&self.loaded, &shared.pipeline());
+                let body = counters_listing(&self.loaded.checked, &self.loaded.counter_of, &shared.pipeline());
                 req.reply(true, &body);
             }
             ["status"] => {
@@ -363,10 +310,10 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         }
     }
     let kind = a.engine.kind();
-    let (loaded, engine) = match load(&a.ruleset, kind) {
+    let (loaded, engine) = match load(&a.ruleset, kind, "not started") {
         Ok(x) => x,
         Err(text) => {
-            errln!("{}", text.replace("the running ruleset stays", "not started"));
+            errln!("{text}");
             return EXIT_INPUT;
         }
     };
