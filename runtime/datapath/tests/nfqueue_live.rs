@@ -8,26 +8,15 @@
 //! lives in the namespace. It needs root, `ip` and `iptables` (in CI it
 //! runs; elsewhere it says why it skips).
 
+mod common;
+
+use common::{Netns, is_root};
 use ctc_datapath::nfqueue::{Packet, Queue, QueueOptions, Verdict};
 use std::net::UdpSocket;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const QUEUE: u16 = 3;
 const PORT: u16 = 9;
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
-}
-
-fn ok(cmd: &mut Command) -> bool {
-    cmd.status().is_ok_and(|s| s.success())
-}
 
 #[test]
 fn nfqueue_verdicts_decide_what_the_socket_receives() {
@@ -35,21 +24,11 @@ fn nfqueue_verdicts_decide_what_the_socket_receives() {
         eprintln!("SKIP nfqueue_live: not root (network namespaces and NFQUEUE need it)");
         return;
     }
-    let ns = format!("ctcq-{}", std::process::id());
-    assert!(ok(Command::new("ip").args(["netns", "add", &ns])), "ip netns add");
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-    let _cleanup = Cleanup(ns.clone());
-    let in_ns = |args: &[&str]| ok(Command::new("ip").args(["netns", "exec", &ns]).args(args));
-    assert!(in_ns(&["ip", "link", "set", "lo", "up"]));
+    let ns = Netns::new("ctcq");
     let port = PORT.to_string();
     let queue = QUEUE.to_string();
     assert!(
-        in_ns(&[
+        ns.exec(&[
             "iptables",
             "-t",
             "raw",
@@ -66,15 +45,7 @@ fn nfqueue_verdicts_decide_what_the_socket_receives() {
         ]),
         "iptables -j NFQUEUE (the iptables package is needed)"
     );
-    let exe = std::env::current_exe().expect("test binary");
-    let out = Command::new("timeout")
-        .args(["60", "ip", "netns", "exec", &ns])
-        .arg(exe)
-        .args(["--ignored", "--exact", "nfqueue_child", "--nocapture", "--test-threads=1"])
-        .output()
-        .expect("run the child");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "the child failed:\n{text}");
+    ns.run_child("nfqueue_child");
 }
 
 /// Wait (bounded) for `n` packets on the queue.

@@ -5,18 +5,12 @@
 //! exec`); it needs root and `ip` (in CI it runs; elsewhere it says why it
 //! skips).
 
+mod common;
+
+use common::{Netns, is_root};
 use ctc_datapath::rtnl;
 use std::net::IpAddr;
 use std::process::Command;
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("Uid:")).and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
-}
 
 #[test]
 fn rtnetlink_host_model_matches_ip() {
@@ -24,17 +18,8 @@ fn rtnetlink_host_model_matches_ip() {
         eprintln!("SKIP rtnl_live: not root (network namespaces need it)");
         return;
     }
-    let ns = format!("ctcr-{}", std::process::id());
-    assert!(Command::new("ip").args(["netns", "add", &ns]).status().unwrap().success());
-    struct Cleanup(String);
-    impl Drop for Cleanup {
-        fn drop(&mut self) {
-            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        }
-    }
-    let _cleanup = Cleanup(ns.clone());
+    let ns = Netns::new("ctcr");
     let script = "set -e
-ip link set lo up
 ip link add lan0 address 02:00:00:00:02:01 type veth peer name wan0 address 02:00:00:00:64:20
 ip addr add 192.0.2.1/24 dev lan0
 ip addr add 2001:db8:1::1/64 dev lan0 nodad
@@ -43,17 +28,8 @@ ip link set lan0 up
 ip link set wan0 up
 ip route add 203.0.113.0/24 via 198.51.100.47 dev wan0 onlink
 ip -6 route add 2001:db8:203::/48 dev wan0";
-    let st = Command::new("ip").args(["netns", "exec", &ns, "sh", "-c", script]).status().unwrap();
-    assert!(st.success(), "namespace setup");
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new("timeout")
-        .args(["60", "ip", "netns", "exec", &ns])
-        .arg(exe)
-        .args(["--ignored", "--exact", "rtnl_child", "--nocapture", "--test-threads=1"])
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && text.contains("1 passed"), "the child failed:\n{text}");
+    assert!(ns.exec(&["sh", "-c", script]), "namespace setup");
+    ns.run_child("rtnl_child");
 }
 
 #[test]
