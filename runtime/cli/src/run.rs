@@ -6,7 +6,7 @@
 use crate::{EXIT_INPUT, EXIT_USAGE, RuleKey, RunArgs, counter_slots, counters_listing, not_built, runtime_program};
 use ctc_datapath::control::{self, ControlServer, Feed, Request};
 use ctc_datapath::engine::{Engine, EngineKind};
-use ctc_datapath::live::{HookRules, QueueSpec, Shared, Worker};
+use ctc_datapath::live::{HookRules, QueueSpec, Shared, Worker, now_ns};
 use ctc_datapath::pipeline::Pipeline;
 use ctc_driver::Checked;
 use ctc_driver::ir::CounterId;
@@ -90,10 +90,6 @@ fn carried(old: &Loaded, new: &Loaded) -> Vec<(CounterId, CounterId)> {
 
 fn secs(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// What the running datapath keeps besides the runner.

@@ -309,7 +309,8 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-fn now_ns() -> u64 {
+/// The wall clock in nanoseconds since the epoch: the live packet clock.
+pub fn now_ns() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
@@ -436,6 +437,7 @@ impl Worker {
         stats.packets += 1;
         // The packet's bytes as the kernel gave them, to tell whether ctc
         // changed them.
+        let mut iif = None;
         let (out, original) = match p.hook {
             HOOK_PREROUTING => {
                 let Some(input) = pipe.host.ifaces.iter().position(|f| f.index == p.indev) else {
@@ -443,6 +445,7 @@ impl Worker {
                     stats.accepted += 1;
                     return (Verdict::Accept, None);
                 };
+                iif = Some(input);
                 let frame = Frame { time_ns: now, input, link: Link::RawIp, data: p.payload };
                 (pipe.process(&frame), frame.data)
             }
@@ -457,8 +460,6 @@ impl Worker {
         };
         if let Some(w) = lock(&self.shared.verdicts).as_mut() {
             let name = |i: Option<usize>| i.map_or("-", |i| pipe.name_of(i));
-            let iif =
-                if p.hook == HOOK_PREROUTING { pipe.host.ifaces.iter().position(|f| f.index == p.indev) } else { None };
             let _ = writeln!(
                 w,
                 "{}\t{}.{:06}\t{}\t{}\t{}\t{}\t{}\t{}",

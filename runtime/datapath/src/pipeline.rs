@@ -150,6 +150,23 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome nothing has happened to yet.
+    fn new(verdict: FinalVerdict, reason: Reason, oif: Option<usize>) -> Outcome {
+        Outcome {
+            verdict,
+            reason,
+            ct_state: "-",
+            invalid_reason: None,
+            oif,
+            out: Vec::new(),
+            logs: Vec::new(),
+            events: Vec::new(),
+            acts: Actions::default(),
+            local: Vec::new(),
+            own: None,
+        }
+    }
+
     /// Frames the host generated for this packet (rejects, ICMP errors;
     /// echo replies when the pipeline emulates the host's stack), each with
     /// its output interface: every frame of `out` but the packet itself.
@@ -514,19 +531,7 @@ impl Pipeline {
         let mut acts = Actions::default();
         let mut last = Decider::NoChain;
         let mut cur: Option<CtVerdict> = None;
-        let mut sink = Outcome {
-            verdict: FinalVerdict::Accept,
-            reason: Reason::NotIp,
-            ct_state: "-",
-            invalid_reason: None,
-            oif: Some(oif),
-            out: Vec::new(),
-            logs: Vec::new(),
-            events: Vec::new(),
-            acts: Actions::default(),
-            local: Vec::new(),
-            own: None,
-        };
+        let mut sink = Outcome::new(FinalVerdict::Accept, Reason::NotIp, Some(oif));
         let mut parsed = parsed;
         let mut dropped = false;
         let place = |parsed: &ctc_wire::Frame| nat::Place {
@@ -597,19 +602,7 @@ impl Pipeline {
     pub fn process_output(&mut self, pkt: Vec<u8>, now: u64, oif: Option<usize>) -> Outcome {
         let mut events = self.advance(now);
         self.oif_hint = oif;
-        let mut out = Outcome {
-            verdict: FinalVerdict::Drop,
-            reason: Reason::NoRoute,
-            ct_state: "-",
-            invalid_reason: None,
-            oif: None,
-            out: Vec::new(),
-            logs: Vec::new(),
-            events: Vec::new(),
-            acts: Actions::default(),
-            local: Vec::new(),
-            own: None,
-        };
+        let mut out = Outcome::new(FinalVerdict::Drop, Reason::NoRoute, None);
         self.local_out(pkt, Link::RawIp, now, None, &mut out);
         self.oif_hint = None;
         if let Some((oif, p)) = out.out.pop() {
@@ -629,19 +622,7 @@ impl Pipeline {
         let iif = self.inputs.get(frame.input).copied().unwrap_or(0);
         let mut pkt = frame.data.clone();
         let mut parsed = parse(&pkt, frame.link);
-        let mut out = Outcome {
-            verdict: FinalVerdict::Accept,
-            reason: Reason::NotIp,
-            ct_state: "-",
-            invalid_reason: None,
-            oif: None,
-            out: Vec::new(),
-            logs: Vec::new(),
-            events: Vec::new(),
-            acts: Actions::default(),
-            local: Vec::new(),
-            own: None,
-        };
+        let mut out = Outcome::new(FinalVerdict::Accept, Reason::NotIp, None);
         // Learn the link's MACs: ours is where unicast frames go, the
         // peer's is where they come from (veth links have one peer).
         if let Some(l) = parsed.link
