@@ -8,10 +8,11 @@
 //! values the kernel picked at random. Those are a NAT port or ICMP id
 //! chosen on a clash, and the IPv4 id of packets the gateway itself
 //! originates (ip_select_ident): the comparison learns which port ctc chose
-//! for each remapped flow from a first replay, rewrites the server's
-//! replies in the input (they answer the kernel's choice) and the kernel's
-//! records to ctc's choice, and replays again — ctc's choices must then be
-//! consistent everywhere.
+//! for each remapped flow from a replay, rewrites the server's replies in
+//! the input (they answer the kernel's choice) and the kernel's records to
+//! ctc's choice, and replays again until ctc's choices are the case's
+//! (`kernel_diff::settle`, shared with the live harness) — they must then
+//! be consistent everywhere.
 //!
 //! A fair comparison, as the oracle README describes it: conntrack ids and
 //! event timestamps are ignored (the kernel's are random and delivery
@@ -21,7 +22,7 @@
 //! its remaining-seconds and delta-time fields (it was listed 1.5 s after
 //! the traffic).
 
-use ctc_tests::kernel_diff::{compare_out, consistent_case, event_text, expect_events, frames, remaps};
+use ctc_tests::kernel_diff::{compare_out, event_text, expect_events, frames, settle};
 use ctc_tests::replay::ctc_binary;
 use ctc_tests::shared_dir;
 use std::net::Ipv4Addr;
@@ -146,18 +147,12 @@ fn kernel_recordings_are_reproduced() {
     let mut failures = Vec::new();
     for name in CASES {
         let original = dir.join(name);
-        // A first replay tells which ports ctc picked where the kernel
-        // picked at random.
-        let (_, first) = replay(&original, &["--until", "600"]);
-        let maps = remaps(&std::fs::read_to_string(original.join("events.txt")).unwrap(), &first);
-        let scratch = std::env::temp_dir().join(format!("ctc-oracle-{name}-{}", std::process::id()));
-        let case = consistent_case(
-            &original,
-            &scratch,
-            &maps,
-            &[("in-gw-pub.pcap", true), ("out-gw-pub.pcap", false)],
-            &["events.txt", "table.txt"],
-        );
+        // Replays tell which ports ctc picked where the kernel picked at
+        // random (kernel_diff::settle).
+        let scratch =
+            |round: usize| std::env::temp_dir().join(format!("ctc-oracle-{name}-{}-{round}", std::process::id()));
+        let (case, mapped, ()) =
+            settle(&original, scratch, |dir| Ok((replay(dir, &["--until", "600"]).1, ()))).expect("replays");
         let want_events = std::fs::read_to_string(case.join("events.txt")).unwrap();
         let (want_stream, want_destroy) = events(&want_events);
         assert!(!want_stream.is_empty(), "{name}: the recording has events");
@@ -240,10 +235,10 @@ fn kernel_recordings_are_reproduced() {
             want_stream.len(),
             want_counters.len(),
             want_table.len(),
-            maps.len()
+            mapped
         );
-        if case != original {
-            let _ = std::fs::remove_dir_all(&case);
+        for round in 0..8 {
+            let _ = std::fs::remove_dir_all(scratch(round));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -259,6 +259,42 @@ pub fn consistent_case(
     scratch.to_path_buf()
 }
 
+/// The captures and records [`settle`] rewrites: the server side's
+/// captures (towards the NAT address, from it) and the kernel's records.
+pub const PUB_CAPTURES: [(&str, bool); 2] = [("in-gw-pub.pcap", true), ("out-gw-pub.pcap", false)];
+pub const RECORDS: [&str; 2] = ["events.txt", "table.txt"];
+
+/// Make a case consistent with ctc's random NAT choices. `replay(dir)`
+/// replays a case directory and returns ctc's event text with whatever
+/// else the caller wants of that run. A replay of a case with some choices
+/// mapped may choose differently for a later flow (the first replay saw the
+/// server answer the kernel's port of an earlier flow, not ctc's): the
+/// choices are mapped again until ctc's are the case's (each round fixes
+/// at least the earliest remaining flow; 8 rounds at most). The rounds'
+/// copies are `scratch(round)`. Returns the consistent directory (`case`
+/// itself when nothing was mapped), how many choices were mapped, and the
+/// last replay's result.
+pub fn settle<R>(
+    case: &Path,
+    scratch: impl Fn(usize) -> PathBuf,
+    mut replay: impl FnMut(&Path) -> Result<(String, R), String>,
+) -> Result<(PathBuf, usize, R), String> {
+    let mut dir = case.to_path_buf();
+    let (mut events, mut run) = replay(&dir)?;
+    let mut mapped = 0;
+    for round in 0..8 {
+        let kernel = std::fs::read_to_string(dir.join("events.txt")).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let maps = remaps(&kernel, &events);
+        if maps.is_empty() {
+            break;
+        }
+        mapped += maps.len();
+        dir = consistent_case(&dir, &scratch(round), &maps, &PUB_CAPTURES, &RECORDS);
+        (events, run) = replay(&dir)?;
+    }
+    Ok((dir, mapped, run))
+}
+
 /// The flow of a frame: protocol, addresses, ports (or ICMP type and id
 /// word), to compare the frames of each flow.
 pub fn flow_of(frame: &[u8]) -> (u8, IpAddr, IpAddr, u16, u16) {

@@ -800,31 +800,12 @@ fn same_expect_events(kernel: &[String], ctc: &[String]) -> bool {
 /// choices ([`crate::kernel_diff`]), in `DIR/consistent-N`. `Err` when ctc
 /// could not be run.
 pub fn compare_with_ctc(rec: &Recording) -> Result<Vec<String>, String> {
-    use crate::kernel_diff::{compare_out, consistent_case, frames, remaps};
-    // Each replay tells which ports ctc picked where the kernel picked at
-    // random; a replay of the case with those mapped may pick differently
-    // for a later flow (the first replay saw the server answer the
-    // kernel's port of an earlier flow, not ctc's): map again until ctc's
-    // choices are the case's (a few rounds at most: each round fixes at
-    // least the earliest remaining flow).
-    let mut dir = rec.dir.clone();
-    let mut run = run_ctc(&dir, "jit")?;
-    let mut mapped_total = 0;
-    for round in 0..8 {
-        let maps = remaps(&read(&dir, "events.txt")?, &run.texts[0]);
-        if maps.is_empty() {
-            break;
-        }
-        mapped_total += maps.len();
-        dir = consistent_case(
-            &dir,
-            &rec.dir.join(format!("consistent-{round}")),
-            &maps,
-            &[("in-gw-pub.pcap", true), ("out-gw-pub.pcap", false)],
-            &["events.txt", "table.txt"],
-        );
-        run = run_ctc(&dir, "jit")?;
-    }
+    use crate::kernel_diff::{compare_out, frames};
+    let (dir, mapped_total, run) = crate::kernel_diff::settle(
+        &rec.dir,
+        |round| rec.dir.join(format!("consistent-{round}")),
+        |dir| run_ctc(dir, "jit").map(|r| (r.texts[0].clone(), r)),
+    )?;
     let mapped;
     let rec = if dir == rec.dir {
         rec
