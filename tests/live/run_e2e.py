@@ -26,6 +26,20 @@ def ok(name):
     print("ok", name, flush=True)
 
 
+def no_connection(net, where, dst, why):
+    """A TCP connection from `where` to `dst` must not be made: its SYN is
+    dropped (the connect times out, 1.5 s); `why` is the failure."""
+    c = net.tcp(where, False)
+    c.settimeout(1.5)
+    try:
+        c.connect(dst)
+        raise RuntimeError(why)
+    except (socket.timeout, TimeoutError):
+        pass
+    finally:
+        c.close()
+
+
 def ping(net):
     sc.echo_requests(net, False, 0x5151, 3)
     ok("ping through the gateway")
@@ -104,14 +118,7 @@ def policy_drop(net):
     lst = net.tcp("cli", False)
     lst.bind((sc.CLI4, 81))
     lst.listen(1)
-    c = net.tcp("srv", False)
-    c.settimeout(1.5)
-    try:
-        c.connect((sc.CLI4, 81))
-        raise RuntimeError("the policy let a new connection from the public side in")
-    except (socket.timeout, TimeoutError):
-        pass
-    c.close()
+    no_connection(net, "srv", (sc.CLI4, 81), "the policy let a new connection from the public side in")
     lst.close()
     ok("policy drop: no new connection from the public side")
 
@@ -178,27 +185,13 @@ def control_and_reload(net, a):
     ok("the FTP session goes on after the reload")
     exchange(c, s, 50000)
     ok("the established TCP connection goes on after the reload")
-    c2 = net.tcp("cli", False)
-    c2.settimeout(1.5)
-    try:
-        c2.connect((sc.SRV4, 7777))
-        raise RuntimeError("the reloaded ruleset's new rule did not apply")
-    except (socket.timeout, TimeoutError):
-        pass
-    c2.close()
+    no_connection(net, "cli", (sc.SRV4, 7777), "the reloaded ruleset's new rule did not apply")
     ok("the new rule applies to new connections")
     r = ctc(a, "reload", "--ruleset", a.broken)
     if r.returncode != 1 or "error[" not in r.stderr:
         raise RuntimeError("broken reload: %d %r %r" % (r.returncode, r.stdout, r.stderr))
     exchange(c, s, 1000)
-    c3 = net.tcp("cli", False)
-    c3.settimeout(1.5)
-    try:
-        c3.connect((sc.SRV4, 7777))
-        raise RuntimeError("after a broken reload the rules changed")
-    except (socket.timeout, TimeoutError):
-        pass
-    c3.close()
+    no_connection(net, "cli", (sc.SRV4, 7777), "after a broken reload the rules changed")
     ok("a broken reload changes nothing and reports the error")
     # `ctc ct events`: a new connection's events as `conntrack -E` prints them.
     ev = subprocess.Popen([a.ctc, "ct", "events", "--control", a.control], stdout=subprocess.PIPE, text=True)
