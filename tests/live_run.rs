@@ -52,9 +52,16 @@ fn run_e2e(queues: &str) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     eprintln!("{text}");
     assert!(out.status.success() && text.contains("run_e2e: all checks passed"), "ctc run end to end failed");
-    for check in
-        ["ping", "tcp through masquerade", "rejected port", "policy drop", "port forward", "ftp passive and active"]
-    {
+    for check in [
+        "ping",
+        "tcp through masquerade",
+        "tcp6 through masquerade",
+        "rejected port",
+        "policy drop",
+        "port forward",
+        "ftp passive and active",
+        "gso packets and the second stage",
+    ] {
         assert!(text.contains(&format!("ok {check}")), "check `{check}` did not run");
     }
 }

@@ -10,6 +10,7 @@ Net and in_ns)."""
 
 import argparse
 import os
+import re
 import select
 import socket
 import subprocess
@@ -20,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenarios as sc  # noqa: E402
 
 GW_PUB = "198.51.100.32"
+GW_PUB6 = "2001:db8:100::32"
 
 
 def ok(name):
@@ -45,23 +47,24 @@ def ping(net):
     ok("ping through the gateway")
 
 
-def tcp_masquerade(net):
-    lst = net.tcp("srv", False)
-    lst.bind((sc.SRV4, 80))
+def tcp_masquerade(net, v6=False):
+    srv, gw = (sc.SRV6, GW_PUB6) if v6 else (sc.SRV4, GW_PUB)
+    lst = net.tcp("srv", v6)
+    lst.bind((srv, 80))
     lst.listen(1)
-    c = net.tcp("cli", False)
-    c.connect((sc.SRV4, 80))
+    c = net.tcp("cli", v6)
+    c.connect((srv, 80))
     s, peer = lst.accept()
     s.settimeout(sc.SOCK_TIMEOUT)
-    if peer[0] != GW_PUB:
-        raise RuntimeError("the server saw %s, not the masqueraded %s" % (peer[0], GW_PUB))
+    if peer[0] != gw:
+        raise RuntimeError("the server saw %s, not the masqueraded %s" % (peer[0], gw))
     c.sendall(b"x" * 100000)
     got = sc.recv_exact(s, 100000)
     s.sendall(got[:5000])
     sc.recv_exact(c, 5000)
     for x in (c, s, lst):
         x.close()
-    ok("tcp through masquerade (100 kB)")
+    ok("tcp%s through masquerade (100 kB)" % ("6" if v6 else ""))
 
 
 def udp_masquerade(net):
@@ -214,6 +217,15 @@ def control_and_reload(net, a):
     if r.returncode != 0 or "1 reloads" not in r.stdout or "packets:" not in r.stdout:
         raise RuntimeError("ctc status: %d %r %r" % (r.returncode, r.stdout, r.stderr))
     ok("ctc status")
+    # The TCP transfers came as GSO packets (veth keeps them whole), and
+    # masquerade wrote their sources at the second stage.
+    gso = re.search(r"gso: (\d+) packets queued whole, the longest (\d+) bytes", r.stdout)
+    second = re.search(r"(\d+) at the second stage", r.stdout)
+    if not gso or int(gso.group(1)) == 0 or int(gso.group(2)) <= 1500:
+        raise RuntimeError("no GSO packet went through ctc: %r" % r.stdout)
+    if not second or int(second.group(1)) == 0:
+        raise RuntimeError("no packet went through the second stage: %r" % r.stdout)
+    ok("gso packets and the second stage of source NAT")
     for x in (c, s, lst):
         x.close()
 
@@ -228,7 +240,11 @@ def main():
     ap.add_argument("--broken", required=True, help="a ruleset with an error")
     a = ap.parse_args()
     net = sc.Net(a.cli, a.srv)
-    for check in (ping, tcp_masquerade, udp_masquerade, rejected, dropped, policy_drop, port_forward, ftp):
+    def tcp6_masquerade(net):
+        tcp_masquerade(net, v6=True)
+
+    checks = (ping, tcp_masquerade, tcp6_masquerade, udp_masquerade, rejected, dropped, policy_drop, port_forward, ftp)
+    for check in checks:
         check(net)
         time.sleep(0.1)
     control_and_reload(net, a)

@@ -204,6 +204,7 @@ impl Replay {
                 input: 0,
                 link: Link::Ethernet,
                 data: d.clone(),
+                l4_csum_verified: false,
             })
             .collect();
         self.run(&frames)

@@ -183,7 +183,10 @@ impl Daemon {
              uptime: {} s\n\
              engine: {}\n\
              {queues}\
-             packets: {} ({} accepted, {} rewritten, {} sent by ctc, {} dropped, {} generated, {} errors)\n\
+             packets: {} ({} accepted, {} rewritten, {} at the second stage, {} dropped, {} generated, {} errors)\n\
+             dropped by ctc's datapath: {} stale at the second stage, {} too long to rewrite\n\
+             gso: {} packets queued whole, the longest {} bytes\n\
+             workers: {} batches, busy {:.1}% of the uptime, the longest batch {} us\n\
              connections: {conns}\n",
             self.loaded.path.display(),
             self.loaded.digest,
@@ -194,10 +197,17 @@ impl Daemon {
             s.packets,
             s.accepted,
             s.rewritten,
-            s.sent,
+            s.second_stage,
             s.dropped,
             s.generated,
-            s.errors
+            s.errors,
+            s.stale,
+            s.truncated,
+            s.gso,
+            s.gso_max_len,
+            s.batches,
+            s.busy_ns as f64 / 1e7 / self.started.elapsed().as_secs_f64().max(1e-9),
+            s.max_batch_ns / 1000
         )
     }
 
@@ -370,7 +380,7 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         .map(|w| std::thread::Builder::new().name("ctc-worker".into()).spawn(move || w.run()))
         .collect();
     errln!(
-        "ctc run: queue {} bound, hook rules installed ({}, raw priority, PREROUTING and OUTPUT, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
+        "ctc run: queue {} bound, hook rules installed ({}, raw priority, PREROUTING and OUTPUT, second stage at POSTROUTING and INPUT, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
         if spec.first == spec.last { spec.first.to_string() } else { format!("{}:{}", spec.first, spec.last) },
         rules.mechanism(),
         kind.name(),
@@ -451,11 +461,11 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
     }
     let s = shared.stats();
     errln!(
-        "ctc run: stopped; hook rules removed; {} packets: {} accepted ({} rewritten, {} sent by ctc), {} dropped, {} generated, {} errors",
+        "ctc run: stopped; hook rules removed; {} packets: {} accepted ({} rewritten, {} at the second stage), {} dropped, {} generated, {} errors",
         s.packets,
-        s.accepted + s.sent,
+        s.accepted,
         s.rewritten,
-        s.sent,
+        s.second_stage,
         s.dropped,
         s.generated,
         s.errors

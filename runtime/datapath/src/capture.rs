@@ -30,6 +30,12 @@ pub struct Frame {
     pub input: usize,
     pub link: Link,
     pub data: Vec<u8>,
+    /// The kernel needs no check of the frame's transport checksum: it
+    /// verified it already or has not computed it yet (a live packet's
+    /// CHECKSUM_UNNECESSARY or CHECKSUM_PARTIAL, which NFQUEUE reports),
+    /// so conntrack skips its own check as nf_checksum does. `false` for
+    /// captured frames: their checksums are verified.
+    pub l4_csum_verified: bool,
 }
 
 #[derive(Debug)]
@@ -93,7 +99,7 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
             let link = link_of(dl).ok_or_else(|| err(format!("unsupported link type {dl:?}")))?;
             // A simple packet block has no time: it takes the previous one's.
             let time = ticks.map_or_else(|| frames.last().map_or(0, |f: &Frame| f.time_ns), |t| ticks_to_ns(t, res));
-            frames.push(Frame { time_ns: time, input, link, data });
+            frames.push(Frame { time_ns: time, input, link, data, l4_csum_verified: false });
         }
     } else {
         let mut r = PcapReader::new(reader).map_err(|e| err(format!("bad pcap: {e}")))?;
@@ -101,7 +107,13 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
         let link = link_of(dl).ok_or_else(|| err(format!("unsupported link type {dl:?}")))?;
         while let Some(p) = r.next_packet() {
             let p = p.map_err(|e| err(format!("bad pcap record: {e}")))?;
-            frames.push(Frame { time_ns: ns(p.timestamp), input, link, data: p.data.into_owned() });
+            frames.push(Frame {
+                time_ns: ns(p.timestamp),
+                input,
+                link,
+                data: p.data.into_owned(),
+                l4_csum_verified: false,
+            });
         }
     }
     Ok(frames)

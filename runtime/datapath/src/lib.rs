@@ -17,4 +17,5 @@ pub mod reject;
 pub mod replay;
 pub mod rtnl;
 pub mod stack;
+pub mod stage2;
 pub mod sys;

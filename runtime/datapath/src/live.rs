@@ -14,7 +14,15 @@
 //! ```
 //!
 //! (the same for OUTPUT, where packets ctc sends itself — rejects — carry
-//! [`OWN_MARK`] and pass; the same with ip6tables). Where the kernel has
+//! [`OWN_MARK`] and pass; the same with ip6tables), and a second stage for
+//! packets whose source ctc rewrote (see [`crate::stage2`]), queued again
+//! at POSTROUTING and INPUT by their mark:
+//!
+//! ```text
+//! iptables -t mangle -A CTC_POSTROUTING -m mark --mark 0x6e610000/0xffff0000 -j NFQUEUE --queue-num N
+//! ```
+//!
+//! Where the kernel has
 //! nft's own `queue` statement, an nft table `inet ctc_hook` with the same
 //! rules is used instead; this kernel has not (PLATFORM.md), and the
 //! xtables target serves. ctc then runs the whole pipeline on each packet — prerouting,
@@ -24,14 +32,22 @@
 //! changed it; what the chains generate (rejects) it sends on a raw
 //! socket. Loopback traffic is not queued.
 //!
+//! Queues carry GSO packets whole (up to 64 KiB: the kernel segments them
+//! on their way out), so the tracker sees what the kernel's conntrack
+//! sees; their checksums follow the skb's state (NFQUEUE's skb info):
+//! conntrack skips what the kernel would not verify, and rewritten
+//! packets get the checksum form the kernel expects back
+//! ([`crate::stage2::finish_checksum`]).
+//!
 //! The forward path of the pipeline lowers the TTL before the forward hook
 //! (the chains see it lowered, as in the kernel); the kernel lowers it
 //! again when it forwards the reinjected packet, so the runner hands it
 //! back raised by one.
 
 use crate::capture::{Frame, Link};
-use crate::nfqueue::{Packet, Queue, QueueOptions, Verdict};
+use crate::nfqueue::{Packet, Queue, QueueOptions, SKB_CSUM_NOTVERIFIED, SKB_GSO, Verdict};
 use crate::pipeline::{FinalVerdict, Pipeline};
+use crate::stage2::{self, STAGE_MARK, STAGE_MASK, Stage2};
 use rustix::net::{AddressFamily, SendFlags, SocketType, ipproto};
 use std::io;
 use std::io::Write as _;
@@ -44,9 +60,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// hook rule lets them pass unqueued.
 pub const OWN_MARK: u32 = 0x6374_632f;
 
-/// NF_INET_PRE_ROUTING and NF_INET_LOCAL_OUT, as NFQUEUE reports the hook.
+/// The netfilter hooks, as NFQUEUE reports them.
 const HOOK_PREROUTING: u8 = 0;
+const HOOK_LOCAL_IN: u8 = 1;
 const HOOK_LOCAL_OUT: u8 = 3;
+const HOOK_POSTROUTING: u8 = 4;
 
 /// Queues `first..=last` (`--queue N[:M]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,9 +111,13 @@ impl QueueSpec {
 /// through installing them).
 #[derive(Debug)]
 pub struct HookRules {
-    installed: Vec<(&'static str, &'static str)>,
+    installed: Vec<XtChain>,
     nft_table: bool,
 }
+
+/// An xtables chain of the hook rules: tool, table, the kernel's chain
+/// (the hook), and ctc's own chain it jumps to.
+type XtChain = (&'static str, &'static str, &'static str, &'static str);
 
 /// The nft table of the hook rules.
 const NFT_TABLE: &str = "ctc_hook";
@@ -134,13 +156,20 @@ impl HookRules {
     pub fn install(q: QueueSpec, fail_open: bool) -> Result<HookRules, String> {
         let queue = if q.first == q.last { format!("{}", q.first) } else { format!("{}-{}", q.first, q.last) };
         let bypass = if fail_open { " bypass" } else { "" };
+        // The second stage never bypasses: without ctc, a packet still
+        // carrying the source it had before source NAT must not leave.
+        let stage2 = format!("meta mark & 0x{STAGE_MASK:08x} == 0x{STAGE_MARK:08x} queue num {queue}");
         let script = format!(
             "table inet {NFT_TABLE} {{\n\
              \tchain prerouting {{\n\t\ttype filter hook prerouting priority -300; policy accept;\n\
              \t\tiifname \"lo\" accept\n\t\tnotrack\n\t\tqueue num {queue}{bypass}\n\t}}\n\
              \tchain output {{\n\t\ttype filter hook output priority -300; policy accept;\n\
              \t\toifname \"lo\" accept\n\t\tnotrack\n\t\tmeta mark 0x{OWN_MARK:x} accept\n\
-             \t\tqueue num {queue}{bypass}\n\t}}\n}}\n"
+             \t\tqueue num {queue}{bypass}\n\t}}\n\
+             \tchain postrouting {{\n\t\ttype filter hook postrouting priority -300; policy accept;\n\
+             \t\t{stage2}\n\t}}\n\
+             \tchain input {{\n\t\ttype filter hook input priority -300; policy accept;\n\
+             \t\t{stage2}\n\t}}\n}}\n"
         );
         let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
         if nft(&script).is_ok() {
@@ -149,24 +178,42 @@ impl HookRules {
         let mut rules = HookRules { installed: Vec::new(), nft_table: false };
         let target = q.target(fail_open);
         let target: Vec<&str> = target.iter().map(String::as_str).collect();
-        let mark = format!("0x{OWN_MARK:x}");
+        let target2 = q.target(false);
+        let target2: Vec<&str> = target2.iter().map(String::as_str).collect();
+        let own = format!("0x{OWN_MARK:x}");
+        let staged = format!("0x{STAGE_MARK:08x}/0x{STAGE_MASK:08x}");
+        let chains: [(&str, &str, &str); 4] = [
+            ("raw", "PREROUTING", "CTC_PREROUTING"),
+            ("raw", "OUTPUT", "CTC_OUTPUT"),
+            ("mangle", "POSTROUTING", "CTC_POSTROUTING"),
+            ("mangle", "INPUT", "CTC_INPUT"),
+        ];
         for tool in ["iptables", "ip6tables"] {
-            for (hook, chain, dev) in [("PREROUTING", "CTC_PREROUTING", "-i"), ("OUTPUT", "CTC_OUTPUT", "-o")] {
+            for (table, hook, chain) in chains {
                 // A chain left by a ctc that was killed: start afresh.
-                let _ = xt(tool, &["-t", "raw", "-D", hook, "-j", chain]);
-                let _ = xt(tool, &["-t", "raw", "-F", chain]);
-                let _ = xt(tool, &["-t", "raw", "-X", chain]);
-                xt(tool, &["-t", "raw", "-N", chain])?;
-                rules.installed.push((tool, chain));
-                xt(tool, &["-t", "raw", "-A", chain, dev, "lo", "-j", "RETURN"])?;
-                xt(tool, &["-t", "raw", "-A", chain, "-j", "CT", "--notrack"])?;
-                if hook == "OUTPUT" {
-                    xt(tool, &["-t", "raw", "-A", chain, "-m", "mark", "--mark", &mark, "-j", "RETURN"])?;
+                let _ = xt(tool, &["-t", table, "-D", hook, "-j", chain]);
+                let _ = xt(tool, &["-t", table, "-F", chain]);
+                let _ = xt(tool, &["-t", table, "-X", chain]);
+                xt(tool, &["-t", table, "-N", chain])?;
+                rules.installed.push((tool, table, hook, chain));
+                let mut queue_rule = vec!["-t", table, "-A", chain];
+                match hook {
+                    "PREROUTING" | "OUTPUT" => {
+                        let dev = if hook == "PREROUTING" { "-i" } else { "-o" };
+                        xt(tool, &["-t", table, "-A", chain, dev, "lo", "-j", "RETURN"])?;
+                        xt(tool, &["-t", table, "-A", chain, "-j", "CT", "--notrack"])?;
+                        if hook == "OUTPUT" {
+                            xt(tool, &["-t", table, "-A", chain, "-m", "mark", "--mark", &own, "-j", "RETURN"])?;
+                        }
+                        queue_rule.extend(&target);
+                    }
+                    _ => {
+                        queue_rule.extend(["-m", "mark", "--mark", &staged]);
+                        queue_rule.extend(&target2);
+                    }
                 }
-                let mut add = vec!["-t", "raw", "-A", chain];
-                add.extend(&target);
-                xt(tool, &add)?;
-                xt(tool, &["-t", "raw", "-I", hook, "1", "-j", chain])?;
+                xt(tool, &queue_rule)?;
+                xt(tool, &["-t", table, "-I", hook, "1", "-j", chain])?;
             }
         }
         Ok(rules)
@@ -182,11 +229,10 @@ impl HookRules {
         if std::mem::take(&mut self.nft_table) {
             let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
         }
-        for (tool, chain) in self.installed.drain(..).rev() {
-            let hook = if chain == "CTC_PREROUTING" { "PREROUTING" } else { "OUTPUT" };
-            let _ = xt(tool, &["-t", "raw", "-D", hook, "-j", chain]);
-            let _ = xt(tool, &["-t", "raw", "-F", chain]);
-            let _ = xt(tool, &["-t", "raw", "-X", chain]);
+        for (tool, table, hook, chain) in self.installed.drain(..).rev() {
+            let _ = xt(tool, &["-t", table, "-D", hook, "-j", chain]);
+            let _ = xt(tool, &["-t", table, "-F", chain]);
+            let _ = xt(tool, &["-t", table, "-X", chain]);
         }
     }
 }
@@ -241,10 +287,25 @@ pub struct RunStats {
     pub rewritten: u64,
     /// Packets ctc generated and sent (rejects).
     pub generated: u64,
-    /// Forwarded packets with a new source address, which ctc sent itself
-    /// (counted in `packets`, not in `accepted` or `dropped`).
-    pub sent: u64,
+    /// Packets whose new source ctc wrote at the second stage
+    /// (POSTROUTING or INPUT; counted once in `packets`, at the first).
+    pub second_stage: u64,
+    /// Packets at the second stage whose record was gone (dropped: they
+    /// still had the source they came with).
+    pub stale: u64,
+    /// Packets longer than a queue message carries (64 KiB less the
+    /// attribute header) that ctc had to rewrite: dropped.
+    pub truncated: u64,
+    /// GSO packets (queued whole, longer than the MTU) and the longest.
+    pub gso: u64,
+    pub gso_max_len: u64,
     pub errors: u64,
+    /// Batches settled, the time spent on them (from the datagram's
+    /// arrival to the last verdict sent), and the longest one: how far
+    /// the workers lag behind the queue.
+    pub batches: u64,
+    pub busy_ns: u64,
+    pub max_batch_ns: u64,
 }
 
 impl RunStats {
@@ -254,8 +315,15 @@ impl RunStats {
         self.dropped += o.dropped;
         self.rewritten += o.rewritten;
         self.generated += o.generated;
-        self.sent += o.sent;
+        self.second_stage += o.second_stage;
+        self.stale += o.stale;
+        self.truncated += o.truncated;
+        self.gso += o.gso;
+        self.gso_max_len = self.gso_max_len.max(o.gso_max_len);
         self.errors += o.errors;
+        self.batches += o.batches;
+        self.busy_ns += o.busy_ns;
+        self.max_batch_ns = self.max_batch_ns.max(o.max_batch_ns);
     }
 }
 
@@ -275,15 +343,6 @@ fn raise_ttl(pkt: &mut [u8]) {
     }
 }
 
-/// The source address bytes of an IP packet.
-fn src_addr(pkt: &[u8]) -> Option<&[u8]> {
-    match pkt.first().map(|b| b >> 4) {
-        Some(4) => pkt.get(12..16),
-        Some(6) => pkt.get(8..24),
-        _ => None,
-    }
-}
-
 /// What the workers of all queues share: one pipeline (one connection
 /// tracker: both directions of a flow meet the same state whichever queue
 /// the kernel hands them to, which NAT makes unpredictable), the run's
@@ -297,6 +356,9 @@ pub struct Shared {
     pub keep_events: AtomicBool,
     events: Mutex<(Vec<ctc_conntrack::Event>, Vec<ctc_conntrack::ExpectEvent>)>,
     stats: Mutex<RunStats>,
+    /// Packets between the stages of a source rewrite (any queue's worker
+    /// may see a packet's second stage).
+    stage2: Mutex<Stage2>,
     /// One line per packet (`ctc run --verdicts`): the queue's packet id,
     /// time, hook, input interface, verdict, ct state the filter chains
     /// saw, output interface, and the rule that decided.
@@ -332,6 +394,7 @@ impl Shared {
             keep_events: AtomicBool::new(false),
             events: Mutex::new((Vec::new(), Vec::new())),
             stats: Mutex::new(RunStats::default()),
+            stage2: Mutex::new(Stage2::new()),
             verdicts: Mutex::new(None),
         })
     }
@@ -370,9 +433,9 @@ pub struct Worker {
 impl Worker {
     /// Bind queue `num`.
     pub fn new(shared: Arc<Shared>, num: u16, fail_open: bool) -> io::Result<Worker> {
-        // Without the GSO flag the kernel completes checksums before it
-        // queues a packet (skb_checksum_help), which the tracker verifies.
-        let opts = QueueOptions { fail_open, gso: false, ..QueueOptions::default() };
+        // GSO packets whole, with their skb info (the kernel sends the
+        // info only with the GSO flag).
+        let opts = QueueOptions { fail_open, gso: true, ..QueueOptions::default() };
         let queue = Queue::open(num, &opts)?;
         queue.set_timeout(Some(std::time::Duration::from_millis(100)))?;
         Ok(Worker { queue, sender: Sender::new()?, shared })
@@ -402,6 +465,7 @@ impl Worker {
             }
             Err(e) => return Err(e),
         }
+        let started = std::time::Instant::now();
         let mut stats = RunStats::default();
         let mut verdicts = Vec::with_capacity(batch.len());
         // One clock reading per batch: the packets came together.
@@ -411,15 +475,21 @@ impl Worker {
             let mut pipe = lock(&shared.pipeline);
             for p in batch {
                 let id = p.id;
-                let (v, payload) = self.handle(&mut pipe, p, now, &mut stats);
-                verdicts.push((id, v, payload));
+                let settled = if matches!(p.hook, HOOK_POSTROUTING | HOOK_LOCAL_IN) {
+                    self.second_stage(p, &mut stats)
+                } else {
+                    self.handle(&mut pipe, p, now, &mut stats)
+                };
+                verdicts.push((id, settled));
             }
         }
         let mut batch_accept: Option<u32> = None;
-        for (id, v, payload) in verdicts.iter() {
-            match (v, payload) {
-                (Verdict::Accept, None) => batch_accept = Some(batch_accept.map_or(*id, |b| b.max(*id))),
-                (v, payload) => self.queue.verdict(*id, *v, payload.as_deref(), None)?,
+        for (id, s) in verdicts.iter() {
+            match s {
+                Settled { verdict: Verdict::Accept, payload: None, mark: None } => {
+                    batch_accept = Some(batch_accept.map_or(*id, |b| b.max(*id)))
+                }
+                s => self.queue.verdict(*id, s.verdict, s.payload.as_deref(), s.mark)?,
             }
         }
         let n = verdicts.len();
@@ -428,13 +498,23 @@ impl Worker {
         if let Some(last) = batch_accept {
             self.queue.verdict_batch(last, Verdict::Accept)?;
         }
+        let took = started.elapsed().as_nanos() as u64;
+        (stats.batches, stats.busy_ns, stats.max_batch_ns) = (1, took, took);
         lock(&self.shared.stats).add(&stats);
         Ok(n)
     }
 
-    /// The verdict on one packet, and its new bytes when they changed.
-    fn handle(&self, pipe: &mut Pipeline, p: Packet, now: u64, stats: &mut RunStats) -> (Verdict, Option<Vec<u8>>) {
+    /// The verdict on one packet queued where it enters the IP layer, with
+    /// its new bytes and mark when they changed.
+    fn handle(&self, pipe: &mut Pipeline, p: Packet, now: u64, stats: &mut RunStats) -> Settled {
         stats.packets += 1;
+        if p.skb_info & SKB_GSO != 0 {
+            stats.gso += 1;
+            stats.gso_max_len = stats.gso_max_len.max(p.cap_len.map_or(p.payload.len(), |c| c as usize) as u64);
+        }
+        // A GSO packet may be longer than a queue message carries: its
+        // length from the IP header on is `cap_len`.
+        let truncated = p.cap_len.is_some_and(|c| c as usize > p.payload.len());
         // The packet's bytes as the kernel gave them, to tell whether ctc
         // changed them.
         let mut iif = None;
@@ -443,10 +523,19 @@ impl Worker {
                 let Some(input) = pipe.host.ifaces.iter().position(|f| f.index == p.indev) else {
                     // An interface the host model does not know yet.
                     stats.accepted += 1;
-                    return (Verdict::Accept, None);
+                    return Settled::ACCEPT;
                 };
                 iif = Some(input);
-                let frame = Frame { time_ns: now, input, link: Link::RawIp, data: p.payload };
+                let frame = Frame {
+                    time_ns: now,
+                    input,
+                    link: Link::RawIp,
+                    data: p.payload,
+                    // The queue has the GSO flag: the kernel reports the
+                    // checksum state, and without SKB_CSUM_NOTVERIFIED (or
+                    // with SKB_CSUMNOTREADY) there is nothing to verify.
+                    l4_csum_verified: p.skb_info & SKB_CSUM_NOTVERIFIED == 0,
+                };
                 (pipe.process(&frame), frame.data)
             }
             HOOK_LOCAL_OUT => {
@@ -455,7 +544,7 @@ impl Worker {
             }
             _ => {
                 stats.accepted += 1;
-                return (Verdict::Accept, None);
+                return Settled::ACCEPT;
             }
         };
         if let Some(w) = lock(&self.shared.verdicts).as_mut() {
@@ -493,36 +582,72 @@ impl Worker {
         }
         if out.verdict != FinalVerdict::Accept {
             stats.dropped += 1;
-            return (Verdict::Drop, None);
+            return Settled::DROP;
         }
         let Some(mut own) = out.own else {
             stats.accepted += 1;
-            return (Verdict::Accept, None);
+            return Settled::ACCEPT;
         };
-        if p.hook == HOOK_PREROUTING && out.oif.is_some() && src_addr(&own) != src_addr(&original) {
-            // A new source address (source NAT, or the reply of a
-            // destination NAT) cannot go back at PREROUTING: the kernel's
-            // routing would take a source of its own for a martian and
-            // drop the packet (the kernel's NAT changes it after routing).
-            // ctc sends it itself, as forwarded (its TTL already lowered),
-            // and takes it out of the queue.
-            match self.sender.send(&own) {
-                Ok(()) => stats.sent += 1,
-                Err(_) => stats.errors += 1,
-            }
-            return (Verdict::Drop, None);
-        }
         if p.hook == HOOK_PREROUTING && out.oif.is_some() {
             raise_ttl(&mut own);
         }
-        stats.accepted += 1;
         if own == original {
-            (Verdict::Accept, None)
-        } else {
-            stats.rewritten += 1;
-            (Verdict::Accept, Some(own))
+            stats.accepted += 1;
+            return Settled::ACCEPT;
+        }
+        if truncated {
+            // Only part of it is here: what ctc would hand back would cut
+            // it short.
+            stats.truncated += 1;
+            stats.dropped += 1;
+            return Settled::DROP;
+        }
+        stage2::finish_checksum(&mut own, p.skb_info);
+        stats.accepted += 1;
+        stats.rewritten += 1;
+        if p.hook == HOOK_PREROUTING && stage2::source(&own) != stage2::source(&original) {
+            // A new source (source NAT, or the reply of a destination
+            // NAT) is written after routing, at the second stage.
+            let Some((now, mark)) = lock(&self.shared.stage2).first(&own, &original, p.mark) else {
+                stats.errors += 1;
+                return Settled::DROP;
+            };
+            let payload = (now != original).then_some(now);
+            return Settled { verdict: Verdict::Accept, payload, mark: Some(mark) };
+        }
+        Settled { verdict: Verdict::Accept, payload: Some(own), mark: None }
+    }
+
+    /// A packet back at POSTROUTING or INPUT after its first stage: its
+    /// new source written, its mark given back.
+    fn second_stage(&self, p: Packet, stats: &mut RunStats) -> Settled {
+        let mut pkt = p.payload;
+        match lock(&self.shared.stage2).second(&mut pkt, p.mark) {
+            Some(mark) => {
+                stats.second_stage += 1;
+                Settled { verdict: Verdict::Accept, payload: Some(pkt), mark: Some(mark) }
+            }
+            None => {
+                stats.stale += 1;
+                Settled::DROP
+            }
         }
     }
+}
+
+/// What a worker tells the kernel about one packet.
+#[derive(Debug)]
+struct Settled {
+    verdict: Verdict,
+    /// The packet's new bytes.
+    payload: Option<Vec<u8>>,
+    /// The packet's new mark.
+    mark: Option<u32>,
+}
+
+impl Settled {
+    const ACCEPT: Settled = Settled { verdict: Verdict::Accept, payload: None, mark: None };
+    const DROP: Settled = Settled { verdict: Verdict::Drop, payload: None, mark: None };
 }
 
 #[cfg(test)]

@@ -53,6 +53,10 @@ pub const FLAG_GSO: u32 = 4;
 pub const SKB_CSUMNOTREADY: u32 = 1;
 /// NFQA_SKB_INFO: a GSO packet, larger than the MTU.
 pub const SKB_GSO: u32 = 2;
+/// NFQA_SKB_INFO: the packet's transport checksum has not been verified
+/// (by the NIC or a stack before); absent with neither this nor
+/// [`SKB_CSUMNOTREADY`], it has been (CHECKSUM_UNNECESSARY).
+pub const SKB_CSUM_NOTVERIFIED: u32 = 4;
 
 /// A verdict on a queued packet (NF_DROP, NF_ACCEPT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -699,7 +699,12 @@ impl Pipeline {
                 }
             }
             if i == 1 {
-                self.cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, ctc_conntrack::Hook::Prerouting, None);
+                let hook = if frame.l4_csum_verified {
+                    ctc_conntrack::Hook::PreroutingVerified
+                } else {
+                    ctc_conntrack::Hook::Prerouting
+                };
+                self.cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, hook, None);
                 out.ct_state = ct_state_name(ctx.ct.state);
                 out.invalid_reason = self.cur.and_then(|v| v.reason).filter(|_| out.ct_state == "invalid");
                 if self.cur.is_some_and(|v| v.drop) {
