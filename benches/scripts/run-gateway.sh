@@ -12,7 +12,9 @@
 # machine's two cores run the senders, the gateway and the receivers
 # together: the figures are for comparing the modes side by side. The ruleset:
 # 1,000 rules that match nothing of the traffic before the stateful rules
-# (every packet passes all of them), conntrack on.
+# (every packet passes all of them), conntrack on; the kernel and ctc also
+# run it with masquerade on the way out (source NAT; no ceiling for that:
+# nfq_accept cannot rewrite).
 #
 #   benches/scripts/run-gateway.sh [SECONDS]     (as root; default 5 s per run)
 #
@@ -59,6 +61,16 @@ make_gateway_netns
     echo "  }"
     echo "}"
 } >"$TMP/ruleset.nft"
+# The same with masquerade on the way out (source NAT: ctc's second stage).
+{
+    cat "$TMP/ruleset.nft"
+    echo "table ip nat {"
+    echo "  chain post {"
+    echo "    type nat hook postrouting priority srcnat;"
+    echo "    oifname \"gw-pub\" masquerade"
+    echo "  }"
+    echo "}"
+} >"$TMP/masq.nft"
 
 in_ns "$NS_SRV" iperf3 -s -D -B 203.0.113.47 --pidfile "$TMP/iperf3.pid" >/dev/null
 # The server counts the datagrams that reach it (and drops them: no ICMP
@@ -111,6 +123,9 @@ echo -e "what\tudp_pps\ttcp_mbps"
 in_ns "$NS_GW" nft -f "$TMP/ruleset.nft"
 measure "kernel+nftables"
 in_ns "$NS_GW" nft flush ruleset
+in_ns "$NS_GW" nft -f "$TMP/masq.nft"
+measure "kernel+nftables masq"
+in_ns "$NS_GW" nft flush ruleset
 
 # (c) the NFQUEUE ceiling, without and with GSO.
 for gso in "" --gso; do
@@ -128,13 +143,17 @@ for gso in "" --gso; do
     hook_rules del
 done
 
-# (b) ctc run with 1 and 2 queues.
-for q in 0 0:1; do
-    ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/ruleset.nft" --queue "$q" --control "$TMP/ctc.sock" 2>"$TMP/ctc.log" &
+# (b) ctc run with 1 and 2 queues, and with masquerade.
+for run in "0 ruleset" "0:1 ruleset" "0 masq"; do
+    set -- $run
+    q=$1
+    ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/$2.nft" --queue "$q" --control "$TMP/ctc.sock" 2>"$TMP/ctc.log" &
     BG+=($!)
     for _ in $(seq 100); do grep -q "hook rules installed" "$TMP/ctc.log" && break; sleep 0.1; done
     grep -q "hook rules installed" "$TMP/ctc.log" || { cat "$TMP/ctc.log"; exit 1; }
-    measure "ctc run --queue $q"
+    label="ctc run --queue $q"
+    [ "$2" = masq ] && label="$label masq"
+    measure "$label"
     kill -TERM "${BG[-1]}" 2>/dev/null || true
     wait "${BG[-1]}" || true
     unset 'BG[-1]'

@@ -25,7 +25,7 @@ fn main() {
     let mut total: u64 = 0;
     while ctc_datapath::sys::take_signal().is_none() {
         batch.clear();
-        match q.recv(&mut batch) {
+        match q.recv_many(&mut batch, 64) {
             Ok(_) => {}
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => continue,
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => continue,

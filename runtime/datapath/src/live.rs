@@ -66,6 +66,10 @@ const HOOK_LOCAL_IN: u8 = 1;
 const HOOK_LOCAL_OUT: u8 = 3;
 const HOOK_POSTROUTING: u8 = 4;
 
+/// The most packets a worker takes from its queue before it settles them
+/// (one verdict message for the unchanged accepted ones).
+const BATCH: usize = 64;
+
 /// Queues `first..=last` (`--queue N[:M]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSpec {
@@ -453,7 +457,7 @@ impl Worker {
     /// many were handled.
     pub fn step(&mut self) -> io::Result<usize> {
         let mut batch = Vec::new();
-        match self.queue.recv(&mut batch) {
+        match self.queue.recv_many(&mut batch, BATCH) {
             Ok(_) => {}
             Err(e)
                 if matches!(

@@ -301,7 +301,11 @@ impl Queue {
     /// Wait for the next datagram and add its packets to `out` (the kernel
     /// may pack several into one). Returns how many were added.
     pub fn recv(&mut self, out: &mut Vec<Packet>) -> io::Result<usize> {
-        let n = rustix::net::recv(&self.fd, &mut self.buf[..], RecvFlags::empty())?.0;
+        self.recv_with(RecvFlags::empty(), out)
+    }
+
+    fn recv_with(&mut self, flags: RecvFlags, out: &mut Vec<Packet>) -> io::Result<usize> {
+        let n = rustix::net::recv(&self.fd, &mut self.buf[..], flags)?.0;
         let msgs = parse(&self.buf[..n]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let before = out.len();
         for m in msgs {
@@ -309,6 +313,23 @@ impl Queue {
                 Incoming::Packet(p) => out.push(p),
                 Incoming::Ack { errno, .. } if errno != 0 => return Err(io::Error::from_raw_os_error(-errno)),
                 _ => {}
+            }
+        }
+        Ok(out.len() - before)
+    }
+
+    /// Wait for the next datagram, then take what else is waiting without
+    /// waiting (the kernel sends each packet in a datagram of its own),
+    /// until `out` holds at least `max` packets: one batch, to settle with
+    /// one verdict message. Returns how many were added.
+    pub fn recv_many(&mut self, out: &mut Vec<Packet>, max: usize) -> io::Result<usize> {
+        let before = out.len();
+        self.recv(out)?;
+        while out.len() - before < max {
+            match self.recv_with(RecvFlags::DONTWAIT, out) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
             }
         }
         Ok(out.len() - before)
