@@ -230,6 +230,54 @@ def control_and_reload(net, a):
         x.close()
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for %d" % pid)
+
+
+def overload(net, a):
+    """A flood from two processes into a queue of a few packets: the queue
+    overflows, `ctc status` counts the drops, ctc's memory stays where it
+    was, and afterwards connections go through as before."""
+    rss0 = rss_kib(a.ctc_pid)
+    s = net.udp("cli", False)
+    payload = b"f" * 32
+    children = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            end = time.time() + 3
+            try:
+                while time.time() < end:
+                    for _ in range(200):
+                        try:
+                            s.sendto(payload, (sc.SRV4, 5301))
+                        except OSError:
+                            pass
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    s.close()
+    time.sleep(0.5)
+    r = ctc(a, "status")
+    full = re.search(r"queue 0: \d+ waiting, (\d+) dropped \(queue full\)", r.stdout)
+    if r.returncode != 0 or not full or int(full.group(1)) == 0:
+        raise RuntimeError("the flood's drops are not in ctc status: %d %r %r" % (r.returncode, r.stdout, r.stderr))
+    if "workers:" not in r.stdout or "the longest batch" not in r.stdout:
+        raise RuntimeError("no worker lag in ctc status: %r" % r.stdout)
+    rss1 = rss_kib(a.ctc_pid)
+    if rss1 - rss0 > 64 * 1024:
+        raise RuntimeError("ctc grew from %d to %d KiB under the flood" % (rss0, rss1))
+    ok("overload: %s packets dropped by the full queue, counted; ctc %d -> %d KiB" % (full.group(1), rss0, rss1))
+    tcp_masquerade(net)
+    ok("connections go through after the flood")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
@@ -238,8 +286,13 @@ def main():
     ap.add_argument("--control", required=True)
     ap.add_argument("--reloaded", required=True, help="a ruleset to reload: a new rule drops new connections to 7777")
     ap.add_argument("--broken", required=True, help="a ruleset with an error")
+    ap.add_argument("--mode", choices=["all", "overload"], default="all")
+    ap.add_argument("--ctc-pid", type=int, required=True)
     a = ap.parse_args()
     net = sc.Net(a.cli, a.srv)
+    if a.mode == "overload":
+        overload(net, a)
+        return 0
     def tcp6_masquerade(net):
         tcp_masquerade(net, v6=True)
 

@@ -7,8 +7,10 @@
 #   run_e2e.sh CTC SUFFIX
 #
 # Environment: PYTHON (with pyftpdlib); CTC_RUN_QUEUES (`--queue`, default
-# 0); CTC_RUN_VERDICTS (a file for `--verdicts`). Everything is bounded in
-# time and removed on every exit path.
+# 0); CTC_RUN_VERDICTS (a file for `--verdicts`); CTC_RUN_QUEUE_LEN
+# (`--queue-len`); CTC_E2E_MODE (`all`, the default, or `overload`: a
+# flood into a short queue, see run_e2e.py). Everything is bounded in time
+# and removed on every exit path.
 set -euo pipefail
 CTC=$1
 SFX=$2
@@ -46,7 +48,7 @@ sed 's|^\t\tiifname "gw-cli" oifname "gw-pub" counter accept comment "new cli->p
 grep -q "no new 7777" "$TMP/reloaded.nft" || { echo "could not make the reloaded ruleset"; exit 1; }
 printf 'table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\ttcp dport 7777 acept\n\t}\n}\n' >"$TMP/broken.nft"
 ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/ruleset.nft" --queue "${CTC_RUN_QUEUES:-0}" --control "$CONTROL" \
-    ${CTC_RUN_VERDICTS:+--verdicts "$CTC_RUN_VERDICTS"} 2>"$LOG" &
+    ${CTC_RUN_VERDICTS:+--verdicts "$CTC_RUN_VERDICTS"} ${CTC_RUN_QUEUE_LEN:+--queue-len "$CTC_RUN_QUEUE_LEN"} 2>"$LOG" &
 CTC_PID=$!
 for _ in $(seq 100); do
     grep -q "hook rules installed" "$LOG" && break
@@ -58,7 +60,8 @@ in_ns "$NS_GW" iptables -t raw -S | grep -q "CTC_PREROUTING" || { echo "no hook 
 
 rc=0
 timeout 180 "$PYTHON" "$HERE/run_e2e.py" --cli /run/netns/"$NS_CLI" --srv /run/netns/"$NS_SRV" \
-    --ctc "$CTC" --control "$CONTROL" --reloaded "$TMP/reloaded.nft" --broken "$TMP/broken.nft" || rc=$?
+    --ctc "$CTC" --control "$CONTROL" --reloaded "$TMP/reloaded.nft" --broken "$TMP/broken.nft" \
+    --mode "${CTC_E2E_MODE:-all}" --ctc-pid "$CTC_PID" || rc=$?
 
 kill -TERM "$CTC_PID"
 ctc_rc=0
@@ -69,7 +72,9 @@ cat "$LOG"
 if [ "$rc" -ne 0 ]; then echo "traffic checks failed ($rc)"; exit 1; fi
 if [ "$ctc_rc" -ne 0 ]; then echo "ctc run exited $ctc_rc after SIGTERM"; exit 1; fi
 for t in iptables ip6tables; do
-    if in_ns "$NS_GW" "$t" -t raw -S | grep -q CTC_; then echo "$t: hook rules left behind"; exit 1; fi
+    for table in raw mangle; do
+        if in_ns "$NS_GW" "$t" -t "$table" -S | grep -q CTC_; then echo "$t -t $table: hook rules left behind"; exit 1; fi
+    done
 done
 [ -e "$CONTROL" ] && { echo "the control socket was left behind"; exit 1; }
 echo "run_e2e: all checks passed; ctc exited 0; hook rules and control socket removed"

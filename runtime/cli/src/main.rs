@@ -407,6 +407,10 @@ struct RunArgs {
     /// Worker threads
     #[arg(long, value_name = "N")]
     workers: Option<u32>,
+    /// Packets the kernel holds for each queue before it drops more (or,
+    /// with --fail-open, accepts them unseen); the drops show in `ctc status`
+    #[arg(long, value_name = "N", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
+    queue_len: u32,
     /// Which engine runs the rules
     #[arg(long, value_enum, default_value_t = Engine::Jit)]
     engine: Engine,

@@ -349,7 +349,7 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
     let shared = Shared::new(pipeline);
     let mut workers = Vec::new();
     for num in spec.first..=spec.last {
-        match Worker::new(std::sync::Arc::clone(&shared), num, a.fail_open) {
+        match Worker::new(std::sync::Arc::clone(&shared), num, a.fail_open, a.queue_len) {
             Ok(w) => workers.push(w),
             Err(e) => {
                 errln!("error: binding NFQUEUE {num}: {e} (root is needed; is another program using it?)");

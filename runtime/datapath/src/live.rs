@@ -435,11 +435,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Bind queue `num`.
-    pub fn new(shared: Arc<Shared>, num: u16, fail_open: bool) -> io::Result<Worker> {
+    /// Bind queue `num`, which holds at most `maxlen` packets.
+    pub fn new(shared: Arc<Shared>, num: u16, fail_open: bool, maxlen: u32) -> io::Result<Worker> {
         // GSO packets whole, with their skb info (the kernel sends the
         // info only with the GSO flag).
-        let opts = QueueOptions { fail_open, gso: true, ..QueueOptions::default() };
+        let opts = QueueOptions { fail_open, gso: true, maxlen, ..QueueOptions::default() };
         let queue = Queue::open(num, &opts)?;
         queue.set_timeout(Some(std::time::Duration::from_millis(100)))?;
         Ok(Worker { queue, sender: Sender::new()?, shared })
