@@ -195,19 +195,31 @@ assigned with `ct helper set`).")]
     #[command(after_long_help = "\
 Examples:
   ctc run --ruleset /etc/ctc/ruleset.nft --queue 0
+  ctc run --ruleset gw.nft --queue 0:1 --control /run/ctc.sock
+  ctc status; ctc ct list; ctc reload --ruleset gw.nft
 
 ctc takes over the host's stateful filtering: it turns the kernel's
 connection tracking off for the host's traffic and queues every packet to
 itself at raw priority (iptables/ip6tables raw PREROUTING and OUTPUT rules,
-chains CTC_PREROUTING and CTC_OUTPUT, removed on exit, SIGINT or SIGTERM),
-runs the ruleset with its own connection tracker, NAT and helpers on the
-host model read over rtnetlink, and gives each packet its verdict (with
-the packet rewritten by NAT). Loopback traffic is not queued. Without
---fail-open, packets are dropped while ctc is not running or cannot keep
-up. Needs root and the iptables package.
+chains CTC_PREROUTING and CTC_OUTPUT; an nft table inet ctc_hook where the
+kernel has nft's queue), runs the ruleset with its own connection tracker,
+NAT and helpers on the host model read over rtnetlink (and followed as it
+changes), and gives each packet its verdict, with the packet rewritten by
+NAT. A packet whose source NAT rewrites gets its new source after the
+kernel routed it: it is queued a second time at POSTROUTING or INPUT
+(mangle chains CTC_POSTROUTING and CTC_INPUT, matching the marks
+0x6e610000/0xffff0000 that ctc gives such packets in between). All rules
+are removed on exit, SIGINT or SIGTERM. Loopback traffic is not queued.
+GSO packets are taken whole. Without --fail-open, packets are dropped
+while ctc is not running or cannot keep up (the drops show in `ctc
+status`). One worker thread serves each queue of N:M; they share one
+connection tracker. The control socket (--control, default
+/run/ctc.sock, root only) serves `ctc status`, `ctc ct`, `ctc reload`;
+SIGHUP reloads too: the new ruleset compiles off the packet path, the
+connections stay, and a broken one changes nothing. Needs root and the
+iptables package.
 
-Not built yet (they exit 2 saying so): several queues (N:M) and
---workers, --xdp, --control (`ctc reload`, `ctc ct`), SIGHUP reload.")]
+Not built yet (exits 2 saying so): --xdp.")]
     Run(RunArgs),
     /// Reload the ruleset of a running `ctc run` without losing state
     #[command(after_long_help = "\

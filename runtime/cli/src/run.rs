@@ -288,7 +288,7 @@ impl Daemon {
 
 pub(crate) fn run(a: &RunArgs) -> u8 {
     if a.xdp.is_some() {
-        return not_built("ctc run --xdp", "AF_XDP comes after NFQUEUE in issue #7; use --queue");
+        return not_built("ctc run --xdp", "the AF_XDP datapath does not exist yet; use --queue (NFQUEUE)");
     }
     let Some(q) = &a.queue else {
         errln!("error: `ctc run` needs --queue N or --queue N:M (the NFQUEUE numbers to use)");
