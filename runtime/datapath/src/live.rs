@@ -391,6 +391,7 @@ impl Shared {
     /// host's: [`crate::rtnl::read_host`]).
     pub fn new(mut pipeline: Pipeline) -> Arc<Shared> {
         pipeline.emulate_stack = false;
+        pipeline.forwarded_in_out = false;
         pipeline.inputs = (0..pipeline.host.ifaces.len()).collect();
         Arc::new(Shared {
             pipeline: Mutex::new(pipeline),

@@ -147,6 +147,9 @@ pub struct Outcome {
     /// first entry of `out`; delivered to the host; or sent by it), with
     /// NAT applied: what a live datapath hands back to the kernel.
     pub own: Option<Vec<u8>>,
+    /// `own` is also the first frame of `out` (a forwarded packet, when
+    /// [`Pipeline::forwarded_in_out`]).
+    own_in_out: bool,
 }
 
 impl Outcome {
@@ -164,6 +167,7 @@ impl Outcome {
             acts: Actions::default(),
             local: Vec::new(),
             own: None,
+            own_in_out: false,
         }
     }
 
@@ -171,7 +175,7 @@ impl Outcome {
     /// echo replies when the pipeline emulates the host's stack), each with
     /// its output interface: every frame of `out` but the packet itself.
     pub fn generated(&self) -> &[(usize, Vec<u8>)] {
-        let skip = usize::from(self.own.is_some() && self.oif.is_some() && !self.out.is_empty());
+        let skip = usize::from(self.own_in_out);
         &self.out[skip..]
     }
 }
@@ -195,6 +199,10 @@ pub struct Pipeline {
     /// Answer like the host's own stack (echo replies): in replay, where
     /// there is no host; not on a live host, whose kernel answers itself.
     pub emulate_stack: bool,
+    /// Put a forwarded packet in [`Outcome::out`] besides `own` (replay
+    /// writes `out` to its pcaps; a live datapath needs `own` only and
+    /// saves the copy).
+    pub forwarded_in_out: bool,
     /// The output interface of the packet [`Pipeline::process_output`] is
     /// handling, as the live kernel routed it.
     oif_hint: Option<usize>,
@@ -384,7 +392,18 @@ impl Pipeline {
     pub fn with_engine(vm: Engine, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
         let nat_families = nat_families(vm.program());
         let state = vm.new_state();
-        Pipeline { vm, state, host, inputs, ct, cur: None, nat_families, emulate_stack: true, oif_hint: None }
+        Pipeline {
+            vm,
+            state,
+            host,
+            inputs,
+            ct,
+            cur: None,
+            nat_families,
+            emulate_stack: true,
+            forwarded_in_out: true,
+            oif_hint: None,
+        }
     }
 
     /// Learn each link's MACs from a whole capture before replaying it:
@@ -478,6 +497,7 @@ impl Pipeline {
                     out.out.retain(|(i, _)| Some(*i) != out.oif);
                     out.local.clear();
                     out.own = None;
+                    out.own_in_out = false;
                 }
             } else {
                 // The replies generated for a dropped packet leave before
@@ -825,8 +845,13 @@ impl Pipeline {
                 pkt[6..12].copy_from_slice(&own);
             }
         }
-        out.own = Some(pkt.clone());
-        out.out.push((oif, pkt));
+        if self.forwarded_in_out {
+            out.own = Some(pkt.clone());
+            out.out.push((oif, pkt));
+            out.own_in_out = true;
+        } else {
+            out.own = Some(pkt);
+        }
         out
     }
 
