@@ -433,6 +433,9 @@ pub struct Worker {
     queue: Queue,
     sender: Sender,
     shared: Arc<Shared>,
+    /// A batch's packets and verdicts (kept between batches).
+    batch: Vec<Packet>,
+    settled: Vec<(u32, Settled)>,
 }
 
 impl Worker {
@@ -443,7 +446,13 @@ impl Worker {
         let opts = QueueOptions { fail_open, gso: true, maxlen, ..QueueOptions::default() };
         let queue = Queue::open(num, &opts)?;
         queue.set_timeout(Some(std::time::Duration::from_millis(100)))?;
-        Ok(Worker { queue, sender: Sender::new()?, shared })
+        Ok(Worker {
+            queue,
+            sender: Sender::new()?,
+            shared,
+            batch: Vec::with_capacity(BATCH),
+            settled: Vec::with_capacity(BATCH),
+        })
     }
 
     /// Settle packets until [`Shared::stop`] is set.
@@ -457,7 +466,10 @@ impl Worker {
     /// Wait (at most 100 ms) for packets and settle them all. Returns how
     /// many were handled.
     pub fn step(&mut self) -> io::Result<usize> {
-        let mut batch = Vec::new();
+        let mut batch = std::mem::take(&mut self.batch);
+        let mut verdicts = std::mem::take(&mut self.settled);
+        batch.clear();
+        verdicts.clear();
         match self.queue.recv_many(&mut batch, BATCH) {
             Ok(_) => {}
             Err(e)
@@ -466,19 +478,20 @@ impl Worker {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                 ) =>
             {
+                self.batch = batch;
+                self.settled = verdicts;
                 return Ok(0);
             }
             Err(e) => return Err(e),
         }
         let started = std::time::Instant::now();
         let mut stats = RunStats::default();
-        let mut verdicts = Vec::with_capacity(batch.len());
         // One clock reading per batch: the packets came together.
         let now = now_ns();
         {
             let shared = Arc::clone(&self.shared);
             let mut pipe = lock(&shared.pipeline);
-            for p in batch {
+            for p in batch.drain(..) {
                 let id = p.id;
                 let settled = if matches!(p.hook, HOOK_POSTROUTING | HOOK_LOCAL_IN) {
                     self.second_stage(p, &mut stats)
@@ -506,6 +519,8 @@ impl Worker {
         let took = started.elapsed().as_nanos() as u64;
         (stats.batches, stats.busy_ns, stats.max_batch_ns) = (1, took, took);
         lock(&self.shared.stats).add(&stats);
+        self.batch = batch;
+        self.settled = verdicts;
         Ok(n)
     }
 

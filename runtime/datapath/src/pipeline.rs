@@ -1027,6 +1027,9 @@ impl Pipeline {
     }
 
     fn logs(&self, out: &mut Outcome, acts: &Actions, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &PacketCtx) {
+        if acts.n_logs == 0 {
+            return;
+        }
         let name =
             |b: &[u8; 16]| String::from_utf8_lossy(&b[..b.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
         let (iif, oif) = (name(&ctx.iifname), name(&ctx.oifname));
