@@ -76,5 +76,6 @@ for t in iptables ip6tables; do
         if in_ns "$NS_GW" "$t" -t "$table" -S | grep -q CTC_; then echo "$t -t $table: hook rules left behind"; exit 1; fi
     done
 done
+if in_ns "$NS_GW" nft list tables | grep -q ctc_; then echo "nft tables left behind"; exit 1; fi
 [ -e "$CONTROL" ] && { echo "the control socket was left behind"; exit 1; }
 echo "run_e2e: all checks passed; ctc exited 0; hook rules and control socket removed"

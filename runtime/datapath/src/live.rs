@@ -47,7 +47,7 @@
 use crate::capture::{Frame, Link};
 use crate::nfqueue::{Packet, Queue, QueueOptions, SKB_CSUM_NOTVERIFIED, SKB_GSO, Verdict};
 use crate::pipeline::{FinalVerdict, Pipeline};
-use crate::stage2::{self, STAGE_MARK, STAGE_MASK, Stage2};
+use crate::stage2::{self, FastSnat, STAGE_MARK, STAGE_MASK, Stage2};
 use rustix::net::{AddressFamily, SendFlags, SocketType, ipproto};
 use std::io;
 use std::io::Write as _;
@@ -117,6 +117,8 @@ impl QueueSpec {
 pub struct HookRules {
     installed: Vec<XtChain>,
     nft_table: bool,
+    /// The fast path's nft table ([`stage2::fast_table`]) is installed.
+    fast_table: bool,
 }
 
 /// An xtables chain of the hook rules: tool, table, the kernel's chain
@@ -125,6 +127,8 @@ type XtChain = (&'static str, &'static str, &'static str, &'static str);
 
 /// The nft table of the hook rules.
 const NFT_TABLE: &str = "ctc_hook";
+/// The nft table of the kernel's source rewrites (see [`crate::stage2`]).
+const FAST_TABLE: &str = "ctc_snat";
 
 fn nft(script: &str) -> Result<(), String> {
     use std::io::Write as _;
@@ -176,10 +180,14 @@ impl HookRules {
              \t\t{stage2}\n\t}}\n}}\n"
         );
         let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
+        let _ = nft(&format!("delete table inet {FAST_TABLE}\n"));
+        // Without nf_tables the source rewrites all take the queued
+        // second stage.
+        let fast_table = nft(&stage2::fast_table(FAST_TABLE)).is_ok();
         if nft(&script).is_ok() {
-            return Ok(HookRules { installed: Vec::new(), nft_table: true });
+            return Ok(HookRules { installed: Vec::new(), nft_table: true, fast_table });
         }
-        let mut rules = HookRules { installed: Vec::new(), nft_table: false };
+        let mut rules = HookRules { installed: Vec::new(), nft_table: false, fast_table };
         let target = q.target(fail_open);
         let target: Vec<&str> = target.iter().map(String::as_str).collect();
         let target2 = q.target(false);
@@ -229,9 +237,18 @@ impl HookRules {
     }
 
     /// Remove the rules (also done on drop).
+    /// The kernel writes lone new source addresses itself (see
+    /// [`crate::stage2`]).
+    pub fn fast_snat(&self) -> bool {
+        self.fast_table
+    }
+
     pub fn remove(&mut self) {
         if std::mem::take(&mut self.nft_table) {
             let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
+        }
+        if std::mem::take(&mut self.fast_table) {
+            let _ = nft(&format!("delete table inet {FAST_TABLE}\n"));
         }
         for (tool, table, hook, chain) in self.installed.drain(..).rev() {
             let _ = xt(tool, &["-t", table, "-D", hook, "-j", chain]);
@@ -294,6 +311,9 @@ pub struct RunStats {
     /// Packets whose new source ctc wrote at the second stage
     /// (POSTROUTING or INPUT; counted once in `packets`, at the first).
     pub second_stage: u64,
+    /// Packets whose new source address the kernel wrote (ctc's mark
+    /// named it in the kernel's map; see [`crate::stage2`]).
+    pub kernel_snat: u64,
     /// Packets at the second stage whose record was gone (dropped: they
     /// still had the source they came with).
     pub stale: u64,
@@ -320,6 +340,7 @@ impl RunStats {
         self.rewritten += o.rewritten;
         self.generated += o.generated;
         self.second_stage += o.second_stage;
+        self.kernel_snat += o.kernel_snat;
         self.stale += o.stale;
         self.truncated += o.truncated;
         self.gso += o.gso;
@@ -363,6 +384,10 @@ pub struct Shared {
     /// Packets between the stages of a source rewrite (any queue's worker
     /// may see a packet's second stage).
     stage2: Mutex<Stage2>,
+    /// The addresses the kernel writes itself, and the thread that adds
+    /// new ones to its map.
+    fast: Mutex<FastSnat>,
+    fast_installer: Mutex<Option<std::sync::mpsc::Sender<(u32, std::net::IpAddr)>>>,
     /// One line per packet (`ctc run --verdicts`): the queue's packet id,
     /// time, hook, input interface, verdict, ct state the filter chains
     /// saw, output interface, and the rule that decided.
@@ -400,8 +425,33 @@ impl Shared {
             events: Mutex::new((Vec::new(), Vec::new())),
             stats: Mutex::new(RunStats::default()),
             stage2: Mutex::new(Stage2::new()),
+            fast: Mutex::new(FastSnat::default()),
+            fast_installer: Mutex::new(None),
             verdicts: Mutex::new(None),
         })
+    }
+
+    /// Let the kernel write lone new source addresses (`rules` installed
+    /// its table): a thread adds each new address to the kernel's map.
+    pub fn enable_fast_snat(self: &Arc<Shared>, rules: &HookRules) {
+        if !rules.fast_snat() {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<(u32, std::net::IpAddr)>();
+        let shared = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("ctc-snat-map".into()).spawn(move || {
+            for (index, addr) in rx {
+                let Some(shared) = shared.upgrade() else { return };
+                match nft(&stage2::fast_element(FAST_TABLE, index, addr)) {
+                    Ok(()) => lock(&shared.fast).installed(addr),
+                    Err(_) => lock(&shared.stats).errors += 1,
+                }
+            }
+        });
+        if spawned.is_ok() {
+            *lock(&self.fast_installer) = Some(tx);
+            lock(&self.fast).enabled = true;
+        }
     }
 
     /// The statistics of all workers.
@@ -627,7 +677,20 @@ impl Worker {
         stats.rewritten += 1;
         if p.hook == HOOK_PREROUTING && stage2::source(&own) != stage2::source(&original) {
             // A new source (source NAT, or the reply of a destination
-            // NAT) is written after routing, at the second stage.
+            // NAT) is written after routing: by the kernel when the
+            // address is all that changes, else at the second stage.
+            match lock(&self.shared.fast).mark_for(&own, &original, p.mark) {
+                Ok(mark) => {
+                    stats.kernel_snat += 1;
+                    return Settled { verdict: Verdict::Accept, payload: None, mark: Some(mark) };
+                }
+                Err(Some(new)) => {
+                    if let Some(tx) = lock(&self.shared.fast_installer).as_ref() {
+                        let _ = tx.send(new);
+                    }
+                }
+                Err(None) => {}
+            }
             let Some((now, mark)) = lock(&self.shared.stage2).first(&own, &original, p.mark) else {
                 stats.errors += 1;
                 return Settled::DROP;

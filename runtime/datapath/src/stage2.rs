@@ -15,6 +15,18 @@
 //! kernel's usual checks, GSO packets stay whole, and the kernel's own
 //! forwarding (TTL, fragmentation needed, qdiscs) applies.
 //!
+//! The common case needs no second trip through ctc: when the rewrite is
+//! the source address alone (masquerade or source NAT that kept the port)
+//! and the packet has no mark of its own, the mark names the new address
+//! in a map of the kernel's (`FAST_MARK | index`), and an nft rule at
+//! POSTROUTING and INPUT writes it (`ip saddr set meta mark map @addr4`;
+//! the kernel updates the checksums, GSO packets included) and clears the
+//! mark. [`FastSnat`] keeps the addresses' indexes; a new address is
+//! added to the kernel's map off the packet path, and its packets take
+//! the queued second stage until it is there. A marked packet whose
+//! address is not in the map is dropped by the rule after, never sent
+//! with its old source.
+//!
 //! Checksums: a packet ctc rewrites goes back with `CHECKSUM_NONE` (the
 //! kernel's nfqnl_mangle), so its transport checksum must be complete —
 //! except for a GSO packet, which the kernel segments on its way out
@@ -39,6 +51,92 @@ pub const STAGE_MASK: u32 = 0xffff_0000;
 /// kernel reinjects a packet while ctc's verdict is being sent, and the
 /// second stage holds at most a queue's length of them).
 const SLOTS: usize = 1 << 16;
+
+/// The marks of packets whose new source address the kernel writes:
+/// `FAST_MARK | index` into its address map.
+pub const FAST_MARK: u32 = 0x6e62_0000;
+
+/// The kernel's half of the fast path: an nft table with an address map
+/// per family and, at POSTROUTING and INPUT (raw priority: before the
+/// second stage's queue rule), the rules that write the address and clear
+/// the mark — or drop a packet whose index is not in the map.
+pub fn fast_table(table: &str) -> String {
+    let rules = format!(
+        "\t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{FAST_MARK:08x} meta nfproto ipv4 ip saddr set meta mark map @addr4 meta mark set 0 accept\n\
+         \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{FAST_MARK:08x} meta nfproto ipv6 ip6 saddr set meta mark map @addr6 meta mark set 0 accept\n\
+         \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{FAST_MARK:08x} drop\n"
+    );
+    format!(
+        "table inet {table} {{\n\
+         \tmap addr4 {{ type mark : ipv4_addr; }}\n\
+         \tmap addr6 {{ type mark : ipv6_addr; }}\n\
+         \tchain postrouting {{\n\t\ttype filter hook postrouting priority -300; policy accept;\n{rules}\t}}\n\
+         \tchain input {{\n\t\ttype filter hook input priority -300; policy accept;\n{rules}\t}}\n}}\n"
+    )
+}
+
+/// The `nft` command that adds `addr` at `index` to the map of
+/// [`fast_table`].
+pub fn fast_element(table: &str, index: u32, addr: IpAddr) -> String {
+    let map = if addr.is_ipv4() { "addr4" } else { "addr6" };
+    format!("add element inet {table} {map} {{ 0x{:08x} : {addr} }}\n", FAST_MARK | index)
+}
+
+/// The source addresses the kernel's map has (or is getting).
+#[derive(Debug, Default)]
+pub struct FastSnat {
+    /// The kernel has the table: the fast path is on.
+    pub enabled: bool,
+    /// address → (index, in the kernel's map yet).
+    addrs: std::collections::HashMap<IpAddr, (u32, bool)>,
+}
+
+impl FastSnat {
+    /// The mark for a packet that leaves as `own` and came as `original`
+    /// with mark `mark`, when the kernel can do its source rewrite: the
+    /// address is all that changes, the packet has no mark, and the
+    /// address is in the kernel's map. `Err(Some(addr))`: it would be, but
+    /// `addr` is not in the map yet (the caller has it added: see
+    /// [`FastSnat::installed`]); it takes the second stage meanwhile.
+    pub fn mark_for(&mut self, own: &[u8], original: &[u8], mark: u32) -> Result<u32, Option<(u32, IpAddr)>> {
+        if !self.enabled || mark != 0 || own.len() != original.len() {
+            return Err(None);
+        }
+        let Some(layout) = Layout::of(own) else { return Err(None) };
+        if Layout::of(original).as_ref() != Some(&layout) {
+            return Err(None);
+        }
+        // The packet as the kernel would have it after writing the
+        // address: `own` but its source address (and the checksums that
+        // cover it) as they came.
+        let mut before = own.to_vec();
+        for r in std::iter::once(layout.src.clone()).chain(layout.csum.clone()) {
+            before[r.clone()].copy_from_slice(&original[r]);
+        }
+        fix_ipv4_header(&mut before);
+        if before != original {
+            return Err(None);
+        }
+        let Some(addr) = source(own) else { return Err(None) };
+        let next = self.addrs.len() as u32;
+        match self.addrs.get(&addr) {
+            Some(&(i, true)) => Ok(FAST_MARK | i),
+            Some(_) => Err(None),
+            None if next <= !STAGE_MASK => {
+                self.addrs.insert(addr, (next, false));
+                Err(Some((next, addr)))
+            }
+            None => Err(None),
+        }
+    }
+
+    /// The kernel's map has `addr` now.
+    pub fn installed(&mut self, addr: IpAddr) {
+        if let Some(e) = self.addrs.get_mut(&addr) {
+            e.1 = true;
+        }
+    }
+}
 
 /// Where an IP packet's fields are: the source address, the source port
 /// or echo id, and the transport checksum (the fields a source rewrite
@@ -349,6 +447,30 @@ mod tests {
             self.slots = keep;
             r
         }
+    }
+
+    #[test]
+    fn the_kernel_writes_a_lone_new_address() {
+        let original = tcp4([192, 0, 2, 2], 40000, 64);
+        let masq = tcp4([198, 51, 100, 1], 40000, 64);
+        let mut f = FastSnat { enabled: true, ..FastSnat::default() };
+        // Not in the kernel's map yet: it is to be added, the packet takes
+        // the second stage.
+        let want = Some((0, IpAddr::from([198, 51, 100, 1])));
+        assert_eq!(f.mark_for(&masq, &original, 0), Err(want));
+        assert_eq!(f.mark_for(&masq, &original, 0), Err(None));
+        f.installed(IpAddr::from([198, 51, 100, 1]));
+        assert_eq!(f.mark_for(&masq, &original, 0), Ok(FAST_MARK));
+        // A packet with a mark of its own, a new port, or another rewrite
+        // besides: the second stage.
+        assert_eq!(f.mark_for(&masq, &original, 5), Err(None));
+        let port = tcp4([198, 51, 100, 1], 40001, 64);
+        assert_eq!(f.mark_for(&port, &original, 0), Err(None));
+        let mut dnat = masq.clone();
+        dnat[19] = 48;
+        finish_full(&mut dnat);
+        assert_eq!(f.mark_for(&dnat, &original, 0), Err(None));
+        assert!(fast_element("t", 3, IpAddr::from([198, 51, 100, 1])).contains("addr4 { 0x6e620003 : 198.51.100.1 }"));
     }
 
     #[test]
