@@ -221,16 +221,17 @@ def control_and_reload(net, a):
     # masquerade wrote their sources at the second stage.
     gso = re.search(r"gso: (\d+) packets queued whole, the longest (\d+) bytes", r.stdout)
     second = re.search(r"(\d+) at the second stage", r.stdout)
-    kernel = re.search(r"(\d+) with the source written by the kernel", r.stdout)
+    kernel = re.search(r"(\d+) with an address written by the kernel", r.stdout)
     if not gso or int(gso.group(1)) == 0 or int(gso.group(2)) <= 1500:
         raise RuntimeError("no GSO packet went through ctc: %r" % r.stdout)
     # The port forward's replies change port too: the queued second stage.
     if not second or int(second.group(1)) == 0:
         raise RuntimeError("no packet went through the second stage: %r" % r.stdout)
-    # Masquerade keeping the ports: the kernel writes the address.
+    # Masquerade keeping the ports, and its replies: the kernel writes the
+    # address.
     if not kernel or int(kernel.group(1)) == 0:
-        raise RuntimeError("the kernel wrote no source address: %r" % r.stdout)
-    ok("gso packets and the second stage of source NAT, and sources written by the kernel")
+        raise RuntimeError("the kernel wrote no address: %r" % r.stdout)
+    ok("gso packets and the second stage of source NAT, and addresses written by the kernel")
     for x in (c, s, lst):
         x.close()
 

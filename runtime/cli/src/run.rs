@@ -183,7 +183,7 @@ impl Daemon {
              uptime: {} s\n\
              engine: {}\n\
              {queues}\
-             packets: {} ({} accepted, {} rewritten, {} at the second stage, {} with the source written by the kernel, {} dropped, {} generated, {} errors)\n\
+             packets: {} ({} accepted, {} rewritten, {} at the second stage, {} with an address written by the kernel, {} dropped, {} generated, {} errors)\n\
              dropped by ctc's datapath: {} stale at the second stage, {} too long to rewrite\n\
              gso: {} packets queued whole, the longest {} bytes\n\
              workers: {} batches, busy {:.1}% of the uptime, the longest batch {} us\n\
@@ -198,7 +198,7 @@ impl Daemon {
             s.accepted,
             s.rewritten,
             s.second_stage,
-            s.kernel_snat,
+            s.kernel_nat,
             s.dropped,
             s.generated,
             s.errors,
@@ -385,7 +385,7 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         "ctc run: queue {} bound, hook rules installed ({}, raw priority, PREROUTING and OUTPUT, second stage at POSTROUTING and INPUT{}, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
         if spec.first == spec.last { spec.first.to_string() } else { format!("{}:{}", spec.first, spec.last) },
         rules.mechanism(),
-        if rules.fast_snat() { ", source addresses written by nft" } else { "" },
+        if rules.fast_snat() { ", lone new addresses written by nft" } else { "" },
         kind.name(),
         control_path.display()
     );
@@ -464,12 +464,12 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
     }
     let s = shared.stats();
     errln!(
-        "ctc run: stopped; hook rules removed; {} packets: {} accepted ({} rewritten, {} at the second stage, {} with the source written by the kernel), {} dropped, {} generated, {} errors",
+        "ctc run: stopped; hook rules removed; {} packets: {} accepted ({} rewritten, {} at the second stage, {} with an address written by the kernel), {} dropped, {} generated, {} errors",
         s.packets,
         s.accepted,
         s.rewritten,
         s.second_stage,
-        s.kernel_snat,
+        s.kernel_nat,
         s.dropped,
         s.generated,
         s.errors

@@ -47,7 +47,7 @@
 use crate::capture::{Frame, Link};
 use crate::nfqueue::{Packet, Queue, QueueOptions, SKB_CSUM_NOTVERIFIED, SKB_GSO, Verdict};
 use crate::pipeline::{FinalVerdict, Pipeline};
-use crate::stage2::{self, FastSnat, STAGE_MARK, STAGE_MASK, Stage2};
+use crate::stage2::{self, FastNat, STAGE_MARK, STAGE_MASK, Side, Stage2};
 use rustix::net::{AddressFamily, SendFlags, SocketType, ipproto};
 use std::io;
 use std::io::Write as _;
@@ -311,9 +311,10 @@ pub struct RunStats {
     /// Packets whose new source ctc wrote at the second stage
     /// (POSTROUTING or INPUT; counted once in `packets`, at the first).
     pub second_stage: u64,
-    /// Packets whose new source address the kernel wrote (ctc's mark
-    /// named it in the kernel's map; see [`crate::stage2`]).
-    pub kernel_snat: u64,
+    /// Packets whose new address (source or destination) the kernel
+    /// wrote: ctc's mark named it in the kernel's map (see
+    /// [`crate::stage2`]).
+    pub kernel_nat: u64,
     /// Packets at the second stage whose record was gone (dropped: they
     /// still had the source they came with).
     pub stale: u64,
@@ -340,7 +341,7 @@ impl RunStats {
         self.rewritten += o.rewritten;
         self.generated += o.generated;
         self.second_stage += o.second_stage;
-        self.kernel_snat += o.kernel_snat;
+        self.kernel_nat += o.kernel_nat;
         self.stale += o.stale;
         self.truncated += o.truncated;
         self.gso += o.gso;
@@ -386,8 +387,8 @@ pub struct Shared {
     stage2: Mutex<Stage2>,
     /// The addresses the kernel writes itself, and the thread that adds
     /// new ones to its map.
-    fast: Mutex<FastSnat>,
-    fast_installer: Mutex<Option<std::sync::mpsc::Sender<(u32, std::net::IpAddr)>>>,
+    fast: Mutex<FastNat>,
+    fast_installer: Mutex<Option<std::sync::mpsc::Sender<(Side, u32, std::net::IpAddr)>>>,
     /// One line per packet (`ctc run --verdicts`): the queue's packet id,
     /// time, hook, input interface, verdict, ct state the filter chains
     /// saw, output interface, and the rule that decided.
@@ -425,7 +426,7 @@ impl Shared {
             events: Mutex::new((Vec::new(), Vec::new())),
             stats: Mutex::new(RunStats::default()),
             stage2: Mutex::new(Stage2::new()),
-            fast: Mutex::new(FastSnat::default()),
+            fast: Mutex::new(FastNat::default()),
             fast_installer: Mutex::new(None),
             verdicts: Mutex::new(None),
         })
@@ -437,13 +438,13 @@ impl Shared {
         if !rules.fast_snat() {
             return;
         }
-        let (tx, rx) = std::sync::mpsc::channel::<(u32, std::net::IpAddr)>();
+        let (tx, rx) = std::sync::mpsc::channel::<(Side, u32, std::net::IpAddr)>();
         let shared = Arc::downgrade(self);
-        let spawned = std::thread::Builder::new().name("ctc-snat-map".into()).spawn(move || {
-            for (index, addr) in rx {
+        let spawned = std::thread::Builder::new().name("ctc-nat-map".into()).spawn(move || {
+            for (side, index, addr) in rx {
                 let Some(shared) = shared.upgrade() else { return };
-                match nft(&stage2::fast_element(FAST_TABLE, index, addr)) {
-                    Ok(()) => lock(&shared.fast).installed(addr),
+                match nft(&stage2::fast_element(FAST_TABLE, side, index, addr)) {
+                    Ok(()) => lock(&shared.fast).installed(side, addr),
                     Err(_) => lock(&shared.stats).errors += 1,
                 }
             }
@@ -675,22 +676,26 @@ impl Worker {
         stage2::finish_checksum(&mut own, p.skb_info);
         stats.accepted += 1;
         stats.rewritten += 1;
-        if p.hook == HOOK_PREROUTING && stage2::source(&own) != stage2::source(&original) {
-            // A new source (source NAT, or the reply of a destination
-            // NAT) is written after routing: by the kernel when the
-            // address is all that changes, else at the second stage.
-            match lock(&self.shared.fast).mark_for(&own, &original, p.mark) {
-                Ok(mark) => {
-                    stats.kernel_snat += 1;
-                    return Settled { verdict: Verdict::Accept, payload: None, mark: Some(mark) };
-                }
-                Err(Some(new)) => {
-                    if let Some(tx) = lock(&self.shared.fast_installer).as_ref() {
-                        let _ = tx.send(new);
-                    }
-                }
-                Err(None) => {}
+        if p.hook != HOOK_PREROUTING {
+            return Settled { verdict: Verdict::Accept, payload: Some(own), mark: None };
+        }
+        // One new address and nothing else: the kernel writes it (see
+        // `stage2`), and the packet need not be copied back.
+        match lock(&self.shared.fast).mark_for(&own, &original, p.mark) {
+            Ok(mark) => {
+                stats.kernel_nat += 1;
+                return Settled { verdict: Verdict::Accept, payload: None, mark: Some(mark) };
             }
+            Err(Some(new)) => {
+                if let Some(tx) = lock(&self.shared.fast_installer).as_ref() {
+                    let _ = tx.send(new);
+                }
+            }
+            Err(None) => {}
+        }
+        if stage2::source(&own) != stage2::source(&original) {
+            // A new source (source NAT, or the reply of a destination
+            // NAT) is written after routing, at the second stage.
             let Some((now, mark)) = lock(&self.shared.stage2).first(&own, &original, p.mark) else {
                 stats.errors += 1;
                 return Settled::DROP;

@@ -21,7 +21,10 @@
 //! in a map of the kernel's (`FAST_MARK | index`), and an nft rule at
 //! POSTROUTING and INPUT writes it (`ip saddr set meta mark map @addr4`;
 //! the kernel updates the checksums, GSO packets included) and clears the
-//! mark. [`FastSnat`] keeps the addresses' indexes; a new address is
+//! mark. A lone new destination address (the replies of masquerade, a
+//! port forward keeping the port) goes the same way, written at
+//! PREROUTING right after ctc's queue rule (`FAST_DST_MARK`), so even
+//! packets ctc rewrites need not be copied back whole. [`FastNat`] keeps the addresses' indexes; a new address is
 //! added to the kernel's map off the packet path, and its packets take
 //! the queued second stage until it is there. A marked packet whose
 //! address is not in the map is dropped by the rule after, never sent
@@ -52,53 +55,97 @@ pub const STAGE_MASK: u32 = 0xffff_0000;
 /// second stage holds at most a queue's length of them).
 const SLOTS: usize = 1 << 16;
 
+/// Which address of a packet the kernel writes for ctc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The source, after routing (POSTROUTING, INPUT).
+    Src,
+    /// The destination, before routing (PREROUTING, right after ctc's
+    /// queue rule).
+    Dst,
+}
+
+impl Side {
+    /// The marks naming an entry of this side's maps: `mark | index`.
+    pub fn mark(self) -> u32 {
+        match self {
+            Side::Src => FAST_MARK,
+            Side::Dst => FAST_DST_MARK,
+        }
+    }
+
+    fn map(self, v4: bool) -> &'static str {
+        match (self, v4) {
+            (Side::Src, true) => "addr4",
+            (Side::Src, false) => "addr6",
+            (Side::Dst, true) => "daddr4",
+            (Side::Dst, false) => "daddr6",
+        }
+    }
+}
+
 /// The marks of packets whose new source address the kernel writes:
 /// `FAST_MARK | index` into its address map.
 pub const FAST_MARK: u32 = 0x6e62_0000;
+/// The same for a new destination address.
+pub const FAST_DST_MARK: u32 = 0x6e63_0000;
 
 /// The kernel's half of the fast path: an nft table with an address map
-/// per family and, at POSTROUTING and INPUT (raw priority: before the
-/// second stage's queue rule), the rules that write the address and clear
-/// the mark — or drop a packet whose index is not in the map.
+/// per family and side; at PREROUTING right after ctc's queue rule
+/// (priority -299) the rules that write a destination, at POSTROUTING and
+/// INPUT (raw priority: before the second stage's queue rule) those that
+/// write a source; each clears the mark, or drops a packet whose index
+/// is not in the map.
 pub fn fast_table(table: &str) -> String {
-    let rules = format!(
-        "\t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{FAST_MARK:08x} meta nfproto ipv4 ip saddr set meta mark map @addr4 meta mark set 0 accept\n\
-         \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{FAST_MARK:08x} meta nfproto ipv6 ip6 saddr set meta mark map @addr6 meta mark set 0 accept\n\
-         \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{FAST_MARK:08x} drop\n"
-    );
+    let rules = |side: Side| {
+        let (m, field) = (side.mark(), if side == Side::Src { "saddr" } else { "daddr" });
+        let (m4, m6) = (side.map(true), side.map(false));
+        format!(
+            "\t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{m:08x} meta nfproto ipv4 ip {field} set meta mark map @{m4} meta mark set 0 accept\n\
+             \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{m:08x} meta nfproto ipv6 ip6 {field} set meta mark map @{m6} meta mark set 0 accept\n\
+             \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{m:08x} drop\n"
+        )
+    };
+    let (src, dst) = (rules(Side::Src), rules(Side::Dst));
     format!(
         "table inet {table} {{\n\
          \tmap addr4 {{ type mark : ipv4_addr; }}\n\
          \tmap addr6 {{ type mark : ipv6_addr; }}\n\
-         \tchain postrouting {{\n\t\ttype filter hook postrouting priority -300; policy accept;\n{rules}\t}}\n\
-         \tchain input {{\n\t\ttype filter hook input priority -300; policy accept;\n{rules}\t}}\n}}\n"
+         \tmap daddr4 {{ type mark : ipv4_addr; }}\n\
+         \tmap daddr6 {{ type mark : ipv6_addr; }}\n\
+         \tchain prerouting {{\n\t\ttype filter hook prerouting priority -299; policy accept;\n{dst}\t}}\n\
+         \tchain postrouting {{\n\t\ttype filter hook postrouting priority -300; policy accept;\n{src}\t}}\n\
+         \tchain input {{\n\t\ttype filter hook input priority -300; policy accept;\n{src}\t}}\n}}\n"
     )
 }
 
-/// The `nft` command that adds `addr` at `index` to the map of
+/// The `nft` command that adds `addr` at `index` to `side`'s map of
 /// [`fast_table`].
-pub fn fast_element(table: &str, index: u32, addr: IpAddr) -> String {
-    let map = if addr.is_ipv4() { "addr4" } else { "addr6" };
-    format!("add element inet {table} {map} {{ 0x{:08x} : {addr} }}\n", FAST_MARK | index)
+pub fn fast_element(table: &str, side: Side, index: u32, addr: IpAddr) -> String {
+    let map = side.map(addr.is_ipv4());
+    format!("add element inet {table} {map} {{ 0x{:08x} : {addr} }}\n", side.mark() | index)
 }
 
-/// The source addresses the kernel's map has (or is getting).
+/// The addresses the kernel's maps have (or are getting).
 #[derive(Debug, Default)]
-pub struct FastSnat {
+pub struct FastNat {
     /// The kernel has the table: the fast path is on.
     pub enabled: bool,
-    /// address → (index, in the kernel's map yet).
-    addrs: std::collections::HashMap<IpAddr, (u32, bool)>,
+    /// (side, address) → (index, in the kernel's map yet).
+    addrs: std::collections::HashMap<(Side, IpAddr), (u32, bool)>,
+    /// Indexes given out per side.
+    next: [u32; 2],
 }
 
-impl FastSnat {
-    /// The mark for a packet that leaves as `own` and came as `original`
-    /// with mark `mark`, when the kernel can do its source rewrite: the
-    /// address is all that changes, the packet has no mark, and the
-    /// address is in the kernel's map. `Err(Some(addr))`: it would be, but
-    /// `addr` is not in the map yet (the caller has it added: see
-    /// [`FastSnat::installed`]); it takes the second stage meanwhile.
-    pub fn mark_for(&mut self, own: &[u8], original: &[u8], mark: u32) -> Result<u32, Option<(u32, IpAddr)>> {
+impl FastNat {
+    /// The mark for a packet queued at PREROUTING that leaves as `own` and
+    /// came as `original` with mark `mark`, when the kernel can do its
+    /// rewrite: one address is all that changes (the source, or else the
+    /// destination), the packet has no mark, and the address is in the
+    /// kernel's map. `Err(Some(..))`: it would be, but the address is not
+    /// in the map yet (the caller has it added, then calls
+    /// [`FastNat::installed`]); the packet takes the slow way meanwhile.
+    pub fn mark_for(&mut self, own: &[u8], original: &[u8], mark: u32) -> Result<u32, Option<(Side, u32, IpAddr)>> {
         if !self.enabled || mark != 0 || own.len() != original.len() {
             return Err(None);
         }
@@ -106,33 +153,42 @@ impl FastSnat {
         if Layout::of(original).as_ref() != Some(&layout) {
             return Err(None);
         }
+        let side = if own[layout.src.clone()] != original[layout.src.clone()] { Side::Src } else { Side::Dst };
+        let field = if side == Side::Src { layout.src.clone() } else { layout.dst.clone() };
         // The packet as the kernel would have it after writing the
-        // address: `own` but its source address (and the checksums that
-        // cover it) as they came.
+        // address: `own` but that address (and the checksums that cover
+        // it) as they came.
         let mut before = own.to_vec();
-        for r in std::iter::once(layout.src.clone()).chain(layout.csum.clone()) {
+        for r in std::iter::once(field.clone()).chain(layout.csum.clone()) {
             before[r.clone()].copy_from_slice(&original[r]);
         }
         fix_ipv4_header(&mut before);
         if before != original {
             return Err(None);
         }
-        let Some(addr) = source(own) else { return Err(None) };
-        let next = self.addrs.len() as u32;
-        match self.addrs.get(&addr) {
-            Some(&(i, true)) => Ok(FAST_MARK | i),
+        let addr = match field.len() {
+            4 => IpAddr::from(<[u8; 4]>::try_from(&own[field]).expect("4 bytes")),
+            _ => IpAddr::from(<[u8; 16]>::try_from(&own[field]).expect("16 bytes")),
+        };
+        match self.addrs.get(&(side, addr)) {
+            Some(&(i, true)) => Ok(side.mark() | i),
             Some(_) => Err(None),
-            None if next <= !STAGE_MASK => {
-                self.addrs.insert(addr, (next, false));
-                Err(Some((next, addr)))
+            None => {
+                let next = &mut self.next[side as usize];
+                if *next > !STAGE_MASK {
+                    return Err(None);
+                }
+                let i = *next;
+                *next += 1;
+                self.addrs.insert((side, addr), (i, false));
+                Err(Some((side, i, addr)))
             }
-            None => Err(None),
         }
     }
 
     /// The kernel's map has `addr` now.
-    pub fn installed(&mut self, addr: IpAddr) {
-        if let Some(e) = self.addrs.get_mut(&addr) {
+    pub fn installed(&mut self, side: Side, addr: IpAddr) {
+        if let Some(e) = self.addrs.get_mut(&(side, addr)) {
             e.1 = true;
         }
     }
@@ -453,24 +509,33 @@ mod tests {
     fn the_kernel_writes_a_lone_new_address() {
         let original = tcp4([192, 0, 2, 2], 40000, 64);
         let masq = tcp4([198, 51, 100, 1], 40000, 64);
-        let mut f = FastSnat { enabled: true, ..FastSnat::default() };
+        let gw = IpAddr::from([198, 51, 100, 1]);
+        let mut f = FastNat { enabled: true, ..FastNat::default() };
         // Not in the kernel's map yet: it is to be added, the packet takes
         // the second stage.
-        let want = Some((0, IpAddr::from([198, 51, 100, 1])));
-        assert_eq!(f.mark_for(&masq, &original, 0), Err(want));
+        assert_eq!(f.mark_for(&masq, &original, 0), Err(Some((Side::Src, 0, gw))));
         assert_eq!(f.mark_for(&masq, &original, 0), Err(None));
-        f.installed(IpAddr::from([198, 51, 100, 1]));
+        f.installed(Side::Src, gw);
         assert_eq!(f.mark_for(&masq, &original, 0), Ok(FAST_MARK));
         // A packet with a mark of its own, a new port, or another rewrite
-        // besides: the second stage.
+        // besides: the slow way.
         assert_eq!(f.mark_for(&masq, &original, 5), Err(None));
         let port = tcp4([198, 51, 100, 1], 40001, 64);
         assert_eq!(f.mark_for(&port, &original, 0), Err(None));
-        let mut dnat = masq.clone();
+        let mut both = masq.clone();
+        both[19] = 48;
+        finish_full(&mut both);
+        assert_eq!(f.mark_for(&both, &original, 0), Err(None));
+        // A lone new destination: the destination's map, its own indexes.
+        let mut dnat = original.clone();
         dnat[19] = 48;
         finish_full(&mut dnat);
-        assert_eq!(f.mark_for(&dnat, &original, 0), Err(None));
-        assert!(fast_element("t", 3, IpAddr::from([198, 51, 100, 1])).contains("addr4 { 0x6e620003 : 198.51.100.1 }"));
+        let d = IpAddr::from([203, 0, 113, 48]);
+        assert_eq!(f.mark_for(&dnat, &original, 0), Err(Some((Side::Dst, 0, d))));
+        f.installed(Side::Dst, d);
+        assert_eq!(f.mark_for(&dnat, &original, 0), Ok(FAST_DST_MARK));
+        assert!(fast_element("t", Side::Src, 3, gw).contains("addr4 { 0x6e620003 : 198.51.100.1 }"));
+        assert!(fast_element("t", Side::Dst, 3, d).contains("daddr4 { 0x6e630003 : 203.0.113.48 }"));
     }
 
     #[test]
