@@ -35,7 +35,7 @@ fn main() {
             }
         }
         if let Some(last) = batch.iter().map(|p| p.id).max() {
-            q.verdict_batch(last, Verdict::Accept).expect("verdict");
+            q.verdict_batch(last, Verdict::Accept, None).expect("verdict");
             total += batch.len() as u64;
         }
     }

@@ -552,21 +552,32 @@ impl Worker {
                 verdicts.push((id, settled));
             }
         }
-        let mut batch_accept: Option<u32> = None;
+        // Consecutive packets with the same verdict and mark and no new
+        // bytes go in one batch verdict (it covers every packet of the
+        // queue up to its id: those before are settled already).
+        let mut run: Option<(Verdict, Option<u32>, u32)> = None;
         for (id, s) in verdicts.iter() {
-            match s {
-                Settled { verdict: Verdict::Accept, payload: None, mark: None } => {
-                    batch_accept = Some(batch_accept.map_or(*id, |b| b.max(*id)))
+            if s.payload.is_none() {
+                match &mut run {
+                    Some((v, m, last)) if (*v, *m) == (s.verdict, s.mark) => *last = *id,
+                    _ => {
+                        if let Some((v, m, last)) = run.take() {
+                            self.queue.verdict_batch(last, v, m)?;
+                        }
+                        run = Some((s.verdict, s.mark, *id));
+                    }
                 }
-                s => self.queue.verdict(*id, s.verdict, s.payload.as_deref(), s.mark)?,
+            } else {
+                if let Some((v, m, last)) = run.take() {
+                    self.queue.verdict_batch(last, v, m)?;
+                }
+                self.queue.verdict(*id, s.verdict, s.payload.as_deref(), s.mark)?;
             }
         }
-        let n = verdicts.len();
-        // One message for every unchanged accepted packet (those settled
-        // one by one above are out of the queue already).
-        if let Some(last) = batch_accept {
-            self.queue.verdict_batch(last, Verdict::Accept)?;
+        if let Some((v, m, last)) = run {
+            self.queue.verdict_batch(last, v, m)?;
         }
+        let n = verdicts.len();
         let took = started.elapsed().as_nanos() as u64;
         (stats.batches, stats.busy_ns, stats.max_batch_ns) = (1, took, took);
         lock(&self.shared.stats).add(&stats);

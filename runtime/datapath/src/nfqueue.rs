@@ -151,11 +151,15 @@ pub fn verdict_msg(seq: u32, queue: u16, id: u32, v: Verdict, payload: Option<&[
 }
 
 /// NFQNL_MSG_VERDICT_BATCH: verdict `v` on every packet of the queue up to
-/// and including `last_id`.
-pub fn batch_verdict_msg(seq: u32, queue: u16, last_id: u32, v: Verdict) -> Vec<u8> {
+/// and including `last_id`, each given `mark` when there is one.
+pub fn batch_verdict_msg(seq: u32, queue: u16, last_id: u32, v: Verdict, mark: Option<u32>) -> Vec<u8> {
     let mut hdr = v.code().to_be_bytes().to_vec();
     hdr.extend_from_slice(&last_id.to_be_bytes());
-    Msg::new(NFQNL_MSG_VERDICT_BATCH, 0, seq, 0, queue).attr(NFQA_VERDICT_HDR, &hdr).done()
+    let mut m = Msg::new(NFQNL_MSG_VERDICT_BATCH, 0, seq, 0, queue).attr(NFQA_VERDICT_HDR, &hdr);
+    if let Some(mark) = mark {
+        m = m.attr(NFQA_MARK, &mark.to_be_bytes());
+    }
+    m.done()
 }
 
 /// What one netlink message of a received datagram is.
@@ -350,9 +354,9 @@ impl Queue {
     }
 
     /// One verdict on every packet up to `last_id`.
-    pub fn verdict_batch(&mut self, last_id: u32, v: Verdict) -> io::Result<()> {
+    pub fn verdict_batch(&mut self, last_id: u32, v: Verdict, mark: Option<u32>) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
-        rustix::net::send(&self.fd, &batch_verdict_msg(self.seq, self.num, last_id, v), SendFlags::empty())?;
+        rustix::net::send(&self.fd, &batch_verdict_msg(self.seq, self.num, last_id, v, mark), SendFlags::empty())?;
         Ok(())
     }
 }
@@ -401,7 +405,7 @@ mod tests {
         assert_eq!(&v[20..32], &[12, 0, 2, 0, 0, 0, 0, 1, 1, 2, 3, 4]);
         assert_eq!(&v[32..40], &[8, 0, 3, 0, 0, 0, 0, 9]);
         assert_eq!(&v[40..48], &[7, 0, 10, 0, 0x45, 0, 0, 0]);
-        let b = batch_verdict_msg(2, 5, 77, Verdict::Drop);
+        let b = batch_verdict_msg(2, 5, 77, Verdict::Drop, None);
         assert_eq!(u16_ne(&b, 4), Some(0x0303));
         assert_eq!(&b[24..32], &[0, 0, 0, 0, 0, 0, 0, 77]);
     }
