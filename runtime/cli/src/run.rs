@@ -184,7 +184,7 @@ impl Daemon {
              engine: {}\n\
              {queues}\
              packets: {} ({} accepted, {} rewritten, {} at the second stage, {} with an address written by the kernel, {} dropped, {} generated, {} errors)\n\
-             dropped by ctc's datapath: {} stale at the second stage, {} too long to rewrite\n\
+             dropped by ctc's datapath: {} stale at the second stage, {} longer than a queue message\n\
              gso: {} packets queued whole, the longest {} bytes\n\
              workers: {} batches, busy {:.1}% of the uptime, the longest batch {} us\n\
              connections: {conns}\n",

@@ -319,7 +319,7 @@ pub struct RunStats {
     /// still had the source they came with).
     pub stale: u64,
     /// Packets longer than a queue message carries (64 KiB less the
-    /// attribute header) that ctc had to rewrite: dropped.
+    /// attribute header): dropped.
     pub truncated: u64,
     /// GSO packets (queued whole, longer than the MTU) and the longest.
     pub gso: u64,
@@ -594,9 +594,15 @@ impl Worker {
             stats.gso += 1;
             stats.gso_max_len = stats.gso_max_len.max(p.cap_len.map_or(p.payload.len(), |c| c as usize) as u64);
         }
-        // A GSO packet may be longer than a queue message carries: its
-        // length from the IP header on is `cap_len`.
-        let truncated = p.cap_len.is_some_and(|c| c as usize > p.payload.len());
+        // A GSO packet may be longer than a queue message carries (64 KiB
+        // less an attribute header; TCP's and GRO's packets stay below):
+        // with only part of it here, ctc could neither track its length
+        // nor hand it back whole.
+        if p.cap_len.is_some_and(|c| c as usize > p.payload.len()) {
+            stats.truncated += 1;
+            stats.dropped += 1;
+            return Settled::DROP;
+        }
         // The packet's bytes as the kernel gave them, to tell whether ctc
         // changed them.
         let mut iif = None;
@@ -676,13 +682,6 @@ impl Worker {
         if own == original {
             stats.accepted += 1;
             return Settled::ACCEPT;
-        }
-        if truncated {
-            // Only part of it is here: what ctc would hand back would cut
-            // it short.
-            stats.truncated += 1;
-            stats.dropped += 1;
-            return Settled::DROP;
         }
         stage2::finish_checksum(&mut own, p.skb_info);
         stats.accepted += 1;
