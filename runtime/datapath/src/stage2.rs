@@ -153,6 +153,12 @@ impl FastNat {
         if Layout::of(original).as_ref() != Some(&layout) {
             return Err(None);
         }
+        // nft's address writes update the transport checksums that cover
+        // the addresses for TCP, UDP, UDP-Lite and ICMPv6 only (ICMP's and
+        // SCTP's do not cover them); DCCP's would be left wrong.
+        if layout.proto == Some(33) {
+            return Err(None);
+        }
         let side = if own[layout.src.clone()] != original[layout.src.clone()] { Side::Src } else { Side::Dst };
         let field = if side == Side::Src { layout.src.clone() } else { layout.dst.clone() };
         // The packet as the kernel would have it after writing the
@@ -203,6 +209,8 @@ struct Layout {
     dst: Range<usize>,
     sport: Option<Range<usize>>,
     csum: Option<Range<usize>>,
+    /// The transport protocol, when its header is here.
+    proto: Option<u8>,
 }
 
 impl Layout {
@@ -240,7 +248,7 @@ impl Layout {
             }
         }
         let fits = |r: &Option<Range<usize>>| r.as_ref().is_none_or(|r| r.end <= pkt.len());
-        (fits(&sport) && fits(&csum)).then_some(Layout { src, dst, sport, csum })
+        (fits(&sport) && fits(&csum)).then_some(Layout { src, dst, sport, csum, proto: t.map(|t| t.protocol) })
     }
 
     /// The fields the second stage writes.
