@@ -1,4 +1,5 @@
-//! Source rewrites in two stages, and checksums of offloaded packets.
+//! Address rewrites after routing (two stages, or the kernel's own
+//! writes), and checksums of offloaded packets.
 //!
 //! ctc runs the whole pipeline when a packet is queued at PREROUTING, but a
 //! packet whose source ctc changed (source NAT, or the reply of a
@@ -24,11 +25,11 @@
 //! mark. A lone new destination address (the replies of masquerade, a
 //! port forward keeping the port) goes the same way, written at
 //! PREROUTING right after ctc's queue rule (`FAST_DST_MARK`), so even
-//! packets ctc rewrites need not be copied back whole. [`FastNat`] keeps the addresses' indexes; a new address is
-//! added to the kernel's map off the packet path, and its packets take
-//! the queued second stage until it is there. A marked packet whose
-//! address is not in the map is dropped by the rule after, never sent
-//! with its old source.
+//! packets ctc rewrites need not be copied back whole. [`FastNat`] keeps
+//! the addresses' indexes; a new address is added to the kernel's map off
+//! the packet path, and its packets take the slow way until it is there.
+//! A marked packet whose address is not in the map is dropped by the rule
+//! after, never sent with its old address.
 //!
 //! Checksums: a packet ctc rewrites goes back with `CHECKSUM_NONE` (the
 //! kernel's nfqnl_mangle), so its transport checksum must be complete —
