@@ -1,7 +1,7 @@
 //! `ctc run` end to end (issue #7), on the live kernel: client - gateway -
 //! server network namespaces, `ctc run --queue 0` on the gateway with
 //! `tests/live/run-gateway.nft`, and real traffic through it
-//! (`tests/live/run_e2e.py`): ping, a 100 kB TCP transfer and UDP through
+//! (`tests/live/run_e2e.py`): ping, 300 kB each way over TCP (IPv4, IPv6) and UDP through
 //! masquerade (the server sees the gateway's address), a rejected port
 //! (the TCP reset ctc generates), a dropped port, the policy dropping a new
 //! connection from the public side, a port forward, FTP passive and active
