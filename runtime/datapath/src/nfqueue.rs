@@ -255,6 +255,12 @@ impl Default for QueueOptions {
     }
 }
 
+/// How many bytes of packets [`Queue::recv_many`] gathers at most: many
+/// small packets make a batch (one verdict message for them all), a GSO
+/// packet (up to 64 KiB) is one: copying more large packets in before the
+/// first one's verdict would only hold it back.
+pub const BATCH_BYTES: usize = 32 * 1024;
+
 /// A bound NFQUEUE queue.
 #[derive(Debug)]
 pub struct Queue {
@@ -324,12 +330,14 @@ impl Queue {
 
     /// Wait for the next datagram, then take what else is waiting without
     /// waiting (the kernel sends each packet in a datagram of its own),
-    /// until `out` holds at least `max` packets: one batch, to settle with
-    /// one verdict message. Returns how many were added.
+    /// until `out` holds `max` packets or [`BATCH_BYTES`] of them: one
+    /// batch, to settle with one verdict message. Returns how many were
+    /// added.
     pub fn recv_many(&mut self, out: &mut Vec<Packet>, max: usize) -> io::Result<usize> {
         let before = out.len();
         self.recv(out)?;
-        while out.len() - before < max {
+        let bytes = |out: &[Packet]| out[before..].iter().map(|p| p.payload.len()).sum::<usize>();
+        while out.len() - before < max && bytes(out) < BATCH_BYTES {
             match self.recv_with(RecvFlags::DONTWAIT, out) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
