@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{Netns, is_root};
+use common::Netns;
 use ctc_datapath::stage2::{FAST_DST_MARK, FAST_MARK, Side, fast_element, fast_table};
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
@@ -21,11 +21,7 @@ use std::time::Duration;
 
 #[test]
 fn the_kernel_writes_the_mapped_source_and_drops_the_unmapped() {
-    if !is_root() {
-        eprintln!("SKIP fast_snat_live: not root (network namespaces and nft need it)");
-        return;
-    }
-    let ns = Netns::new("ctcfs");
+    let Some(ns) = Netns::for_root_test("fast_snat_live", "ctcfs", "network namespaces and nft") else { return };
     assert!(ns.exec(&["ip", "addr", "add", "192.0.2.1/32", "dev", "lo"]), "address");
     assert!(ns.exec(&["ip", "addr", "add", "198.51.100.1/32", "dev", "lo"]), "address");
     assert!(ns.exec(&["ip", "addr", "add", "203.0.113.9/32", "dev", "lo"]), "address");

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Netns, is_root};
+use common::Netns;
 use ctc_datapath::nfqueue::{Packet, Queue, QueueOptions, Verdict};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -20,11 +20,7 @@ const PORT: u16 = 9;
 
 #[test]
 fn nfqueue_verdicts_decide_what_the_socket_receives() {
-    if !is_root() {
-        eprintln!("SKIP nfqueue_live: not root (network namespaces and NFQUEUE need it)");
-        return;
-    }
-    let ns = Netns::new("ctcq");
+    let Some(ns) = Netns::for_root_test("nfqueue_live", "ctcq", "network namespaces and NFQUEUE") else { return };
     let port = PORT.to_string();
     let queue = QUEUE.to_string();
     assert!(

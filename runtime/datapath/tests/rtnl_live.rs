@@ -7,18 +7,14 @@
 
 mod common;
 
-use common::{Netns, is_root};
+use common::Netns;
 use ctc_datapath::rtnl;
 use std::net::IpAddr;
 use std::process::Command;
 
 #[test]
 fn rtnetlink_host_model_matches_ip() {
-    if !is_root() {
-        eprintln!("SKIP rtnl_live: not root (network namespaces need it)");
-        return;
-    }
-    let ns = Netns::new("ctcr");
+    let Some(ns) = Netns::for_root_test("rtnl_live", "ctcr", "network namespaces") else { return };
     let script = "set -e
 ip link add lan0 address 02:00:00:00:02:01 type veth peer name wan0 address 02:00:00:00:64:20
 ip addr add 192.0.2.1/24 dev lan0

@@ -19,6 +19,16 @@ pub fn is_root() -> bool {
 pub struct Netns(pub String);
 
 impl Netns {
+    /// A namespace for the test `test` when it runs as root; else `None`,
+    /// after saying why the test skips (`needs`: what needs root).
+    pub fn for_root_test(test: &str, prefix: &str, needs: &str) -> Option<Netns> {
+        if !is_root() {
+            eprintln!("SKIP {test}: not root ({needs} need it)");
+            return None;
+        }
+        Some(Netns::new(prefix))
+    }
+
     /// `ip netns add PREFIX-PID`, with loopback up.
     pub fn new(prefix: &str) -> Netns {
         let ns = Netns(format!("{prefix}-{}", std::process::id()));
