@@ -20,7 +20,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use common::*;
-use ctc_conntrack::{Entry, TcpConn, Tracker, Tuple};
+use ctc_conntrack::{TcpConn, Tracker, Tuple};
 
 struct Counting;
 
@@ -158,8 +158,8 @@ fn main() {
     let sizes: &[usize] =
         if std::env::args().any(|a| a == "--bench") { &[1_000, 100_000, 1_000_000] } else { &[1_000] };
     println!(
-        "size_of: Entry {} Tuple {} TcpConn {} Event {}",
-        size_of::<Entry>(),
+        "size_of: stored entry {} Tuple {} TcpConn {} Event {}",
+        ctc_conntrack::SLOT_BYTES,
         size_of::<Tuple>(),
         size_of::<TcpConn>(),
         size_of::<ctc_conntrack::Event>()
