@@ -284,8 +284,8 @@ pub(crate) struct Cold {
 /// Four bytes of an address that fits in them (the rest zero).
 #[inline(always)]
 pub(crate) fn narrow(a: &[u8; 16]) -> Option<[u8; 4]> {
-    let rest = u64::from_le_bytes(a[4..12].try_into().expect("8 bytes")) | u64::from(a[12] | a[13] | a[14] | a[15]);
-    (rest == 0).then(|| [a[0], a[1], a[2], a[3]])
+    let w = u128::from_le_bytes(*a);
+    (w >> 32 == 0).then(|| (w as u32).to_le_bytes())
 }
 
 impl Conn {
