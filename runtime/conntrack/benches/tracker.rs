@@ -5,7 +5,12 @@
 //!   `packet()` + `confirm()` (lookup, protocol tracker, refresh, event
 //!   check). Packets are built and parsed once, in random flow order, and
 //!   cycled through; TCP alternates directions so no segment is a
-//!   retransmission. Checksums are verified (nf_conntrack_checksum=1).
+//!   retransmission. Checksums are verified (nf_conntrack_checksum=1,
+//!   frames as parsed: `L4Checksum::NotVerified`).
+//! - `established_csum_verified/{udp,tcp}/N`: the same packets marked as
+//!   checksum-verified by the device (`Frame::l4_checksum =
+//!   L4Checksum::Verified`, CHECKSUM_UNNECESSARY): conntrack skips the
+//!   verification, as the kernel does for such packets.
 //! - `new/{udp,tcp}/N`: a packet that creates and confirms a new flow (a
 //!   UDP datagram, a TCP SYN) in a table of N established flows with no
 //!   limit; between timed batches of at most N/10 the clock moves on and
@@ -35,7 +40,13 @@ fn name(proto: u8) -> &'static str {
 }
 
 fn established(c: &mut Criterion) {
-    let mut g = c.benchmark_group("established");
+    established_group(c, "established", false);
+    established_group(c, "established_csum_verified", true);
+}
+
+/// `verified`: the frames say the device verified their checksums.
+fn established_group(c: &mut Criterion, group: &str, verified: bool) {
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     for proto in [UDP, TCP] {
         for n in SIZES {
@@ -44,8 +55,12 @@ fn established(c: &mut Criterion) {
             let mut state = None;
             let now = T0 + 3 * S;
             let mut i = 0;
+            let pool_of = |n, proto| {
+                let pool = established_pool(n, proto);
+                if verified { device_verified(pool) } else { pool }
+            };
             g.bench_function(BenchmarkId::new(name(proto), n), |b| {
-                let (tr, pool) = state.get_or_insert_with(|| (filled(n, 0, proto, true), established_pool(n, proto)));
+                let (tr, pool) = state.get_or_insert_with(|| (filled(n, 0, proto, true), pool_of(n, proto)));
                 b.iter(|| {
                     let v = tr.packet(&pool.bytes[i], &pool.frames[i], now, 0);
                     if let Some(h) = v.handle {

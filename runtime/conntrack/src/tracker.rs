@@ -777,7 +777,11 @@ impl Tracker {
             self.stats.error += 1;
             return Some(Verdict::invalid(Some("short packet")));
         };
-        if hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum_ok(pkt) == Some(false) {
+        if hook == Hook::Prerouting
+            && self.cfg.checksum
+            && frame.l4_checksum.needs_verifying()
+            && frame.l4_checksum_ok(pkt) == Some(false)
+        {
             self.stats.error += 1;
             return Some(Verdict::invalid(Some(if v4 { "bad hw icmp checksum" } else { "ICMPv6 checksum failed" })));
         }
@@ -952,7 +956,9 @@ impl Tracker {
         now_ns: u64,
     ) -> Outcome {
         let len = (n.end - n.offset) as u64;
-        let check_sum = hook == Hook::Prerouting && self.cfg.checksum;
+        // nf_checksum at prerouting only, and only where the device did
+        // not verify the checksum (Frame::l4_checksum).
+        let check_sum = hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum.needs_verifying();
         let proto = self.e(idx).proto();
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {

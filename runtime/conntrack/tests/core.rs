@@ -699,3 +699,37 @@ fn rule_expectations_as_nft_ct_expect_obj_eval() {
     let kinds: Vec<EventKind> = tr.take_expect_events().iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [EventKind::New, EventKind::New, EventKind::Destroy]);
 }
+
+/// Frame::l4_checksum: conntrack verifies the transport checksum at
+/// prerouting only when nobody did (nf_ip_checksum computes it for
+/// CHECKSUM_NONE/COMPLETE, takes CHECKSUM_UNNECESSARY and
+/// CHECKSUM_PARTIAL as good); a parsed frame is NotVerified.
+#[test]
+fn a_checksum_the_device_verified_is_not_verified_again() {
+    use ctc_wire::L4Checksum;
+    let mut broken = vec![
+        tcp(CLI, 40000, SRV, 80, 0x02, 1000, 0),
+        icmp(CLI, SRV, 8, 0, 7, b"ping"),
+        ip("2001:db8::1", "2001:db8::2", 17, 64, vec![0, 1, 0, 2, 0, 9, 0, 0, 7]),
+    ];
+    for f in &mut broken {
+        let n = f.len();
+        f[n - 1] ^= 0x55;
+    }
+    for f in &broken {
+        assert_eq!(ctc_wire::parse_frame(f).l4_checksum, L4Checksum::NotVerified);
+        let mut tr = Tracker::new(cfg());
+        let v = pass(&mut tr, f, T0);
+        assert_eq!(v.state, CtState::Invalid);
+        assert!(v.reason.is_some_and(|r| r.contains("checksum")), "{:?}", v.reason);
+        for csum in [L4Checksum::Verified, L4Checksum::NotReady] {
+            let mut tr = Tracker::new(cfg());
+            let mut frame = ctc_wire::parse_frame(f);
+            frame.l4_checksum = csum;
+            let v = tr.packet(f, &frame, T0, 0);
+            assert_eq!(v.state, CtState::New, "{csum:?}");
+            assert!(tr.confirm(v.handle.unwrap(), T0));
+            assert_eq!(tr.count(), 1);
+        }
+    }
+}
