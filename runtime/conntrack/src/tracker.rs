@@ -143,11 +143,15 @@ fn pair(src: [u8; 4], dst: [u8; 4]) -> u64 {
 }
 
 /// A tuple as a lookup compares it with [`Conn`]s: the compact addresses
-/// (when both fit in four bytes) and the ports.
+/// (when both fit in four bytes), the ports, family and protocol. A
+/// narrow key stands for its whole tuple; a wide one needs the tuple's
+/// addresses besides.
 #[derive(Debug, Clone, Copy)]
 struct Key {
     addr: u64,
     ports: u32,
+    l3: u8,
+    proto: u8,
     narrow: bool,
 }
 
@@ -156,9 +160,25 @@ impl Key {
     fn of(t: &Tuple) -> Key {
         let ports = u32::from(t.src_port) | u32::from(t.dst_port) << 16;
         match (narrow(&t.src), narrow(&t.dst)) {
-            (Some(a), Some(b)) => Key { addr: pair(a, b), ports, narrow: true },
-            _ => Key { addr: 0, ports, narrow: false },
+            (Some(a), Some(b)) => Key { addr: pair(a, b), ports, l3: t.l3, proto: t.proto, narrow: true },
+            _ => Key { addr: 0, ports, l3: t.l3, proto: t.proto, narrow: false },
         }
+    }
+
+    /// The source and destination addresses of a narrow key, whole.
+    fn addrs(&self) -> ([u8; 16], [u8; 16]) {
+        let (mut s, mut d) = ([0u8; 16], [0u8; 16]);
+        s[..4].copy_from_slice(&(self.addr as u32).to_le_bytes());
+        d[..4].copy_from_slice(&((self.addr >> 32) as u32).to_le_bytes());
+        (s, d)
+    }
+
+    /// [`tuple_hash`] of the key's tuple (narrow keys only): the same
+    /// value, without the words of the addresses that are zero.
+    #[inline(always)]
+    fn hash(&self, zone: u16) -> u32 {
+        debug_assert!(self.narrow);
+        hash_words(self.addr & 0xffff_ffff, self.addr >> 32, 0, 0, self.ports, self.l3, self.proto, zone)
     }
 }
 
@@ -286,21 +306,26 @@ fn addr_bytes(a: Option<IpAddr>) -> [u8; 16] {
 /// kernel), nothing for the rest. `None` when the bytes it needs are
 /// missing.
 fn l4_tuple(pkt: &[u8], th: usize, end: usize, mut t: Tuple) -> Option<Tuple> {
+    (t.src_port, t.dst_port) = l4_ports(pkt, th, end, t.proto)?;
+    Some(t)
+}
+
+/// The l4 part of [`l4_tuple`]: (source port, destination port) as
+/// [`Tuple`] keeps them.
+#[inline(always)]
+fn l4_ports(pkt: &[u8], th: usize, end: usize, proto: u8) -> Option<(u16, u16)> {
     let seg = pkt.get(th..end.min(pkt.len()))?;
-    match t.proto {
+    Some(match proto {
         1 | 58 => {
             let h = seg.get(..8)?;
-            t.dst_port = u16::from(h[0]) << 8 | u16::from(h[1]);
-            t.src_port = be16(h, 4);
+            (be16(h, 4), u16::from(h[0]) << 8 | u16::from(h[1]))
         }
         6 | 17 | 136 | 132 | 33 => {
             let h = seg.get(..4)?;
-            t.src_port = be16(h, 0);
-            t.dst_port = be16(h, 2);
+            (be16(h, 0), be16(h, 2))
         }
-        _ => {}
-    }
-    Some(t)
+        _ => (0, 0),
+    })
 }
 
 /// Highest SACK right edge in sequence space (tcp_sack).
@@ -338,13 +363,18 @@ fn mum(a: u64, b: u64) -> u64 {
 #[inline]
 fn tuple_hash(t: &Tuple, zone: u16) -> u32 {
     let w = |b: &[u8; 16], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-    let ports = u64::from(t.src_port)
-        | u64::from(t.dst_port) << 16
-        | u64::from(t.l3) << 32
-        | u64::from(t.proto) << 40
-        | u64::from(zone) << 48;
-    let a = mum(w(&t.src, 0) ^ SEEDS[0], w(&t.dst, 0) ^ SEEDS[1]);
-    let b = mum(w(&t.src, 8) ^ SEEDS[2], w(&t.dst, 8) ^ SEEDS[3]);
+    let ports = u32::from(t.src_port) | u32::from(t.dst_port) << 16;
+    hash_words(w(&t.src, 0), w(&t.dst, 0), w(&t.src, 8), w(&t.dst, 8), ports, t.l3, t.proto, zone)
+}
+
+/// [`tuple_hash`] of the words of a tuple: the addresses' halves (little
+/// endian) and the ports (`src | dst << 16`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn hash_words(s0: u64, d0: u64, s8: u64, d8: u64, ports: u32, l3: u8, proto: u8, zone: u16) -> u32 {
+    let ports = u64::from(ports) | u64::from(l3) << 32 | u64::from(proto) << 40 | u64::from(zone) << 48;
+    let a = mum(s0 ^ SEEDS[0], d0 ^ SEEDS[1]);
+    let b = mum(s8 ^ SEEDS[2], d8 ^ SEEDS[3]);
     let c = mum(ports ^ SEEDS[4], SEEDS[5]);
     let h = mum(a ^ SEEDS[4], b ^ c ^ SEEDS[5]);
     (h ^ h >> 32) as u32
@@ -593,13 +623,19 @@ impl Tracker {
     /// entry: a node whose tag differs cannot hold `t` in `zone`).
     #[inline(always)]
     fn find_in(&self, h: u32, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
+        self.find_key(h, &Key::of(t), Some(t), zone)
+    }
+
+    /// [`Tracker::find_in`] by key: `t`, the key's tuple, may be left out
+    /// for a narrow key.
+    #[inline(always)]
+    fn find_key(&self, h: u32, k: &Key, t: Option<&Tuple>, zone: u16) -> Option<(u32, Dir)> {
         let tag = h as u16;
-        let k = Key::of(t);
         let mut node = self.heads[self.bucket_of(h)];
         while node != NIL {
             let (idx, d) = (node >> 1, (node & 1) as usize);
             let l = &self.links[idx as usize];
-            if l.tag[d] == tag && self.holds(self.e(idx), d, t, &k, zone) {
+            if l.tag[d] == tag && self.holds(self.e(idx), d, k, t, zone) {
                 return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
             }
             node = l.next[d];
@@ -607,17 +643,25 @@ impl Tracker {
         None
     }
 
-    /// `c`'s tuple of direction `d` is `t` (of key `k`) in `zone`.
+    /// `c`'s tuple of direction `d` is the tuple of key `k` (`t`) in
+    /// `zone`.
     #[inline(always)]
-    fn holds(&self, c: &Conn, d: usize, t: &Tuple, k: &Key, zone: u16) -> bool {
-        if c.ports[d] != k.ports || c.zone != zone || c.l3 != t.l3 || c.proto != t.proto {
+    fn holds(&self, c: &Conn, d: usize, k: &Key, t: Option<&Tuple>, zone: u16) -> bool {
+        if c.ports[d] != k.ports || c.zone != zone || c.l3 != k.l3 || c.proto != k.proto {
             return false;
         }
-        if c.wide {
-            self.wide_of(c).is_some_and(|w| w[2 * d] == t.src && w[2 * d + 1] == t.dst)
-        } else {
-            k.narrow && c.addr[d] == k.addr
-        }
+        if c.wide { self.wide_holds(c, d, k, t) } else { k.narrow && c.addr[d] == k.addr }
+    }
+
+    /// [`Tracker::holds`]' address comparison for a wide entry.
+    #[cold]
+    #[inline(never)]
+    fn wide_holds(&self, c: &Conn, d: usize, k: &Key, t: Option<&Tuple>) -> bool {
+        let (src, dst) = match t {
+            Some(t) => (t.src, t.dst),
+            None => k.addrs(),
+        };
+        self.wide_of(c).is_some_and(|w| w[2 * d] == src && w[2 * d + 1] == dst)
     }
 
     /// __nf_conntrack_find_get: an expired entry found on the way is
@@ -630,7 +674,13 @@ impl Tracker {
     /// [`Tracker::find`], `h` being `t`'s hash.
     #[inline(always)]
     fn find_at(&mut self, h: u32, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
-        let (idx, dir) = self.find_in(h, t, zone)?;
+        self.find_key_at(h, &Key::of(t), Some(t), zone, now_ns)
+    }
+
+    /// [`Tracker::find_at`] by key (see [`Tracker::find_key`]).
+    #[inline(always)]
+    fn find_key_at(&mut self, h: u32, k: &Key, t: Option<&Tuple>, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
+        let (idx, dir) = self.find_key(h, k, t, zone)?;
         if jiffies(self.e(idx).timeout_at_ns) <= jiffies(now_ns) {
             self.destroy_cold(idx, now_ns);
             return None;
@@ -709,17 +759,29 @@ impl Tracker {
         {
             return v;
         }
-        let base = Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), l3, proto, ..Tuple::default() };
         let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
-        let Some(tuple) = l4_tuple(pkt, th, n.end, base) else {
+        let Some((src_port, dst_port)) = l4_ports(pkt, th, n.end, proto) else {
             self.stats.invalid += 1;
             return Verdict::invalid(None);
         };
-        let h = tuple_hash(&tuple, zone);
+        let whole = || Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
+        // IPv4: the key and the hash straight from the addresses; the
+        // whole tuple is needed only for a new entry.
+        let (h, k, t) = match (n.src, n.dst) {
+            (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) => {
+                let ports = u32::from(src_port) | u32::from(dst_port) << 16;
+                let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, proto, narrow: true };
+                (k.hash(zone), k, None)
+            }
+            _ => {
+                let t = whole();
+                (tuple_hash(&t, zone), Key::of(&t), Some(t))
+            }
+        };
         for _ in 0..3 {
-            let (idx, dir, new) = match self.find_at(h, &tuple, zone, now_ns) {
+            let (idx, dir, new) = match self.find_key_at(h, &k, t.as_ref(), zone, now_ns) {
                 Some((idx, dir)) => (idx, dir, false),
-                None => match self.init_conntrack(&tuple, h, zone, now_ns) {
+                None => match self.init_conntrack(&t.unwrap_or_else(whole), h, zone, now_ns) {
                     Ok(idx) => (idx, Dir::Original, true),
                     Err(v) => return v,
                 },
@@ -1724,6 +1786,30 @@ mod store_tests {
             mark: 0,
             status: 0,
             cold: NO_COLD,
+        }
+    }
+
+    #[test]
+    fn narrow_keys_hash_as_their_tuples() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for i in 0..2000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let t = Tuple {
+                src: crate::tuple::addr_bytes(IpAddr::from((x as u32).to_be_bytes())),
+                dst: crate::tuple::addr_bytes(IpAddr::from(((x >> 32) as u32).to_be_bytes())),
+                src_port: x as u16 ^ (x >> 48) as u16,
+                dst_port: (x >> 16) as u16,
+                l3: if i % 3 == 0 { L3_IPV4 } else { (x >> 40) as u8 },
+                proto: (x >> 24) as u8,
+            };
+            let k = Key::of(&t);
+            assert!(k.narrow);
+            assert_eq!(k.addrs(), (t.src, t.dst));
+            for zone in [0, 1, (x >> 8) as u16] {
+                assert_eq!(k.hash(zone), tuple_hash(&t, zone));
+            }
         }
     }
 
