@@ -719,9 +719,10 @@ impl Tracker {
     /// packet. Exactly what the sequence of `packet_at` and `then` calls
     /// would do; the difference is speed in a large table: while handling
     /// packet `i` the tracker starts loading the bucket head of packet
-    /// `i + 8` and the first entry of the chain of packet `i + 4` (by then
-    /// its bucket head is in cache), so the cache misses of several
-    /// lookups overlap instead of coming one after another. Pure hints: a
+    /// `i + 8`, the first entry of the chain of packet `i + 4` (by then
+    /// its bucket head is in cache) and that entry's TCP state for packet
+    /// `i + 2`, so the cache misses of several lookups overlap instead of
+    /// coming one after another. Pure hints: a
     /// prefetch never changes what a packet finds (a chain changed in
     /// between is simply read again).
     pub fn packet_batch<F>(&mut self, batch: &[(&[u8], &Frame)], now_ns: u64, zone: u16, hook: Hook, mut then: F)
@@ -732,6 +733,7 @@ impl Tracker {
         /// entry, are prefetched.
         const HEAD_AHEAD: usize = 8;
         const ENTRY_AHEAD: usize = 4;
+        const L4_AHEAD: usize = 2;
         let mut hashes = [None; HEAD_AHEAD];
         for (j, &(pkt, frame)) in batch.iter().enumerate().take(HEAD_AHEAD) {
             hashes[j] = self.prefetch_head(pkt, frame, zone);
@@ -739,6 +741,9 @@ impl Tracker {
         for (i, &(pkt, frame)) in batch.iter().enumerate() {
             if let Some(h) = hashes[(i + ENTRY_AHEAD) % HEAD_AHEAD].filter(|_| i + ENTRY_AHEAD < batch.len()) {
                 self.prefetch_entry(h);
+            }
+            if let Some(h) = hashes[(i + L4_AHEAD) % HEAD_AHEAD].filter(|_| i + L4_AHEAD < batch.len()) {
+                self.prefetch_l4(h);
             }
             // Packet i's slot in the ring is free now: packet i + 8's.
             hashes[i % HEAD_AHEAD] = batch.get(i + HEAD_AHEAD).and_then(|&(p, f)| self.prefetch_head(p, f, zone));
@@ -777,6 +782,19 @@ impl Tracker {
         let slot = self.slots.as_ptr().wrapping_add(idx);
         crate::memhint::prefetch(slot);
         crate::memhint::prefetch(slot.cast::<u8>().wrapping_add(size_of::<Option<Conn>>() - 1));
+    }
+
+    /// Starts loading the TCP state of the first entry of hash `h`'s
+    /// bucket (whose slot [`Tracker::prefetch_entry`] loaded).
+    #[inline]
+    fn prefetch_l4(&self, h: u32) {
+        let node = self.heads[self.bucket_of(h)];
+        let Some(Some(c)) = self.slots.get((node >> 1) as usize) else { return };
+        if c.proto == 6 && c.l4 != NO_TCP {
+            let p = self.tcp.items.as_ptr().wrapping_add(c.l4 as usize);
+            crate::memhint::prefetch(p);
+            crate::memhint::prefetch(p.cast::<u8>().wrapping_add(size_of::<Option<TcpConn>>() - 1));
+        }
     }
 
     /// `ct timeout set` (nft_ct_timeout_obj_eval): a connection not
