@@ -286,6 +286,9 @@ pub struct Tracker {
 #[derive(Debug, Clone, Copy)]
 struct Made {
     tuples: [Tuple; 2],
+    /// The tuples' compact form ([`Conn::addr`], [`Conn::ports`]), when
+    /// they have one.
+    compact: Option<([u64; 2], [u32; 2])>,
     zone: u16,
     hashes: [u32; 2],
 }
@@ -497,6 +500,16 @@ impl Tracker {
     pub(crate) fn tuple(&self, idx: u32, d: usize) -> Tuple {
         let c = self.e(idx);
         c.tuple(d, self.wide_of(c))
+    }
+
+    /// The hash of slot `idx`'s tuple of direction `d` in its zone.
+    fn hash_of(&self, idx: u32, d: usize) -> u32 {
+        let c = self.e(idx);
+        if c.wide {
+            tuple_hash(&self.tuple(idx, d), c.zone)
+        } else {
+            Key { addr: c.addr[d], ports: c.ports[d], l3: c.l3, proto: c.proto, narrow: true }.hash(c.zone)
+        }
     }
 
     /// Both tuples of slot `idx`.
@@ -996,7 +1009,7 @@ impl Tracker {
         // loading that bucket head now (a cache miss in a large table).
         let rh = tuple_hash(&reply, zone);
         crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(rh)));
-        self.made = Some(Made { tuples: [*tuple, reply], zone, hashes: [h, rh] });
+        self.made = Some(Made { tuples: [*tuple, reply], compact: None, zone, hashes: [h, rh] });
         if self.cfg.max != 0 && self.count >= self.cfg.max && !self.early_drop(self.bucket_of(h), now_ns) {
             self.gc_early_drop = true;
             self.stats.drop += 1;
@@ -1022,6 +1035,9 @@ impl Tracker {
             cold: NO_COLD,
         };
         store_tuples(&mut conn, &[*tuple, reply], &mut self.wide);
+        if let Some(m) = self.made.as_mut().filter(|_| !conn.wide) {
+            m.compact = Some((conn.addr, conn.ports));
+        }
         let idx = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(conn);
@@ -1373,15 +1389,30 @@ impl Tracker {
             return true;
         }
         let zone = e.zone;
-        let [orig, reply] = self.tuples(idx);
+        // A compact entry is looked up by its keys, without its tuples.
+        let keys = (!e.wide).then(|| {
+            [0, 1].map(|d| Key { addr: e.addr[d], ports: e.ports[d], l3: e.l3, proto: e.proto, narrow: true })
+        });
+        let compact = (!e.wide).then_some((e.addr, e.ports));
         // Each tuple hashed once for the clash check and the insertion (or
         // when the entry was made, if its tuples are still the ones hashed
         // then: NAT may have changed the reply tuple).
         let hashes = match self.made.take() {
-            Some(m) if m.tuples[0] == orig && m.tuples[1] == reply && m.zone == zone => m.hashes,
-            _ => [tuple_hash(&orig, zone), tuple_hash(&reply, zone)],
+            Some(m) if m.zone == zone && compact.is_some() && m.compact == compact => m.hashes,
+            Some(m) if m.zone == zone && compact.is_none() && m.tuples == self.tuples(idx) => m.hashes,
+            _ => self.tuples(idx).map(|t| tuple_hash(&t, zone)),
         };
-        if let Some((w, _)) = self.find_in(hashes[0], &orig, zone).or_else(|| self.find_in(hashes[1], &reply, zone)) {
+        let clash = match keys {
+            Some([k0, k1]) => {
+                self.find_key(hashes[0], &k0, None, zone).or_else(|| self.find_key(hashes[1], &k1, None, zone))
+            }
+            None => {
+                let [orig, reply] = self.tuples(idx);
+                self.find_in(hashes[0], &orig, zone).or_else(|| self.find_in(hashes[1], &reply, zone))
+            }
+        };
+        if let Some((w, _)) = clash {
+            let [orig, reply] = self.tuples(idx);
             // nf_ct_resolve_clash: UDP, UDP-Lite and ICMPv6 allow merging
             // into an identical entry (same tuples, either orientation).
             let wt = self.tuples(w);
@@ -1509,8 +1540,7 @@ impl Tracker {
             return;
         }
         for d in 0..2 {
-            let t = self.tuple(idx, d);
-            let b = self.bucket(&t, self.e(idx).zone);
+            let b = self.bucket_of(self.hash_of(idx, d));
             let me = idx << 1 | d as u32;
             let after = self.links[idx as usize].next[d];
             if self.heads[b] == me {
