@@ -8,7 +8,14 @@
 //! (`nf_conntrack_confirm` after postrouting/input) or
 //! [`Tracker::abandon`] when it was dropped. Timers run on the packet clock
 //! ([`Tracker::advance`]); events come out of [`Tracker::take_events`] and
-//! print with [`format`] as conntrack-tools would.
+//! print with [`format`] as conntrack-tools would. [`Tracker::packet_batch`]
+//! does the same for a slice of packets, prefetching a few ahead.
+//!
+//! Checksums: at prerouting, with `nf_conntrack_checksum` on, the
+//! transport checksum is verified unless the frame says the device already
+//! did (`ctc_wire::Frame::l4_checksum`, from NFQUEUE's `NFQA_SKB_INFO`), as
+//! the kernel's nf_ip_checksum trusts CHECKSUM_UNNECESSARY and
+//! CHECKSUM_PARTIAL packets.
 //!
 //! Time: the kernel keeps conntrack timeouts in jiffies (HZ = 250 on these
 //! machines) and prints remaining seconds by integer division; this crate
