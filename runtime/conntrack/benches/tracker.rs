@@ -5,7 +5,17 @@
 //!   `packet()` + `confirm()` (lookup, protocol tracker, refresh, event
 //!   check). Packets are built and parsed once, in random flow order, and
 //!   cycled through; TCP alternates directions so no segment is a
-//!   retransmission. Checksums are verified (nf_conntrack_checksum=1).
+//!   retransmission. Checksums are verified (nf_conntrack_checksum=1,
+//!   frames as parsed: `L4Checksum::NotVerified`).
+//! - `established_csum_verified/{udp,tcp}/N`: the same packets marked as
+//!   checksum-verified by the device (`Frame::l4_checksum =
+//!   L4Checksum::Verified`, CHECKSUM_UNNECESSARY): conntrack skips the
+//!   verification, as the kernel does for such packets.
+//! - `established_batch/{udp,tcp}/N`: the same packets (checksums
+//!   verified), 32 at a time through `packet_batch()` (which prefetches
+//!   the bucket and entry of packets a few ahead), `confirm()` for each in
+//!   its callback. Criterion's time is per batch of 32: divide by 32 for
+//!   the time per packet, to compare with `established`.
 //! - `new/{udp,tcp}/N`: a packet that creates and confirms a new flow (a
 //!   UDP datagram, a TCP SYN) in a table of N established flows with no
 //!   limit; between timed batches of at most N/10 the clock moves on and
@@ -35,7 +45,13 @@ fn name(proto: u8) -> &'static str {
 }
 
 fn established(c: &mut Criterion) {
-    let mut g = c.benchmark_group("established");
+    established_group(c, "established", false);
+    established_group(c, "established_csum_verified", true);
+}
+
+/// `verified`: the frames say the device verified their checksums.
+fn established_group(c: &mut Criterion, group: &str, verified: bool) {
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     for proto in [UDP, TCP] {
         for n in SIZES {
@@ -44,8 +60,12 @@ fn established(c: &mut Criterion) {
             let mut state = None;
             let now = T0 + 3 * S;
             let mut i = 0;
+            let pool_of = |n, proto| {
+                let pool = established_pool(n, proto);
+                if verified { device_verified(pool) } else { pool }
+            };
             g.bench_function(BenchmarkId::new(name(proto), n), |b| {
-                let (tr, pool) = state.get_or_insert_with(|| (filled(n, 0, proto, true), established_pool(n, proto)));
+                let (tr, pool) = state.get_or_insert_with(|| (filled(n, 0, proto, true), pool_of(n, proto)));
                 b.iter(|| {
                     let v = tr.packet(&pool.bytes[i], &pool.frames[i], now, 0);
                     if let Some(h) = v.handle {
@@ -60,6 +80,46 @@ fn established(c: &mut Criterion) {
             });
             if let Some((mut tr, _)) = state {
                 // Nothing changed that an event reports.
+                assert!(tr.take_events().is_empty());
+            }
+        }
+    }
+    g.finish();
+}
+
+/// Packets per batch in `established_batch`.
+const BATCH: usize = 32;
+
+fn established_batch(c: &mut Criterion) {
+    let mut g = c.benchmark_group("established_batch");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    for proto in [UDP, TCP] {
+        for n in SIZES {
+            let mut state = None;
+            let now = T0 + 3 * S;
+            let mut i = 0;
+            g.bench_function(BenchmarkId::new(name(proto), n), |b| {
+                let (tr, pool) = state.get_or_insert_with(|| (filled(n, 0, proto, true), established_pool(n, proto)));
+                // Whole batches only: the pool's length rounded down.
+                let len = pool.len() / BATCH * BATCH;
+                b.iter(|| {
+                    let mut batch: [(&[u8], &ctc_wire::Frame); BATCH] = [(&[], &pool.frames[0]); BATCH];
+                    for (j, slot) in batch.iter_mut().enumerate() {
+                        *slot = (&pool.bytes[i + j][..], &pool.frames[i + j]);
+                    }
+                    tr.packet_batch(&batch, now, 0, ctc_conntrack::Hook::Prerouting, |tr, _, v| {
+                        if let Some(h) = v.handle {
+                            black_box(tr.confirm(h, now));
+                        }
+                        black_box(v);
+                    });
+                    i += BATCH;
+                    if i == len {
+                        i = 0;
+                    }
+                })
+            });
+            if let Some((mut tr, _)) = state {
                 assert!(tr.take_events().is_empty());
             }
         }
@@ -162,5 +222,5 @@ fn new_flows_at_limit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, established, new_flows, new_flows_at_limit);
+criterion_group!(benches, established, established_batch, new_flows, new_flows_at_limit);
 criterion_main!(benches);

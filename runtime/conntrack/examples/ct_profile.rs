@@ -5,7 +5,9 @@
 //!
 //! `cargo build --release -p ctc-conntrack --example ct_profile`, then
 //! `valgrind --tool=callgrind target/release/examples/ct_profile KIND N P`
-//! with KIND one of `udp`, `tcp` (established), `new-udp`, `new-tcp`.
+//! with KIND one of `udp`, `tcp` (established), `udp-hw`, `tcp-hw`
+//! (established, checksums marked as verified by the device:
+//! `Frame::l4_checksum`), `new-udp`, `new-tcp`.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -19,7 +21,7 @@ fn main() {
     let kind = args.get(1).map_or("udp", String::as_str);
     let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
     let packets: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let proto = if kind.ends_with("tcp") { TCP } else { UDP };
+    let proto = if kind.contains("tcp") { TCP } else { UDP };
     let mut tr = filled(n, 0, proto, true);
     let mut now = T0 + 3 * S;
     let start = std::time::Instant::now();
@@ -58,6 +60,7 @@ fn main() {
         return;
     } else {
         let pool = established_pool(n, proto);
+        let pool = if kind.ends_with("-hw") { device_verified(pool) } else { pool };
         let mut i = 0;
         for _ in 0..packets {
             let v = tr.packet(&pool.bytes[i], &pool.frames[i], now, 0);

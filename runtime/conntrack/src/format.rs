@@ -229,7 +229,7 @@ pub fn timestamp_prefix(ns: u64) -> String {
 /// A `conntrack -L` line at `now_ns` with the given `-o` options:
 /// `packets=/bytes=` with acct, `mark=` always, `delta-time=` with
 /// timestamp, `use=` (1 plus the expected connections it is master of).
-pub fn entry_with(e: &Entry, now_ns: u64, cfg: &Config, out: Output) -> String {
+pub fn entry_with(e: &Entry<'_>, now_ns: u64, cfg: &Config, out: Output) -> String {
     render(&Line {
         kind: None,
         out,
@@ -251,13 +251,13 @@ pub fn entry_with(e: &Entry, now_ns: u64, cfg: &Config, out: Output) -> String {
 }
 
 /// A `conntrack -L` line (no `-o` options).
-pub fn entry(e: &Entry, now_ns: u64, cfg: &Config) -> String {
+pub fn entry(e: &Entry<'_>, now_ns: u64, cfg: &Config) -> String {
     entry_with(e, now_ns, cfg, Output::default())
 }
 
 /// A `conntrack -L -o extended,ktimestamp,id` line (`ipv4     2 ...`,
 /// `[start=...]`, `id=`).
-pub fn entry_extended(e: &Entry, now_ns: u64, cfg: &Config) -> String {
+pub fn entry_extended(e: &Entry<'_>, now_ns: u64, cfg: &Config) -> String {
     entry_with(e, now_ns, cfg, Output::EXTENDED_KTIMESTAMP_ID)
 }
 

@@ -8,7 +8,14 @@
 //! (`nf_conntrack_confirm` after postrouting/input) or
 //! [`Tracker::abandon`] when it was dropped. Timers run on the packet clock
 //! ([`Tracker::advance`]); events come out of [`Tracker::take_events`] and
-//! print with [`format`] as conntrack-tools would.
+//! print with [`format`] as conntrack-tools would. [`Tracker::packet_batch`]
+//! does the same for a slice of packets, prefetching a few ahead.
+//!
+//! Checksums: at prerouting, with `nf_conntrack_checksum` on, the
+//! transport checksum is verified unless the frame says the device already
+//! did (`ctc_wire::Frame::l4_checksum`, from NFQUEUE's `NFQA_SKB_INFO`), as
+//! the kernel's nf_ip_checksum trusts CHECKSUM_UNNECESSARY and
+//! CHECKSUM_PARTIAL packets.
 //!
 //! Time: the kernel keeps conntrack timeouts in jiffies (HZ = 250 on these
 //! machines) and prints remaining seconds by integer division; this crate
@@ -201,65 +208,167 @@ impl Helper {
     }
 }
 
-/// Per-protocol state (the kernel's `union nf_conntrack_proto`), by enum
-/// dispatch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum L4 {
-    /// TCP: the window tracker.
-    Tcp(TcpConn),
-    /// UDP (and UDP-Lite): `stream_ts`, the jiffy after which a replied
-    /// flow seen again counts as a stream (2 s after creation).
-    Udp { stream_ts: u64 },
-    /// ICMP / ICMPv6 request-reply pairs: no state beyond the tuple.
-    Icmp,
-    /// Any other protocol (nf_conntrack_proto_generic.c).
-    Generic,
+/// One connection (struct nf_conn) as the table stores it: 96 bytes for
+/// an IPv4 connection, everything a lookup and an established packet read
+/// in its first 80. What most connections lack lives in side slabs of the
+/// tracker, reached by a 32-bit index (the kernel's extension scheme, with
+/// indices instead of an extension area): the TCP window tracker
+/// ([`TcpConn`], `l4` is its index), the addresses of IPv6 (any "wide")
+/// connections, and the cold part ([`Cold`]: `ct timeout` policy, helper
+/// data, start time). Read it through [`Entry`].
+///
+/// `repr(C)`: the fields a chain walk compares first, then those an
+/// established packet updates.
+#[derive(Debug, Clone)]
+#[repr(C)]
+pub(crate) struct Conn {
+    /// Per direction ([`Dir`]), the source and destination IPv4 addresses
+    /// as `u64::from_le_bytes(src ‖ dst)`. A `wide` connection's
+    /// addresses are in the tracker's wide slab instead, at index
+    /// `addr[0] as u32`.
+    pub(crate) addr: [u64; 2],
+    /// Per direction, `src_port | dst_port << 16` (ICMP: id and
+    /// `type << 8 | code`, as [`Tuple`]).
+    pub(crate) ports: [u32; 2],
+    /// NFPROTO of both tuples.
+    pub(crate) l3: u8,
+    /// IP protocol of both tuples.
+    pub(crate) proto: u8,
+    /// Conntrack zone.
+    pub(crate) zone: u16,
+    /// Event bits cached for the next delivery ([`ipct`]).
+    pub(crate) pending: u16,
+    /// Attached helper.
+    pub(crate) helper: Option<Helper>,
+    /// Some address does not fit in 4 bytes (IPv6; or an IPv4 tuple with
+    /// bytes set beyond the first four, which only a caller building
+    /// tuples by hand makes): the four addresses are in the wide slab.
+    pub(crate) wide: bool,
+    /// Expiry on the packet clock, jiffy-aligned (see [`Entry::timeout_at_ns`]).
+    pub(crate) timeout_at_ns: u64,
+    /// (packets, bytes) per direction, bytes counted from the IP header.
+    pub(crate) counters: [(u64, u64); 2],
+    /// Protocol state: UDP (and UDP-Lite) `stream_ts`, the jiffy after
+    /// which a replied flow seen again counts as a stream; TCP: the index
+    /// of its [`TcpConn`] in the TCP slab ([`NO_TCP`] until it has one);
+    /// 0 for the rest (ICMP pairs and generic protocols keep no state).
+    pub(crate) l4: u64,
+    /// Deterministic id (the kernel's are hashes, random per boot).
+    pub(crate) id: u32,
+    /// ct mark.
+    pub(crate) mark: u32,
+    /// IPS_* bits ([`status`]).
+    pub(crate) status: u32,
+    /// Index of the cold part in the cold slab, [`NO_COLD`] when none.
+    pub(crate) cold: u32,
 }
 
-/// One connection (struct nf_conn).
-///
-/// `repr(C)` with the fields in the order the packet path reads them: the
-/// chain walk compares the tuples (right after the slot's chain links),
-/// then an established packet reads status, timeout, counters and the
-/// protocol state; the rest is cold. In a large table this keeps a lookup
-/// and update to the first three or four cache lines of the slot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[repr(C)]
-pub struct Entry {
+/// Bytes of one stored entry (a slot of the table's slab; the side slabs
+/// of TCP, IPv6 and cold parts not counted).
+pub const SLOT_BYTES: usize = size_of::<Option<Conn>>();
+
+/// [`Conn::l4`] of a TCP connection without window tracker yet.
+pub(crate) const NO_TCP: u64 = u64::MAX;
+/// [`Conn::cold`] of a connection without cold part.
+pub(crate) const NO_COLD: u32 = u32::MAX;
+
+/// What few connections have (the kernel's optional extensions), out of
+/// the common entry: allocated in the tracker's cold slab when first
+/// needed, freed with the entry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Cold {
+    /// When the entry was confirmed (nf_conntrack_timestamp's start):
+    /// recorded only with `timestamp` on, as the kernel adds its tstamp
+    /// extension only then.
+    pub(crate) start_ns: u64,
+    /// A `ct timeout` policy assigned to the connection.
+    pub(crate) timeouts: Option<Box<Timeouts>>,
+    /// The helper's data about the connection (FTP: where lines start),
+    /// and an expected connection's master.
+    pub(crate) help: Option<Box<HelpState>>,
+}
+
+/// Four bytes of an address that fits in them (the rest zero).
+#[inline(always)]
+pub(crate) fn narrow(a: &[u8; 16]) -> Option<[u8; 4]> {
+    let w = u128::from_le_bytes(*a);
+    (w >> 32 == 0).then(|| (w as u32).to_le_bytes())
+}
+
+impl Conn {
+    /// The connection's tuple of direction `d`; `wide`: its addresses in
+    /// the wide slab when it is wide.
+    #[inline]
+    pub(crate) fn tuple(&self, d: usize, wide: Option<&[[u8; 16]; 4]>) -> Tuple {
+        let (mut src, mut dst) = ([0u8; 16], [0u8; 16]);
+        match wide {
+            Some(w) if self.wide => (src, dst) = (w[2 * d], w[2 * d + 1]),
+            _ => {
+                let b = self.addr[d].to_le_bytes();
+                src[..4].copy_from_slice(&b[..4]);
+                dst[..4].copy_from_slice(&b[4..]);
+            }
+        }
+        Tuple {
+            src,
+            dst,
+            src_port: self.ports[d] as u16,
+            dst_port: (self.ports[d] >> 16) as u16,
+            l3: self.l3,
+            proto: self.proto,
+        }
+    }
+
+    /// Confirmed (in the table, visible to lookups and listings).
+    #[inline]
+    pub(crate) fn is_confirmed(&self) -> bool {
+        self.status & status::CONFIRMED != 0
+    }
+
+    /// The l4 protocol number.
+    #[inline]
+    pub(crate) fn proto(&self) -> u8 {
+        self.proto
+    }
+}
+
+/// One connection as [`Tracker::entry`] and [`Tracker::entries`] show it
+/// (struct nf_conn): a snapshot of its fields with references to its
+/// protocol state and extensions, put together from the table's compact
+/// form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
     /// Original and reply tuples, indexed by [`Dir`].
     pub tuples: [Tuple; 2],
     /// Conntrack zone.
     pub zone: u16,
-    /// Event bits cached for the next delivery ([`ipct`]).
-    pub(crate) pending: u16,
     /// IPS_* bits ([`status`]).
     pub status: u32,
     /// Deterministic id (the kernel's are hashes, random per boot).
     pub id: u32,
     /// Expiry on the packet clock, jiffy-aligned. While the entry is
     /// unconfirmed it holds the timeout relative to confirmation, as the
-    /// kernel's `ct->timeout` does. Changed only by the tracker: its timer
-    /// relies on every change being one it knows of.
+    /// kernel's `ct->timeout` does.
     pub timeout_at_ns: u64,
     /// (packets, bytes) per direction, bytes counted from the IP header.
     pub counters: [(u64, u64); 2],
-    /// Protocol state.
-    /// A `ct timeout` policy assigned to the connection (`None`: the
-    /// global timeouts).
-    pub timeouts: Option<Box<Timeouts>>,
-    pub l4: L4,
-    /// When the entry was confirmed (nf_conntrack_timestamp's start).
+    /// When the entry was confirmed (nf_conntrack_timestamp's start; 0
+    /// unless `timestamp` was on then, as the kernel's extension).
     pub start_ns: u64,
     /// ct mark.
     pub mark: u32,
     /// Attached helper.
     pub helper: Option<Helper>,
-    /// The helper's data about the connection (FTP: where lines start),
-    /// allocated when the helper first looks at a packet.
-    pub help: Option<Box<HelpState>>,
+    /// A `ct timeout` policy assigned to the connection (`None`: the
+    /// global timeouts).
+    pub timeouts: Option<&'a Timeouts>,
+    /// The helper's data about the connection.
+    pub help: Option<&'a HelpState>,
+    /// The TCP window tracker, for TCP entries.
+    pub tcp: Option<&'a TcpConn>,
 }
 
-impl Entry {
+impl Entry<'_> {
     /// Confirmed (in the table, visible to lookups and listings).
     pub fn is_confirmed(&self) -> bool {
         self.status & status::CONFIRMED != 0
@@ -272,10 +381,7 @@ impl Entry {
 
     /// The TCP state, for TCP entries.
     pub fn tcp_state(&self) -> Option<TcpState> {
-        match &self.l4 {
-            L4::Tcp(c) => Some(c.state),
-            _ => None,
-        }
+        self.tcp.map(|c| c.state)
     }
 
     /// Seconds until expiry as conntrack-tools prints them (jiffies / HZ,

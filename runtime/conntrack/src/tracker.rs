@@ -25,8 +25,8 @@ use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
 use crate::mangle::be16;
 use crate::tcp::{self, Segment, TcpAction, TcpConn, TcpState};
 use crate::{
-    Config, CtState, Dir, Entry, Event, EventKind, HZ, Handle, L3_IPV4, L3_IPV6, L4, Stats, TICK_NS, Tuple, Verdict,
-    ipct, status,
+    Cold, Config, Conn, CtState, Dir, Entry, Event, EventKind, HZ, Handle, L3_IPV4, L3_IPV6, NO_COLD, NO_TCP, Stats,
+    TICK_NS, Tuple, Verdict, ipct, narrow, status,
 };
 
 const NIL: u32 = u32::MAX;
@@ -49,17 +49,143 @@ pub enum Hook {
     Output,
 }
 
-/// `repr(C)`, 256 bytes aligned to a cache line: the entry's fields in
-/// the order the packet path reads them (see [`Entry`]) fill whole lines
-/// from the first.
-#[repr(C, align(64))]
-struct Slot {
-    entry: Option<Entry>,
+/// Where a slot stands in the insertion order and the timer heap: kept
+/// apart from the slots (a dense array, 12 bytes per entry), as only
+/// confirmation, destruction and the timers use them.
+#[derive(Debug, Clone, Copy)]
+struct Order {
     /// Confirmed entries in insertion order.
     prev: u32,
     next: u32,
     /// Position in the timer heap.
     heap: u32,
+}
+
+const UNORDERED: Order = Order { prev: NIL, next: NIL, heap: NIL };
+
+/// The capacity a full table array (slots, links, order, timers, side
+/// slabs) grows to: by an eighth, where `Vec` would double, so at most
+/// about 11 % of any array is spare capacity (a doubling array is up to
+/// half empty). The copies cost about eight moves per element over a
+/// table's growth, none once it has reached its size.
+pub(crate) fn grown(cap: usize) -> usize {
+    cap + (cap / 8).max(16)
+}
+
+/// A slab of what only some entries have (TCP window trackers, IPv6
+/// addresses, cold parts), indexed by a `u32` kept in the entry; freed
+/// places are reused.
+#[derive(Debug)]
+pub(crate) struct Side<T> {
+    items: Vec<Option<T>>,
+    free: Vec<u32>,
+}
+
+impl<T> Side<T> {
+    fn new() -> Side<T> {
+        Side { items: Vec::new(), free: Vec::new() }
+    }
+
+    /// Stores `v`; its index.
+    pub(crate) fn put(&mut self, v: T) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.items[i as usize] = Some(v);
+            return i;
+        }
+        if self.items.len() == self.items.capacity() {
+            let cap = grown(self.items.capacity());
+            crate::memhint::regrow(&mut self.items, cap);
+        }
+        self.items.push(Some(v));
+        (self.items.len() - 1) as u32
+    }
+
+    /// Frees place `i` (nothing if it is free).
+    pub(crate) fn take(&mut self, i: u32) -> Option<T> {
+        let v = self.items.get_mut(i as usize)?.take();
+        if v.is_some() {
+            self.free.push(i);
+        }
+        v
+    }
+
+    #[inline(always)]
+    pub(crate) fn get(&self, i: u32) -> Option<&T> {
+        self.items.get(i as usize)?.as_ref()
+    }
+
+    #[inline(always)]
+    pub(crate) fn get_mut(&mut self, i: u32) -> Option<&mut T> {
+        self.items.get_mut(i as usize)?.as_mut()
+    }
+}
+
+/// The addresses of a wide connection: original source and destination,
+/// reply source and destination.
+type WideAddrs = [[u8; 16]; 4];
+
+/// Stores both tuples in `c` (which must hold none in the wide slab yet):
+/// compactly when all four addresses fit in four bytes, else in `wide`.
+fn store_tuples(c: &mut Conn, t: &[Tuple; 2], wide: &mut Side<WideAddrs>) {
+    debug_assert!(t[0].l3 == t[1].l3 && t[0].proto == t[1].proto);
+    c.l3 = t[0].l3;
+    c.proto = t[0].proto;
+    c.ports = t.map(|t| u32::from(t.src_port) | u32::from(t.dst_port) << 16);
+    if let (Some(a), Some(b), Some(x), Some(y)) =
+        (narrow(&t[0].src), narrow(&t[0].dst), narrow(&t[1].src), narrow(&t[1].dst))
+    {
+        c.wide = false;
+        c.addr = [pair(a, b), pair(x, y)];
+    } else {
+        c.wide = true;
+        c.addr = [u64::from(wide.put([t[0].src, t[0].dst, t[1].src, t[1].dst])), 0];
+    }
+}
+
+/// Two IPv4 addresses as [`Conn::addr`] holds them.
+#[inline(always)]
+fn pair(src: [u8; 4], dst: [u8; 4]) -> u64 {
+    u64::from(u32::from_le_bytes(src)) | u64::from(u32::from_le_bytes(dst)) << 32
+}
+
+/// A tuple as a lookup compares it with [`Conn`]s: the compact addresses
+/// (when both fit in four bytes), the ports, family and protocol. A
+/// narrow key stands for its whole tuple; a wide one needs the tuple's
+/// addresses besides.
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    addr: u64,
+    ports: u32,
+    l3: u8,
+    proto: u8,
+    narrow: bool,
+}
+
+impl Key {
+    #[inline(always)]
+    fn of(t: &Tuple) -> Key {
+        let ports = u32::from(t.src_port) | u32::from(t.dst_port) << 16;
+        match (narrow(&t.src), narrow(&t.dst)) {
+            (Some(a), Some(b)) => Key { addr: pair(a, b), ports, l3: t.l3, proto: t.proto, narrow: true },
+            _ => Key { addr: 0, ports, l3: t.l3, proto: t.proto, narrow: false },
+        }
+    }
+
+    /// The source and destination addresses of a narrow key, whole.
+    fn addrs(&self) -> ([u8; 16], [u8; 16]) {
+        let (mut s, mut d) = ([0u8; 16], [0u8; 16]);
+        s[..4].copy_from_slice(&(self.addr as u32).to_le_bytes());
+        d[..4].copy_from_slice(&((self.addr >> 32) as u32).to_le_bytes());
+        (s, d)
+    }
+
+    /// [`tuple_hash`] of the key's tuple (narrow keys only): the same
+    /// value, without the words of the addresses that are zero.
+    #[inline(always)]
+    fn hash(&self, zone: u16) -> u32 {
+        debug_assert!(self.narrow);
+        hash_words(self.addr & 0xffff_ffff, self.addr >> 32, 0, 0, self.ports, self.l3, self.proto, zone)
+    }
 }
 
 /// The bucket chain links of a slot, kept apart from the slots (a dense
@@ -120,9 +246,18 @@ enum Outcome {
 /// The connection tracker of one network namespace.
 pub struct Tracker {
     cfg: Config,
-    slots: Vec<Slot>,
+    /// The entries; `None`: a free slot.
+    slots: Vec<Option<Conn>>,
     /// Chain links, indexed as `slots`.
     links: Vec<Link>,
+    /// Insertion order and timer positions, indexed as `slots`.
+    order: Vec<Order>,
+    /// TCP window trackers ([`Conn::l4`]).
+    tcp: Side<TcpConn>,
+    /// Addresses of wide entries ([`Conn::wide`]).
+    wide: Side<WideAddrs>,
+    /// Cold parts ([`Conn::cold`]).
+    cold: Side<Cold>,
     free: Vec<u32>,
     heads: Vec<u32>,
     /// Entries allocated, confirmed or not (the kernel's `cnet->count`).
@@ -157,6 +292,9 @@ pub struct Tracker {
 #[derive(Debug, Clone, Copy)]
 struct Made {
     tuples: [Tuple; 2],
+    /// The tuples' compact form ([`Conn::addr`], [`Conn::ports`]), when
+    /// they have one.
+    compact: Option<([u64; 2], [u32; 2])>,
     zone: u16,
     hashes: [u32; 2],
 }
@@ -177,21 +315,26 @@ fn addr_bytes(a: Option<IpAddr>) -> [u8; 16] {
 /// kernel), nothing for the rest. `None` when the bytes it needs are
 /// missing.
 fn l4_tuple(pkt: &[u8], th: usize, end: usize, mut t: Tuple) -> Option<Tuple> {
+    (t.src_port, t.dst_port) = l4_ports(pkt, th, end, t.proto)?;
+    Some(t)
+}
+
+/// The l4 part of [`l4_tuple`]: (source port, destination port) as
+/// [`Tuple`] keeps them.
+#[inline(always)]
+fn l4_ports(pkt: &[u8], th: usize, end: usize, proto: u8) -> Option<(u16, u16)> {
     let seg = pkt.get(th..end.min(pkt.len()))?;
-    match t.proto {
+    Some(match proto {
         1 | 58 => {
             let h = seg.get(..8)?;
-            t.dst_port = u16::from(h[0]) << 8 | u16::from(h[1]);
-            t.src_port = be16(h, 4);
+            (be16(h, 4), u16::from(h[0]) << 8 | u16::from(h[1]))
         }
         6 | 17 | 136 | 132 | 33 => {
             let h = seg.get(..4)?;
-            t.src_port = be16(h, 0);
-            t.dst_port = be16(h, 2);
+            (be16(h, 0), be16(h, 2))
         }
-        _ => {}
-    }
-    Some(t)
+        _ => (0, 0),
+    })
 }
 
 /// Highest SACK right edge in sequence space (tcp_sack).
@@ -229,13 +372,18 @@ fn mum(a: u64, b: u64) -> u64 {
 #[inline]
 fn tuple_hash(t: &Tuple, zone: u16) -> u32 {
     let w = |b: &[u8; 16], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-    let ports = u64::from(t.src_port)
-        | u64::from(t.dst_port) << 16
-        | u64::from(t.l3) << 32
-        | u64::from(t.proto) << 40
-        | u64::from(zone) << 48;
-    let a = mum(w(&t.src, 0) ^ SEEDS[0], w(&t.dst, 0) ^ SEEDS[1]);
-    let b = mum(w(&t.src, 8) ^ SEEDS[2], w(&t.dst, 8) ^ SEEDS[3]);
+    let ports = u32::from(t.src_port) | u32::from(t.dst_port) << 16;
+    hash_words(w(&t.src, 0), w(&t.dst, 0), w(&t.src, 8), w(&t.dst, 8), ports, t.l3, t.proto, zone)
+}
+
+/// [`tuple_hash`] of the words of a tuple: the addresses' halves (little
+/// endian) and the ports (`src | dst << 16`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn hash_words(s0: u64, d0: u64, s8: u64, d8: u64, ports: u32, l3: u8, proto: u8, zone: u16) -> u32 {
+    let ports = u64::from(ports) | u64::from(l3) << 32 | u64::from(proto) << 40 | u64::from(zone) << 48;
+    let a = mum(s0 ^ SEEDS[0], d0 ^ SEEDS[1]);
+    let b = mum(s8 ^ SEEDS[2], d8 ^ SEEDS[3]);
     let c = mum(ports ^ SEEDS[4], SEEDS[5]);
     let h = mum(a ^ SEEDS[4], b ^ c ^ SEEDS[5]);
     (h ^ h >> 32) as u32
@@ -252,6 +400,10 @@ impl Tracker {
         Tracker {
             slots: Vec::new(),
             links: Vec::new(),
+            order: Vec::new(),
+            tcp: Side::new(),
+            wide: Side::new(),
+            cold: Side::new(),
             free: Vec::new(),
             heads: crate::memhint::filled_vec(NIL, buckets),
             count: 0,
@@ -295,19 +447,128 @@ impl Tracker {
 
     /// The entry a handle refers to, if it still exists.
     #[inline]
-    pub fn entry(&self, h: Handle) -> Option<&Entry> {
-        self.slots.get(h.idx as usize)?.entry.as_ref().filter(|e| e.id == h.id)
+    pub fn entry(&self, h: Handle) -> Option<Entry<'_>> {
+        self.conn(h).map(|c| self.view(c))
     }
 
-    /// Mutable access to an entry (NAT bindings, helpers). Use
-    /// [`Tracker::set_mark`] for the mark so the MARK event is cached.
-    pub fn entry_mut(&mut self, h: Handle) -> Option<&mut Entry> {
-        self.slots.get_mut(h.idx as usize)?.entry.as_mut().filter(|e| e.id == h.id)
+    /// The stored entry a handle refers to.
+    #[inline(always)]
+    pub(crate) fn conn(&self, h: Handle) -> Option<&Conn> {
+        self.slots.get(h.idx as usize)?.as_ref().filter(|e| e.id == h.id)
+    }
+
+    /// The stored entry a handle refers to, mutable.
+    #[inline(always)]
+    pub(crate) fn conn_mut(&mut self, h: Handle) -> Option<&mut Conn> {
+        self.slots.get_mut(h.idx as usize)?.as_mut().filter(|e| e.id == h.id)
+    }
+
+    /// The snapshot of a stored entry.
+    fn view<'a>(&'a self, c: &'a Conn) -> Entry<'a> {
+        let wide = self.wide_of(c);
+        let cold = if c.cold == NO_COLD { None } else { self.cold.get(c.cold) };
+        Entry {
+            tuples: [c.tuple(0, wide), c.tuple(1, wide)],
+            zone: c.zone,
+            status: c.status,
+            id: c.id,
+            timeout_at_ns: c.timeout_at_ns,
+            counters: c.counters,
+            start_ns: cold.map_or(0, |k| k.start_ns),
+            mark: c.mark,
+            helper: c.helper,
+            timeouts: cold.and_then(|k| k.timeouts.as_deref()),
+            help: cold.and_then(|k| k.help.as_deref()),
+            tcp: self.tcp_of(c),
+        }
+    }
+
+    /// A wide entry's addresses.
+    #[inline(always)]
+    fn wide_of(&self, c: &Conn) -> Option<&WideAddrs> {
+        if c.wide { self.wide.get(c.addr[0] as u32) } else { None }
+    }
+
+    /// A TCP entry's window tracker.
+    #[inline(always)]
+    fn tcp_of(&self, c: &Conn) -> Option<&TcpConn> {
+        if c.proto == 6 && c.l4 != NO_TCP { self.tcp.get(c.l4 as u32) } else { None }
+    }
+
+    /// The TCP window tracker of slot `idx`, mutable.
+    pub(crate) fn tcp_mut(&mut self, idx: u32) -> Option<&mut TcpConn> {
+        let c = self.e(idx);
+        if c.proto == 6 && c.l4 != NO_TCP { self.tcp.get_mut(c.l4 as u32) } else { None }
+    }
+
+    /// The tuple of direction `d` of slot `idx`.
+    #[inline]
+    pub(crate) fn tuple(&self, idx: u32, d: usize) -> Tuple {
+        let c = self.e(idx);
+        c.tuple(d, self.wide_of(c))
+    }
+
+    /// The hash of slot `idx`'s tuple of direction `d` in its zone.
+    fn hash_of(&self, idx: u32, d: usize) -> u32 {
+        let c = self.e(idx);
+        if c.wide {
+            tuple_hash(&self.tuple(idx, d), c.zone)
+        } else {
+            Key { addr: c.addr[d], ports: c.ports[d], l3: c.l3, proto: c.proto, narrow: true }.hash(c.zone)
+        }
+    }
+
+    /// Both tuples of slot `idx`.
+    pub(crate) fn tuples(&self, idx: u32) -> [Tuple; 2] {
+        [self.tuple(idx, 0), self.tuple(idx, 1)]
+    }
+
+    /// Replaces the tuples of slot `idx` (NAT: the reply tuple of an
+    /// unconfirmed entry).
+    pub(crate) fn set_tuples(&mut self, idx: u32, t: &[Tuple; 2]) {
+        let Tracker { slots, wide, .. } = self;
+        let c = slots[idx as usize].as_mut().expect("live slot");
+        if c.wide {
+            wide.take(c.addr[0] as u32);
+        }
+        store_tuples(c, t, wide);
+    }
+
+    /// The cold part of slot `idx`, if it has one.
+    pub(crate) fn cold(&self, idx: u32) -> Option<&Cold> {
+        let c = self.e(idx).cold;
+        if c == NO_COLD { None } else { self.cold.get(c) }
+    }
+
+    /// The cold part of slot `idx`, made if it has none.
+    pub(crate) fn cold_mut(&mut self, idx: u32) -> &mut Cold {
+        let mut c = self.e(idx).cold;
+        if c == NO_COLD {
+            c = self.cold.put(Cold::default());
+            self.em(idx).cold = c;
+        }
+        self.cold.get_mut(c).expect("live cold part")
+    }
+
+    /// Frees what slot `idx` holds in the side slabs.
+    fn free_sides(&mut self, idx: u32) {
+        let c = self.e(idx);
+        let (wide, tcp, cold) = (c.wide.then_some(c.addr[0] as u32), c.proto == 6 && c.l4 != NO_TCP, c.cold);
+        let l4 = c.l4 as u32;
+        if let Some(w) = wide {
+            self.wide.take(w);
+        }
+        if tcp {
+            self.tcp.take(l4);
+        }
+        if cold != NO_COLD {
+            self.cold.take(cold);
+        }
     }
 
     /// `ct mark set`: nft_ct_set_eval caches IPCT_MARK when the mark changes.
     pub fn set_mark(&mut self, h: Handle, mark: u32) {
-        if let Some(e) = self.entry_mut(h)
+        if let Some(e) = self.conn_mut(h)
             && e.mark != mark
         {
             e.mark = mark;
@@ -315,13 +576,22 @@ impl Tracker {
         }
     }
 
+    /// `ct helper set` (nft_ct_helper_obj_eval) and the like: attaches a
+    /// helper to the connection. The caller decides when that is allowed
+    /// (the kernel assigns one only to a connection not yet confirmed).
+    pub fn set_helper(&mut self, h: Handle, helper: Option<crate::Helper>) {
+        if let Some(e) = self.conn_mut(h) {
+            e.helper = helper;
+        }
+    }
+
     /// Confirmed entries in insertion order.
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
         let mut cur = self.first;
         core::iter::from_fn(move || {
-            let s = self.slots.get(cur as usize)?;
-            cur = s.next;
-            s.entry.as_ref()
+            let c = self.slots.get(cur as usize)?.as_ref()?;
+            cur = self.order[cur as usize].next;
+            Some(self.view(c))
         })
     }
 
@@ -336,18 +606,18 @@ impl Tracker {
     }
 
     fn handle(&self, idx: u32) -> Handle {
-        let id = self.slots[idx as usize].entry.as_ref().map_or(0, |e| e.id);
+        let id = self.slots[idx as usize].as_ref().map_or(0, |e| e.id);
         Handle { idx, id, reply: false }
     }
 
     #[inline(always)]
-    fn e(&self, idx: u32) -> &Entry {
-        self.slots[idx as usize].entry.as_ref().expect("live slot")
+    fn e(&self, idx: u32) -> &Conn {
+        self.slots[idx as usize].as_ref().expect("live slot")
     }
 
     #[inline(always)]
-    fn em(&mut self, idx: u32) -> &mut Entry {
-        self.slots[idx as usize].entry.as_mut().expect("live slot")
+    fn em(&mut self, idx: u32) -> &mut Conn {
+        self.slots[idx as usize].as_mut().expect("live slot")
     }
 
     /// The bucket of a hash: reciprocal_scale of a 32-bit hash, as
@@ -372,20 +642,45 @@ impl Tracker {
     /// entry: a node whose tag differs cannot hold `t` in `zone`).
     #[inline(always)]
     fn find_in(&self, h: u32, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
+        self.find_key(h, &Key::of(t), Some(t), zone)
+    }
+
+    /// [`Tracker::find_in`] by key: `t`, the key's tuple, may be left out
+    /// for a narrow key.
+    #[inline(always)]
+    fn find_key(&self, h: u32, k: &Key, t: Option<&Tuple>, zone: u16) -> Option<(u32, Dir)> {
         let tag = h as u16;
         let mut node = self.heads[self.bucket_of(h)];
         while node != NIL {
             let (idx, d) = (node >> 1, (node & 1) as usize);
             let l = &self.links[idx as usize];
-            if l.tag[d] == tag {
-                let e = self.e(idx);
-                if e.zone == zone && e.tuples[d] == *t {
-                    return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
-                }
+            if l.tag[d] == tag && self.holds(self.e(idx), d, k, t, zone) {
+                return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
             }
             node = l.next[d];
         }
         None
+    }
+
+    /// `c`'s tuple of direction `d` is the tuple of key `k` (`t`) in
+    /// `zone`.
+    #[inline(always)]
+    fn holds(&self, c: &Conn, d: usize, k: &Key, t: Option<&Tuple>, zone: u16) -> bool {
+        if c.ports[d] != k.ports || c.zone != zone || c.l3 != k.l3 || c.proto != k.proto {
+            return false;
+        }
+        if c.wide { self.wide_holds(c, d, k, t) } else { k.narrow && c.addr[d] == k.addr }
+    }
+
+    /// [`Tracker::holds`]' address comparison for a wide entry.
+    #[cold]
+    #[inline(never)]
+    fn wide_holds(&self, c: &Conn, d: usize, k: &Key, t: Option<&Tuple>) -> bool {
+        let (src, dst) = match t {
+            Some(t) => (t.src, t.dst),
+            None => k.addrs(),
+        };
+        self.wide_of(c).is_some_and(|w| w[2 * d] == src && w[2 * d + 1] == dst)
     }
 
     /// __nf_conntrack_find_get: an expired entry found on the way is
@@ -398,7 +693,13 @@ impl Tracker {
     /// [`Tracker::find`], `h` being `t`'s hash.
     #[inline(always)]
     fn find_at(&mut self, h: u32, t: &Tuple, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
-        let (idx, dir) = self.find_in(h, t, zone)?;
+        self.find_key_at(h, &Key::of(t), Some(t), zone, now_ns)
+    }
+
+    /// [`Tracker::find_at`] by key (see [`Tracker::find_key`]).
+    #[inline(always)]
+    fn find_key_at(&mut self, h: u32, k: &Key, t: Option<&Tuple>, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
+        let (idx, dir) = self.find_key(h, k, t, zone)?;
         if jiffies(self.e(idx).timeout_at_ns) <= jiffies(now_ns) {
             self.destroy_cold(idx, now_ns);
             return None;
@@ -430,6 +731,91 @@ impl Tracker {
         self.packet_inner(pkt, frame, now_ns, zone, hook)
     }
 
+    /// A batch of packets (bytes and frame each) through
+    /// [`Tracker::packet_at`], in order, with `then` called after each
+    /// with its index and verdict — where the caller runs its hooks and
+    /// [`Tracker::confirm`]s or [`Tracker::abandon`]s it — before the next
+    /// packet. Exactly what the sequence of `packet_at` and `then` calls
+    /// would do; the difference is speed in a large table: while handling
+    /// packet `i` the tracker starts loading the bucket head of packet
+    /// `i + 8`, the first entry of the chain of packet `i + 4` (by then
+    /// its bucket head is in cache) and that entry's TCP state for packet
+    /// `i + 2`, so the cache misses of several lookups overlap instead of
+    /// coming one after another. Pure hints: a
+    /// prefetch never changes what a packet finds (a chain changed in
+    /// between is simply read again).
+    pub fn packet_batch<F>(&mut self, batch: &[(&[u8], &Frame)], now_ns: u64, zone: u16, hook: Hook, mut then: F)
+    where
+        F: FnMut(&mut Tracker, usize, Verdict),
+    {
+        /// Packets ahead whose bucket head, and whose chain's first
+        /// entry, are prefetched.
+        const HEAD_AHEAD: usize = 8;
+        const ENTRY_AHEAD: usize = 4;
+        const L4_AHEAD: usize = 2;
+        let mut hashes = [None; HEAD_AHEAD];
+        for (j, &(pkt, frame)) in batch.iter().enumerate().take(HEAD_AHEAD) {
+            hashes[j] = self.prefetch_head(pkt, frame, zone);
+        }
+        for (i, &(pkt, frame)) in batch.iter().enumerate() {
+            if let Some(h) = hashes[(i + ENTRY_AHEAD) % HEAD_AHEAD].filter(|_| i + ENTRY_AHEAD < batch.len()) {
+                self.prefetch_entry(h);
+            }
+            if let Some(h) = hashes[(i + L4_AHEAD) % HEAD_AHEAD].filter(|_| i + L4_AHEAD < batch.len()) {
+                self.prefetch_l4(h);
+            }
+            // Packet i's slot in the ring is free now: packet i + 8's.
+            hashes[i % HEAD_AHEAD] = batch.get(i + HEAD_AHEAD).and_then(|&(p, f)| self.prefetch_head(p, f, zone));
+            let v = self.packet_at(pkt, frame, now_ns, zone, hook);
+            then(self, i, v);
+        }
+    }
+
+    /// Starts loading the bucket head of the packet's tuple; its hash.
+    /// IPv4 only (the common case; other packets are looked up without
+    /// help).
+    #[inline]
+    fn prefetch_head(&self, pkt: &[u8], frame: &Frame, zone: u16) -> Option<u32> {
+        let n = frame.network.as_ref()?;
+        let (Some(IpAddr::V4(s)), Some(IpAddr::V4(d)), Some(proto)) = (n.src, n.dst, n.protocol) else {
+            return None;
+        };
+        let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
+        let (src_port, dst_port) = l4_ports(pkt, th, n.end, proto)?;
+        let ports = u32::from(src_port) | u32::from(dst_port) << 16;
+        let h = Key { addr: pair(s.octets(), d.octets()), ports, l3: L3_IPV4, proto, narrow: true }.hash(zone);
+        crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(h)));
+        Some(h)
+    }
+
+    /// Starts loading the chain link and the entry (both its cache lines)
+    /// of the first node of hash `h`'s bucket.
+    #[inline]
+    fn prefetch_entry(&self, h: u32) {
+        let node = self.heads[self.bucket_of(h)];
+        if node == NIL {
+            return;
+        }
+        let idx = (node >> 1) as usize;
+        crate::memhint::prefetch(self.links.as_ptr().wrapping_add(idx));
+        let slot = self.slots.as_ptr().wrapping_add(idx);
+        crate::memhint::prefetch(slot);
+        crate::memhint::prefetch(slot.cast::<u8>().wrapping_add(size_of::<Option<Conn>>() - 1));
+    }
+
+    /// Starts loading the TCP state of the first entry of hash `h`'s
+    /// bucket (whose slot [`Tracker::prefetch_entry`] loaded).
+    #[inline]
+    fn prefetch_l4(&self, h: u32) {
+        let node = self.heads[self.bucket_of(h)];
+        let Some(Some(c)) = self.slots.get((node >> 1) as usize) else { return };
+        if c.proto == 6 && c.l4 != NO_TCP {
+            let p = self.tcp.items.as_ptr().wrapping_add(c.l4 as usize);
+            crate::memhint::prefetch(p);
+            crate::memhint::prefetch(p.cast::<u8>().wrapping_add(size_of::<Option<TcpConn>>() - 1));
+        }
+    }
+
     /// `ct timeout set` (nft_ct_timeout_obj_eval): a connection not
     /// confirmed yet gets its own timeouts, and its timeout restarts from
     /// the policy's first one (the state a new connection is in: TCP
@@ -437,7 +823,7 @@ impl Tracker {
     /// confirmed connection (measured on Linux 6.18: `ct timeout set` in a
     /// chain before conntrack, or on a later packet, changes nothing).
     pub fn set_timeouts(&mut self, h: Handle, timeouts: crate::Timeouts) -> bool {
-        let Some(e) = self.entry_mut(h) else { return false };
+        let Some(e) = self.conn_mut(h) else { return false };
         if e.is_confirmed() || e.status & status::FIXED_TIMEOUT != 0 {
             return false;
         }
@@ -450,7 +836,7 @@ impl Tracker {
         };
         // Relative until confirmation, as refresh keeps it.
         e.timeout_at_ns = first.saturating_mul(HZ).saturating_mul(TICK_NS);
-        e.timeouts = Some(Box::new(timeouts));
+        self.cold_mut(h.idx).timeouts = Some(Box::new(timeouts));
         true
     }
 
@@ -477,17 +863,29 @@ impl Tracker {
         {
             return v;
         }
-        let base = Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), l3, proto, ..Tuple::default() };
         let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
-        let Some(tuple) = l4_tuple(pkt, th, n.end, base) else {
+        let Some((src_port, dst_port)) = l4_ports(pkt, th, n.end, proto) else {
             self.stats.invalid += 1;
             return Verdict::invalid(None);
         };
-        let h = tuple_hash(&tuple, zone);
+        let whole = || Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
+        // IPv4: the key and the hash straight from the addresses; the
+        // whole tuple is needed only for a new entry.
+        let (h, k, t) = match (n.src, n.dst) {
+            (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) => {
+                let ports = u32::from(src_port) | u32::from(dst_port) << 16;
+                let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, proto, narrow: true };
+                (k.hash(zone), k, None)
+            }
+            _ => {
+                let t = whole();
+                (tuple_hash(&t, zone), Key::of(&t), Some(t))
+            }
+        };
         for _ in 0..3 {
-            let (idx, dir, new) = match self.find_at(h, &tuple, zone, now_ns) {
+            let (idx, dir, new) = match self.find_key_at(h, &k, t.as_ref(), zone, now_ns) {
                 Some((idx, dir)) => (idx, dir, false),
-                None => match self.init_conntrack(&tuple, h, zone, now_ns) {
+                None => match self.init_conntrack(&t.unwrap_or_else(whole), h, zone, now_ns) {
                     Ok(idx) => (idx, Dir::Original, true),
                     Err(v) => return v,
                 },
@@ -545,7 +943,11 @@ impl Tracker {
             self.stats.error += 1;
             return Some(Verdict::invalid(Some("short packet")));
         };
-        if hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum_ok(pkt) == Some(false) {
+        if hook == Hook::Prerouting
+            && self.cfg.checksum
+            && frame.l4_checksum.needs_verifying()
+            && frame.l4_checksum_ok(pkt) == Some(false)
+        {
             self.stats.error += 1;
             return Some(Verdict::invalid(Some(if v4 { "bad hw icmp checksum" } else { "ICMPv6 checksum failed" })));
         }
@@ -594,7 +996,7 @@ impl Tracker {
         };
         // The error must be addressed to where the connection's packets in
         // that direction go (conntrack[dir].dst == outer daddr).
-        if self.e(idx).tuples[dir as usize].dst != addr_bytes(n.dst) {
+        if self.tuple(idx, dir as usize).dst != addr_bytes(n.dst) {
             self.stats.error += 1;
             return Some(Verdict::invalid(Some("outer daddr != inner")));
         }
@@ -613,7 +1015,7 @@ impl Tracker {
         // loading that bucket head now (a cache miss in a large table).
         let rh = tuple_hash(&reply, zone);
         crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(rh)));
-        self.made = Some(Made { tuples: [*tuple, reply], zone, hashes: [h, rh] });
+        self.made = Some(Made { tuples: [*tuple, reply], compact: None, zone, hashes: [h, rh] });
         if self.cfg.max != 0 && self.count >= self.cfg.max && !self.early_drop(self.bucket_of(h), now_ns) {
             self.gc_early_drop = true;
             self.stats.drop += 1;
@@ -621,40 +1023,49 @@ impl Tracker {
         }
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        let entry = Entry {
-            tuples: [*tuple, reply],
-            id,
-            status: 0,
-            mark: 0,
+        let mut conn = Conn {
+            addr: [0; 2],
+            ports: [0; 2],
+            l3: 0,
+            proto: 0,
             zone,
-            helper: None,
-            help: None,
             pending: 0,
+            helper: None,
+            wide: false,
             timeout_at_ns: 0,
-            start_ns: 0,
             counters: [(0, 0); 2],
-            timeouts: None,
-            l4: L4::Generic,
+            l4: if tuple.proto == 6 { NO_TCP } else { 0 },
+            id,
+            mark: 0,
+            status: 0,
+            cold: NO_COLD,
         };
-        let slot = Slot { entry: Some(entry), prev: NIL, next: NIL, heap: NIL };
+        store_tuples(&mut conn, &[*tuple, reply], &mut self.wide);
+        if let Some(m) = self.made.as_mut().filter(|_| !conn.wide) {
+            m.compact = Some((conn.addr, conn.ports));
+        }
         let idx = match self.free.pop() {
             Some(i) => {
-                self.slots[i as usize] = slot;
+                self.slots[i as usize] = Some(conn);
                 self.links[i as usize] = UNLINKED;
+                self.order[i as usize] = UNORDERED;
                 i
             }
             None => {
                 if self.slots.len() == self.slots.capacity() {
-                    // Doubling, as `push` would, into a fresh block backed
-                    // by huge pages (see `memhint`). The move is a copy
-                    // (about 30 ms per 100 MB) where `push` would have
-                    // remapped the old pages, which would then stay small.
-                    let cap = (2 * self.slots.capacity()).max(4);
+                    // Into a fresh block backed by huge pages (see
+                    // `memhint`), by an eighth ([`grown`]). The move is a
+                    // copy (about 30 ms per 100 MB) where `push` would
+                    // have remapped the old pages, which would then stay
+                    // small.
+                    let cap = grown(self.slots.capacity());
                     crate::memhint::regrow(&mut self.slots, cap);
                     crate::memhint::regrow(&mut self.links, cap);
+                    crate::memhint::regrow(&mut self.order, cap);
                 }
-                self.slots.push(slot);
+                self.slots.push(Some(conn));
                 self.links.push(UNLINKED);
+                self.order.push(UNORDERED);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -714,7 +1125,9 @@ impl Tracker {
         now_ns: u64,
     ) -> Outcome {
         let len = (n.end - n.offset) as u64;
-        let check_sum = hook == Hook::Prerouting && self.cfg.checksum;
+        // nf_checksum at prerouting only, and only where the device did
+        // not verify the checksum (Frame::l4_checksum).
+        let check_sum = hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum.needs_verifying();
         let proto = self.e(idx).proto();
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
@@ -731,18 +1144,15 @@ impl Tracker {
                     return Outcome::Invalid(Some("bad checksum"));
                 }
                 let now_j = jiffies(now_ns);
-                let (udp_t, stream_t) = match &self.e(idx).timeouts {
+                let (udp_t, stream_t) = match self.own_timeouts(idx) {
                     Some(t) => (t.udp, t.udp_stream),
                     None => (self.cfg.udp_timeout, self.cfg.udp_timeout_stream),
                 };
                 let e = self.em(idx);
                 if new {
-                    e.l4 = L4::Udp { stream_ts: now_j + 2 * HZ };
+                    e.l4 = now_j + 2 * HZ;
                 }
-                let stream_ts = match e.l4 {
-                    L4::Udp { stream_ts } => stream_ts,
-                    _ => 0,
-                };
+                let stream_ts = e.l4;
                 if e.status & status::SEEN_REPLY != 0 {
                     // Replied; still active 2 s after creation: a stream,
                     // ASSURED with the stream timeout (nf_conntrack_udp_packet).
@@ -758,31 +1168,35 @@ impl Tracker {
                 }
             }
             1 | 58 => {
-                let e = self.em(idx);
-                if new {
-                    e.l4 = L4::Icmp;
-                }
-                let (t0, l3) = (e.tuples[0], e.tuples[0].l3);
+                let e = self.e(idx);
+                // The original tuple's ICMP type (`dst_port >> 8`).
+                let (ty0, l3) = ((e.ports[0] >> 24) as u8, e.l3);
                 if proto == 1 {
                     // nf_conntrack_icmp_packet: only requests create
                     // entries (checked on every packet: tuplehash[0]).
-                    if l3 != L3_IPV4 || !matches!(t0.icmp_type(), 8 | 13 | 15 | 17) {
+                    if l3 != L3_IPV4 || !matches!(ty0, 8 | 13 | 15 | 17) {
                         return Outcome::Invalid(None);
                     }
-                    self.e(idx).timeouts.as_ref().map_or(self.cfg.icmp_timeout, |t| t.icmp)
+                    self.own_timeouts(idx).map_or(self.cfg.icmp_timeout, |t| t.icmp)
                 } else {
                     // nf_conntrack_icmpv6_packet: echo request and node
                     // information query create entries.
-                    if l3 != L3_IPV6 || (new && !matches!(t0.icmp_type(), 128 | 139)) {
+                    if l3 != L3_IPV6 || (new && !matches!(ty0, 128 | 139)) {
                         return Outcome::Invalid(None);
                     }
-                    self.e(idx).timeouts.as_ref().map_or(self.cfg.icmpv6_timeout, |t| t.icmpv6)
+                    self.own_timeouts(idx).map_or(self.cfg.icmpv6_timeout, |t| t.icmpv6)
                 }
             }
-            _ => self.e(idx).timeouts.as_ref().map_or(self.cfg.generic_timeout, |t| t.generic),
+            _ => self.own_timeouts(idx).map_or(self.cfg.generic_timeout, |t| t.generic),
         };
         self.refresh(idx, dir, timeout, len, now_ns);
         Outcome::Accept
+    }
+
+    /// A `ct timeout` policy of slot `idx`.
+    #[inline(always)]
+    fn own_timeouts(&self, idx: u32) -> Option<&crate::Timeouts> {
+        self.cold(idx)?.timeouts.as_deref()
     }
 
     /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
@@ -831,17 +1245,25 @@ impl Tracker {
         if let Err(r) = tcp::check_segment(seg.flags) {
             return Err(Outcome::Invalid(Some(r)));
         }
-        let e = self.slots[idx as usize].entry.as_mut().expect("live slot");
         // A connection with a `ct timeout` policy uses its own timeouts.
-        let own = e.timeouts.as_ref().map(|t| t.tcp.clone());
-        let cfg = own.as_ref().unwrap_or(&self.cfg.tcp);
+        let own = self.own_timeouts(idx).map(|t| t.tcp.clone());
+        let Tracker { slots, tcp: side, cfg: global, .. } = self;
+        let e = slots[idx as usize].as_mut().expect("live slot");
+        let cfg = own.as_ref().unwrap_or(&global.tcp);
         if new {
             match TcpConn::new(&seg, cfg) {
-                Ok(c) => e.l4 = L4::Tcp(c),
+                Ok(c) => {
+                    if e.l4 != NO_TCP {
+                        side.take(e.l4 as u32);
+                    }
+                    e.l4 = u64::from(side.put(c));
+                }
                 Err(r) => return Err(Outcome::Invalid(Some(r))),
             }
         }
-        let L4::Tcp(conn) = &mut e.l4 else { return Err(Outcome::Invalid(None)) };
+        let Some(conn) = (if e.l4 == NO_TCP { None } else { side.get_mut(e.l4 as u32) }) else {
+            return Err(Outcome::Invalid(None));
+        };
         let old_state = if new { TcpState::None } else { conn.state };
         let old_status = e.status;
         let action = conn.packet_action(dir, &seg, &mut e.status, cfg);
@@ -879,7 +1301,7 @@ impl Tracker {
                     let left = jiffies(e.timeout_at_ns).saturating_sub(now_j);
                     if left >= 120 * HZ && left > secs * HZ {
                         e.timeout_at_ns = (now_j + secs * HZ) * TICK_NS;
-                        let pos = self.slots[idx as usize].heap as usize;
+                        let pos = self.order[idx as usize].heap as usize;
                         let at = self.e(idx).timeout_at_ns;
                         if at < self.timers[pos].at() {
                             self.timers[pos].set_at(at);
@@ -924,7 +1346,7 @@ impl Tracker {
         // heap alone without reading the node (a cache miss per packet in
         // a large table).
         if at < old {
-            let pos = self.slots[idx as usize].heap as usize;
+            let pos = self.order[idx as usize].heap as usize;
             if at < self.timers[pos].at() {
                 self.timers[pos].set_at(at);
                 self.sift_up(pos);
@@ -944,7 +1366,7 @@ impl Tracker {
         // The usual case, an established packet that changed nothing an
         // event reports: what `confirm_handle` ends with, without its
         // frame.
-        if let Some(e) = self.entry(h)
+        if let Some(e) = self.conn(h)
             && e.is_confirmed()
             && e.pending == 0
         {
@@ -958,7 +1380,7 @@ impl Tracker {
     /// attaching the packet to the entry already in the table
     /// (__nf_ct_resolve_clash: stat clash_resolve).
     pub fn confirm_handle(&mut self, h: &mut Handle, now_ns: u64) -> bool {
-        let Some(e) = self.entry(*h) else {
+        let Some(e) = self.conn(*h) else {
             // Killed meanwhile (a RST): the packet still passes.
             return true;
         };
@@ -972,24 +1394,39 @@ impl Tracker {
         if h.reply {
             return true;
         }
-        let (orig, reply, zone) = (e.tuples[0], e.tuples[1], e.zone);
+        let zone = e.zone;
+        // A compact entry is looked up by its keys, without its tuples.
+        let keys = (!e.wide).then(|| {
+            [0, 1].map(|d| Key { addr: e.addr[d], ports: e.ports[d], l3: e.l3, proto: e.proto, narrow: true })
+        });
+        let compact = (!e.wide).then_some((e.addr, e.ports));
         // Each tuple hashed once for the clash check and the insertion (or
         // when the entry was made, if its tuples are still the ones hashed
         // then: NAT may have changed the reply tuple).
         let hashes = match self.made.take() {
-            Some(m) if m.tuples[0] == orig && m.tuples[1] == reply && m.zone == zone => m.hashes,
-            _ => [tuple_hash(&orig, zone), tuple_hash(&reply, zone)],
+            Some(m) if m.zone == zone && compact.is_some() && m.compact == compact => m.hashes,
+            Some(m) if m.zone == zone && compact.is_none() && m.tuples == self.tuples(idx) => m.hashes,
+            _ => self.tuples(idx).map(|t| tuple_hash(&t, zone)),
         };
-        if let Some((w, _)) = self.find_in(hashes[0], &orig, zone).or_else(|| self.find_in(hashes[1], &reply, zone)) {
+        let clash = match keys {
+            Some([k0, k1]) => {
+                self.find_key(hashes[0], &k0, None, zone).or_else(|| self.find_key(hashes[1], &k1, None, zone))
+            }
+            None => {
+                let [orig, reply] = self.tuples(idx);
+                self.find_in(hashes[0], &orig, zone).or_else(|| self.find_in(hashes[1], &reply, zone))
+            }
+        };
+        if let Some((w, _)) = clash {
+            let [orig, reply] = self.tuples(idx);
             // nf_ct_resolve_clash: UDP, UDP-Lite and ICMPv6 allow merging
             // into an identical entry (same tuples, either orientation).
-            let we = self.e(w);
+            let wt = self.tuples(w);
             let allow = matches!(orig.proto, 17 | 136) || (orig.proto == 58 && orig.l3 == L3_IPV6);
-            let same =
-                (we.tuples[0] == orig && we.tuples[1] == reply) || (we.tuples[0] == reply && we.tuples[1] == orig);
+            let same = (wt[0] == orig && wt[1] == reply) || (wt[0] == reply && wt[1] == orig);
             if allow && same {
                 let bytes = self.e(idx).counters[0].1;
-                let wdir = if we.tuples[0] == orig { 0 } else { 1 };
+                let wdir = if wt[0] == orig { 0 } else { 1 };
                 let c = &mut self.em(w).counters[wdir];
                 c.0 += 1;
                 c.1 += bytes;
@@ -1008,12 +1445,14 @@ impl Tracker {
         let e = self.em(idx);
         e.status |= status::CONFIRMED;
         e.timeout_at_ns = now_j.saturating_mul(TICK_NS).saturating_add(e.timeout_at_ns);
-        e.start_ns = now_ns;
         e.pending |= if e.status & status::EXPECTED != 0 { ipct::RELATED } else { ipct::NEW };
         if e.helper.is_some() {
             e.pending |= ipct::HELPER;
         }
         let at = e.timeout_at_ns;
+        if self.cfg.timestamp {
+            self.cold_mut(idx).start_ns = now_ns;
+        }
         // Chains: new entries go to the head (hlist_nulls_add_head_rcu).
         for (d, h) in hashes.into_iter().enumerate() {
             let b = self.bucket_of(h);
@@ -1022,18 +1461,21 @@ impl Tracker {
             l.tag[d] = h as u16;
             self.heads[b] = idx << 1 | d as u32;
         }
-        let s = &mut self.slots[idx as usize];
+        let s = &mut self.order[idx as usize];
         s.prev = self.last;
         s.next = NIL;
         if self.last == NIL {
             self.first = idx;
         } else {
-            self.slots[self.last as usize].next = idx;
+            self.order[self.last as usize].next = idx;
         }
         self.last = idx;
+        if self.timers.len() == self.timers.capacity() {
+            self.timers.reserve_exact(grown(self.timers.capacity()) - self.timers.len());
+        }
         self.timers.push(Timer::new(at, idx));
         let pos = self.timers.len() - 1;
-        self.slots[idx as usize].heap = pos as u32;
+        self.order[idx as usize].heap = pos as u32;
         self.sift_up(pos);
         self.deliver(idx, now_ns);
         true
@@ -1048,11 +1490,11 @@ impl Tracker {
     /// Keep the cause's entry until the generated packet was confirmed:
     /// call [`Tracker::abandon`] for the cause afterwards.
     pub fn attach(&self, cause: &Verdict) -> Verdict {
-        let Some(h) = cause.handle.filter(|h| self.entry(*h).is_some()) else {
+        let Some(h) = cause.handle.filter(|h| self.conn(*h).is_some()) else {
             return Verdict::invalid(None);
         };
         let dir = if cause.dir == Dir::Original { Dir::Reply } else { Dir::Original };
-        let unconfirmed_reply = !self.entry(h).is_some_and(|e| e.is_confirmed()) && dir == Dir::Reply;
+        let unconfirmed_reply = !self.conn(h).is_some_and(|e| e.is_confirmed()) && dir == Dir::Reply;
         Verdict {
             handle: Some(Handle { reply: unconfirmed_reply || h.reply, ..h }),
             state: CtState::Related,
@@ -1066,7 +1508,7 @@ impl Tracker {
     /// (A confirmed entry keeps what the packet changed; its cached events
     /// go out with the next accepted packet, as in the kernel.)
     pub fn abandon(&mut self, h: Handle) {
-        if let Some(e) = self.entry(h)
+        if let Some(e) = self.conn(h)
             && !e.is_confirmed()
         {
             self.release(h.idx);
@@ -1090,7 +1532,8 @@ impl Tracker {
         }
         self.nat_forget(idx);
         self.drop_master_ref(idx);
-        self.slots[idx as usize].entry = None;
+        self.free_sides(idx);
+        self.slots[idx as usize] = None;
         self.free.push(idx);
         self.count -= 1;
     }
@@ -1103,8 +1546,7 @@ impl Tracker {
             return;
         }
         for d in 0..2 {
-            let t = self.e(idx).tuples[d];
-            let b = self.bucket(&t, self.e(idx).zone);
+            let b = self.bucket_of(self.hash_of(idx, d));
             let me = idx << 1 | d as u32;
             let after = self.links[idx as usize].next[d];
             if self.heads[b] == me {
@@ -1124,35 +1566,27 @@ impl Tracker {
         }
         self.nat_forget(idx);
         self.drop_master_ref(idx);
-        let (prev, next, pos) = {
-            let s = &self.slots[idx as usize];
-            (s.prev, s.next, s.heap as usize)
-        };
+        let Order { prev, next, heap } = self.order[idx as usize];
         if prev == NIL {
             self.first = next;
         } else {
-            self.slots[prev as usize].next = next;
+            self.order[prev as usize].next = next;
         }
         if next == NIL {
             self.last = prev;
         } else {
-            self.slots[next as usize].prev = prev;
+            self.order[next as usize].prev = prev;
         }
-        self.heap_remove(pos);
-        let e = self.slots[idx as usize].entry.take().expect("live slot");
-        self.free.push(idx);
-        self.count -= 1;
-        if !self.expects.is_empty() {
-            // nf_ct_remove_expectations of the master.
-            self.expire_expectations(now_ns);
-        }
-        if self.cfg.events {
+        self.heap_remove(heap as usize);
+        // The DESTROY event shows the entry as it was.
+        let event = self.cfg.events.then(|| {
+            let e = self.view(self.e(idx));
             let now_j = jiffies(now_ns);
             let to_j = jiffies(e.timeout_at_ns);
             let left = to_j.saturating_sub(now_j) / HZ;
             // tstamp->stop: now, minus how long ago the timeout ran out.
             let stop = now_ns.saturating_sub(now_j.saturating_sub(to_j) * TICK_NS);
-            self.events.push(Event {
+            Event {
                 kind: EventKind::Destroy,
                 time_ns: now_ns,
                 bits: ipct::DESTROY,
@@ -1166,7 +1600,18 @@ impl Tracker {
                 timestamps: self.cfg.timestamp.then_some((e.start_ns, stop)),
                 mark: (e.mark != 0).then_some(e.mark),
                 helper: e.helper,
-            });
+            }
+        });
+        self.free_sides(idx);
+        self.slots[idx as usize] = None;
+        self.free.push(idx);
+        self.count -= 1;
+        if !self.expects.is_empty() {
+            // nf_ct_remove_expectations of the master.
+            self.expire_expectations(now_ns);
+        }
+        if let Some(ev) = event {
+            self.events.push(ev);
         }
     }
 
@@ -1178,9 +1623,9 @@ impl Tracker {
         if bits == 0 || !self.cfg.events {
             return;
         }
-        let e = self.e(idx);
+        let e = self.view(self.e(idx));
         let kind = if bits & (ipct::NEW | ipct::RELATED) != 0 { EventKind::New } else { EventKind::Update };
-        self.events.push(Event {
+        let ev = Event {
             kind,
             time_ns: now_ns,
             bits,
@@ -1194,7 +1639,8 @@ impl Tracker {
             timestamps: None,
             mark: (e.mark != 0 || bits & ipct::MARK != 0).then_some(e.mark),
             helper: e.helper,
-        });
+        };
+        self.events.push(ev);
     }
 
     /// Runs the timers up to `now_ns` (packet clock): entries whose timeout
@@ -1231,10 +1677,10 @@ impl Tracker {
         let max95 = self.cfg.max / 100 * 95;
         let mut cur = self.first;
         while cur != NIL && self.count >= max95 {
-            let next = self.slots[cur as usize].next;
+            let next = self.order[cur as usize].next;
             let e = self.e(cur);
             let closing = matches!(
-                e.tcp_state(),
+                self.tcp_of(e).map(|c| c.state),
                 Some(
                     TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait
                 )
@@ -1264,7 +1710,7 @@ impl Tracker {
 
     fn heap_set(&mut self, pos: usize, node: Timer) {
         self.timers[pos] = node;
-        self.slots[node.idx as usize].heap = pos as u32;
+        self.order[node.idx as usize].heap = pos as u32;
     }
 
     fn sift_up(&mut self, mut pos: usize) {
@@ -1303,7 +1749,7 @@ impl Tracker {
         if pos < self.timers.len() {
             self.heap_set(pos, last);
             self.sift_down(pos);
-            let p = self.slots[last.idx as usize].heap as usize;
+            let p = self.order[last.idx as usize].heap as usize;
             self.sift_up(p);
         }
     }
@@ -1369,8 +1815,8 @@ mod link_tests {
     /// find_raw against a scan of every confirmed entry.
     fn model_find(tr: &Tracker, t: &Tuple, zone: u16) -> Option<(u32, Dir)> {
         tr.slots.iter().enumerate().find_map(|(i, s)| {
-            let e = s.entry.as_ref().filter(|e| e.is_confirmed() && e.zone == zone)?;
-            let d = e.tuples.iter().position(|x| x == t)?;
+            s.as_ref().filter(|e| e.is_confirmed() && e.zone == zone)?;
+            let d = tr.tuples(i as u32).iter().position(|x| x == t)?;
             Some((i as u32, if d == 0 { Dir::Original } else { Dir::Reply }))
         })
     }
@@ -1383,7 +1829,7 @@ mod link_tests {
                 let (idx, d) = (node >> 1, (node & 1) as usize);
                 let e = tr.e(idx);
                 assert!(e.is_confirmed());
-                let h = tuple_hash(&e.tuples[d], e.zone);
+                let h = tuple_hash(&tr.tuple(idx, d), e.zone);
                 assert_eq!(tr.bucket_of(h), b);
                 assert_eq!(tr.links[idx as usize].tag[d], h as u16);
                 nodes += 1;
@@ -1402,6 +1848,46 @@ mod link_tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_batch_does_what_its_packets_one_by_one_do() {
+        // New flows, their replies in the same batch, repeats, an expired
+        // flow coming back: the batch must find and make what the
+        // sequence finds and makes.
+        let frames: Vec<Vec<u8>> = (0..600u32).map(|i| udp((i * 7) % 150, (i / 150) % 2 == 1 && i % 5 != 0)).collect();
+        let parsed: Vec<Frame> = frames.iter().map(|b| ctc_wire::parse_frame(b)).collect();
+        let cfg = Config { buckets: 64, checksum: false, ..Config::default() };
+        let (mut one, mut batch) = (Tracker::new(cfg.clone()), Tracker::new(cfg));
+        let (mut seen_one, mut seen_batch) = (Vec::new(), Vec::new());
+        for (round, chunk) in (0..frames.len()).collect::<Vec<_>>().chunks(37).enumerate() {
+            let now = T0 + round as u64 * 5 * S;
+            for &i in chunk {
+                let v = one.packet(&frames[i], &parsed[i], now, 0);
+                if let Some(h) = v.handle {
+                    assert!(one.confirm(h, now));
+                }
+                seen_one.push(v);
+            }
+            let b: Vec<(&[u8], &Frame)> = chunk.iter().map(|&i| (&frames[i][..], &parsed[i])).collect();
+            batch.packet_batch(&b, now, 0, Hook::Prerouting, |tr, _, v| {
+                if let Some(h) = v.handle {
+                    assert!(tr.confirm(h, now));
+                }
+                seen_batch.push(v);
+            });
+            one.advance(now + 4 * S);
+            batch.advance(now + 4 * S);
+        }
+        assert_eq!(seen_one, seen_batch);
+        assert!(seen_one.iter().any(|v| v.state == CtState::New));
+        assert!(seen_one.iter().any(|v| v.state == CtState::Established));
+        // Flows expired and came back as new ones.
+        assert!(seen_one.iter().filter(|v| v.state == CtState::New).count() > 150);
+        assert_eq!(one.take_events(), batch.take_events());
+        assert_eq!(one.stats(), batch.stats());
+        assert_eq!(one.entries().collect::<Vec<_>>(), batch.entries().collect::<Vec<_>>());
+        check(&batch);
     }
 
     #[test]
@@ -1435,5 +1921,116 @@ mod link_tests {
         tr.flush(T0 + 42 * S);
         assert_eq!(tr.count(), 0);
         check(&tr);
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    //! The compact form of the tuples: every tuple comes back as stored,
+    //! and a lookup finds exactly the tuples stored, compact or wide.
+    use super::*;
+
+    fn conn() -> Conn {
+        Conn {
+            addr: [0; 2],
+            ports: [0; 2],
+            l3: 0,
+            proto: 0,
+            zone: 0,
+            pending: 0,
+            helper: None,
+            wide: false,
+            timeout_at_ns: 0,
+            counters: [(0, 0); 2],
+            l4: 0,
+            id: 1,
+            mark: 0,
+            status: 0,
+            cold: NO_COLD,
+        }
+    }
+
+    #[test]
+    fn narrow_keys_hash_as_their_tuples() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for i in 0..2000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let t = Tuple {
+                src: crate::tuple::addr_bytes(IpAddr::from((x as u32).to_be_bytes())),
+                dst: crate::tuple::addr_bytes(IpAddr::from(((x >> 32) as u32).to_be_bytes())),
+                src_port: x as u16 ^ (x >> 48) as u16,
+                dst_port: (x >> 16) as u16,
+                l3: if i % 3 == 0 { L3_IPV4 } else { (x >> 40) as u8 },
+                proto: (x >> 24) as u8,
+            };
+            let k = Key::of(&t);
+            assert!(k.narrow);
+            assert_eq!(k.addrs(), (t.src, t.dst));
+            for zone in [0, 1, (x >> 8) as u16] {
+                assert_eq!(k.hash(zone), tuple_hash(&t, zone));
+            }
+        }
+    }
+
+    #[test]
+    fn a_slot_is_96_bytes() {
+        assert_eq!(crate::SLOT_BYTES, 96);
+    }
+
+    #[test]
+    fn tuples_round_trip() {
+        let v4 = Tuple::new("192.0.2.2".parse().unwrap(), "203.0.113.9".parse().unwrap(), 6, 40000, 443);
+        let v6 = Tuple::new("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap(), 17, 53, 5353);
+        // An IPv4 tuple built by hand with bytes past the fourth: kept
+        // whole, and distinct from the tuple without them.
+        let mut odd = v4;
+        odd.dst[9] = 1;
+        let icmp = Tuple::icmp("192.0.2.2".parse().unwrap(), "192.0.2.1".parse().unwrap(), 8, 0, 77);
+        let mut side = Side::new();
+        for t in [v4, v6, odd, icmp] {
+            let pair = [t, t.invert().unwrap()];
+            let mut c = conn();
+            store_tuples(&mut c, &pair, &mut side);
+            let w = if c.wide { side.get(c.addr[0] as u32) } else { None };
+            assert_eq!([c.tuple(0, w), c.tuple(1, w)], pair);
+            assert_eq!(c.wide, t != v4 && t != icmp);
+        }
+    }
+
+    #[test]
+    fn lookups_tell_compact_and_wide_tuples_apart() {
+        let mut tr = Tracker::new(Config { buckets: 3, ..Config::default() });
+        let v4 = Tuple::new("192.0.2.2".parse().unwrap(), "203.0.113.9".parse().unwrap(), 17, 40000, 53);
+        let mut odd = v4;
+        odd.src[15] = 7;
+        let v6 = Tuple::new("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap(), 17, 40000, 53);
+        let now = 1_795_246_120 * 1_000_000_000;
+        for t in [v4, odd, v6] {
+            let h = tuple_hash(&t, 0);
+            let idx = tr.init_conntrack(&t, h, 0, now).unwrap();
+            assert!(tr.confirm(tr.handle(idx), now));
+        }
+        for t in [v4, odd, v6] {
+            let (idx, dir) = tr.find_raw(&t, 0).unwrap();
+            assert_eq!((tr.tuple(idx, 0), dir), (t, Dir::Original));
+            let r = t.invert().unwrap();
+            let (ridx, rdir) = tr.find_raw(&r, 0).unwrap();
+            assert_eq!((ridx, rdir), (idx, Dir::Reply));
+            assert!(tr.find_raw(&t, 1).is_none());
+        }
+        // NAT rewrites a reply tuple: it may become wide, or compact again.
+        let (idx, _) = tr.find_raw(&v4, 0).unwrap();
+        let mut r = v4.invert().unwrap();
+        r.src[12] = 1;
+        tr.set_tuples(idx, &[v4, r]);
+        assert!(tr.e(idx).wide);
+        assert_eq!(tr.tuples(idx), [v4, r]);
+        tr.set_tuples(idx, &[v4, v4.invert().unwrap()]);
+        assert!(!tr.e(idx).wide);
+        assert_eq!(tr.wide.items.iter().filter(|w| w.is_some()).count(), 2);
+        tr.flush(now);
+        assert_eq!(tr.wide.items.iter().filter(|w| w.is_some()).count(), 0);
     }
 }

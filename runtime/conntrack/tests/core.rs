@@ -183,11 +183,11 @@ fn udp_request_reply_then_stream() {
     let e = tr.entries().next().unwrap();
     assert_eq!(e.counters, [(3, 3 * 34), (2, 2 * 34)]);
     assert_eq!(
-        format::entry(e, T0 + 5 * S, tr.config()),
+        format::entry(&e, T0 + 5 * S, tr.config()),
         "udp      17 117 src=192.0.2.2 dst=203.0.113.47 sport=40202 dport=5300 packets=3 bytes=102 src=203.0.113.47 dst=192.0.2.2 sport=5300 dport=40202 packets=2 bytes=68 [ASSURED] mark=0 delta-time=5 use=1"
     );
     assert_eq!(
-        format::entry_extended(e, T0 + 5 * S, tr.config()),
+        format::entry_extended(&e, T0 + 5 * S, tr.config()),
         "ipv4     2 udp      17 117 src=192.0.2.2 dst=203.0.113.47 sport=40202 dport=5300 packets=3 bytes=102 src=203.0.113.47 dst=192.0.2.2 sport=5300 dport=40202 packets=2 bytes=68 [ASSURED] mark=0 delta-time=5 [start=Sat Nov 21 07:28:40 2026] use=1 id=1"
     );
 }
@@ -200,7 +200,7 @@ fn udp_unreplied_expires_after_30s_with_destroy() {
     pass(&mut tr, &q, T0 + 3 * S / 10);
     let e = tr.entries().next().unwrap();
     assert_eq!(
-        format::entry(e, T0 + 2 * S, tr.config()),
+        format::entry(&e, T0 + 2 * S, tr.config()),
         "udp      17 28 src=192.0.2.2 dst=203.0.113.47 sport=40203 dport=5301 packets=2 bytes=68 [UNREPLIED] src=203.0.113.47 dst=192.0.2.2 sport=5301 dport=40203 packets=0 bytes=0 mark=0 delta-time=2 use=1"
     );
     events(&mut tr);
@@ -352,7 +352,7 @@ fn generic_protocols_live_600s() {
     let e = tr.entries().next().unwrap();
     assert_eq!(e.timeout_secs(T0 + S), 600);
     assert_eq!(
-        format::entry(e, T0 + S, tr.config()),
+        format::entry(&e, T0 + S, tr.config()),
         "gre      47 600 src=192.0.2.2 dst=203.0.113.47 packets=1 bytes=28 src=203.0.113.47 dst=192.0.2.2 packets=1 bytes=28 mark=0 delta-time=1 use=1"
     );
     tr.advance(T0 + 601 * S);
@@ -530,10 +530,10 @@ fn tuples_from_packets() {
 
 #[test]
 fn entry_stays_small() {
-    let entry = core::mem::size_of::<ctc_conntrack::Entry>();
+    let entry = ctc_conntrack::SLOT_BYTES;
     let tcp = core::mem::size_of::<ctc_conntrack::TcpConn>();
-    eprintln!("size_of Entry = {entry} (TcpConn {tcp})");
-    assert!(entry <= 256, "Entry grew to {entry} bytes");
+    eprintln!("stored entry = {entry} bytes (TcpConn {tcp}, in its own slab)");
+    assert!(entry <= 96, "the stored entry grew to {entry} bytes");
 }
 
 /// A TCP segment with data (ACK|PSH).
@@ -556,7 +556,7 @@ fn ftp_control(tr: &mut Tracker) -> (u32, u32) {
     tr.advance(T0);
     let v = tr.packet_at(&syn, &ctc_wire::parse_frame(&syn), T0, 0, Hook::Prerouting);
     let h = v.handle.unwrap();
-    tr.entry_mut(h).unwrap().helper = Some(ctc_conntrack::Helper::Ftp);
+    tr.set_helper(h, Some(ctc_conntrack::Helper::Ftp));
     assert!(tr.confirm(h, T0));
     pass(tr, &tcp(SRV, 21, CLI, 40000, 0x12, 5000, 1001), T0 + 1000);
     pass(tr, &tcp(CLI, 40000, SRV, 21, 0x10, 1001, 5001), T0 + 2000);
@@ -698,4 +698,38 @@ fn rule_expectations_as_nft_ct_expect_obj_eval() {
     assert_eq!(tr.expectations().count(), 1);
     let kinds: Vec<EventKind> = tr.take_expect_events().iter().map(|e| e.kind).collect();
     assert_eq!(kinds, [EventKind::New, EventKind::New, EventKind::Destroy]);
+}
+
+/// Frame::l4_checksum: conntrack verifies the transport checksum at
+/// prerouting only when nobody did (nf_ip_checksum computes it for
+/// CHECKSUM_NONE/COMPLETE, takes CHECKSUM_UNNECESSARY and
+/// CHECKSUM_PARTIAL as good); a parsed frame is NotVerified.
+#[test]
+fn a_checksum_the_device_verified_is_not_verified_again() {
+    use ctc_wire::L4Checksum;
+    let mut broken = vec![
+        tcp(CLI, 40000, SRV, 80, 0x02, 1000, 0),
+        icmp(CLI, SRV, 8, 0, 7, b"ping"),
+        ip("2001:db8::1", "2001:db8::2", 17, 64, vec![0, 1, 0, 2, 0, 9, 0, 0, 7]),
+    ];
+    for f in &mut broken {
+        let n = f.len();
+        f[n - 1] ^= 0x55;
+    }
+    for f in &broken {
+        assert_eq!(ctc_wire::parse_frame(f).l4_checksum, L4Checksum::NotVerified);
+        let mut tr = Tracker::new(cfg());
+        let v = pass(&mut tr, f, T0);
+        assert_eq!(v.state, CtState::Invalid);
+        assert!(v.reason.is_some_and(|r| r.contains("checksum")), "{:?}", v.reason);
+        for csum in [L4Checksum::Verified, L4Checksum::NotReady] {
+            let mut tr = Tracker::new(cfg());
+            let mut frame = ctc_wire::parse_frame(f);
+            frame.l4_checksum = csum;
+            let v = tr.packet(f, &frame, T0, 0);
+            assert_eq!(v.state, CtState::New, "{csum:?}");
+            assert!(tr.confirm(v.handle.unwrap(), T0));
+            assert_eq!(tr.count(), 1);
+        }
+    }
 }

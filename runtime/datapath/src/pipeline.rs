@@ -950,13 +950,13 @@ impl Pipeline {
         let (Some(t), Some(v)) = (&mut self.ct, cur) else { return Ok(()) };
         let Some(h) = v.handle else { return Ok(()) };
         if acts.set & actions::HELPER != 0
-            && let Some(e) = t.entry_mut(h)
+            && let Some(e) = t.entry(h)
             && !e.is_confirmed()
             && e.helper.is_none()
         {
             let name = &acts.helper;
             let name = String::from_utf8_lossy(&name[..name.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
-            e.helper = ctc_conntrack::Helper::from_name(&name);
+            t.set_helper(h, ctc_conntrack::Helper::from_name(&name));
         }
         let Some(e) = t.entry(h) else { return Ok(()) };
         if e.helper.is_none() && e.status & ctc_conntrack::status::SEQ_ADJUST == 0 {

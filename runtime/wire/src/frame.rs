@@ -191,6 +191,43 @@ pub struct InnerInfo {
     pub end: usize,
 }
 
+/// What the receiving side knows of a packet's transport checksum: the
+/// kernel's `skb->ip_summed`, which NFQUEUE reports in `NFQA_SKB_INFO`.
+/// Parsing never sets it (the bytes cannot tell): a parsed frame is
+/// [`L4Checksum::NotVerified`], so replayed captures are verified as
+/// before; a live source sets it from the queue's metadata.
+///
+/// Conntrack reads it at prerouting: nf_conntrack_{tcp,udp,icmp,icmpv6}
+/// verify the checksum there (with `nf_conntrack_checksum=1`) through
+/// `nf_ip_checksum`/`nf_ip6_checksum`, which compute it only for
+/// CHECKSUM_NONE and CHECKSUM_COMPLETE and take it as good for
+/// CHECKSUM_UNNECESSARY and CHECKSUM_PARTIAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum L4Checksum {
+    /// Nobody verified it (CHECKSUM_NONE or CHECKSUM_COMPLETE; NFQUEUE
+    /// sets `NFQA_SKB_CSUM_NOTVERIFIED`; every frame read from a capture):
+    /// conntrack verifies it. The default.
+    #[default]
+    NotVerified,
+    /// The device verified it (CHECKSUM_UNNECESSARY; NFQUEUE sets neither
+    /// `NFQA_SKB_CSUMNOTREADY` nor `NFQA_SKB_CSUM_NOTVERIFIED`): conntrack
+    /// trusts it.
+    Verified,
+    /// Not filled in yet, the device will (CHECKSUM_PARTIAL: locally
+    /// generated or GSO/GRO packets; NFQUEUE sets `NFQA_SKB_CSUMNOTREADY`):
+    /// conntrack does not verify it.
+    NotReady,
+}
+
+impl L4Checksum {
+    /// Conntrack must compute the checksum to verify it (nf_ip_checksum's
+    /// CHECKSUM_NONE/COMPLETE cases).
+    #[inline]
+    pub fn needs_verifying(self) -> bool {
+        self == L4Checksum::NotVerified
+    }
+}
+
 /// A classified frame; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Frame {
@@ -206,11 +243,22 @@ pub struct Frame {
     pub malformed: Option<Malformed>,
     /// A fault in the packet quoted by an ICMP error (outer packet fine).
     pub inner_malformed: Option<Malformed>,
+    /// Whether the transport checksum still needs verifying: not from the
+    /// bytes but from where the frame came from (see [`L4Checksum`]);
+    /// [`L4Checksum::NotVerified`] after parsing.
+    pub l4_checksum: L4Checksum,
 }
 
 impl Frame {
-    const EMPTY: Frame =
-        Frame { link: None, network: None, transport: None, inner: None, malformed: None, inner_malformed: None };
+    const EMPTY: Frame = Frame {
+        link: None,
+        network: None,
+        transport: None,
+        inner: None,
+        malformed: None,
+        inner_malformed: None,
+        l4_checksum: L4Checksum::NotVerified,
+    };
 
     /// True when some header failed validation.
     pub fn is_malformed(&self) -> bool {

@@ -273,7 +273,7 @@ impl Tracker {
         let i = self.expects.iter().position(|e| {
             e.matches(t, zone)
                 && jiffies(e.timeout_at_ns) > jiffies(now_ns)
-                && self.entry(e.master).is_some_and(|m| m.is_confirmed())
+                && self.conn(e.master).is_some_and(|m| m.is_confirmed())
         })?;
         let exp = self.expects[i].clone();
         self.unlink_expect(i, now_ns);
@@ -286,13 +286,13 @@ impl Tracker {
     /// that direction go, the destination to the announced port on the
     /// master's address).
     pub(super) fn expected(&mut self, idx: u32, exp: &Expectation, now_ns: u64) {
-        let mark = self.entry(exp.master).map_or(0, |m| m.mark);
+        let mark = self.conn(exp.master).map_or(0, |m| m.mark);
         let e = self.em(idx);
         e.status |= status::EXPECTED;
         e.mark = mark;
-        e.help.get_or_insert_with(Default::default).master = Some(exp.master);
-        if let Some(m) = self.entry(exp.master).map(|_| exp.master.idx) {
-            self.em(m).help.get_or_insert_with(Default::default).children += 1;
+        self.cold_mut(idx).help.get_or_insert_with(Default::default).master = Some(exp.master);
+        if let Some(m) = self.conn(exp.master).map(|_| exp.master.idx) {
+            self.cold_mut(m).help.get_or_insert_with(Default::default).children += 1;
         }
         let Some(nat) = exp.nat else { return };
         let Some(m) = self.entry(exp.master) else { return };
@@ -312,9 +312,9 @@ impl Tracker {
 
     /// The connection goes away: its master loses a reference.
     pub(super) fn drop_master_ref(&mut self, idx: u32) {
-        let Some(m) = self.e(idx).help.as_ref().and_then(|h| h.master) else { return };
-        if self.entry(m).is_some()
-            && let Some(h) = self.em(m.idx).help.as_mut()
+        let Some(m) = self.cold(idx).and_then(|c| c.help.as_ref()).and_then(|h| h.master) else { return };
+        if self.conn(m).is_some()
+            && let Some(h) = self.cold_mut(m.idx).help.as_mut()
         {
             h.children = h.children.saturating_sub(1);
         }
@@ -324,8 +324,9 @@ impl Tracker {
     /// nft_ct_get_eval takes `nfct_help(ct->master)`, so it matches the
     /// expected connections of a helper, not its control connection).
     pub fn master_helper(&self, h: Handle) -> Option<crate::Helper> {
-        let m = self.entry(h)?.help.as_ref()?.master?;
-        self.entry(m)?.helper
+        self.conn(h)?;
+        let m = self.cold(h.idx)?.help.as_ref()?.master?;
+        self.conn(m)?.helper
     }
 
     /// nf_ct_remove_expectations: a master going away takes its
@@ -334,7 +335,7 @@ impl Tracker {
         let mut i = 0;
         while i < self.expects.len() {
             let e = &self.expects[i];
-            if jiffies(e.timeout_at_ns) <= jiffies(now_ns) || self.entry(e.master).is_none() {
+            if jiffies(e.timeout_at_ns) <= jiffies(now_ns) || self.conn(e.master).is_none() {
                 self.unlink_expect(i, now_ns);
             } else {
                 i += 1;

@@ -11,7 +11,7 @@ use crate::helpers::{ftp, tftp};
 use crate::mangle::{be16, word as be32};
 use crate::tcp::SeqAdj;
 use crate::tuple::addr_bytes;
-use crate::{CtState, Dir, Handle, Helper, L3_IPV4, L4, Tuple, Verdict, mangle, status};
+use crate::{CtState, Dir, Handle, Helper, L3_IPV4, Tuple, Verdict, mangle, status};
 
 /// What the helper step decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,8 +164,7 @@ impl Tracker {
         let (tuples, zone, nat) = (e.tuples, e.zone, e.status & (status::SRC_NAT | status::DST_NAT) != 0);
         let ctl_src = tuples[dir as usize].src_addr();
         let loose = self.cfg.ftp_loose;
-        let em = self.em(h.idx);
-        let st = &mut em.help.get_or_insert_with(Default::default).ftp;
+        let st = &mut self.cold_mut(h.idx).help.get_or_insert_with(Default::default).ftp;
         let decision = ftp::help(st, &pkt[data..end], seq, dir, ctl_src, loose);
         let (cmd, daddr_override) = match decision {
             ftp::FtpDecision::Accept => return Ok(end),
@@ -272,9 +271,8 @@ impl Tracker {
     /// nf_ct_seqadj_set: from the segment at `seq` on, this direction's
     /// sequence numbers are `off` further on.
     fn seqadj_set(&mut self, h: Handle, dir: Dir, seq: u32, off: i32) {
-        let e = self.em(h.idx);
-        e.status |= status::SEQ_ADJUST;
-        let L4::Tcp(c) = &mut e.l4 else { return };
+        self.em(h.idx).status |= status::SEQ_ADJUST;
+        let Some(c) = self.tcp_mut(h.idx) else { return };
         let adj = c.seqadj.get_or_insert_with(|| Box::new([SeqAdj::default(); 2]));
         let w = &mut adj[dir as usize];
         if w.offset_before == w.offset_after || (w.correction_pos.wrapping_sub(seq) as i32) < 0 {
@@ -289,7 +287,7 @@ impl Tracker {
     /// direction's, checksum updated incrementally.
     fn seq_adjust(&self, h: Handle, dir: Dir, pkt: &mut [u8], th: usize, end: usize) -> bool {
         let Some(e) = self.entry(h) else { return true };
-        let L4::Tcp(c) = &e.l4 else { return true };
+        let Some(c) = e.tcp else { return true };
         let Some(adj) = c.seqadj.as_ref() else { return true };
         if end < th + 20 {
             return false;

@@ -228,16 +228,16 @@ impl Tracker {
     /// either direction (entries with the same original tuple don't count:
     /// the clash is resolved at confirmation). Counts `found`.
     fn tuple_taken(&mut self, t: &Tuple, zone: u16, ignored: u32, now_ns: u64) -> bool {
-        let ign_orig = self.e(ignored).tuples[0];
+        let ign_orig = self.tuple(ignored, 0);
         let mut node = self.heads[self.bucket(t, zone)];
         while node != NIL {
             let (idx, d) = (node >> 1, (node & 1) as usize);
             node = self.links[idx as usize].next[d];
             let e = self.e(idx);
-            if idx == ignored || e.zone != zone || e.tuples[d] != *t {
+            if idx == ignored || e.zone != zone || self.tuple(idx, d) != *t {
                 continue;
             }
-            if jiffies(e.timeout_at_ns) <= jiffies(now_ns) || e.tuples[0] == ign_orig {
+            if jiffies(e.timeout_at_ns) <= jiffies(now_ns) || self.tuple(idx, 0) == ign_orig {
                 continue;
             }
             self.stats.found += 1;
@@ -273,8 +273,8 @@ impl Tracker {
         if e.status & (status::SRC_NAT | status::DST_NAT | status::SEQ_ADJUST) != 0 {
             return true;
         }
-        let me = self.e(ignored);
-        !(e.tuples[0] == me.tuples[1] && e.tuples[1] == me.tuples[0])
+        let (et, me) = (self.tuples(idx), self.tuples(ignored));
+        !(et[0] == me[1] && et[1] == me[0])
     }
 
     /// find_appropriate_src: an existing source mapping of the same
@@ -282,8 +282,8 @@ impl Tracker {
     fn appropriate_src(&self, t: &Tuple, zone: u16, r: &NatRange) -> Option<Tuple> {
         let list = self.bysource.get(&BySrc::of(t, zone))?;
         list.iter().rev().find_map(|&idx| {
-            let e = self.slots.get(idx as usize)?.entry.as_ref()?;
-            let inv = e.tuples[1].invert()?;
+            self.slots.get(idx as usize)?.as_ref()?;
+            let inv = self.tuple(idx, 1).invert()?;
             let res = Tuple { src: inv.src, src_port: inv.src_port, ..*t };
             in_range(&res, r).then_some(res)
         })
@@ -415,9 +415,8 @@ impl Tracker {
             if new != curr
                 && let Some(reply) = new.invert()
             {
-                let e = self.em(idx);
-                e.tuples[1] = reply;
-                e.status |= manip.nat_bit();
+                self.set_tuples(idx, &[orig0, reply]);
+                self.em(idx).status |= manip.nat_bit();
             }
         }
         if manip == Manip::Src {
@@ -485,7 +484,7 @@ impl Tracker {
         if e.status & status::SRC_NAT_DONE == 0 {
             return;
         }
-        let key = BySrc::of(&e.tuples[0], e.zone);
+        let key = BySrc::of(&self.tuple(idx, 0), e.zone);
         if let Some(v) = self.bysource.get_mut(&key) {
             v.retain(|&i| i != idx);
             if v.is_empty() {
