@@ -496,7 +496,7 @@ fn ct_state_ne_with_several_states_compares_the_value() {
             input,
             link: Link::Ethernet,
             data,
-            l4_csum_verified: false,
+            l4_checksum: ctc_wire::L4Checksum::NotVerified,
         })
         .collect();
     for (op, reply_verdict, by) in [("!=", "drop", "NOT_EST"), ("!", "accept", "REST")] {

@@ -204,7 +204,7 @@ impl Replay {
                 input: 0,
                 link: Link::Ethernet,
                 data: d.clone(),
-                l4_csum_verified: false,
+                l4_checksum: ctc_wire::L4Checksum::NotVerified,
             })
             .collect();
         self.run(&frames)

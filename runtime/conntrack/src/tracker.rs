@@ -39,12 +39,6 @@ const EVICTION_RANGE: usize = 8;
 pub enum Hook {
     /// NF_INET_PRE_ROUTING (forwarded and incoming packets).
     Prerouting,
-    /// NF_INET_PRE_ROUTING for a packet whose transport checksum the
-    /// kernel needs no check of: verified already (CHECKSUM_UNNECESSARY:
-    /// by the NIC, or a veth peer's stack) or not computed yet
-    /// (CHECKSUM_PARTIAL: GSO and locally generated packets, completed on
-    /// the way out). nf_checksum skips both; so does the tracker.
-    PreroutingVerified,
     /// NF_INET_LOCAL_OUT (packets the host itself sends).
     Output,
 }

@@ -30,12 +30,10 @@ pub struct Frame {
     pub input: usize,
     pub link: Link,
     pub data: Vec<u8>,
-    /// The kernel needs no check of the frame's transport checksum: it
-    /// verified it already or has not computed it yet (a live packet's
-    /// CHECKSUM_UNNECESSARY or CHECKSUM_PARTIAL, which NFQUEUE reports),
-    /// so conntrack skips its own check as nf_checksum does. `false` for
-    /// captured frames: their checksums are verified.
-    pub l4_csum_verified: bool,
+    /// What the receiving side knows of the transport checksum (a live
+    /// packet's skb state, which NFQUEUE reports): conntrack verifies it
+    /// only when nobody did. Captured frames: `NotVerified`.
+    pub l4_checksum: ctc_wire::L4Checksum,
 }
 
 #[derive(Debug)]
@@ -99,7 +97,7 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
             let link = link_of(dl).ok_or_else(|| err(format!("unsupported link type {dl:?}")))?;
             // A simple packet block has no time: it takes the previous one's.
             let time = ticks.map_or_else(|| frames.last().map_or(0, |f: &Frame| f.time_ns), |t| ticks_to_ns(t, res));
-            frames.push(Frame { time_ns: time, input, link, data, l4_csum_verified: false });
+            frames.push(Frame { time_ns: time, input, link, data, l4_checksum: ctc_wire::L4Checksum::NotVerified });
         }
     } else {
         let mut r = PcapReader::new(reader).map_err(|e| err(format!("bad pcap: {e}")))?;
@@ -112,7 +110,7 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
                 input,
                 link,
                 data: p.data.into_owned(),
-                l4_csum_verified: false,
+                l4_checksum: ctc_wire::L4Checksum::NotVerified,
             });
         }
     }

@@ -45,9 +45,10 @@
 //! back raised by one.
 
 use crate::capture::{Frame, Link};
-use crate::nfqueue::{Packet, Queue, QueueOptions, SKB_CSUM_NOTVERIFIED, SKB_GSO, Verdict};
+use crate::nfqueue::{Packet, Queue, QueueOptions, SKB_CSUM_NOTVERIFIED, SKB_CSUMNOTREADY, SKB_GSO, Verdict};
 use crate::pipeline::{FinalVerdict, Pipeline};
 use crate::stage2::{self, FastNat, STAGE_MARK, STAGE_MASK, Side, Stage2};
+use ctc_wire::L4Checksum;
 use rustix::net::{AddressFamily, SendFlags, SocketType, ipproto};
 use std::io;
 use std::io::Write as _;
@@ -619,10 +620,15 @@ impl Worker {
                     input,
                     link: Link::RawIp,
                     data: p.payload,
-                    // The queue has the GSO flag: the kernel reports the
-                    // checksum state, and without SKB_CSUM_NOTVERIFIED (or
-                    // with SKB_CSUMNOTREADY) there is nothing to verify.
-                    l4_csum_verified: p.skb_info & SKB_CSUM_NOTVERIFIED == 0,
+                    // The queue has the GSO flag, so the kernel reports the
+                    // checksum state.
+                    l4_checksum: if p.skb_info & SKB_CSUMNOTREADY != 0 {
+                        L4Checksum::NotReady
+                    } else if p.skb_info & SKB_CSUM_NOTVERIFIED != 0 {
+                        L4Checksum::NotVerified
+                    } else {
+                        L4Checksum::Verified
+                    },
                 };
                 (pipe.process(&frame), frame.data)
             }

@@ -642,6 +642,7 @@ impl Pipeline {
         let iif = self.inputs.get(frame.input).copied().unwrap_or(0);
         let mut pkt = frame.data.clone();
         let mut parsed = parse(&pkt, frame.link);
+        parsed.l4_checksum = frame.l4_checksum;
         let mut out = Outcome::new(FinalVerdict::Accept, Reason::NotIp, None);
         // Learn the link's MACs: ours is where unicast frames go, the
         // peer's is where they come from (veth links have one peer).
@@ -719,12 +720,7 @@ impl Pipeline {
                 }
             }
             if i == 1 {
-                let hook = if frame.l4_csum_verified {
-                    ctc_conntrack::Hook::PreroutingVerified
-                } else {
-                    ctc_conntrack::Hook::Prerouting
-                };
-                self.cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, hook, None);
+                self.cur = self.conntrack(&pkt, &parsed, &mut ctx, &acts, ctc_conntrack::Hook::Prerouting, None);
                 out.ct_state = ct_state_name(ctx.ct.state);
                 out.invalid_reason = self.cur.and_then(|v| v.reason).filter(|_| out.ct_state == "invalid");
                 if self.cur.is_some_and(|v| v.drop) {
