@@ -16,12 +16,14 @@
 # run it with masquerade on the way out (source NAT; no ceiling for that:
 # nfq_accept cannot rewrite).
 #
-#   benches/scripts/run-gateway.sh [SECONDS]     (as root; default 5 s per run)
+#   benches/scripts/run-gateway.sh [SECONDS [ROUNDS]]
+#       (as root; default 5 s per measurement, 3 rounds of every mode)
 #
 # Needs iperf3, iptables, nft; builds ctc and nfq_accept in release mode.
 # Only documentation addresses; namespaces removed on every exit path.
 set -euo pipefail
 SECS=${1:-5}
+ROUNDS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 cargo build --release -q -p ctc-cli
@@ -100,7 +102,7 @@ measure() {
     udp=$(((after - before) / SECS))
     tcp=$(in_ns "$NS_CLI" iperf3 -c 203.0.113.47 -t "$SECS" -J |
         python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))')
-    printf '%s\t%s\t%s\n' "$label" "$udp" "$tcp" | tee -a "$TMP/results.tsv"
+    printf '%s\t%s\t%s\t%s\n' "$ROUND" "$label" "$udp" "$tcp" | tee -a "$TMP/results.tsv"
 }
 
 # The hook rules of (c), as ctc run installs them.
@@ -118,57 +120,89 @@ hook_rules() {
     done
 }
 
-echo -e "what\tudp_pps\ttcp_mbps"
-# (a) the kernel with the ruleset in nftables.
-in_ns "$NS_GW" nft -f "$TMP/ruleset.nft"
-measure "kernel+nftables"
-in_ns "$NS_GW" nft flush ruleset
-in_ns "$NS_GW" nft -f "$TMP/masq.nft"
-measure "kernel+nftables masq"
-in_ns "$NS_GW" nft flush ruleset
+# One mode, measured once.
+run_mode() {
+    local mode=$1 q label rules gso
+    case $mode in
+    kernel | kernel-masq)
+        # (a) the kernel with the ruleset in nftables.
+        rules=$TMP/ruleset.nft label="kernel+nftables"
+        [ "$mode" = kernel-masq ] && rules=$TMP/masq.nft label="kernel+nftables masq"
+        in_ns "$NS_GW" nft -f "$rules"
+        measure "$label"
+        in_ns "$NS_GW" nft flush ruleset
+        ;;
+    nfq | nfq-gso)
+        # (c) the NFQUEUE ceiling, without and with GSO.
+        gso=""
+        [ "$mode" = nfq-gso ] && gso=--gso
+        hook_rules add "--queue-num 0"
+        # Not through in_ns (a shell function): $! must be the program itself.
+        ip netns exec "$NS_GW" "$NFQ" 0 $gso 2>"$TMP/nfq.log" &
+        BG+=($!)
+        for _ in $(seq 50); do grep -q "bound" "$TMP/nfq.log" && break; sleep 0.1; done
+        grep -q "bound" "$TMP/nfq.log" || { cat "$TMP/nfq.log"; exit 1; }
+        measure "nfq_accept${gso:+ (GSO)}"
+        kill -TERM "${BG[-1]}" 2>/dev/null || true
+        wait "${BG[-1]}" || true
+        unset 'BG[-1]'
+        cat "$TMP/nfq.log" >&2
+        hook_rules del
+        ;;
+    ctc-*)
+        # (b) ctc run with 1 and 2 queues, and with masquerade.
+        q=0 rules=ruleset label="ctc run --queue 0"
+        [ "$mode" = ctc-2q ] && q=0:1 label="ctc run --queue 0:1"
+        [ "$mode" = ctc-masq ] && rules=masq label="ctc run --queue 0 masq"
+        ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/$rules.nft" --queue "$q" --control "$TMP/ctc.sock" 2>"$TMP/ctc.log" &
+        BG+=($!)
+        for _ in $(seq 100); do grep -q "hook rules installed" "$TMP/ctc.log" && break; sleep 0.1; done
+        grep -q "hook rules installed" "$TMP/ctc.log" || { cat "$TMP/ctc.log"; exit 1; }
+        measure "$label"
+        kill -TERM "${BG[-1]}" 2>/dev/null || true
+        wait "${BG[-1]}" || true
+        unset 'BG[-1]'
+        tail -1 "$TMP/ctc.log" >&2
+        ;;
+    esac
+}
 
-# (c) the NFQUEUE ceiling, without and with GSO.
-for gso in "" --gso; do
-    hook_rules add "--queue-num 0"
-    # Not through in_ns (a shell function): $! must be the program itself.
-    ip netns exec "$NS_GW" "$NFQ" 0 $gso 2>"$TMP/nfq.log" &
-    BG+=($!)
-    for _ in $(seq 50); do grep -q "bound" "$TMP/nfq.log" && break; sleep 0.1; done
-    grep -q "bound" "$TMP/nfq.log" || { cat "$TMP/nfq.log"; exit 1; }
-    measure "nfq_accept${gso:+ (GSO)}"
-    kill -TERM "${BG[-1]}" 2>/dev/null || true
-    wait "${BG[-1]}" || true
-    unset 'BG[-1]'
-    cat "$TMP/nfq.log" >&2
-    hook_rules del
-done
-
-# (b) ctc run with 1 and 2 queues, and with masquerade.
-for run in "0 ruleset" "0:1 ruleset" "0 masq"; do
-    set -- $run
-    q=$1
-    ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/$2.nft" --queue "$q" --control "$TMP/ctc.sock" 2>"$TMP/ctc.log" &
-    BG+=($!)
-    for _ in $(seq 100); do grep -q "hook rules installed" "$TMP/ctc.log" && break; sleep 0.1; done
-    grep -q "hook rules installed" "$TMP/ctc.log" || { cat "$TMP/ctc.log"; exit 1; }
-    label="ctc run --queue $q"
-    [ "$2" = masq ] && label="$label masq"
-    measure "$label"
-    kill -TERM "${BG[-1]}" 2>/dev/null || true
-    wait "${BG[-1]}" || true
-    unset 'BG[-1]'
-    tail -1 "$TMP/ctc.log" >&2
+# Rounds of every mode, in turn forwards and backwards, so that a change
+# of the machine's load during the run weighs on all modes alike.
+MODES=(kernel kernel-masq nfq nfq-gso ctc-1q ctc-2q ctc-masq)
+echo -e "round\twhat\tudp_pps\ttcp_mbps"
+for round in $(seq "$ROUNDS"); do
+    order=("${MODES[@]}")
+    if [ $((round % 2)) -eq 0 ]; then
+        order=()
+        for ((i = ${#MODES[@]} - 1; i >= 0; i--)); do order+=("${MODES[i]}"); done
+    fi
+    ROUND=$round
+    for mode in "${order[@]}"; do run_mode "$mode"; done
 done
 
 python3 - "$TMP/results.tsv" <<'PY'
+import statistics
 import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-d = {r[0]: (int(r[1]), int(r[2])) for r in rows}
-# The ceiling is the better of the two nfq_accept runs for each kind of
-# traffic (ctc queues with the GSO flag, which also spares the kernel
-# completing the checksums of small packets before queueing them).
-ceil = [max(d[k][i] for k in ("nfq_accept", "nfq_accept (GSO)") if k in d) for i in (0, 1)]
+rounds = {}
+for r, what, udp, tcp in rows:
+    rounds.setdefault(r, {})[what] = (int(udp), int(tcp))
+# Each round's ratios against that round's ceiling: the better of the two
+# nfq_accept runs for each kind of traffic (ctc queues with the GSO flag,
+# which also spares the kernel completing the checksums of small packets
+# before queueing them).
+ratios = {}
+for r, d in rounds.items():
+    ceil = [max(d[k][i] for k in ("nfq_accept", "nfq_accept (GSO)") if k in d) for i in (0, 1)]
+    for what, (u, t) in d.items():
+        ratios.setdefault(what, []).append((u, t, u / ceil[0], t / ceil[1]))
+def span(xs, fmt):
+    return (fmt % statistics.median(xs)) + " (" + (fmt % min(xs)) + "-" + (fmt % max(xs)) + ")"
 print()
-for k, (u, t) in d.items():
-    print("%-22s udp %8d pps (%.2f of the ceiling)   tcp %6d Mbit/s (%.2f of the ceiling)" % (k, u, u / ceil[0], t, t / ceil[1]))
+print("medians over %d rounds (range); ratios are each round's, against that round's ceiling" % len(rounds))
+for what, xs in ratios.items():
+    u, t, ru, rt = zip(*xs)
+    print("%-22s udp %s pps, %s of the ceiling   tcp %s Mbit/s, %s of the ceiling"
+          % (what, span(u, "%d"), span(ru, "%.2f"), span(t, "%d"), span(rt, "%.2f")))
 PY
