@@ -12,7 +12,7 @@
 //! applies to new connections) and a broken reload (nothing changes, the
 //! diagnostics come back, exit 1). Then SIGTERM: ctc exits 0, its hook
 //! rules and control socket are gone. The same on two queues, and under
-//! overload (a flood into a 16-packet queue).
+//! overload (a flood into a 4-packet queue).
 //!
 //! Needs root, `ip netns`, iptables and a Python with pyftpdlib; without
 //! root or namespaces it says why and passes (skips); in CI it runs.
@@ -34,14 +34,14 @@ fn ctc_run_on_two_queues() {
     run_e2e("0:1");
 }
 
-/// Overload: a UDP flood into a queue that holds 16 packets. The drops
+/// Overload: a UDP flood into a queue that holds 4 packets. The drops
 /// are counted in `ctc status` (with the workers' lag), ctc's memory stays
 /// bounded, and connections go through afterwards.
 #[test]
 fn ctc_run_under_overload() {
     run_e2e_with(
         "0",
-        &[("CTC_RUN_QUEUE_LEN", "16"), ("CTC_E2E_MODE", "overload")],
+        &[("CTC_RUN_QUEUE_LEN", "4"), ("CTC_E2E_MODE", "overload")],
         &["overload:", "connections go through after the flood"],
     );
 }
