@@ -553,30 +553,14 @@ impl Worker {
                 verdicts.push((id, settled));
             }
         }
-        // Consecutive packets with the same verdict and mark and no new
-        // bytes go in one batch verdict (it covers every packet of the
-        // queue up to its id: those before are settled already).
-        let mut run: Option<(Verdict, Option<u32>, u32)> = None;
-        for (id, s) in verdicts.iter() {
-            if s.payload.is_none() {
-                match &mut run {
-                    Some((v, m, last)) if (*v, *m) == (s.verdict, s.mark) => *last = *id,
-                    _ => {
-                        if let Some((v, m, last)) = run.take() {
-                            self.queue.verdict_batch(last, v, m)?;
-                        }
-                        run = Some((s.verdict, s.mark, *id));
-                    }
+        for m in messages(&verdicts) {
+            match m {
+                Message::Batch { last, verdict, mark } => self.queue.verdict_batch(last, verdict, mark)?,
+                Message::One(i) => {
+                    let (id, s) = &verdicts[i];
+                    self.queue.verdict(*id, s.verdict, s.payload.as_deref(), s.mark)?
                 }
-            } else {
-                if let Some((v, m, last)) = run.take() {
-                    self.queue.verdict_batch(last, v, m)?;
-                }
-                self.queue.verdict(*id, s.verdict, s.payload.as_deref(), s.mark)?;
             }
-        }
-        if let Some((v, m, last)) = run {
-            self.queue.verdict_batch(last, v, m)?;
         }
         let n = verdicts.len();
         let took = started.elapsed().as_nanos() as u64;
@@ -739,6 +723,43 @@ impl Worker {
     }
 }
 
+/// A verdict message of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Message {
+    /// Every packet up to `last` (NFQNL_MSG_VERDICT_BATCH).
+    Batch { last: u32, verdict: Verdict, mark: Option<u32> },
+    /// The packet at this index of the batch, with its new bytes.
+    One(usize),
+}
+
+/// The messages that settle `settled` (in queue order): consecutive
+/// packets with the same verdict and mark and no new bytes go in one batch
+/// verdict (it covers every packet of the queue up to its id, and those
+/// before are settled already).
+fn messages(settled: &[(u32, Settled)]) -> Vec<Message> {
+    let mut out = Vec::new();
+    let mut run: Option<(Verdict, Option<u32>, u32)> = None;
+    for (i, (id, s)) in settled.iter().enumerate() {
+        match &mut run {
+            Some((v, m, last)) if s.payload.is_none() && (*v, *m) == (s.verdict, s.mark) => *last = *id,
+            _ => {
+                if let Some((verdict, mark, last)) = run.take() {
+                    out.push(Message::Batch { last, verdict, mark });
+                }
+                if s.payload.is_none() {
+                    run = Some((s.verdict, s.mark, *id));
+                } else {
+                    out.push(Message::One(i));
+                }
+            }
+        }
+    }
+    if let Some((verdict, mark, last)) = run {
+        out.push(Message::Batch { last, verdict, mark });
+    }
+    out
+}
+
 /// What a worker tells the kernel about one packet.
 #[derive(Debug)]
 struct Settled {
@@ -768,6 +789,32 @@ mod tests {
             QueueSpec::parse("2").unwrap().target(true),
             ["-j", "NFQUEUE", "--queue-num", "2", "--queue-bypass"]
         );
+    }
+
+    #[test]
+    fn runs_of_like_verdicts_share_a_message() {
+        let s = |verdict, payload: bool, mark| Settled { verdict, payload: payload.then(|| vec![0x45]), mark };
+        let settled = [
+            (1, s(Verdict::Accept, false, None)),
+            (2, s(Verdict::Accept, false, None)),
+            (3, s(Verdict::Accept, false, Some(7))),
+            (4, s(Verdict::Accept, false, Some(7))),
+            (5, s(Verdict::Accept, true, None)),
+            (6, s(Verdict::Drop, false, None)),
+            (7, s(Verdict::Accept, false, Some(8))),
+        ];
+        let b = |last, verdict, mark| Message::Batch { last, verdict, mark };
+        assert_eq!(
+            messages(&settled),
+            [
+                b(2, Verdict::Accept, None),
+                b(4, Verdict::Accept, Some(7)),
+                Message::One(4),
+                b(6, Verdict::Drop, None),
+                b(7, Verdict::Accept, Some(8))
+            ]
+        );
+        assert_eq!(messages(&[]), []);
     }
 
     #[test]
