@@ -59,6 +59,7 @@ fn run_e2e(queues: &str) {
             "port forward",
             "ftp passive and active",
             "gso packets and the second stage",
+            "log statements write to standard error",
         ],
     );
 }

@@ -71,6 +71,11 @@ CTC_PID=
 cat "$LOG"
 if [ "$rc" -ne 0 ]; then echo "traffic checks failed ($rc)"; exit 1; fi
 if [ "$ctc_rc" -ne 0 ]; then echo "ctc run exited $ctc_rc after SIGTERM"; exit 1; fi
+if [ "${CTC_E2E_MODE:-all}" = all ]; then
+    # The dropped port's rule logs.
+    grep -q "ctc-e2e dropped: IN=gw-cli OUT=gw-pub .*PROTO=UDP .*DPT=5998" "$LOG" || { echo "no log line of the dropped port"; exit 1; }
+    echo "ok log statements write to standard error"
+fi
 for t in iptables ip6tables; do
     for table in raw mangle; do
         if in_ns "$NS_GW" "$t" -t "$table" -S | grep -q CTC_; then echo "$t -t $table: hook rules left behind"; exit 1; fi

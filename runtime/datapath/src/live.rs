@@ -47,6 +47,7 @@
 use crate::capture::{Frame, Link};
 use crate::nfqueue::{Packet, Queue, QueueOptions, SKB_CSUM_NOTVERIFIED, SKB_CSUMNOTREADY, SKB_GSO, Verdict};
 use crate::pipeline::{FinalVerdict, Pipeline};
+use crate::replay::time_text;
 use crate::stage2::{self, FastNat, STAGE_MARK, STAGE_MASK, Side, Stage2};
 use ctc_wire::L4Checksum;
 use rustix::net::{AddressFamily, SendFlags, SocketType, ipproto};
@@ -629,10 +630,9 @@ impl Worker {
             let name = |i: Option<usize>| i.map_or("-", |i| pipe.name_of(i));
             let _ = writeln!(
                 w,
-                "{}\t{}.{:06}\t{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 p.id,
-                now / 1_000_000_000,
-                now % 1_000_000_000 / 1000,
+                time_text(now),
                 if p.hook == HOOK_PREROUTING { "prerouting" } else { "output" },
                 name(iif),
                 out.verdict.as_str(),
@@ -641,6 +641,14 @@ impl Worker {
                 pipe.reason_text(&out.reason)
             );
             let _ = w.flush();
+        }
+        // `log` statements: to standard error (the journal, under
+        // systemd), as replay writes them.
+        if !out.logs.is_empty() {
+            let mut e = io::stderr().lock();
+            for l in &out.logs {
+                let _ = writeln!(e, "{} {l}", time_text(now));
+            }
         }
         let keep = self.shared.keep_events.load(Ordering::Relaxed);
         if let Some(t) = &mut pipe.ct {

@@ -110,7 +110,8 @@ pub fn prepare(opts: &ReplayOptions) -> Result<(HostModel, Vec<usize>, Vec<Frame
     Ok((host, inputs, capture::merge(per_input)))
 }
 
-fn time_text(ns: u64) -> String {
+/// A packet time as `SECONDS.MICROS`.
+pub(crate) fn time_text(ns: u64) -> String {
     format!("{}.{:06}", ns / 1_000_000_000, (ns % 1_000_000_000) / 1000)
 }
 
