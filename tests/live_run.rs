@@ -60,6 +60,7 @@ fn run_e2e(queues: &str) {
             "ftp passive and active",
             "gso packets and the second stage",
             "log statements write to standard error",
+            "the kernel sees the marks the ruleset sets",
         ],
     );
 }

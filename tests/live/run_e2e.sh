@@ -57,6 +57,9 @@ for _ in $(seq 100); do
 done
 grep -q "hook rules installed" "$LOG" || { echo "ctc run did not start:"; cat "$LOG"; exit 1; }
 in_ns "$NS_GW" iptables -t raw -S | grep -q "CTC_PREROUTING" || { echo "no hook rules"; exit 1; }
+# A probe of what the kernel sees after ctc: packets leaving with the mark
+# the ruleset set (udp dport 5300, masqueraded).
+in_ns "$NS_GW" nft 'add table inet probe; add chain inet probe post { type filter hook postrouting priority 100; }; add rule inet probe post meta mark 0x2a udp dport 5300 counter'
 
 rc=0
 timeout 180 "$PYTHON" "$HERE/run_e2e.py" --cli /run/netns/"$NS_CLI" --srv /run/netns/"$NS_SRV" \
@@ -72,6 +75,9 @@ cat "$LOG"
 if [ "$rc" -ne 0 ]; then echo "traffic checks failed ($rc)"; exit 1; fi
 if [ "$ctc_rc" -ne 0 ]; then echo "ctc run exited $ctc_rc after SIGTERM"; exit 1; fi
 if [ "${CTC_E2E_MODE:-all}" = all ]; then
+    in_ns "$NS_GW" nft list table inet probe | grep -q "counter packets [1-9]" ||
+        { echo "no packet left the gateway with the ruleset's mark"; in_ns "$NS_GW" nft list table inet probe; exit 1; }
+    echo "ok the kernel sees the marks the ruleset sets"
     # The dropped port's rule logs.
     grep -q "ctc-e2e dropped: IN=gw-cli OUT=gw-pub .*PROTO=UDP .*DPT=5998" "$LOG" || { echo "no log line of the dropped port"; exit 1; }
     echo "ok log statements write to standard error"

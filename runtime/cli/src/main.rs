@@ -210,7 +210,9 @@ kernel routed it: it is queued a second time at POSTROUTING or INPUT
 (mangle chains CTC_POSTROUTING and CTC_INPUT, matching the marks
 0x6e610000/0xffff0000 that ctc gives such packets in between). All rules
 are removed on exit, SIGINT or SIGTERM. Loopback traffic is not queued.
-GSO packets are taken whole. Without --fail-open, packets are dropped
+GSO packets are taken whole. Marks set with `meta mark set` go back to
+the kernel with the packet; `log` lines go to standard error. Without
+--fail-open, packets are dropped
 while ctc is not running or cannot keep up (the drops show in `ctc
 status`). One worker thread serves each queue of N:M; they share one
 connection tracker. The control socket (--control, default

@@ -670,26 +670,30 @@ impl Worker {
             stats.dropped += 1;
             return Settled::DROP;
         }
+        // `meta mark set`: the packet goes on with the chains' mark (the
+        // kernel's policy routing, tc and later hooks see it).
+        let set_mark = out.mark().filter(|&m| m != p.mark);
+        let mark = set_mark.unwrap_or(p.mark);
         let Some(mut own) = out.own else {
             stats.accepted += 1;
-            return Settled::ACCEPT;
+            return Settled { mark: set_mark, ..Settled::ACCEPT };
         };
         if p.hook == HOOK_PREROUTING && out.oif.is_some() {
             raise_ttl(&mut own);
         }
         if own == original {
             stats.accepted += 1;
-            return Settled::ACCEPT;
+            return Settled { mark: set_mark, ..Settled::ACCEPT };
         }
         stage2::finish_checksum(&mut own, p.skb_info);
         stats.accepted += 1;
         stats.rewritten += 1;
         if p.hook != HOOK_PREROUTING {
-            return Settled { verdict: Verdict::Accept, payload: Some(own), mark: None };
+            return Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark };
         }
         // One new address and nothing else: the kernel writes it (see
         // `stage2`), and the packet need not be copied back.
-        match lock(&self.shared.fast).mark_for(&own, &original, p.mark) {
+        match lock(&self.shared.fast).mark_for(&own, &original, mark) {
             Ok(mark) => {
                 stats.kernel_nat += 1;
                 return Settled { verdict: Verdict::Accept, payload: None, mark: Some(mark) };
@@ -704,14 +708,14 @@ impl Worker {
         if stage2::source(&own) != stage2::source(&original) {
             // A new source (source NAT, or the reply of a destination
             // NAT) is written after routing, at the second stage.
-            let Some((now, mark)) = lock(&self.shared.stage2).first(&own, &original, p.mark) else {
+            let Some((now, stage_mark)) = lock(&self.shared.stage2).first(&own, &original, mark) else {
                 stats.errors += 1;
                 return Settled::DROP;
             };
             let payload = (now != original).then_some(now);
-            return Settled { verdict: Verdict::Accept, payload, mark: Some(mark) };
+            return Settled { verdict: Verdict::Accept, payload, mark: Some(stage_mark) };
         }
-        Settled { verdict: Verdict::Accept, payload: Some(own), mark: None }
+        Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark }
     }
 
     /// A packet back at POSTROUTING or INPUT after its first stage: its

@@ -171,6 +171,12 @@ impl Outcome {
         }
     }
 
+    /// The packet's mark as the chains left it (`meta mark set`), when
+    /// they set one.
+    pub fn mark(&self) -> Option<u32> {
+        (self.acts.set & actions::MARK != 0).then_some(self.acts.mark)
+    }
+
     /// Frames the host generated for this packet (rejects, ICMP errors;
     /// echo replies when the pipeline emulates the host's stack), each with
     /// its output interface: every frame of `out` but the packet itself.
