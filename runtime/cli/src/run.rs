@@ -45,9 +45,33 @@ fn digest(bytes: &[u8]) -> String {
 
 /// Check, lower, verify and compile a ruleset. `Err`: the diagnostics (and
 /// why, ending with `{nothing}`), as text without colour.
+/// Where the program hands packets to a queue (`FILE:LINE` of the rule,
+/// or the verdict map), if it does.
+fn queue_statement(program: &ctc_driver::ir::Program) -> Option<String> {
+    use ctc_driver::ir::{ElementData, Op, Verdict};
+    let is_queue = |v: &Verdict| matches!(v, Verdict::Queue { .. });
+    for rule in program.chains.iter().flat_map(|c| &c.rules) {
+        if rule.ops.iter().any(|op| matches!(op, Op::Verdict(v) if is_queue(v))) {
+            return Some(format!("{}:{}", rule.loc.file, rule.loc.line));
+        }
+    }
+    program
+        .sets
+        .iter()
+        .find(|s| s.elements.iter().any(|e| matches!(&e.data, Some(ElementData::Verdict(v)) if is_queue(v))))
+        .map(|s| format!("the verdict map @{}", s.name))
+}
+
 fn load(path: &Path, kind: EngineKind, nothing: &str) -> LoadResult {
     let bytes = std::fs::read(path).map_err(|e| format!("error: {}: {e}", path.display()))?;
     let (checked, program) = runtime_program(path, nothing, false)?;
+    if let Some(at) = queue_statement(&program) {
+        return Err(format!(
+            "error: {at}: `queue` cannot run under `ctc run`: ctc reads the kernel's queue itself, and a packet it \
+             handed to another queue would not come back to it (nft resumes the ruleset after the reader's \
+             verdict); `ctc replay` shows where packets would be queued; {nothing}"
+        ));
+    }
     let counter_of = counter_slots(&program);
     // Each counter slot's rule text, found through the HIR (the IR's rule
     // indexes are the HIR's).

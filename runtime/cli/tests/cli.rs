@@ -441,6 +441,16 @@ fn run_and_its_clients_fail_loudly() {
     let o = ctc(&["run", "--ruleset", &b, "--queue", "0"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("not started"), "{}", stderr(&o));
+    // A ruleset that queues packets: ctc is the queue's reader; refused
+    // before anything is started.
+    let q = write(
+        &d,
+        "queue.nft",
+        "table inet t {\n\tchain fwd {\n\t\ttype filter hook forward priority 0;\n\t\ttcp dport 80 queue num 5\n\t}\n}\n",
+    );
+    let o = ctc(&["run", "--ruleset", &q, "--queue", "0"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("queue.nft:4: `queue` cannot run under `ctc run`"), "{}", stderr(&o));
     // The clients, with nothing listening on their socket.
     let sock = d.join("nobody.sock");
     let sock = sock.to_str().unwrap();
