@@ -226,6 +226,7 @@ def control_and_reload(net, a):
     if r.returncode != 0 or "1 reloads" not in r.stdout or "packets:" not in r.stdout:
         raise RuntimeError("ctc status: %d %r %r" % (r.returncode, r.stdout, r.stderr))
     ok("ctc status")
+    sys.stdout.write("".join("    " + line + "\n" for line in r.stdout.splitlines()))
     # The TCP transfers came as GSO packets (veth keeps them whole), and
     # masquerade wrote their sources at the second stage.
     gso = re.search(r"gso: (\d+) packets queued whole, the longest (\d+) bytes", r.stdout)
