@@ -85,6 +85,7 @@ pub struct PacketCtx {
 }
 
 impl Default for PacketCtx {
+    #[inline]
     fn default() -> Self {
         PacketCtx {
             ll_off: ABSENT,

@@ -216,6 +216,7 @@ pub struct Pipeline {
 
 /// The packet context every path starts from: header offsets, protocols and
 /// the time (`th_off`: the transport header as the caller decided it).
+#[inline]
 pub(crate) fn packet_ctx(
     parsed: &ctc_wire::Frame,
     net: &ctc_wire::NetworkInfo,
