@@ -159,6 +159,20 @@ fn xt(tool: &str, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The rule of the kernel's chain `hook` that jumps to ctc's `chain`, for
+/// `op` (`-I`, `-D`): every packet in the raw table, only packets with a
+/// second-stage mark in the mangle table (the others pass one rule).
+fn jump<'a>(table: &'a str, op: &'a str, hook: &'a str, chain: &'a str) -> Vec<&'a str> {
+    const STAGED: &str = "0x6e610000/0xffff0000";
+    debug_assert_eq!(STAGED, format!("0x{STAGE_MARK:08x}/0x{STAGE_MASK:08x}"));
+    let mut v = vec!["-t", table, op, hook];
+    if table == "mangle" {
+        v.extend(["-m", "mark", "--mark", STAGED]);
+    }
+    v.extend(["-j", chain]);
+    v
+}
+
 impl HookRules {
     /// Install the rules for IPv4 and IPv6 (see the module doc): with nft
     /// when the kernel has nft's `queue` (CONFIG_NFT_QUEUE), else with
@@ -195,7 +209,6 @@ impl HookRules {
         let target2 = q.target(false);
         let target2: Vec<&str> = target2.iter().map(String::as_str).collect();
         let own = format!("0x{OWN_MARK:x}");
-        let staged = format!("0x{STAGE_MARK:08x}/0x{STAGE_MASK:08x}");
         let chains: [(&str, &str, &str); 4] = [
             ("raw", "PREROUTING", "CTC_PREROUTING"),
             ("raw", "OUTPUT", "CTC_OUTPUT"),
@@ -205,7 +218,7 @@ impl HookRules {
         for tool in ["iptables", "ip6tables"] {
             for (table, hook, chain) in chains {
                 // A chain left by a ctc that was killed: start afresh.
-                let _ = xt(tool, &["-t", table, "-D", hook, "-j", chain]);
+                let _ = xt(tool, &jump(table, "-D", hook, chain));
                 let _ = xt(tool, &["-t", table, "-F", chain]);
                 let _ = xt(tool, &["-t", table, "-X", chain]);
                 xt(tool, &["-t", table, "-N", chain])?;
@@ -221,13 +234,13 @@ impl HookRules {
                         }
                         queue_rule.extend(&target);
                     }
-                    _ => {
-                        queue_rule.extend(["-m", "mark", "--mark", &staged]);
-                        queue_rule.extend(&target2);
-                    }
+                    // The second stage: the jump itself matches the mark.
+                    _ => queue_rule.extend(&target2),
                 }
                 xt(tool, &queue_rule)?;
-                xt(tool, &["-t", table, "-I", hook, "1", "-j", chain])?;
+                let mut add = jump(table, "-I", hook, chain);
+                add.insert(4, "1");
+                xt(tool, &add)?;
             }
         }
         Ok(rules)
@@ -238,13 +251,12 @@ impl HookRules {
         if self.nft_table { "nft queue" } else { "iptables NFQUEUE" }
     }
 
-    /// Remove the rules (also done on drop).
-    /// The kernel writes lone new source addresses itself (see
-    /// [`crate::stage2`]).
+    /// The kernel writes lone new addresses itself (see [`crate::stage2`]).
     pub fn fast_snat(&self) -> bool {
         self.fast_table
     }
 
+    /// Remove the rules (also done on drop).
     pub fn remove(&mut self) {
         if std::mem::take(&mut self.nft_table) {
             let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
@@ -253,7 +265,7 @@ impl HookRules {
             let _ = nft(&format!("delete table inet {FAST_TABLE}\n"));
         }
         for (tool, table, hook, chain) in self.installed.drain(..).rev() {
-            let _ = xt(tool, &["-t", table, "-D", hook, "-j", chain]);
+            let _ = xt(tool, &jump(table, "-D", hook, chain));
             let _ = xt(tool, &["-t", table, "-F", chain]);
             let _ = xt(tool, &["-t", table, "-X", chain]);
         }

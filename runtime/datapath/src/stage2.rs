@@ -93,30 +93,42 @@ pub const FAST_DST_MARK: u32 = 0x6e63_0000;
 
 /// The kernel's half of the fast path: an nft table with an address map
 /// per family and side; at PREROUTING right after ctc's queue rule
-/// (priority -299) the rules that write a destination, at POSTROUTING and
-/// INPUT (raw priority: before the second stage's queue rule) those that
-/// write a source; each clears the mark, or drops a packet whose index
-/// is not in the map.
+/// (priority -299) a destination is written, at POSTROUTING and INPUT
+/// (raw priority: before the second stage's queue rule) a source. A
+/// packet without such a mark passes one rule per hook; one with it jumps
+/// to the chain that writes the address and clears the mark, or drops the
+/// packet when its index is not in the map.
 pub fn fast_table(table: &str) -> String {
-    let rules = |side: Side| {
-        let (m, field) = (side.mark(), if side == Side::Src { "saddr" } else { "daddr" });
+    let write = |side: Side| {
+        let field = if side == Side::Src { "saddr" } else { "daddr" };
         let (m4, m6) = (side.map(true), side.map(false));
         format!(
-            "\t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{m:08x} meta nfproto ipv4 ip {field} set meta mark map @{m4} meta mark set 0 accept\n\
-             \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{m:08x} meta nfproto ipv6 ip6 {field} set meta mark map @{m6} meta mark set 0 accept\n\
-             \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{m:08x} drop\n"
+            "\t\tmeta nfproto ipv4 ip {field} set meta mark map @{m4} meta mark set 0 accept\n\
+             \t\tmeta nfproto ipv6 ip6 {field} set meta mark map @{m6} meta mark set 0 accept\n\
+             \t\tdrop\n"
         )
     };
-    let (src, dst) = (rules(Side::Src), rules(Side::Dst));
+    let hook = |name: &str, prio: i32, side: Side| {
+        let (m, to) = (side.mark(), if side == Side::Src { "write_src" } else { "write_dst" });
+        format!(
+            "\tchain {name} {{\n\t\ttype filter hook {name} priority {prio}; policy accept;\n\
+             \t\tmeta mark & 0x{STAGE_MASK:08x} == 0x{m:08x} jump {to}\n\t}}\n"
+        )
+    };
     format!(
         "table inet {table} {{\n\
          \tmap addr4 {{ type mark : ipv4_addr; }}\n\
          \tmap addr6 {{ type mark : ipv6_addr; }}\n\
          \tmap daddr4 {{ type mark : ipv4_addr; }}\n\
          \tmap daddr6 {{ type mark : ipv6_addr; }}\n\
-         \tchain prerouting {{\n\t\ttype filter hook prerouting priority -299; policy accept;\n{dst}\t}}\n\
-         \tchain postrouting {{\n\t\ttype filter hook postrouting priority -300; policy accept;\n{src}\t}}\n\
-         \tchain input {{\n\t\ttype filter hook input priority -300; policy accept;\n{src}\t}}\n}}\n"
+         \tchain write_src {{\n{}\t}}\n\
+         \tchain write_dst {{\n{}\t}}\n\
+         {}{}{}}}\n",
+        write(Side::Src),
+        write(Side::Dst),
+        hook("prerouting", -299, Side::Dst),
+        hook("postrouting", -300, Side::Src),
+        hook("input", -300, Side::Src),
     )
 }
 
