@@ -9,8 +9,9 @@
 # Environment: PYTHON (with pyftpdlib); CTC_RUN_QUEUES (`--queue`, default
 # 0); CTC_RUN_VERDICTS (a file for `--verdicts`); CTC_RUN_QUEUE_LEN
 # (`--queue-len`); CTC_E2E_MODE (`all`, the default, or `overload`: a
-# flood into a short queue, see run_e2e.py). Everything is bounded in time
-# and removed on every exit path.
+# flood into a short queue, see run_e2e.py); CTC_E2E_START_PLAIN (start
+# without NAT, then reload with it). Everything is bounded in time and
+# removed on every exit path.
 set -euo pipefail
 CTC=$1
 SFX=$2
@@ -47,7 +48,15 @@ sed 's|^\t\tiifname "gw-cli" oifname "gw-pub" counter accept comment "new cli->p
     "$HERE/run-gateway.nft" >"$TMP/reloaded.nft"
 grep -q "no new 7777" "$TMP/reloaded.nft" || { echo "could not make the reloaded ruleset"; exit 1; }
 printf 'table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t\ttcp dport 7777 acept\n\t}\n}\n' >"$TMP/broken.nft"
-ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/ruleset.nft" --queue "${CTC_RUN_QUEUES:-0}" --control "$CONTROL" \
+# CTC_E2E_START_PLAIN: start with the ruleset without its nat tables, then
+# reload the whole one (the hook rules for NAT go in at that reload).
+START=$TMP/ruleset.nft
+if [ -n "${CTC_E2E_START_PLAIN:-}" ]; then
+    START=$TMP/plain.nft
+    awk '/^table ip6? nat \{/ { skip = 1 } skip && /^\}/ { skip = 0; next } !skip' "$TMP/ruleset.nft" >"$START"
+    ! grep -q "^table ip6\? nat" "$START" || { echo "could not make the plain ruleset"; exit 1; }
+fi
+ip netns exec "$NS_GW" "$CTC" run --ruleset "$START" --queue "${CTC_RUN_QUEUES:-0}" --control "$CONTROL" \
     ${CTC_RUN_VERDICTS:+--verdicts "$CTC_RUN_VERDICTS"} ${CTC_RUN_QUEUE_LEN:+--queue-len "$CTC_RUN_QUEUE_LEN"} 2>"$LOG" &
 CTC_PID=$!
 for _ in $(seq 100); do
@@ -57,6 +66,15 @@ for _ in $(seq 100); do
 done
 grep -q "hook rules installed" "$LOG" || { echo "ctc run did not start:"; cat "$LOG"; exit 1; }
 in_ns "$NS_GW" iptables -t raw -S | grep -q "CTC_PREROUTING" || { echo "no hook rules"; exit 1; }
+if [ -n "${CTC_E2E_START_PLAIN:-}" ]; then
+    # No NAT yet: no second stage, no address writes.
+    if in_ns "$NS_GW" iptables -t mangle -S | grep -q CTC_ || in_ns "$NS_GW" nft list tables | grep -q ctc_snat; then
+        echo "hook rules for NAT without NAT in the ruleset"; exit 1
+    fi
+    "$CTC" reload --control "$CONTROL" --ruleset "$TMP/ruleset.nft" || { echo "the reload to the NAT ruleset failed"; exit 1; }
+    in_ns "$NS_GW" iptables -t mangle -S | grep -q CTC_POSTROUTING || { echo "no second stage after the reload"; exit 1; }
+    echo "ok the hook rules for NAT come with the first ruleset that has NAT"
+fi
 # A probe of what the kernel sees after ctc: packets leaving with the mark
 # the ruleset set (udp dport 5300, masqueraded).
 in_ns "$NS_GW" nft 'add table inet probe; add chain inet probe post { type filter hook postrouting priority 100; }; add rule inet probe post meta mark 0x2a udp dport 5300 counter'

@@ -13,6 +13,7 @@ use ctc_driver::ir::CounterId;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
@@ -138,6 +139,16 @@ fn queue_counters(q: u16) -> Option<(u64, u64, u64)> {
     })
 }
 
+/// The second stage's hook rules (and the kernel's address writes), put in
+/// before the first ruleset with NAT runs.
+fn nat_hooks(program: &ctc_driver::ir::Program, rules: &mut HookRules, shared: &Arc<Shared>) -> Result<(), String> {
+    if ctc_datapath::pipeline::has_nat(program) && !rules.has_nat() {
+        rules.install_nat()?;
+        shared.enable_fast_snat(rules);
+    }
+    Ok(())
+}
+
 impl Daemon {
     fn start_reload(&mut self, req: Option<Request>, path: Option<PathBuf>) {
         let path = path.unwrap_or_else(|| self.loaded.path.clone());
@@ -150,7 +161,7 @@ impl Daemon {
     }
 
     /// Swap in the reloads that finished compiling (between packets).
-    fn finish_reloads(&mut self, shared: &Shared) {
+    fn finish_reloads(&mut self, shared: &Arc<Shared>, rules: &mut HookRules) {
         let mut i = 0;
         while i < self.reloads.len() {
             let result = match self.reloads[i].1.try_recv() {
@@ -164,6 +175,14 @@ impl Daemon {
             let (req, _) = self.reloads.remove(i);
             match result {
                 Ok((loaded, engine)) => {
+                    if let Err(e) = nat_hooks(engine.program(), rules, shared) {
+                        let text = format!("error: installing the hook rules for NAT: {e}");
+                        errln!("ctc run: reload failed; the running ruleset stays\n{text}");
+                        if let Some(r) = req {
+                            r.reply(false, &text);
+                        }
+                        continue;
+                    }
                     let pairs = carried(&self.loaded, &loaded);
                     let mut pipe = shared.pipeline();
                     pipe.replace_engine(engine, &pairs);
@@ -400,15 +419,19 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    shared.enable_fast_snat(&rules);
+    if let Err(e) = nat_hooks(shared.pipeline().vm.program(), &mut rules, &shared) {
+        errln!("error: installing the hook rules for NAT: {e}");
+        return EXIT_USAGE;
+    }
     let threads: Vec<_> = workers
         .into_iter()
         .map(|w| std::thread::Builder::new().name("ctc-worker".into()).spawn(move || w.run()))
         .collect();
     errln!(
-        "ctc run: queue {} bound, hook rules installed ({}, raw priority, PREROUTING and OUTPUT, second stage at POSTROUTING and INPUT{}, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
+        "ctc run: queue {} bound, hook rules installed ({}, raw priority, PREROUTING and OUTPUT{}{}, IPv4 and IPv6); {nifaces} interfaces; {} engine; control socket {}",
         if spec.first == spec.last { spec.first.to_string() } else { format!("{}:{}", spec.first, spec.last) },
         rules.mechanism(),
+        if rules.has_nat() { ", second stage at POSTROUTING and INPUT" } else { "" },
         if rules.fast_snat() { ", lone new addresses written by nft" } else { "" },
         kind.name(),
         control_path.display()
@@ -445,7 +468,7 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
             code = EXIT_INPUT;
             break;
         }
-        daemon.finish_reloads(&shared);
+        daemon.finish_reloads(&shared, &mut rules);
         for req in server.poll() {
             daemon.serve(req, &shared, &mut server);
         }

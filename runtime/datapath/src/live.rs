@@ -95,6 +95,11 @@ impl QueueSpec {
         }
     }
 
+    /// The queue numbers in nft's syntax (`N` or `N-M`).
+    fn nft_numbers(&self) -> String {
+        if self.first == self.last { format!("{}", self.first) } else { format!("{}-{}", self.first, self.last) }
+    }
+
     /// The NFQUEUE target's arguments.
     fn target(&self, fail_open: bool) -> Vec<String> {
         let mut v = vec!["-j".to_string(), "NFQUEUE".into()];
@@ -117,8 +122,11 @@ impl QueueSpec {
 /// through installing them).
 #[derive(Debug)]
 pub struct HookRules {
+    queues: QueueSpec,
     installed: Vec<XtChain>,
     nft_table: bool,
+    /// The second stage's rules are installed (see [`HookRules::install_nat`]).
+    nat: bool,
     /// The fast path's nft table ([`stage2::fast_table`]) is installed.
     fast_table: bool,
 }
@@ -129,8 +137,10 @@ type XtChain = (&'static str, &'static str, &'static str, &'static str);
 
 /// The nft table of the hook rules.
 const NFT_TABLE: &str = "ctc_hook";
-/// The nft table of the kernel's source rewrites (see [`crate::stage2`]).
+/// The nft table of the kernel's address writes (see [`crate::stage2`]).
 const FAST_TABLE: &str = "ctc_snat";
+/// The nft table of the second stage's queue rules (with nft's `queue`).
+const STAGE2_TABLE: &str = "ctc_stage2";
 
 fn nft(script: &str) -> Result<(), String> {
     use std::io::Write as _;
@@ -176,74 +186,129 @@ fn jump<'a>(table: &'a str, op: &'a str, hook: &'a str, chain: &'a str) -> Vec<&
 impl HookRules {
     /// Install the rules for IPv4 and IPv6 (see the module doc): with nft
     /// when the kernel has nft's `queue` (CONFIG_NFT_QUEUE), else with
-    /// iptables and ip6tables.
+    /// iptables and ip6tables. The second stage's come with
+    /// [`HookRules::install_nat`], for rulesets with NAT.
     pub fn install(q: QueueSpec, fail_open: bool) -> Result<HookRules, String> {
-        let queue = if q.first == q.last { format!("{}", q.first) } else { format!("{}-{}", q.first, q.last) };
+        let queue = q.nft_numbers();
         let bypass = if fail_open { " bypass" } else { "" };
-        // The second stage never bypasses: without ctc, a packet still
-        // carrying the source it had before source NAT must not leave.
-        let stage2 = format!("meta mark & 0x{STAGE_MASK:08x} == 0x{STAGE_MARK:08x} queue num {queue}");
         let script = format!(
             "table inet {NFT_TABLE} {{\n\
              \tchain prerouting {{\n\t\ttype filter hook prerouting priority -300; policy accept;\n\
              \t\tiifname \"lo\" accept\n\t\tnotrack\n\t\tqueue num {queue}{bypass}\n\t}}\n\
              \tchain output {{\n\t\ttype filter hook output priority -300; policy accept;\n\
              \t\toifname \"lo\" accept\n\t\tnotrack\n\t\tmeta mark 0x{OWN_MARK:x} accept\n\
-             \t\tqueue num {queue}{bypass}\n\t}}\n\
-             \tchain postrouting {{\n\t\ttype filter hook postrouting priority -300; policy accept;\n\
-             \t\t{stage2}\n\t}}\n\
-             \tchain input {{\n\t\ttype filter hook input priority -300; policy accept;\n\
-             \t\t{stage2}\n\t}}\n}}\n"
+             \t\tqueue num {queue}{bypass}\n\t}}\n}}\n"
         );
-        let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
-        let _ = nft(&format!("delete table inet {FAST_TABLE}\n"));
-        // Without nf_tables the source rewrites all take the queued
-        // second stage.
-        let fast_table = nft(&stage2::fast_table(FAST_TABLE)).is_ok();
-        if nft(&script).is_ok() {
-            return Ok(HookRules { installed: Vec::new(), nft_table: true, fast_table });
+        // Tables and chains left by a ctc that was killed: start afresh.
+        for t in [NFT_TABLE, FAST_TABLE, STAGE2_TABLE] {
+            let _ = nft(&format!("delete table inet {t}\n"));
         }
-        let mut rules = HookRules { installed: Vec::new(), nft_table: false, fast_table };
+        for (tool, (table, hook, chain)) in Self::tools().flat_map(|t| Self::CHAINS.map(|c| (t, c))) {
+            let _ = xt(tool, &jump(table, "-D", hook, chain));
+            let _ = xt(tool, &["-t", table, "-F", chain]);
+            let _ = xt(tool, &["-t", table, "-X", chain]);
+        }
+        let mut rules = HookRules { queues: q, installed: Vec::new(), nft_table: false, nat: false, fast_table: false };
+        if nft(&script).is_ok() {
+            rules.nft_table = true;
+            return Ok(rules);
+        }
         let target = q.target(fail_open);
         let target: Vec<&str> = target.iter().map(String::as_str).collect();
-        let target2 = q.target(false);
-        let target2: Vec<&str> = target2.iter().map(String::as_str).collect();
         let own = format!("0x{OWN_MARK:x}");
-        let chains: [(&str, &str, &str); 4] = [
-            ("raw", "PREROUTING", "CTC_PREROUTING"),
-            ("raw", "OUTPUT", "CTC_OUTPUT"),
-            ("mangle", "POSTROUTING", "CTC_POSTROUTING"),
-            ("mangle", "INPUT", "CTC_INPUT"),
-        ];
-        for tool in ["iptables", "ip6tables"] {
-            for (table, hook, chain) in chains {
-                // A chain left by a ctc that was killed: start afresh.
-                let _ = xt(tool, &jump(table, "-D", hook, chain));
-                let _ = xt(tool, &["-t", table, "-F", chain]);
-                let _ = xt(tool, &["-t", table, "-X", chain]);
-                xt(tool, &["-t", table, "-N", chain])?;
-                rules.installed.push((tool, table, hook, chain));
-                let mut queue_rule = vec!["-t", table, "-A", chain];
-                match hook {
-                    "PREROUTING" | "OUTPUT" => {
-                        let dev = if hook == "PREROUTING" { "-i" } else { "-o" };
-                        xt(tool, &["-t", table, "-A", chain, dev, "lo", "-j", "RETURN"])?;
-                        xt(tool, &["-t", table, "-A", chain, "-j", "CT", "--notrack"])?;
-                        if hook == "OUTPUT" {
-                            xt(tool, &["-t", table, "-A", chain, "-m", "mark", "--mark", &own, "-j", "RETURN"])?;
-                        }
-                        queue_rule.extend(&target);
-                    }
-                    // The second stage: the jump itself matches the mark.
-                    _ => queue_rule.extend(&target2),
+        for tool in Self::tools() {
+            for (table, hook, chain) in &Self::CHAINS[..2] {
+                rules.new_chain(tool, table, hook, chain)?;
+                let dev = if *hook == "PREROUTING" { "-i" } else { "-o" };
+                xt(tool, &["-t", table, "-A", chain, dev, "lo", "-j", "RETURN"])?;
+                xt(tool, &["-t", table, "-A", chain, "-j", "CT", "--notrack"])?;
+                if *hook == "OUTPUT" {
+                    xt(tool, &["-t", table, "-A", chain, "-m", "mark", "--mark", &own, "-j", "RETURN"])?;
                 }
+                let mut queue_rule = vec!["-t", table, "-A", chain];
+                queue_rule.extend(&target);
                 xt(tool, &queue_rule)?;
-                let mut add = jump(table, "-I", hook, chain);
-                add.insert(4, "1");
-                xt(tool, &add)?;
+                rules.jump_to(tool, table, hook, chain)?;
             }
         }
         Ok(rules)
+    }
+
+    /// ctc's xtables chains: (table, hook, chain); the raw ones take every
+    /// packet, the mangle ones the second stage.
+    const CHAINS: [(&'static str, &'static str, &'static str); 4] = [
+        ("raw", "PREROUTING", "CTC_PREROUTING"),
+        ("raw", "OUTPUT", "CTC_OUTPUT"),
+        ("mangle", "POSTROUTING", "CTC_POSTROUTING"),
+        ("mangle", "INPUT", "CTC_INPUT"),
+    ];
+
+    fn tools() -> impl Iterator<Item = &'static str> {
+        ["iptables", "ip6tables"].into_iter()
+    }
+
+    fn new_chain(
+        &mut self,
+        tool: &'static str,
+        table: &'static str,
+        hook: &'static str,
+        chain: &'static str,
+    ) -> Result<(), String> {
+        xt(tool, &["-t", table, "-N", chain])?;
+        self.installed.push((tool, table, hook, chain));
+        Ok(())
+    }
+
+    fn jump_to(&self, tool: &str, table: &str, hook: &str, chain: &str) -> Result<(), String> {
+        let mut add = jump(table, "-I", hook, chain);
+        add.insert(4, "1");
+        xt(tool, &add)
+    }
+
+    /// The rules that source and destination NAT need (see
+    /// [`crate::stage2`]): the second stage's queue at POSTROUTING and
+    /// INPUT (never bypassed: without ctc, a packet still carrying the
+    /// source it had before source NAT must not leave), and the nft table
+    /// where the kernel writes lone new addresses (left out without
+    /// nf_tables: then every rewrite takes the second stage). Installed
+    /// once, before the first ruleset with NAT runs; a ruleset without
+    /// NAT spares every packet these hooks.
+    pub fn install_nat(&mut self) -> Result<(), String> {
+        if self.nat {
+            return Ok(());
+        }
+        let q = self.queues;
+        if self.nft_table {
+            let stage2 = format!("meta mark & 0x{STAGE_MASK:08x} == 0x{STAGE_MARK:08x} queue num {}", q.nft_numbers());
+            nft(&format!(
+                "table inet {STAGE2_TABLE} {{\n\
+                 \tchain postrouting {{\n\t\ttype filter hook postrouting priority -300; policy accept;\n\
+                 \t\t{stage2}\n\t}}\n\
+                 \tchain input {{\n\t\ttype filter hook input priority -300; policy accept;\n\
+                 \t\t{stage2}\n\t}}\n}}\n"
+            ))?;
+        } else {
+            let target = q.target(false);
+            let target: Vec<&str> = target.iter().map(String::as_str).collect();
+            for tool in Self::tools() {
+                for (table, hook, chain) in &Self::CHAINS[2..] {
+                    self.new_chain(tool, table, hook, chain)?;
+                    let mut queue_rule = vec!["-t", table, "-A", chain];
+                    queue_rule.extend(&target);
+                    xt(tool, &queue_rule)?;
+                    // The jump itself matches the mark.
+                    self.jump_to(tool, table, hook, chain)?;
+                }
+            }
+        }
+        self.nat = true;
+        self.fast_table = nft(&stage2::fast_table(FAST_TABLE)).is_ok();
+        Ok(())
+    }
+
+    /// The second stage's rules are in (see [`HookRules::install_nat`]).
+    pub fn has_nat(&self) -> bool {
+        self.nat
     }
 
     /// Which mechanism carries the rules: `nft queue` or `iptables NFQUEUE`.
@@ -260,7 +325,11 @@ impl HookRules {
     pub fn remove(&mut self) {
         if std::mem::take(&mut self.nft_table) {
             let _ = nft(&format!("delete table inet {NFT_TABLE}\n"));
+            if self.nat {
+                let _ = nft(&format!("delete table inet {STAGE2_TABLE}\n"));
+            }
         }
+        self.nat = false;
         if std::mem::take(&mut self.fast_table) {
             let _ = nft(&format!("delete table inet {FAST_TABLE}\n"));
         }

@@ -60,6 +60,12 @@ fn ended(mut out: Outcome, reason: Reason, acts: Actions) -> Outcome {
 const NAT_V4: u8 = 1;
 const NAT_V6: u8 = 2;
 
+/// Whether `p` has NAT chains (any family): its packets' addresses may be
+/// rewritten.
+pub fn has_nat(p: &ctc_ir::Program) -> bool {
+    nat_families(p) != 0
+}
+
 /// Which families have NAT chains: the kernel registers its NAT hooks for
 /// a family once a nat chain of it exists, and from then on every new
 /// connection of the family gets bindings (null ones at least).
