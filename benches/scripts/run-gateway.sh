@@ -120,6 +120,22 @@ hook_rules() {
     done
 }
 
+# Start a program in the gateway namespace, wait (bounded) for WORD in
+# its log, measure as LABEL, stop it:  measure_daemon LABEL WORD LOG CMD...
+measure_daemon() {
+    local label=$1 word=$2 log=$3
+    shift 3
+    # Not through in_ns (a shell function): $! must be the program itself.
+    ip netns exec "$NS_GW" "$@" 2>"$log" &
+    BG+=($!)
+    for _ in $(seq 100); do grep -q "$word" "$log" && break; sleep 0.1; done
+    grep -q "$word" "$log" || { cat "$log"; exit 1; }
+    measure "$label"
+    kill -TERM "${BG[-1]}" 2>/dev/null || true
+    wait "${BG[-1]}" || true
+    unset 'BG[-1]'
+}
+
 # One mode, measured once.
 run_mode() {
     local mode=$1 q label rules gso
@@ -137,15 +153,7 @@ run_mode() {
         gso=""
         [ "$mode" = nfq-gso ] && gso=--gso
         hook_rules add "--queue-num 0"
-        # Not through in_ns (a shell function): $! must be the program itself.
-        ip netns exec "$NS_GW" "$NFQ" 0 $gso 2>"$TMP/nfq.log" &
-        BG+=($!)
-        for _ in $(seq 50); do grep -q "bound" "$TMP/nfq.log" && break; sleep 0.1; done
-        grep -q "bound" "$TMP/nfq.log" || { cat "$TMP/nfq.log"; exit 1; }
-        measure "nfq_accept${gso:+ (GSO)}"
-        kill -TERM "${BG[-1]}" 2>/dev/null || true
-        wait "${BG[-1]}" || true
-        unset 'BG[-1]'
+        measure_daemon "nfq_accept${gso:+ (GSO)}" bound "$TMP/nfq.log" "$NFQ" 0 $gso
         cat "$TMP/nfq.log" >&2
         hook_rules del
         ;;
@@ -154,14 +162,8 @@ run_mode() {
         q=0 rules=ruleset label="ctc run --queue 0"
         [ "$mode" = ctc-2q ] && q=0:1 label="ctc run --queue 0:1"
         [ "$mode" = ctc-masq ] && rules=masq label="ctc run --queue 0 masq"
-        ip netns exec "$NS_GW" "$CTC" run --ruleset "$TMP/$rules.nft" --queue "$q" --control "$TMP/ctc.sock" 2>"$TMP/ctc.log" &
-        BG+=($!)
-        for _ in $(seq 100); do grep -q "hook rules installed" "$TMP/ctc.log" && break; sleep 0.1; done
-        grep -q "hook rules installed" "$TMP/ctc.log" || { cat "$TMP/ctc.log"; exit 1; }
-        measure "$label"
-        kill -TERM "${BG[-1]}" 2>/dev/null || true
-        wait "${BG[-1]}" || true
-        unset 'BG[-1]'
+        measure_daemon "$label" "hook rules installed" "$TMP/ctc.log" \
+            "$CTC" run --ruleset "$TMP/$rules.nft" --queue "$q" --control "$TMP/ctc.sock"
         tail -1 "$TMP/ctc.log" >&2
         ;;
     esac
