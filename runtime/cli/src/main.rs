@@ -205,21 +205,25 @@ chains CTC_PREROUTING and CTC_OUTPUT; an nft table inet ctc_hook where the
 kernel has nft's queue), runs the ruleset with its own connection tracker,
 NAT and helpers on the host model read over rtnetlink (and followed as it
 changes), and gives each packet its verdict, with the packet rewritten by
-NAT. A packet whose source NAT rewrites gets its new source after the
-kernel routed it: it is queued a second time at POSTROUTING or INPUT
-(mangle chains CTC_POSTROUTING and CTC_INPUT, matching the marks
-0x6e610000/0xffff0000 that ctc gives such packets in between). All rules
-are removed on exit, SIGINT or SIGTERM. Loopback traffic is not queued.
-GSO packets are taken whole. Marks set with `meta mark set` go back to
-the kernel with the packet; `log` lines go to standard error. Without
---fail-open, packets are dropped
-while ctc is not running or cannot keep up (the drops show in `ctc
-status`). One worker thread serves each queue of N:M; they share one
-connection tracker. The control socket (--control, default
-/run/ctc.sock, root only) serves `ctc status`, `ctc ct`, `ctc reload`;
-SIGHUP reloads too: the new ruleset compiles off the packet path, the
-connections stay, and a broken one changes nothing. Needs root and the
-iptables package.
+NAT. GSO packets are taken whole.
+
+With NAT in the ruleset, addresses that change after routing are written
+after it: a lone new address by the kernel, through an nft map that ctc
+fills (table inet ctc_snat, marks 0x6e62xxxx and 0x6e63xxxx), anything
+else by ctc at a second stage, the packet queued again at POSTROUTING or
+INPUT (mangle chains CTC_POSTROUTING and CTC_INPUT, marks 0x6e61xxxx).
+All rules are removed on exit, SIGINT or SIGTERM. Loopback traffic is not
+queued.
+
+Marks set with `meta mark set` go back to the kernel with the packet;
+`log` lines go to standard error; rulesets with `queue` statements are
+refused. Without --fail-open, packets are dropped while ctc is not running
+or cannot keep up (the drops show in `ctc status`). One worker thread
+serves each queue of N:M; they share one connection tracker. The control
+socket (--control, default /run/ctc.sock, root only) serves `ctc status`,
+`ctc ct`, `ctc reload`; SIGHUP reloads too: the new ruleset compiles off
+the packet path, the connections stay, and a broken one changes nothing.
+Needs root and the iptables package.
 
 Not built yet (exits 2 saying so): --xdp.")]
     Run(RunArgs),
