@@ -13,6 +13,8 @@
 # without NAT, then reload with it). Everything is bounded in time and
 # removed on every exit path.
 set -euo pipefail
+# (No `cmd | grep -q` below: grep's early exit fails the pipeline by
+# SIGPIPE under pipefail; the output is captured first, `grep <<<"$(...)"`.)
 CTC=$1
 SFX=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -65,14 +67,14 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 grep -q "hook rules installed" "$LOG" || { echo "ctc run did not start:"; cat "$LOG"; exit 1; }
-in_ns "$NS_GW" iptables -t raw -S | grep -q "CTC_PREROUTING" || { echo "no hook rules"; exit 1; }
+grep -q "CTC_PREROUTING" <<<"$(in_ns "$NS_GW" iptables -t raw -S)" || { echo "no hook rules"; exit 1; }
 if [ -n "${CTC_E2E_START_PLAIN:-}" ]; then
     # No NAT yet: no second stage, no address writes.
-    if in_ns "$NS_GW" iptables -t mangle -S | grep -q CTC_ || in_ns "$NS_GW" nft list tables | grep -q ctc_snat; then
+    if grep -q CTC_ <<<"$(in_ns "$NS_GW" iptables -t mangle -S)" || grep -q ctc_snat <<<"$(in_ns "$NS_GW" nft list tables)"; then
         echo "hook rules for NAT without NAT in the ruleset"; exit 1
     fi
     "$CTC" reload --control "$CONTROL" --ruleset "$TMP/ruleset.nft" || { echo "the reload to the NAT ruleset failed"; exit 1; }
-    in_ns "$NS_GW" iptables -t mangle -S | grep -q CTC_POSTROUTING || { echo "no second stage after the reload"; exit 1; }
+    grep -q CTC_POSTROUTING <<<"$(in_ns "$NS_GW" iptables -t mangle -S)" || { echo "no second stage after the reload"; exit 1; }
     echo "ok the hook rules for NAT come with the first ruleset that has NAT"
 fi
 # A probe of what the kernel sees after ctc: packets leaving with the mark
@@ -93,7 +95,7 @@ cat "$LOG"
 if [ "$rc" -ne 0 ]; then echo "traffic checks failed ($rc)"; exit 1; fi
 if [ "$ctc_rc" -ne 0 ]; then echo "ctc run exited $ctc_rc after SIGTERM"; exit 1; fi
 if [ "${CTC_E2E_MODE:-all}" = all ]; then
-    in_ns "$NS_GW" nft list table inet probe | grep -q "counter packets [1-9]" ||
+    grep -q "counter packets [1-9]" <<<"$(in_ns "$NS_GW" nft list table inet probe)" ||
         { echo "no packet left the gateway with the ruleset's mark"; in_ns "$NS_GW" nft list table inet probe; exit 1; }
     echo "ok the kernel sees the marks the ruleset sets"
     # The dropped port's rule logs.
@@ -102,9 +104,9 @@ if [ "${CTC_E2E_MODE:-all}" = all ]; then
 fi
 for t in iptables ip6tables; do
     for table in raw mangle; do
-        if in_ns "$NS_GW" "$t" -t "$table" -S | grep -q CTC_; then echo "$t -t $table: hook rules left behind"; exit 1; fi
+        if grep -q CTC_ <<<"$(in_ns "$NS_GW" "$t" -t "$table" -S)"; then echo "$t -t $table: hook rules left behind"; exit 1; fi
     done
 done
-if in_ns "$NS_GW" nft list tables | grep -q ctc_; then echo "nft tables left behind"; exit 1; fi
+if grep -q ctc_ <<<"$(in_ns "$NS_GW" nft list tables)"; then echo "nft tables left behind"; exit 1; fi
 [ -e "$CONTROL" ] && { echo "the control socket was left behind"; exit 1; }
 echo "run_e2e: all checks passed; ctc exited 0; hook rules and control socket removed"
