@@ -772,27 +772,29 @@ impl Worker {
         if p.hook != HOOK_PREROUTING {
             return Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark };
         }
+        let layout = stage2::Layout::of_pair(&own, &original);
         // One new address and nothing else: the kernel writes it (see
         // `stage2`), and the packet need not be copied back.
-        match lock(&self.shared.fast).mark_for(&own, &original, mark) {
-            Ok(mark) => {
+        match layout.as_ref().map(|l| lock(&self.shared.fast).mark_for(l, &own, &original, mark)) {
+            Some(Ok(mark)) => {
                 stats.kernel_nat += 1;
                 return Settled { verdict: Verdict::Accept, payload: None, mark: Some(mark) };
             }
-            Err(Some(new)) => {
+            Some(Err(Some(new))) => {
                 if let Some(tx) = lock(&self.shared.fast_installer).as_ref() {
                     let _ = tx.send(new);
                 }
             }
-            Err(None) => {}
+            _ => {}
         }
         if stage2::source(&own) != stage2::source(&original) {
             // A new source (source NAT, or the reply of a destination
             // NAT) is written after routing, at the second stage.
-            let Some((now, stage_mark)) = lock(&self.shared.stage2).first(&own, &original, mark) else {
+            let Some(layout) = layout else {
                 stats.errors += 1;
                 return Settled::DROP;
             };
+            let (now, stage_mark) = lock(&self.shared.stage2).first(&layout, &own, &original, mark);
             let payload = (now != original).then_some(now);
             return Settled { verdict: Verdict::Accept, payload, mark: Some(stage_mark) };
         }

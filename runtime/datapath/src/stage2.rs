@@ -158,12 +158,15 @@ impl FastNat {
     /// kernel's map. `Err(Some(..))`: it would be, but the address is not
     /// in the map yet (the caller has it added, then calls
     /// [`FastNat::installed`]); the packet takes the slow way meanwhile.
-    pub fn mark_for(&mut self, own: &[u8], original: &[u8], mark: u32) -> Result<u32, Option<(Side, u32, IpAddr)>> {
+    /// `layout`: the headers' layout of both ([`Layout::of_pair`]).
+    pub fn mark_for(
+        &mut self,
+        layout: &Layout,
+        own: &[u8],
+        original: &[u8],
+        mark: u32,
+    ) -> Result<u32, Option<(Side, u32, IpAddr)>> {
         if !self.enabled || mark != 0 || own.len() != original.len() {
-            return Err(None);
-        }
-        let Some(layout) = Layout::of(own) else { return Err(None) };
-        if Layout::of(original).as_ref() != Some(&layout) {
             return Err(None);
         }
         // nft's address writes update the transport checksums that cover
@@ -174,15 +177,24 @@ impl FastNat {
         }
         let side = if own[layout.src.clone()] != original[layout.src.clone()] { Side::Src } else { Side::Dst };
         let field = if side == Side::Src { layout.src.clone() } else { layout.dst.clone() };
-        // The packet as the kernel would have it after writing the
-        // address: `own` but that address (and the checksums that cover
-        // it) as they came.
-        let mut before = own.to_vec();
-        for r in std::iter::once(field.clone()).chain(layout.csum.clone()) {
-            before[r.clone()].copy_from_slice(&original[r]);
+        // The kernel writes the address and updates the checksums that
+        // cover it: `own` must be `original` but for those (and the IPv4
+        // header's checksum, valid in `original`).
+        let v4 = field.len() == 4;
+        let mut skip = vec![field.clone()];
+        skip.extend(layout.csum.clone());
+        if v4 {
+            skip.push(10..12);
         }
-        fix_ipv4_header(&mut before);
-        if before != original {
+        skip.sort_by_key(|r| r.start);
+        let mut at = 0;
+        let mut differs = false;
+        for r in skip.iter().chain(std::iter::once(&(own.len()..own.len()))) {
+            differs |= own[at..r.start] != original[at..r.start];
+            at = r.end;
+        }
+        let header_ok = !v4 || checksum::checksum(&original[..ipv4_header_len(original)]) == 0;
+        if differs || !header_ok {
             return Err(None);
         }
         let addr = match field.len() {
@@ -217,7 +229,7 @@ impl FastNat {
 /// or echo id, and the transport checksum (the fields a source rewrite
 /// changes), and the destination address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Layout {
+pub struct Layout {
     src: Range<usize>,
     dst: Range<usize>,
     sport: Option<Range<usize>>,
@@ -227,6 +239,14 @@ struct Layout {
 }
 
 impl Layout {
+    /// The layout `own` (a packet as ctc hands it on) and `original` (as
+    /// the kernel queued it) share; `None` if they do not share one (NAT
+    /// changes no header's length, so it cannot happen for a rewrite).
+    pub fn of_pair(own: &[u8], original: &[u8]) -> Option<Layout> {
+        let layout = Layout::of(own)?;
+        (Layout::of(original)? == layout).then_some(layout)
+    }
+
     fn of(pkt: &[u8]) -> Option<Layout> {
         let f = ctc_wire::parse_ip(pkt);
         let n = f.network?;
@@ -319,13 +339,8 @@ impl Stage2 {
     /// `original` as the kernel queued it, `mark` its mark. Returns the
     /// bytes to hand back now — `own` with the source fields of
     /// `original` — and the mark that names the record of what is left.
-    /// `None`: the two do not have the same headers (cannot happen for a
-    /// packet NAT rewrote).
-    pub fn first(&mut self, own: &[u8], original: &[u8], mark: u32) -> Option<(Vec<u8>, u32)> {
-        let layout = Layout::of(own)?;
-        if Layout::of(original)? != layout {
-            return None;
-        }
+    /// `layout`: the headers' layout of both ([`Layout::of_pair`]).
+    pub fn first(&mut self, layout: &Layout, own: &[u8], original: &[u8], mark: u32) -> (Vec<u8>, u32) {
         let mut now = own.to_vec();
         let mut writes = Vec::new();
         for r in layout.rewritten() {
@@ -341,7 +356,7 @@ impl Stage2 {
             mark,
         };
         let idx = self.insert(p);
-        Some((now, STAGE_MARK | idx))
+        (now, STAGE_MARK | idx)
     }
 
     /// The second stage: `pkt` came back with `mark`. Writes the new
@@ -366,12 +381,17 @@ impl Stage2 {
     }
 }
 
+/// An IPv4 header's length, within the packet (at least 20).
+fn ipv4_header_len(pkt: &[u8]) -> usize {
+    (usize::from(pkt[0] & 0xf) * 4).clamp(20, pkt.len())
+}
+
 /// Recompute an IPv4 header's checksum.
 pub fn fix_ipv4_header(pkt: &mut [u8]) {
     if pkt.first().map(|b| b >> 4) != Some(4) || pkt.len() < 20 {
         return;
     }
-    let ihl = (usize::from(pkt[0] & 0xf) * 4).clamp(20, pkt.len());
+    let ihl = ipv4_header_len(pkt);
     pkt[10..12].copy_from_slice(&[0, 0]);
     let c = checksum::checksum(&pkt[..ihl]);
     pkt[10..12].copy_from_slice(&c.to_be_bytes());
@@ -467,7 +487,7 @@ mod tests {
         // (the TTL is back where the kernel lowers it).
         let own = tcp4([198, 51, 100, 1], 61000, 64);
         let mut st = Stage2::new();
-        let (now, mark) = st.first(&own, &original, 7).unwrap();
+        let (now, mark) = st.first(&Layout::of_pair(&own, &original).unwrap(), &own, &original, 7);
         assert_eq!(mark & STAGE_MASK, STAGE_MARK);
         // Nothing but the source changed: the packet goes back as it came.
         assert_eq!(now, original);
@@ -493,7 +513,7 @@ mod tests {
         own[19] = 48;
         finish_full(&mut own);
         let mut st = Stage2::new();
-        let (now, mark) = st.first(&own, &original, 0).unwrap();
+        let (now, mark) = st.first(&Layout::of_pair(&own, &original).unwrap(), &own, &original, 0);
         assert_eq!(&now[12..16], &[192, 0, 2, 2]);
         assert_eq!(&now[16..20], &[203, 0, 113, 48]);
         assert_eq!(&now[20..22], &40000u16.to_be_bytes());
@@ -534,27 +554,33 @@ mod tests {
         let mut f = FastNat { enabled: true, ..FastNat::default() };
         // Not in the kernel's map yet: it is to be added, the packet takes
         // the second stage.
-        assert_eq!(f.mark_for(&masq, &original, 0), Err(Some((Side::Src, 0, gw))));
-        assert_eq!(f.mark_for(&masq, &original, 0), Err(None));
+        assert_eq!(
+            f.mark_for(&Layout::of_pair(&masq, &original).unwrap(), &masq, &original, 0),
+            Err(Some((Side::Src, 0, gw)))
+        );
+        assert_eq!(f.mark_for(&Layout::of_pair(&masq, &original).unwrap(), &masq, &original, 0), Err(None));
         f.installed(Side::Src, gw);
-        assert_eq!(f.mark_for(&masq, &original, 0), Ok(FAST_MARK));
+        assert_eq!(f.mark_for(&Layout::of_pair(&masq, &original).unwrap(), &masq, &original, 0), Ok(FAST_MARK));
         // A packet with a mark of its own, a new port, or another rewrite
         // besides: the slow way.
-        assert_eq!(f.mark_for(&masq, &original, 5), Err(None));
+        assert_eq!(f.mark_for(&Layout::of_pair(&masq, &original).unwrap(), &masq, &original, 5), Err(None));
         let port = tcp4([198, 51, 100, 1], 40001, 64);
-        assert_eq!(f.mark_for(&port, &original, 0), Err(None));
+        assert_eq!(f.mark_for(&Layout::of_pair(&port, &original).unwrap(), &port, &original, 0), Err(None));
         let mut both = masq.clone();
         both[19] = 48;
         finish_full(&mut both);
-        assert_eq!(f.mark_for(&both, &original, 0), Err(None));
+        assert_eq!(f.mark_for(&Layout::of_pair(&both, &original).unwrap(), &both, &original, 0), Err(None));
         // A lone new destination: the destination's map, its own indexes.
         let mut dnat = original.clone();
         dnat[19] = 48;
         finish_full(&mut dnat);
         let d = IpAddr::from([203, 0, 113, 48]);
-        assert_eq!(f.mark_for(&dnat, &original, 0), Err(Some((Side::Dst, 0, d))));
+        assert_eq!(
+            f.mark_for(&Layout::of_pair(&dnat, &original).unwrap(), &dnat, &original, 0),
+            Err(Some((Side::Dst, 0, d)))
+        );
         f.installed(Side::Dst, d);
-        assert_eq!(f.mark_for(&dnat, &original, 0), Ok(FAST_DST_MARK));
+        assert_eq!(f.mark_for(&Layout::of_pair(&dnat, &original).unwrap(), &dnat, &original, 0), Ok(FAST_DST_MARK));
         assert!(fast_element("t", Side::Src, 3, gw).contains("addr4 { 0x6e620003 : 198.51.100.1 }"));
         assert!(fast_element("t", Side::Dst, 3, d).contains("daddr4 { 0x6e630003 : 203.0.113.48 }"));
     }
