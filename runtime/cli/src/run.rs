@@ -226,7 +226,7 @@ impl Daemon {
              uptime: {} s\n\
              engine: {}\n\
              {queues}\
-             packets: {} ({} accepted, {} rewritten, {} at the second stage, {} with an address written by the kernel, {} dropped, {} generated, {} errors)\n\
+             packets: {}\n\
              dropped by ctc's datapath: {} stale at the second stage, {} longer than a queue message\n\
              gso: {} packets queued whole, the longest {} bytes\n\
              workers: {} batches, busy {:.1}% of the uptime, the longest batch {} us\n\
@@ -237,14 +237,7 @@ impl Daemon {
             self.reloads_done,
             self.started.elapsed().as_secs(),
             self.kind.name(),
-            s.packets,
-            s.accepted,
-            s.rewritten,
-            s.second_stage,
-            s.kernel_nat,
-            s.dropped,
-            s.generated,
-            s.errors,
+            s.packets_text(),
             s.stale,
             s.truncated,
             s.gso,
@@ -510,17 +503,7 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         }
     }
     let s = shared.stats();
-    errln!(
-        "ctc run: stopped; hook rules removed; {} packets: {} accepted ({} rewritten, {} at the second stage, {} with an address written by the kernel), {} dropped, {} generated, {} errors",
-        s.packets,
-        s.accepted,
-        s.rewritten,
-        s.second_stage,
-        s.kernel_nat,
-        s.dropped,
-        s.generated,
-        s.errors
-    );
+    errln!("ctc run: stopped; hook rules removed; packets: {}", s.packets_text());
     code
 }
 

@@ -417,6 +417,23 @@ pub struct RunStats {
 }
 
 impl RunStats {
+    /// The packet counts as `ctc status` and the exit line give them:
+    /// `N (A accepted, R rewritten, …, E errors)`.
+    pub fn packets_text(&self) -> String {
+        format!(
+            "{} ({} accepted, {} rewritten, {} at the second stage, {} with an address written by the kernel, \
+             {} dropped, {} generated, {} errors)",
+            self.packets,
+            self.accepted,
+            self.rewritten,
+            self.second_stage,
+            self.kernel_nat,
+            self.dropped,
+            self.generated,
+            self.errors
+        )
+    }
+
     fn add(&mut self, o: &RunStats) {
         self.packets += o.packets;
         self.accepted += o.accepted;
