@@ -179,20 +179,22 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("ctc.sock");
         let mut srv = ControlServer::bind(&path).unwrap();
+        // The next request (bounded: 2 s).
+        let next = |srv: &mut ControlServer| {
+            for _ in 0..200 {
+                if let Some(r) = srv.poll().pop() {
+                    return r;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            panic!("no request");
+        };
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert!(ControlServer::bind(&path).is_err(), "a socket in use is not taken over");
         let p2 = path.clone();
         let client = std::thread::spawn(move || request(&p2, "list extended", Duration::from_secs(5)).unwrap());
-        let mut reqs = Vec::new();
-        for _ in 0..200 {
-            reqs.extend(srv.poll());
-            if !reqs.is_empty() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let r = reqs.pop().expect("a request");
+        let r = next(&mut srv);
         assert_eq!(r.words, ["list", "extended"]);
         r.reply(true, "line 1\nline 2");
         assert_eq!(client.join().unwrap(), (true, "line 1\nline 2\n".to_string()));
@@ -207,15 +209,8 @@ mod tests {
             .unwrap();
             got
         });
-        let mut reqs = Vec::new();
-        for _ in 0..200 {
-            reqs.extend(srv.poll());
-            if !reqs.is_empty() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        srv.subscribe(reqs.pop().unwrap(), Feed::Conntrack);
+        let r = next(&mut srv);
+        srv.subscribe(r, Feed::Conntrack);
         assert!(srv.wants(Feed::Conntrack) && !srv.wants(Feed::Expect));
         srv.publish(Feed::Expect, &["not for it".into()]);
         srv.publish(Feed::Conntrack, &["[NEW] a".into(), "[DESTROY] a".into()]);
