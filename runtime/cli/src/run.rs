@@ -144,7 +144,7 @@ fn queue_counters(q: u16) -> Option<(u64, u64, u64)> {
 fn nat_hooks(program: &ctc_driver::ir::Program, rules: &mut HookRules, shared: &Arc<Shared>) -> Result<(), String> {
     if ctc_datapath::pipeline::has_nat(program) && !rules.has_nat() {
         rules.install_nat()?;
-        shared.enable_fast_snat(rules);
+        shared.enable_fast_nat(rules);
     }
     Ok(())
 }
@@ -425,7 +425,7 @@ pub(crate) fn run(a: &RunArgs) -> u8 {
         if spec.first == spec.last { spec.first.to_string() } else { format!("{}:{}", spec.first, spec.last) },
         rules.mechanism(),
         if rules.has_nat() { ", second stage at POSTROUTING and INPUT" } else { "" },
-        if rules.fast_snat() { ", lone new addresses written by nft" } else { "" },
+        if rules.fast_nat() { ", lone new addresses written by nft" } else { "" },
         kind.name(),
         control_path.display()
     );

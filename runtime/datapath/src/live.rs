@@ -317,7 +317,7 @@ impl HookRules {
     }
 
     /// The kernel writes lone new addresses itself (see [`crate::stage2`]).
-    pub fn fast_snat(&self) -> bool {
+    pub fn fast_nat(&self) -> bool {
         self.fast_table
     }
 
@@ -532,10 +532,10 @@ impl Shared {
         })
     }
 
-    /// Let the kernel write lone new source addresses (`rules` installed
+    /// Let the kernel write lone new addresses (`rules` installed
     /// its table): a thread adds each new address to the kernel's map.
-    pub fn enable_fast_snat(self: &Arc<Shared>, rules: &HookRules) {
-        if !rules.fast_snat() {
+    pub fn enable_fast_nat(self: &Arc<Shared>, rules: &HookRules) {
+        if !rules.fast_nat() {
             return;
         }
         let (tx, rx) = std::sync::mpsc::channel::<(Side, u32, std::net::IpAddr)>();
