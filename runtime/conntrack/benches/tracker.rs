@@ -66,17 +66,7 @@ fn established_group(c: &mut Criterion, group: &str, verified: bool) {
             };
             g.bench_function(BenchmarkId::new(name(proto), n), |b| {
                 let (tr, pool) = state.get_or_insert_with(|| (filled(n, 0, proto, true), pool_of(n, proto)));
-                b.iter(|| {
-                    let v = tr.packet(&pool.bytes[i], &pool.frames[i], now, 0);
-                    if let Some(h) = v.handle {
-                        black_box(tr.confirm(h, now));
-                    }
-                    i += 1;
-                    if i == pool.len() {
-                        i = 0;
-                    }
-                    black_box(v)
-                })
+                b.iter(|| black_box(pool.step(tr, &mut i, now)))
             });
             if let Some((mut tr, _)) = state {
                 // Nothing changed that an event reports.

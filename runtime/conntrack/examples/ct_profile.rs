@@ -63,14 +63,7 @@ fn main() {
         let pool = if kind.ends_with("-hw") { device_verified(pool) } else { pool };
         let mut i = 0;
         for _ in 0..packets {
-            let v = tr.packet(&pool.bytes[i], &pool.frames[i], now, 0);
-            if let Some(h) = v.handle {
-                black_box(tr.confirm(h, now));
-            }
-            i += 1;
-            if i == pool.len() {
-                i = 0;
-            }
+            pool.step(&mut tr, &mut i, now);
         }
     }
     let dt = start.elapsed();

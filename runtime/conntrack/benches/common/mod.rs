@@ -171,6 +171,20 @@ impl Pool {
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
+
+    /// Packet `*i` through `tr` and confirmed, as the datapath does with an
+    /// accepted packet; `*i` moves on, round the pool.
+    pub fn step(&self, tr: &mut Tracker, i: &mut usize, now: u64) -> ctc_conntrack::Verdict {
+        let v = tr.packet(&self.bytes[*i], &self.frames[*i], now, 0);
+        if let Some(h) = v.handle {
+            std::hint::black_box(tr.confirm(h, now));
+        }
+        *i += 1;
+        if *i == self.len() {
+            *i = 0;
+        }
+        v
+    }
 }
 
 /// A deterministic shuffle (xorshift64*, Fisher-Yates).
