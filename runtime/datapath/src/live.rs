@@ -459,10 +459,7 @@ fn raise_ttl(pkt: &mut [u8]) {
     match pkt.first().map(|b| b >> 4) {
         Some(4) if pkt.len() >= 20 => {
             pkt[8] = pkt[8].wrapping_add(1);
-            pkt[10..12].copy_from_slice(&[0, 0]);
-            let ihl = usize::from(pkt[0] & 0xf) * 4;
-            let c = ctc_wire::checksum::checksum(&pkt[..ihl.min(pkt.len())]);
-            pkt[10..12].copy_from_slice(&c.to_be_bytes());
+            stage2::fix_ipv4_header(pkt);
         }
         Some(6) if pkt.len() >= 40 => pkt[7] = pkt[7].wrapping_add(1),
         _ => {}
