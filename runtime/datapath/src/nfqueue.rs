@@ -336,10 +336,11 @@ impl Queue {
     pub fn recv_many(&mut self, out: &mut Vec<Packet>, max: usize) -> io::Result<usize> {
         let before = out.len();
         self.recv(out)?;
-        let bytes = |out: &[Packet]| out[before..].iter().map(|p| p.payload.len()).sum::<usize>();
-        while out.len() - before < max && bytes(out) < BATCH_BYTES {
+        let mut bytes: usize = out[before..].iter().map(|p| p.payload.len()).sum();
+        while out.len() - before < max && bytes < BATCH_BYTES {
+            let from = out.len();
             match self.recv_with(RecvFlags::DONTWAIT, out) {
-                Ok(_) => {}
+                Ok(_) => bytes += out[from..].iter().map(|p| p.payload.len()).sum::<usize>(),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e),
             }
