@@ -497,6 +497,8 @@ fn ct_state_ne_with_several_states_compares_the_value() {
             link: Link::Ethernet,
             data,
             l4_checksum: ctc_wire::L4Checksum::NotVerified,
+            mark: 0,
+            priority: 0,
         })
         .collect();
     for (op, reply_verdict, by) in [("!=", "drop", "NOT_EST"), ("!", "accept", "REST")] {
@@ -507,4 +509,99 @@ fn ct_state_ne_with_several_states_compares_the_value() {
         assert_eq!(lines[1].ct_state, "established", "{op}: {:?}", lines[1]);
         expect(&t, &lines, 1, reply_verdict, by, "in0");
     }
+}
+
+// A packet's mark and priority as the kernel hands it over (a live queue
+// reports them) are what `meta mark` / `meta priority` read; a forwarded
+// IPv4 packet's priority is set from its TOS by ip_forward before the
+// forward hook (net.ipv4.ip_forward_update_priority, on by default), so one
+// set at prerouting is gone there, while an IPv6 packet keeps it; the
+// output chains' `meta mark set` goes on with a host's own packet and its
+// `ct mark set` reaches the connection. The TOS-to-priority table is the
+// one the live harness checks against the kernel (scenario meta_priority).
+const META_ACROSS_HOOKS: &str = "\
+table inet t {
+\tchain pre {
+\t\ttype filter hook prerouting priority filter; policy accept;
+\t\tmeta mark 0x55 counter # MARK_IN
+\t\tudp dport 5311 meta priority set 7
+\t\tct mark 0x88 counter # CT_MARK_BACK
+\t}
+\tchain fwd {
+\t\ttype filter hook forward priority filter; policy accept;
+\t\tmeta priority 7 counter # KEPT
+\t\tmeta priority 6 counter # FROM_TOS
+\t\tudp dport 5312 meta priority set 1:5
+\t}
+\tchain out {
+\t\ttype filter hook output priority filter; policy accept;
+\t\tmeta mark 0x66 meta mark set 0x77 ct mark set 0x88 counter # OUT
+\t}
+\tchain post {
+\t\ttype filter hook postrouting priority filter; policy accept;
+\t\tmeta mark 0x77 counter # POST_MARK
+\t\tmeta priority 1:5 counter # POST_PRIORITY
+\t}
+}
+";
+
+fn frame(data: Vec<u8>, mark: u32, priority: u32) -> Frame {
+    Frame {
+        time_ns: 1_000_000_000,
+        input: 0,
+        link: Link::Ethernet,
+        data,
+        l4_checksum: ctc_wire::L4Checksum::NotVerified,
+        mark,
+        priority,
+    }
+}
+
+/// An IPv4 frame with the TOS byte `tos` (header checksum redone).
+fn with_tos(mut f: Vec<u8>, tos: u8) -> Vec<u8> {
+    f[15] = tos;
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = ctc_wire::checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f
+}
+
+#[test]
+fn marks_and_priorities_cross_the_hooks_as_in_the_kernel() {
+    let t = META_ACROSS_HOOKS;
+    let mut r = Replay::new(NAME, t, &IFACES, &[], &["in0", "out0"]).unwrap_or_else(|e| panic!("{e}\n{t}"));
+    // IPv4, TOS "low delay" (priority 6 after ip_forward), mark 0x55.
+    let o = r.pipe.process(&frame(with_tos(udp("198.51.100.20", 5311), 0x10), 0x55, 3));
+    assert_eq!(o.verdict.as_str(), "accept");
+    assert_eq!((counter(&r, t, "MARK_IN"), counter(&r, t, "KEPT"), counter(&r, t, "FROM_TOS")), (1, 0, 1));
+    assert!(o.priority_after_routing);
+    assert_eq!(o.priority(), None, "the prerouting priority does not outlive ip_forward");
+    // IPv6 keeps the priority set at prerouting.
+    let o = r.pipe.process(&frame(udp("2001:db8:2::20", 5311), 0, 0));
+    assert_eq!((counter(&r, t, "MARK_IN"), counter(&r, t, "KEPT"), counter(&r, t, "FROM_TOS")), (1, 1, 1));
+    assert!(!o.priority_after_routing);
+    assert_eq!(o.priority(), Some(7));
+    // Set in the forward chain: it lasts, to postrouting and out.
+    let o = r.pipe.process(&frame(udp("198.51.100.20", 5312), 0, 0));
+    assert_eq!(o.priority(), Some(0x1_0005));
+    assert_eq!(counter(&r, t, "POST_PRIORITY"), 1);
+    // Without ip_forward_update_priority, the prerouting priority stays.
+    r.pipe.forward_update_priority = false;
+    r.pipe.process(&frame(with_tos(udp("198.51.100.21", 5311), 0x10), 0, 0));
+    assert_eq!((counter(&r, t, "KEPT"), counter(&r, t, "FROM_TOS")), (2, 1));
+
+    // The host's own packet with a socket's mark 0x66.
+    let (gw, peer) = (addr("198.51.100.1"), addr("198.51.100.30"));
+    let own = packets::ip(gw, peer, 64, &L4::Udp { sport: 41000, dport: 5313 }, b"own");
+    let o = r.pipe.process_output(own, 2_000_000_000, None, 0x66, 0);
+    assert_eq!(o.verdict.as_str(), "accept");
+    assert_eq!(o.mark(), Some(0x77));
+    assert_eq!((counter(&r, t, "OUT"), counter(&r, t, "POST_MARK")), (1, 1));
+    // Its reply finds the connection's mark.
+    let back = packets::eth_ip(peer, gw, 64, &L4::Udp { sport: 5313, dport: 41000 }, b"back");
+    let mut f = frame(back, 0, 0);
+    f.input = 1;
+    f.time_ns = 2_100_000_000;
+    r.pipe.process(&f);
+    assert_eq!(counter(&r, t, "CT_MARK_BACK"), 1);
 }

@@ -88,6 +88,7 @@ scenarios!(
     udp6_request_response,
     udp_oneway,
     icmp_echo,
+    meta_priority,
     icmpv6_echo,
     icmp_error_related,
     icmpv6_error_related,

@@ -405,6 +405,57 @@ def udp_oneway(net):
     s.close()
 
 
+# TOS byte -> the priority ip_forward gives (rt_tos2priority): low cost
+# (0x02) changes nothing, throughput (0x08) is bulk (2), low delay (0x10)
+# interactive (6), both interactive bulk (4).
+TOS_FLOWS = [(0x00, 5320), (0x08, 5321), (0x10, 5322), (0x18, 5323), (0x04, 5324), (0x1C, 5325)]
+
+
+def udp_with_class(net, v6, tclass, dport, sport):
+    cli_a, srv_a = addrs(v6)
+    s = net.udp("srv", v6)
+    s.bind((srv_a, dport))
+    c = net.udp("cli", v6)
+    if v6:
+        c.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, tclass)
+    else:
+        c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, tclass)
+    c.bind((cli_a, sport))
+    udp_exchange(c, s, (srv_a, dport), b"tos %d" % tclass)
+    c.close()
+    s.close()
+
+
+@scenario(
+    "meta_priority",
+    "Packet priorities (meta-gateway.nft): IPv4 UDP request/response with TOS 0x00, 0x08, 0x10,\n"
+    "0x18, 0x04, 0x1c (ports 5320-5325: ip_forward's priorities 0, 2, 6, 4, 0, 4 in the forward\n"
+    "chain); to port 5311 over IPv4 (TOS 0x10) and IPv6 with `meta priority set 7` at prerouting\n"
+    "(IPv4 loses it in ip_forward, IPv6 keeps it); to port 5312 over both with `meta priority set\n"
+    "1:5` in the forward chain (seen at postrouting).",
+    checks=[
+        ("counter", "priority 7 at prerouting", "==", 2),
+        ("counter", "priority 7 in forward", "==", 1),
+        ("counter", "ipv4 priority 2", "==", 1),
+        ("counter", "ipv4 priority 4", "==", 2),
+        ("counter", "ipv4 priority 6", "==", 2),
+        ("counter", "priority set in forward", "==", 2),
+        ("counter", "priority 1:5 at postrouting", "==", 2),
+        ("counter", "new cli->pub", "==", 10),
+        ("counter", "established", "==", 10),
+        ("counter", "invalid", "==", 0),
+    ],
+    ruleset="meta-gateway.nft",
+)
+def meta_priority(net):
+    for i, (tos, dport) in enumerate(TOS_FLOWS):
+        udp_with_class(net, False, tos, dport, 40501 + i)
+    udp_with_class(net, False, 0x10, 5311, 40511)
+    udp_with_class(net, True, 0x10, 5311, 40512)
+    udp_with_class(net, False, 0, 5312, 40513)
+    udp_with_class(net, True, 0, 5312, 40514)
+
+
 @scenario(
     "icmp_echo",
     "IPv4 ICMP echo (raw socket, id 0x1234): three echo requests 192.0.2.2 -> 203.0.113.47, the\n"

@@ -205,6 +205,8 @@ impl Replay {
                 link: Link::Ethernet,
                 data: d.clone(),
                 l4_checksum: ctc_wire::L4Checksum::NotVerified,
+                mark: 0,
+                priority: 0,
             })
             .collect();
         self.run(&frames)

@@ -16,7 +16,7 @@ mod deps;
 mod parser;
 mod selector;
 mod util;
-mod value;
+pub(crate) mod value;
 
 #[cfg(test)]
 mod tests;

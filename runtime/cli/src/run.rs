@@ -140,9 +140,10 @@ fn queue_counters(q: u16) -> Option<(u64, u64, u64)> {
 }
 
 /// The second stage's hook rules (and the kernel's address writes), put in
-/// before the first ruleset with NAT runs.
+/// before the first ruleset with NAT (or priorities set after routing)
+/// runs.
 fn nat_hooks(program: &ctc_driver::ir::Program, rules: &mut HookRules, shared: &Arc<Shared>) -> Result<(), String> {
-    if ctc_datapath::pipeline::has_nat(program) && !rules.has_nat() {
+    if ctc_datapath::pipeline::needs_second_stage(program) && !rules.has_nat() {
         rules.install_nat()?;
         shared.enable_fast_nat(rules);
     }

@@ -34,6 +34,11 @@ pub struct Frame {
     /// packet's skb state, which NFQUEUE reports): conntrack verifies it
     /// only when nobody did. Captured frames: `NotVerified`.
     pub l4_checksum: ctc_wire::L4Checksum,
+    /// The packet's mark and priority as it arrives (`meta mark`, `meta
+    /// priority`): what the queue reports for a live packet (a socket's
+    /// SO_MARK, an earlier rule, tc), 0 for captured frames.
+    pub mark: u32,
+    pub priority: u32,
 }
 
 #[derive(Debug)]
@@ -97,7 +102,15 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
             let link = link_of(dl).ok_or_else(|| err(format!("unsupported link type {dl:?}")))?;
             // A simple packet block has no time: it takes the previous one's.
             let time = ticks.map_or_else(|| frames.last().map_or(0, |f: &Frame| f.time_ns), |t| ticks_to_ns(t, res));
-            frames.push(Frame { time_ns: time, input, link, data, l4_checksum: ctc_wire::L4Checksum::NotVerified });
+            frames.push(Frame {
+                time_ns: time,
+                input,
+                link,
+                data,
+                l4_checksum: ctc_wire::L4Checksum::NotVerified,
+                mark: 0,
+                priority: 0,
+            });
         }
     } else {
         let mut r = PcapReader::new(reader).map_err(|e| err(format!("bad pcap: {e}")))?;
@@ -111,6 +124,8 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
                 link,
                 data: p.data.into_owned(),
                 l4_checksum: ctc_wire::L4Checksum::NotVerified,
+                mark: 0,
+                priority: 0,
             });
         }
     }

@@ -515,6 +515,10 @@ impl Shared {
     pub fn new(mut pipeline: Pipeline) -> Arc<Shared> {
         pipeline.emulate_stack = false;
         pipeline.forwarded_in_out = false;
+        // The host's own setting (of the network namespace ctc runs in).
+        if let Ok(v) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward_update_priority") {
+            pipeline.forward_update_priority = v.trim() != "0";
+        }
         pipeline.inputs = (0..pipeline.host.ifaces.len()).collect();
         Arc::new(Shared {
             pipeline: Mutex::new(pipeline),
@@ -654,7 +658,7 @@ impl Worker {
                 Message::Batch { last, verdict, mark } => self.queue.verdict_batch(last, verdict, mark)?,
                 Message::One(i) => {
                     let (id, s) = &verdicts[i];
-                    self.queue.verdict(*id, s.verdict, s.payload.as_deref(), s.mark)?
+                    self.queue.verdict(*id, s.verdict, s.payload.as_deref(), s.mark, s.priority)?
                 }
             }
         }
@@ -709,12 +713,14 @@ impl Worker {
                     } else {
                         L4Checksum::Verified
                     },
+                    mark: p.mark,
+                    priority: p.priority,
                 };
                 (pipe.process(&frame), frame.data)
             }
             HOOK_LOCAL_OUT => {
                 let oif = pipe.host.ifaces.iter().position(|f| f.index == p.outdev);
-                (pipe.process_output(p.payload.clone(), now, oif), p.payload)
+                (pipe.process_output(p.payload.clone(), now, oif, p.mark, p.priority), p.payload)
             }
             _ => {
                 stats.accepted += 1;
@@ -769,30 +775,44 @@ impl Worker {
         // kernel's policy routing, tc and later hooks see it).
         let set_mark = out.mark().filter(|&m| m != p.mark);
         let mark = set_mark.unwrap_or(p.mark);
+        // `meta priority set`: given with the verdict, unless the kernel
+        // sets the priority again after it (a forwarded IPv4 packet's, at
+        // ip_forward): then at the second stage, after routing.
+        let late_priority = out.priority().filter(|_| out.priority_after_routing && p.hook == HOOK_PREROUTING);
+        let set_priority = out.priority().filter(|&v| late_priority.is_none() && v != p.priority);
         let Some(mut own) = out.own else {
             stats.accepted += 1;
-            return Settled { mark: set_mark, ..Settled::ACCEPT };
+            return Settled { mark: set_mark, priority: set_priority, ..Settled::ACCEPT };
         };
         if p.hook == HOOK_PREROUTING && out.oif.is_some() {
             raise_ttl(&mut own);
         }
         if own == original {
             stats.accepted += 1;
-            return Settled { mark: set_mark, ..Settled::ACCEPT };
+            if let Some(prio) = late_priority
+                && let Some(stage_mark) = lock(&self.shared.stage2).priority_only(&original, mark, prio)
+            {
+                return Settled { mark: Some(stage_mark), ..Settled::ACCEPT };
+            }
+            return Settled { mark: set_mark, priority: set_priority, ..Settled::ACCEPT };
         }
         stage2::finish_checksum(&mut own, p.skb_info);
         stats.accepted += 1;
         stats.rewritten += 1;
         if p.hook != HOOK_PREROUTING {
-            return Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark };
+            return Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark, priority: set_priority };
         }
         let layout = stage2::Layout::of_pair(&own, &original);
         // One new address and nothing else: the kernel writes it (see
         // `stage2`), and the packet need not be copied back.
-        match layout.as_ref().map(|l| lock(&self.shared.fast).mark_for(l, &own, &original, mark)) {
+        let fast = layout
+            .as_ref()
+            .filter(|_| late_priority.is_none())
+            .map(|l| lock(&self.shared.fast).mark_for(l, &own, &original, mark));
+        match fast {
             Some(Ok(mark)) => {
                 stats.kernel_nat += 1;
-                return Settled { verdict: Verdict::Accept, payload: None, mark: Some(mark) };
+                return Settled { verdict: Verdict::Accept, payload: None, mark: Some(mark), priority: set_priority };
             }
             Some(Err(Some(new))) => {
                 if let Some(tx) = lock(&self.shared.fast_installer).as_ref() {
@@ -808,11 +828,16 @@ impl Worker {
                 stats.errors += 1;
                 return Settled::DROP;
             };
-            let (now, stage_mark) = lock(&self.shared.stage2).first(&layout, &own, &original, mark);
+            let (now, stage_mark) = lock(&self.shared.stage2).first(&layout, &own, &original, mark, late_priority);
             let payload = (now != original).then_some(now);
-            return Settled { verdict: Verdict::Accept, payload, mark: Some(stage_mark) };
+            return Settled { verdict: Verdict::Accept, payload, mark: Some(stage_mark), priority: set_priority };
         }
-        Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark }
+        if let Some(prio) = late_priority
+            && let Some(stage_mark) = lock(&self.shared.stage2).priority_only(&own, mark, prio)
+        {
+            return Settled { verdict: Verdict::Accept, payload: Some(own), mark: Some(stage_mark), priority: None };
+        }
+        Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark, priority: set_priority }
     }
 
     /// A packet back at POSTROUTING or INPUT after its first stage: its
@@ -820,9 +845,10 @@ impl Worker {
     fn second_stage(&self, p: Packet, stats: &mut RunStats) -> Settled {
         let mut pkt = p.payload;
         match lock(&self.shared.stage2).second(&mut pkt, p.mark) {
-            Some(mark) => {
+            Some(back) => {
                 stats.second_stage += 1;
-                Settled { verdict: Verdict::Accept, payload: Some(pkt), mark: Some(mark) }
+                let payload = back.rewritten.then_some(pkt);
+                Settled { verdict: Verdict::Accept, payload, mark: Some(back.mark), priority: back.priority }
             }
             None => {
                 stats.stale += 1;
@@ -842,7 +868,7 @@ enum Message {
 }
 
 /// The messages that settle `settled` (in queue order): consecutive
-/// packets with the same verdict and mark and no new bytes go in one batch
+/// packets with the same verdict and mark and no new bytes or priority go in one batch
 /// verdict (it covers every packet of the queue up to its id, and those
 /// before are settled already).
 fn messages(settled: &[(u32, Settled)]) -> Vec<Message> {
@@ -850,12 +876,12 @@ fn messages(settled: &[(u32, Settled)]) -> Vec<Message> {
     let mut run: Option<(Verdict, Option<u32>, u32)> = None;
     for (i, (id, s)) in settled.iter().enumerate() {
         match &mut run {
-            Some((v, m, last)) if s.payload.is_none() && (*v, *m) == (s.verdict, s.mark) => *last = *id,
+            Some((v, m, last)) if s.batchable() && (*v, *m) == (s.verdict, s.mark) => *last = *id,
             _ => {
                 if let Some((verdict, mark, last)) = run.take() {
                     out.push(Message::Batch { last, verdict, mark });
                 }
-                if s.payload.is_none() {
+                if s.batchable() {
                     run = Some((s.verdict, s.mark, *id));
                 } else {
                     out.push(Message::One(i));
@@ -877,11 +903,19 @@ struct Settled {
     payload: Option<Vec<u8>>,
     /// The packet's new mark.
     mark: Option<u32>,
+    /// The packet's new priority.
+    priority: Option<u32>,
 }
 
 impl Settled {
-    const ACCEPT: Settled = Settled { verdict: Verdict::Accept, payload: None, mark: None };
-    const DROP: Settled = Settled { verdict: Verdict::Drop, payload: None, mark: None };
+    const ACCEPT: Settled = Settled { verdict: Verdict::Accept, payload: None, mark: None, priority: None };
+    const DROP: Settled = Settled { verdict: Verdict::Drop, payload: None, mark: None, priority: None };
+
+    /// A batch verdict can settle it: it carries a verdict and a mark,
+    /// not new bytes nor a priority.
+    fn batchable(&self) -> bool {
+        self.payload.is_none() && self.priority.is_none()
+    }
 }
 
 #[cfg(test)]
@@ -902,7 +936,12 @@ mod tests {
 
     #[test]
     fn runs_of_like_verdicts_share_a_message() {
-        let s = |verdict, payload: bool, mark| Settled { verdict, payload: payload.then(|| vec![0x45]), mark };
+        let s = |verdict, payload: bool, mark| Settled {
+            verdict,
+            payload: payload.then(|| vec![0x45]),
+            mark,
+            priority: None,
+        };
         let settled = [
             (1, s(Verdict::Accept, false, None)),
             (2, s(Verdict::Accept, false, None)),
@@ -911,6 +950,9 @@ mod tests {
             (5, s(Verdict::Accept, true, None)),
             (6, s(Verdict::Drop, false, None)),
             (7, s(Verdict::Accept, false, Some(8))),
+            // A priority goes in a verdict of its own (batches carry none).
+            (8, Settled { priority: Some(3), ..s(Verdict::Accept, false, Some(8)) }),
+            (9, s(Verdict::Accept, false, Some(8))),
         ];
         let b = |last, verdict, mark| Message::Batch { last, verdict, mark };
         assert_eq!(
@@ -920,7 +962,9 @@ mod tests {
                 b(4, Verdict::Accept, Some(7)),
                 Message::One(4),
                 b(6, Verdict::Drop, None),
-                b(7, Verdict::Accept, Some(8))
+                b(7, Verdict::Accept, Some(8)),
+                Message::One(7),
+                b(9, Verdict::Accept, Some(8))
             ]
         );
         assert_eq!(messages(&[]), []);

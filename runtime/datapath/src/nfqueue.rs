@@ -42,6 +42,7 @@ const NFQA_IFINDEX_OUTDEV: u16 = 6;
 const NFQA_PAYLOAD: u16 = 10;
 const NFQA_CAP_LEN: u16 = 13;
 const NFQA_SKB_INFO: u16 = 14;
+const NFQA_PRIORITY: u16 = 21;
 
 /// NFQA_CFG_F_FAIL_OPEN: packets bypass the queue when it is full.
 pub const FLAG_FAIL_OPEN: u32 = 1;
@@ -84,6 +85,8 @@ pub struct Packet {
     /// The netfilter hook it was queued at (NF_INET_PRE_ROUTING 0 ...).
     pub hook: u8,
     pub mark: u32,
+    /// skb->priority (NFQA_PRIORITY, sent when not 0).
+    pub priority: u32,
     pub indev: u32,
     pub outdev: u32,
     /// NFQA_SKB_INFO flags ([`SKB_GSO`], [`SKB_CSUMNOTREADY`]).
@@ -136,13 +139,26 @@ pub fn config_params(seq: u32, queue: u16, copy_range: u32, maxlen: u32, flags: 
         .done()
 }
 
-/// NFQNL_MSG_VERDICT for packet `id`, with a new payload and/or mark.
-pub fn verdict_msg(seq: u32, queue: u16, id: u32, v: Verdict, payload: Option<&[u8]>, mark: Option<u32>) -> Vec<u8> {
+/// NFQNL_MSG_VERDICT for packet `id`, with a new payload, mark and/or
+/// priority (the kernel takes NFQA_PRIORITY in single verdicts only, not
+/// in batches).
+pub fn verdict_msg(
+    seq: u32,
+    queue: u16,
+    id: u32,
+    v: Verdict,
+    payload: Option<&[u8]>,
+    mark: Option<u32>,
+    priority: Option<u32>,
+) -> Vec<u8> {
     let mut hdr = v.code().to_be_bytes().to_vec();
     hdr.extend_from_slice(&id.to_be_bytes());
     let mut m = Msg::new(NFQNL_MSG_VERDICT, 0, seq, 0, queue).attr(NFQA_VERDICT_HDR, &hdr);
     if let Some(mark) = mark {
         m = m.attr(NFQA_MARK, &mark.to_be_bytes());
+    }
+    if let Some(priority) = priority {
+        m = m.attr(NFQA_PRIORITY, &priority.to_be_bytes());
     }
     if let Some(p) = payload {
         m = m.attr(NFQA_PAYLOAD, p);
@@ -203,6 +219,7 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
         hw_protocol: 0,
         hook: 0,
         mark: 0,
+        priority: 0,
         indev: 0,
         outdev: 0,
         skb_info: 0,
@@ -220,6 +237,7 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
                 have_hdr = true;
             }
             NFQA_MARK => p.mark = u32_be(data).unwrap_or(0),
+            NFQA_PRIORITY => p.priority = u32_be(data).unwrap_or(0),
             NFQA_IFINDEX_INDEV => p.indev = u32_be(data).unwrap_or(0),
             NFQA_IFINDEX_OUTDEV => p.outdev = u32_be(data).unwrap_or(0),
             NFQA_SKB_INFO => p.skb_info = u32_be(data).unwrap_or(0),
@@ -355,10 +373,19 @@ impl Queue {
             .map_err(io::Error::from)
     }
 
-    /// The verdict on one packet, with its rewritten payload and/or a mark.
-    pub fn verdict(&mut self, id: u32, v: Verdict, payload: Option<&[u8]>, mark: Option<u32>) -> io::Result<()> {
+    /// The verdict on one packet, with its rewritten payload, mark and/or
+    /// priority.
+    pub fn verdict(
+        &mut self,
+        id: u32,
+        v: Verdict,
+        payload: Option<&[u8]>,
+        mark: Option<u32>,
+        priority: Option<u32>,
+    ) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
-        rustix::net::send(&self.fd, &verdict_msg(self.seq, self.num, id, v, payload, mark), SendFlags::empty())?;
+        let msg = verdict_msg(self.seq, self.num, id, v, payload, mark, priority);
+        rustix::net::send(&self.fd, &msg, SendFlags::empty())?;
         Ok(())
     }
 
@@ -408,12 +435,15 @@ mod tests {
     }
 
     #[test]
-    fn verdicts_carry_id_payload_and_mark() {
-        let v = verdict_msg(1, 0, 0x01020304, Verdict::Accept, Some(&[0x45, 0, 0]), Some(9));
+    fn verdicts_carry_id_payload_mark_and_priority() {
+        let v = verdict_msg(1, 0, 0x01020304, Verdict::Accept, Some(&[0x45, 0, 0]), Some(9), Some(0x10002));
         assert_eq!(u16_ne(&v, 4), Some(0x0301));
         assert_eq!(&v[20..32], &[12, 0, 2, 0, 0, 0, 0, 1, 1, 2, 3, 4]);
         assert_eq!(&v[32..40], &[8, 0, 3, 0, 0, 0, 0, 9]);
-        assert_eq!(&v[40..48], &[7, 0, 10, 0, 0x45, 0, 0, 0]);
+        assert_eq!(&v[40..48], &[8, 0, 21, 0, 0, 1, 0, 2]);
+        assert_eq!(&v[48..56], &[7, 0, 10, 0, 0x45, 0, 0, 0]);
+        let plain = verdict_msg(1, 0, 7, Verdict::Drop, None, None, None);
+        assert_eq!(plain.len(), 32, "no attributes but the verdict header");
         let b = batch_verdict_msg(2, 5, 77, Verdict::Drop, None);
         assert_eq!(u16_ne(&b, 4), Some(0x0303));
         assert_eq!(&b[24..32], &[0, 0, 0, 0, 0, 0, 0, 77]);
@@ -426,6 +456,8 @@ mod tests {
             .attr(NFQA_PACKET_HDR, &hdr)
             .attr(NFQA_IFINDEX_INDEV, &4u32.to_be_bytes())
             .attr(NFQA_SKB_INFO, &SKB_GSO.to_be_bytes())
+            .attr(NFQA_MARK, &0x2au32.to_be_bytes())
+            .attr(NFQA_PRIORITY, &0x10002u32.to_be_bytes())
             .attr(NFQA_PAYLOAD, payload)
             .done();
         // The kernel sets no request flag on what it sends.
@@ -447,6 +479,7 @@ mod tests {
         assert_eq!(msgs.len(), 3);
         let Incoming::Packet(p) = &msgs[0] else { panic!("{msgs:?}") };
         assert_eq!((p.id, p.hw_protocol, p.hook, p.indev, p.skb_info), (5, 0x0800, 0, 4, SKB_GSO));
+        assert_eq!((p.mark, p.priority), (0x2a, 0x10002));
         assert_eq!(p.payload, [0x45, 1, 2, 3, 4]);
         assert!(matches!(&msgs[1], Incoming::Packet(p) if p.id == 6 && p.payload.len() == 40));
         assert_eq!(msgs[2], Incoming::Ack { seq: 9, errno: -16 });

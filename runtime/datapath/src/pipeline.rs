@@ -66,6 +66,14 @@ pub fn has_nat(p: &ctc_ir::Program) -> bool {
     nat_families(p) != 0
 }
 
+/// Whether a live datapath needs its second stage after routing for `p`:
+/// NAT may rewrite sources, and a priority set in the forward or
+/// postrouting chains must be given after ip_forward sets its own.
+pub fn needs_second_stage(p: &ctc_ir::Program) -> bool {
+    let sets_priority = |op: &ctc_ir::Op| matches!(op, ctc_ir::Op::MetaSet { key: ctc_ir::MetaSetKey::Priority, .. });
+    has_nat(p) || p.chains.iter().flat_map(|c| &c.rules).any(|r| r.ops.iter().any(sets_priority))
+}
+
 /// Which families have NAT chains: the kernel registers its NAT hooks for
 /// a family once a nat chain of it exists, and from then on every new
 /// connection of the family gets bindings (null ones at least).
@@ -156,6 +164,11 @@ pub struct Outcome {
     /// `own` is also the first frame of `out` (a forwarded packet, when
     /// [`Pipeline::forwarded_in_out`]).
     own_in_out: bool,
+    /// The kernel recomputes this packet's priority after the point where
+    /// a live datapath gives its verdict: a forwarded IPv4 packet's, from
+    /// its TOS, in ip_forward (see [`Pipeline::forward_update_priority`]).
+    /// A priority the chains set after that must be written after routing.
+    pub priority_after_routing: bool,
 }
 
 impl Outcome {
@@ -174,6 +187,7 @@ impl Outcome {
             local: Vec::new(),
             own: None,
             own_in_out: false,
+            priority_after_routing: false,
         }
     }
 
@@ -181,6 +195,13 @@ impl Outcome {
     /// they set one.
     pub fn mark(&self) -> Option<u32> {
         (self.acts.set & actions::MARK != 0).then_some(self.acts.mark)
+    }
+
+    /// The packet's priority as the chains left it (`meta priority set`),
+    /// when they set one (for a forwarded IPv4 packet: after ip_forward
+    /// recomputed it, see [`Outcome::priority_after_routing`]).
+    pub fn priority(&self) -> Option<u32> {
+        (self.acts.set & actions::PRIORITY != 0).then_some(self.acts.priority)
     }
 
     /// Frames the host generated for this packet (rejects, ICMP errors;
@@ -218,6 +239,60 @@ pub struct Pipeline {
     /// The output interface of the packet [`Pipeline::process_output`] is
     /// handling, as the live kernel routed it.
     oif_hint: Option<usize>,
+    /// The mark and priority of the packet [`Pipeline::process_output`] is
+    /// handling, as the live kernel gave it (a socket's SO_MARK and
+    /// SO_PRIORITY).
+    meta_hint: (u32, u32),
+    /// net.ipv4.ip_forward_update_priority (on by default): ip_forward sets
+    /// a forwarded IPv4 packet's priority from its TOS before the forward
+    /// hook, so a priority set at prerouting does not last.
+    pub forward_update_priority: bool,
+}
+
+/// The chains' `ct mark set` and `ct timeout` on the packet's connection.
+fn apply_ct_actions(t: &mut Tracker, program: &ctc_ir::Program, h: ctc_conntrack::Handle, acts: &Actions) {
+    if acts.set & actions::CT_MARK != 0 {
+        t.set_mark(h, acts.ct_mark);
+    }
+    if acts.set & actions::CT_TIMEOUT != 0
+        && let Some(p) = program.timeouts.get(acts.ct_timeout as usize)
+    {
+        let mut tm = ctc_conntrack::Timeouts::from_config(t.config());
+        for (state, secs) in &p.timeouts {
+            // Sema checked the names against the protocol's states.
+            let known = tm.set(p.l4proto, state, u64::from(*secs));
+            debug_assert!(known, "ct timeout state {state} of protocol {}", p.l4proto);
+        }
+        t.set_timeouts(h, tm);
+    }
+}
+
+/// What one hook's `meta mark set` and `meta priority set` leave on the
+/// packet for the hooks after it.
+fn carry_meta(ctx: &mut PacketCtx, acts: &Actions) {
+    if acts.set & actions::MARK != 0 {
+        ctx.mark = acts.mark;
+    }
+    if acts.set & actions::PRIORITY != 0 {
+        ctx.priority = acts.priority;
+    }
+}
+
+/// rt_tos2priority: the priority ip_forward gives a packet with this TOS
+/// byte (the kernel's ip_tos2prio, indexed by the four TOS bits: best
+/// effort, bulk, interactive, interactive bulk; the cost bit changes
+/// nothing).
+fn tos_priority(tos: u8) -> u32 {
+    const TC_PRIO_BESTEFFORT: u32 = 0;
+    const TC_PRIO_BULK: u32 = 2;
+    const TC_PRIO_INTERACTIVE_BULK: u32 = 4;
+    const TC_PRIO_INTERACTIVE: u32 = 6;
+    match (tos >> 3) & 3 {
+        0 => TC_PRIO_BESTEFFORT,
+        1 => TC_PRIO_BULK,
+        2 => TC_PRIO_INTERACTIVE,
+        _ => TC_PRIO_INTERACTIVE_BULK,
+    }
 }
 
 /// The packet context every path starts from: header offsets, protocols and
@@ -416,6 +491,8 @@ impl Pipeline {
             emulate_stack: true,
             forwarded_in_out: true,
             oif_hint: None,
+            meta_hint: (0, 0),
+            forward_update_priority: true,
         }
     }
 
@@ -488,20 +565,7 @@ impl Pipeline {
         if let (Some(t), Some(cv)) = (&mut self.ct, self.cur.take())
             && let Some(mut h) = cv.handle
         {
-            if out.acts.set & actions::CT_MARK != 0 {
-                t.set_mark(h, out.acts.ct_mark);
-            }
-            if out.acts.set & actions::CT_TIMEOUT != 0
-                && let Some(p) = self.vm.program().timeouts.get(out.acts.ct_timeout as usize)
-            {
-                let mut tm = ctc_conntrack::Timeouts::from_config(t.config());
-                for (state, secs) in &p.timeouts {
-                    // Sema checked the names against the protocol's states.
-                    let known = tm.set(p.l4proto, state, u64::from(*secs));
-                    debug_assert!(known, "ct timeout state {state} of protocol {}", p.l4proto);
-                }
-                t.set_timeouts(h, tm);
-            }
+            apply_ct_actions(t, self.vm.program(), h, &out.acts);
             if out.verdict == FinalVerdict::Accept {
                 if !t.confirm_handle(&mut h, now) {
                     // __nf_conntrack_confirm refused it (clash): NF_DROP.
@@ -540,27 +604,37 @@ impl Pipeline {
     /// LOCAL_OUT (or the connection it is attached to), the output chains
     /// (raw ones before conntrack), postrouting, confirmation, and out of
     /// its interface. Its chains' counters count it; its verdict does not
-    /// change the frame that caused it.
-    fn local_out(&mut self, mut pkt: Vec<u8>, link: Link, now: u64, attach: Option<CtVerdict>, out: &mut Outcome) {
+    /// change the frame that caused it. Returns what its chains asked for.
+    fn local_out(
+        &mut self,
+        mut pkt: Vec<u8>,
+        link: Link,
+        now: u64,
+        attach: Option<CtVerdict>,
+        out: &mut Outcome,
+    ) -> Actions {
         let opts = ParseOptions { verify_ipv4_checksum: true };
         let parsed = match link {
             Link::Ethernet => ctc_wire::parse_frame_with(&pkt, &opts),
             Link::RawIp => ctc_wire::parse_ip_with(&pkt, &opts),
         };
         let Some(net) = parsed.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6)) else {
-            return;
+            return Actions::default();
         };
-        let Some(dst) = net.dst else { return };
+        let Some(dst) = net.dst else { return Actions::default() };
         // A live host's kernel has routed its own packet already (the
         // interface it gives wins: multicast, link-local, policy routes).
-        let Some(oif) = self.oif_hint.take().or_else(|| self.host.route(dst)) else { return };
+        let Some(oif) = self.oif_hint.take().or_else(|| self.host.route(dst)) else { return Actions::default() };
         let oif_index = self.host.ifaces[oif].index;
         let mut ctx = PacketCtx {
             oif: oif_index,
             oiftype: 1,
             oifname: self.host.name16(oif_index),
+            mark: self.meta_hint.0,
+            priority: self.meta_hint.1,
             ..packet_ctx(&parsed, &net, parsed.th_offset(), pkt.len(), now)
         };
+        self.meta_hint = (0, 0);
         let mut acts = Actions::default();
         let mut last = Decider::NoChain;
         let mut cur: Option<CtVerdict> = None;
@@ -614,6 +688,7 @@ impl Pipeline {
         if let (Some(t), Some(v)) = (&mut self.ct, cur)
             && let Some(mut h) = v.handle
         {
+            apply_ct_actions(t, self.vm.program(), h, &acts);
             if dropped {
                 t.abandon(h);
             } else if !t.confirm_handle(&mut h, now) {
@@ -623,6 +698,7 @@ impl Pipeline {
         if !dropped {
             out.out.push((oif, pkt));
         }
+        acts
     }
 
     /// A packet the host itself sends (a live host's LOCAL_OUT), from its
@@ -631,13 +707,16 @@ impl Pipeline {
     /// confirmation. Accepted: `own` is the packet as it leaves, `oif` its
     /// interface.
     /// `oif`: the interface the kernel routed it to (host model index),
-    /// when known.
-    pub fn process_output(&mut self, pkt: Vec<u8>, now: u64, oif: Option<usize>) -> Outcome {
+    /// when known; `mark` and `priority`: the packet's as the kernel gave
+    /// them.
+    pub fn process_output(&mut self, pkt: Vec<u8>, now: u64, oif: Option<usize>, mark: u32, priority: u32) -> Outcome {
         let mut events = self.advance(now);
         self.oif_hint = oif;
+        self.meta_hint = (mark, priority);
         let mut out = Outcome::new(FinalVerdict::Drop, Reason::NoRoute, None);
-        self.local_out(pkt, Link::RawIp, now, None, &mut out);
+        out.acts = self.local_out(pkt, Link::RawIp, now, None, &mut out);
         self.oif_hint = None;
+        self.meta_hint = (0, 0);
         if let Some((oif, p)) = out.out.pop() {
             out.verdict = FinalVerdict::Accept;
             out.reason = Reason::Decider(Decider::NoChain);
@@ -704,6 +783,8 @@ impl Pipeline {
             iif: iif_index,
             iiftype: 1, // ARPHRD_ETHER
             iifname: self.host.name16(iif_index),
+            mark: frame.mark,
+            priority: frame.priority,
             ..packet_ctx(&parsed, &net, th_off, pkt.len(), frame.time_ns)
         };
         ctx.pkttype = match parsed.link {
@@ -748,9 +829,7 @@ impl Pipeline {
                 return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }
         }
-        if acts.set & actions::MARK != 0 {
-            ctx.mark = acts.mark;
-        }
+        carry_meta(&mut ctx, &acts);
         // A destination NAT changed where the packet goes.
         let Some(net) = parsed.network else { return out };
         let Some(dst) = net.dst else { return out };
@@ -769,6 +848,7 @@ impl Pipeline {
                 if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
                     return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
                 }
+                carry_meta(&mut ctx, &acts);
             }
             out.reason = Reason::Decider(last);
             self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
@@ -815,6 +895,13 @@ impl Pipeline {
             let c = net.offset + 10;
             let hc = u16::from_be_bytes([pkt[c], pkt[c + 1]]);
             pkt[c..c + 2].copy_from_slice(&ttl_decrease_check(hc).to_be_bytes());
+            // ip_forward: the priority from the TOS; a priority the
+            // prerouting chains set is gone.
+            if self.forward_update_priority {
+                ctx.priority = tos_priority(pkt[net.offset + 1]);
+                acts.set &= !actions::PRIORITY;
+                out.priority_after_routing = true;
+            }
         }
         let windows = [
             (Hook::Forward, i32::MIN..=i32::MAX),
@@ -832,9 +919,7 @@ impl Pipeline {
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
                 return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
             }
-            if acts.set & actions::MARK != 0 {
-                ctx.mark = acts.mark;
-            }
+            carry_meta(&mut ctx, &acts);
         }
         out.reason = Reason::Decider(last);
         self.logs(&mut out, &acts, &pkt, &parsed, &ctx);

@@ -302,6 +302,20 @@ pub struct Pending {
     writes: Vec<(usize, Vec<u8>)>,
     /// The packet's mark when it was queued, given back.
     pub mark: u32,
+    /// A priority the chains set after routing (which a forwarded IPv4
+    /// packet's routing would overwrite), given at the second stage.
+    pub priority: Option<u32>,
+}
+
+/// What the second stage gives a packet back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Back {
+    /// Its own mark.
+    pub mark: u32,
+    /// Its priority, when the chains set one after routing.
+    pub priority: Option<u32>,
+    /// Its bytes changed (a new source): they go back with the verdict.
+    pub rewritten: bool,
 }
 
 /// The records of packets between the stages, by index.
@@ -339,8 +353,16 @@ impl Stage2 {
     /// `original` as the kernel queued it, `mark` its mark. Returns the
     /// bytes to hand back now — `own` with the source fields of
     /// `original` — and the mark that names the record of what is left.
-    /// `layout`: the headers' layout of both ([`Layout::of_pair`]).
-    pub fn first(&mut self, layout: &Layout, own: &[u8], original: &[u8], mark: u32) -> (Vec<u8>, u32) {
+    /// `layout`: the headers' layout of both ([`Layout::of_pair`]);
+    /// `priority`: one to give the packet after routing.
+    pub fn first(
+        &mut self,
+        layout: &Layout,
+        own: &[u8],
+        original: &[u8],
+        mark: u32,
+        priority: Option<u32>,
+    ) -> (Vec<u8>, u32) {
         let mut now = own.to_vec();
         let mut writes = Vec::new();
         for r in layout.rewritten() {
@@ -354,16 +376,39 @@ impl Stage2 {
             dst: now[layout.dst.clone()].to_vec(),
             writes,
             mark,
+            priority,
         };
         let idx = self.insert(p);
         (now, STAGE_MARK | idx)
     }
 
+    /// The first stage of a packet whose only change after routing is a
+    /// new priority (the chains set it after ip_forward recomputed it):
+    /// `pkt` goes back as it is, with the returned mark; `None` for a
+    /// packet that is not IP.
+    pub fn priority_only(&mut self, pkt: &[u8], mark: u32, priority: u32) -> Option<u32> {
+        let (src, dst) = match pkt.first()? >> 4 {
+            4 if pkt.len() >= 20 => (12..16, 16..20),
+            6 if pkt.len() >= 40 => (8..24, 24..40),
+            _ => return None,
+        };
+        let p = Pending {
+            len: pkt.len(),
+            src: pkt[src].to_vec(),
+            dst: pkt[dst].to_vec(),
+            writes: Vec::new(),
+            mark,
+            priority: Some(priority),
+        };
+        Some(STAGE_MARK | self.insert(p))
+    }
+
     /// The second stage: `pkt` came back with `mark`. Writes the new
-    /// source into it and returns the mark it had; `None` when no record
-    /// fits (its record was overwritten, or the packet is not the one the
-    /// record is for): the packet must not leave with the source it has.
-    pub fn second(&mut self, pkt: &mut [u8], mark: u32) -> Option<u32> {
+    /// source into it and returns the mark it had (and a priority); `None`
+    /// when no record fits (its record was overwritten, or the packet is
+    /// not the one the record is for): the packet must not leave with the
+    /// source it has.
+    pub fn second(&mut self, pkt: &mut [u8], mark: u32) -> Option<Back> {
         if mark & STAGE_MASK != STAGE_MARK {
             return None;
         }
@@ -376,8 +421,11 @@ impl Stage2 {
         for (at, bytes) in &p.writes {
             pkt[*at..*at + bytes.len()].copy_from_slice(bytes);
         }
-        fix_ipv4_header(pkt);
-        Some(p.mark)
+        let rewritten = !p.writes.is_empty();
+        if rewritten {
+            fix_ipv4_header(pkt);
+        }
+        Some(Back { mark: p.mark, priority: p.priority, rewritten })
     }
 }
 
@@ -487,7 +535,7 @@ mod tests {
         // (the TTL is back where the kernel lowers it).
         let own = tcp4([198, 51, 100, 1], 61000, 64);
         let mut st = Stage2::new();
-        let (now, mark) = st.first(&Layout::of_pair(&own, &original).unwrap(), &own, &original, 7);
+        let (now, mark) = st.first(&Layout::of_pair(&own, &original).unwrap(), &own, &original, 7, None);
         assert_eq!(mark & STAGE_MASK, STAGE_MARK);
         // Nothing but the source changed: the packet goes back as it came.
         assert_eq!(now, original);
@@ -495,7 +543,7 @@ mod tests {
         let mut fwd = now.clone();
         fwd[8] = 63;
         fix_ipv4_header(&mut fwd);
-        assert_eq!(st.second(&mut fwd, mark), Some(7));
+        assert_eq!(st.second(&mut fwd, mark), Some(Back { mark: 7, priority: None, rewritten: true }));
         let mut want = tcp4([198, 51, 100, 1], 61000, 63);
         fix_ipv4_header(&mut want);
         assert_eq!(fwd, want);
@@ -513,7 +561,7 @@ mod tests {
         own[19] = 48;
         finish_full(&mut own);
         let mut st = Stage2::new();
-        let (now, mark) = st.first(&Layout::of_pair(&own, &original).unwrap(), &own, &original, 0);
+        let (now, mark) = st.first(&Layout::of_pair(&own, &original).unwrap(), &own, &original, 0, Some(5));
         assert_eq!(&now[12..16], &[192, 0, 2, 2]);
         assert_eq!(&now[16..20], &[203, 0, 113, 48]);
         assert_eq!(&now[20..22], &40000u16.to_be_bytes());
@@ -523,7 +571,7 @@ mod tests {
         back[19] = 49;
         assert_eq!(st.clone_second(&mut back, mark), None);
         let mut back = now.clone();
-        assert_eq!(st.second(&mut back, mark), Some(0));
+        assert_eq!(st.second(&mut back, mark), Some(Back { mark: 0, priority: Some(5), rewritten: true }));
         assert_eq!(back, own);
         assert_eq!(st.second(&mut tcp4([1, 2, 3, 4], 1, 1), 0x1234_0000), None);
     }
@@ -538,12 +586,29 @@ mod tests {
 
     impl Stage2 {
         /// `second` without using the record up.
-        fn clone_second(&mut self, pkt: &mut [u8], mark: u32) -> Option<u32> {
+        fn clone_second(&mut self, pkt: &mut [u8], mark: u32) -> Option<Back> {
             let keep = self.slots.clone();
             let r = self.second(pkt, mark);
             self.slots = keep;
             r
         }
+    }
+
+    #[test]
+    fn a_priority_alone_is_given_at_the_second_stage() {
+        let pkt = tcp4([192, 0, 2, 2], 40000, 64);
+        let mut st = Stage2::new();
+        let mark = st.priority_only(&pkt, 0x2a, 0x10002).unwrap();
+        assert_eq!(mark & STAGE_MASK, STAGE_MARK);
+        // Forwarded: the TTL went down, nothing else.
+        let mut fwd = pkt.clone();
+        fwd[8] = 63;
+        fix_ipv4_header(&mut fwd);
+        let seen = fwd.clone();
+        assert_eq!(st.second(&mut fwd, mark), Some(Back { mark: 0x2a, priority: Some(0x10002), rewritten: false }));
+        assert_eq!(fwd, seen, "the bytes stay as they are");
+        // Not an IP packet: nothing to record.
+        assert_eq!(st.priority_only(&[0x10; 40], 0, 1), None);
     }
 
     #[test]

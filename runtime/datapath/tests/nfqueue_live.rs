@@ -81,7 +81,7 @@ fn nfqueue_child() {
     let p = packets(&mut q, 1).remove(0);
     assert_eq!((p.hw_protocol, p.hook, p.payload[0] >> 4, p.payload[9]), (0x0800, 3, 4, 17), "{p:?}");
     assert_eq!(udp_payload(&p), b"one");
-    q.verdict(p.id, Verdict::Accept, None, None).unwrap();
+    q.verdict(p.id, Verdict::Accept, None, None, None).unwrap();
     assert_eq!(recv(), b"one");
 
     // Accepted with a new payload (the UDP checksum cleared: none, for IPv4).
@@ -92,13 +92,13 @@ fn nfqueue_child() {
     new[ihl + 6..ihl + 8].copy_from_slice(&[0, 0]);
     let at = new.len() - 3;
     new[at..].copy_from_slice(b"TWO");
-    q.verdict(p.id, Verdict::Accept, Some(&new), None).unwrap();
+    q.verdict(p.id, Verdict::Accept, Some(&new), None, None).unwrap();
     assert_eq!(recv(), b"TWO");
 
     // Dropped.
     tx.send_to(b"three", ("127.0.0.1", PORT)).unwrap();
     let p = packets(&mut q, 1).remove(0);
-    q.verdict(p.id, Verdict::Drop, None, None).unwrap();
+    q.verdict(p.id, Verdict::Drop, None, None, None).unwrap();
     assert!(rx.recv(&mut [0u8; 64]).is_err(), "a dropped packet arrived");
 
     // Three at once, one batch verdict for all.
@@ -107,7 +107,7 @@ fn nfqueue_child() {
     }
     let ps = packets(&mut q, 3);
     assert!(ps.windows(2).all(|w| w[0].id < w[1].id), "ids grow");
-    q.verdict_batch(ps[2].id, Verdict::Accept, None).unwrap();
+    q.verdict_batch(ps[2].id, Verdict::Accept, None, None).unwrap();
     let mut got: Vec<Vec<u8>> = (0..3).map(|_| recv()).collect();
     got.sort();
     assert_eq!(got, [b"4".to_vec(), b"5".to_vec(), b"6".to_vec()]);

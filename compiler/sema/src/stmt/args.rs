@@ -438,6 +438,10 @@ pub(super) fn parse_arg(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: &KeyType, 
                 .with_label(cur.span(), format!("expected {} here", k.ty.info().desc)),
         );
     }
+    // A tc handle `major:minor` (`meta priority set 1:5`), three terms.
+    if k.ty == Ty::Classid && cur.peek_at(1).is_some_and(|t| matches!(t.kind, TermKind::Op(Op::Colon))) {
+        return crate::expr::value::parse_atom(cx, cur, k).ok_or(());
+    }
     if let Some(r) = parse_simple(cx, cur, k) {
         return r;
     }

@@ -701,6 +701,12 @@ fn set_statements() {
     ok(Family::Ip, FI, "meta mark set 0x16 and 0x16");
     ok(Family::Ip, FI, "meta mark set ip saddr map { 1.1.1.1 : 0x2 }");
     err(Family::Ip, FI, "meta mark set { 1, 2 }", "E2003");
+    // tc handles, `major:minor` in hex as in matches (nft's meta.t).
+    ok(Family::Ip, FI, "meta priority set 1:5");
+    ok(Family::Ip, FI, "meta priority set cafe:beef");
+    ok(Family::Ip, FI, "meta priority set none");
+    err(Family::Ip, FI, "meta priority set 1:", "E2011");
+    err(Family::Ip, FI, "meta priority set 1:xyz", "E2011");
     err(Family::Ip, FI, "meta iifname set \"eth0\"", "E2013");
     ok(Family::Ip, FI, "meta secmark set \"sm1\"");
     err(Family::Ip, FI, "meta secmark set \"nope\"", "E1004");
