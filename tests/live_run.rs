@@ -60,7 +60,7 @@ const CHECKS: [&str; 10] = [
     "ftp passive and active",
     "gso packets and the second stage",
     "log statements write to standard error",
-    "the kernel sees the marks the ruleset sets",
+    "the kernel gives ctc the packets' marks and sees the marks and priorities the ruleset sets",
 ];
 
 fn run_e2e(queues: &str) {

@@ -55,7 +55,7 @@ printf 'table inet filter {\n\tchain forward {\n\t\ttype filter hook forward pri
 START=$TMP/ruleset.nft
 if [ -n "${CTC_E2E_START_PLAIN:-}" ]; then
     START=$TMP/plain.nft
-    awk '/^table ip6? nat \{/ { skip = 1 } skip && /^\}/ { skip = 0; next } !skip' "$TMP/ruleset.nft" >"$START"
+    awk '/^table (ip6? nat|inet prio) \{/ { skip = 1 } skip && /^\}/ { skip = 0; next } !skip' "$TMP/ruleset.nft" >"$START"
     ! grep -q "^table ip6\? nat" "$START" || { echo "could not make the plain ruleset"; exit 1; }
 fi
 ip netns exec "$NS_GW" "$CTC" run --ruleset "$START" --queue "${CTC_RUN_QUEUES:-0}" --control "$CONTROL" \
@@ -77,14 +77,28 @@ if [ -n "${CTC_E2E_START_PLAIN:-}" ]; then
     grep -q CTC_POSTROUTING <<<"$(in_ns "$NS_GW" iptables -t mangle -S)" || { echo "no second stage after the reload"; exit 1; }
     echo "ok the hook rules for NAT come with the first ruleset that has NAT"
 fi
-# A probe of what the kernel sees after ctc: packets leaving with the mark
-# the ruleset set (udp dport 5300, masqueraded).
-in_ns "$NS_GW" nft 'add table inet probe; add chain inet probe post { type filter hook postrouting priority 100; }; add rule inet probe post meta mark 0x2a udp dport 5300 counter'
+# A probe of what the kernel gives ctc and sees after it: udp dport 5300
+# comes with the mark 0x55 (set before ctc's queue rule), which the
+# ruleset reads to set 0x2a, and leaves (masqueraded) with that mark and
+# the priority the forward chain set (given after ip_forward's own); the
+# gateway's ping with the socket mark 0x66 leaves with the mark and
+# priority the output chain set.
+in_ns "$NS_GW" nft 'add table inet probe
+add chain inet probe pre { type filter hook prerouting priority -350; }
+add rule inet probe pre udp dport 5300 meta mark set 0x55
+add chain inet probe post { type filter hook postrouting priority 100; }
+add rule inet probe post meta mark 0x2a udp dport 5300 counter comment "mark"
+add rule inet probe post meta priority 1:2 udp dport 5300 counter comment "priority"
+add rule inet probe post meta mark 0x67 meta priority 0:3 icmp type echo-request counter comment "own"'
 
 rc=0
 timeout 180 "$PYTHON" "$HERE/run_e2e.py" --cli /run/netns/"$NS_CLI" --srv /run/netns/"$NS_SRV" \
     --ctc "$CTC" --control "$CONTROL" --reloaded "$TMP/reloaded.nft" --broken "$TMP/broken.nft" \
     --mode "${CTC_E2E_MODE:-all}" --ctc-pid "$CTC_PID" || rc=$?
+
+if [ "${CTC_E2E_MODE:-all}" = all ] && [ "$rc" -eq 0 ]; then
+    in_ns "$NS_GW" ping -c 1 -W 3 -m 102 198.51.100.47 >/dev/null || { echo "the gateway's own ping got no answer"; rc=1; }
+fi
 
 kill -TERM "$CTC_PID"
 ctc_rc=0
@@ -95,9 +109,12 @@ cat "$LOG"
 if [ "$rc" -ne 0 ]; then echo "traffic checks failed ($rc)"; exit 1; fi
 if [ "$ctc_rc" -ne 0 ]; then echo "ctc run exited $ctc_rc after SIGTERM"; exit 1; fi
 if [ "${CTC_E2E_MODE:-all}" = all ]; then
-    grep -q "counter packets [1-9]" <<<"$(in_ns "$NS_GW" nft list table inet probe)" ||
-        { echo "no packet left the gateway with the ruleset's mark"; in_ns "$NS_GW" nft list table inet probe; exit 1; }
-    echo "ok the kernel sees the marks the ruleset sets"
+    PROBE=$(in_ns "$NS_GW" nft list table inet probe)
+    for what in mark priority own; do
+        grep -q "counter packets [1-9][0-9]* bytes [0-9]* comment \"$what\"" <<<"$PROBE" ||
+            { echo "probe \"$what\": no packet left the gateway as the ruleset meant"; echo "$PROBE"; exit 1; }
+    done
+    echo "ok the kernel gives ctc the packets' marks and sees the marks and priorities the ruleset sets"
     # The dropped port's rule logs.
     grep -q "ctc-e2e dropped: IN=gw-cli OUT=gw-pub .*PROTO=UDP .*DPT=5998" "$LOG" || { echo "no log line of the dropped port"; exit 1; }
     echo "ok log statements write to standard error"
