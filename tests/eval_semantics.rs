@@ -104,7 +104,7 @@ fn accept_in_an_earlier_base_chain_then_drop_in_a_later_one() {
 // other tables, and later hooks (postrouting) never see the packet.
 const DROP_ENDS_EVERYTHING: &str = "\
 table ip a {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tip daddr 198.51.100.30 counter drop # A_DROP
 \t\tcounter # A_REST
@@ -119,7 +119,7 @@ table ip a {
 \t}
 }
 table ip b {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter + 1; policy accept;
 \t\tcounter # B_FWD
 \t}
@@ -150,7 +150,7 @@ table inet t {
 \t\tip daddr 198.51.100.41 accept # SUB_ACCEPT
 \t\tcounter # SUB_END
 \t}
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy drop;
 \t\tcounter jump sub # JUMP
 \t\tip daddr 198.51.100.40 counter accept # AFTER_RETURN
@@ -196,7 +196,7 @@ table ip t {
 \t\tgoto leaf # MID_GOTO
 \t\tcounter # MID_AFTER_GOTO
 \t}
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy drop;
 \t\tip daddr 198.51.100.50-198.51.100.51 goto g # GOTO
 \t\tip daddr 198.51.100.52 jump mid # JUMP_MID
@@ -228,7 +228,7 @@ fn goto_never_returns_to_the_base_chain() {
 // the same rule before the verdict counts.
 const CONTINUE_RETURN: &str = "\
 table ip t {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy drop;
 \t\tip daddr 198.51.100.60 counter continue # CONT
 \t\tip daddr 198.51.100.60 counter accept # ACCEPT_60
@@ -265,7 +265,7 @@ fn continue_and_return_in_a_base_chain_and_rules_after_a_verdict() {
 // Accept at forward does not skip postrouting: a later hook can still drop.
 const ACCEPT_THEN_POSTROUTING: &str = "\
 table ip t {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy drop;
 \t\tcounter accept # FWD_ACCEPT
 \t}
@@ -291,20 +291,20 @@ fn accept_ends_the_hook_not_the_packets_path() {
 // ARP.
 const FAMILIES: &str = "\
 table ip t4 {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tcounter # IP
 \t}
 }
 table ip6 t6 {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tudp dport 53 counter drop # IP6_DROP
 \t\tcounter # IP6
 \t}
 }
 table inet ti {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter + 1; policy accept;
 \t\tcounter # INET
 \t}
@@ -425,7 +425,7 @@ fn binary_agrees_with_the_library() {
 // received all three). ctc drops them as `malformed` before any hook.
 const TRANSPORT_FAULTS: &str = "\
 table ip t {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tmeta l4proto tcp counter # TCP
 \t\tmeta l4proto udp counter # UDP
@@ -474,7 +474,7 @@ fn malformed_transport_headers_still_reach_the_hooks() {
 // reply is dropped under `!=` and delivered under `!`.
 const CT_STATE_NE_LIST: &str = "\
 table ip t {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tip saddr 192.0.2.10 counter accept # OUT
 \t\tct state OP established,related counter drop # NOT_EST
@@ -527,15 +527,16 @@ table inet t {
 \t\tudp dport 5311 meta priority set 7
 \t\tct mark 0x88 counter # CT_MARK_BACK
 \t}
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy accept;
 \t\tmeta priority 7 counter # KEPT
 \t\tmeta priority 6 counter # FROM_TOS
 \t\tudp dport 5312 meta priority set 1:5
 \t}
-\tchain out {
+\tchain output {
 \t\ttype filter hook output priority filter; policy accept;
 \t\tmeta mark 0x66 meta mark set 0x77 ct mark set 0x88 counter # OUT
+\t\tmeta skuid 1000 meta skgid 100 counter # OWNER
 \t}
 \tchain post {
 \t\ttype filter hook postrouting priority filter; policy accept;
@@ -593,10 +594,14 @@ fn marks_and_priorities_cross_the_hooks_as_in_the_kernel() {
     // The host's own packet with a socket's mark 0x66.
     let (gw, peer) = (addr("198.51.100.1"), addr("198.51.100.30"));
     let own = packets::ip(gw, peer, 64, &L4::Udp { sport: 41000, dport: 5313 }, b"own");
-    let o = r.pipe.process_output(own, 2_000_000_000, None, 0x66, 0);
+    let o = r.pipe.process_output(own.clone(), 2_000_000_000, None, 0x66, 0, Some((1000, 100)));
     assert_eq!(o.verdict.as_str(), "accept");
     assert_eq!(o.mark(), Some(0x77));
-    assert_eq!((counter(&r, t, "OUT"), counter(&r, t, "POST_MARK")), (1, 1));
+    assert_eq!((counter(&r, t, "OUT"), counter(&r, t, "POST_MARK"), counter(&r, t, "OWNER")), (1, 1, 1));
+    // Without a socket (or of another owner) `meta skuid` does not match.
+    r.pipe.process_output(own.clone(), 2_000_000_000, None, 0, 0, None);
+    r.pipe.process_output(own, 2_000_000_000, None, 0, 0, Some((1001, 100)));
+    assert_eq!(counter(&r, t, "OWNER"), 1);
     // Its reply finds the connection's mark.
     let back = packets::eth_ip(peer, gw, 64, &L4::Udp { sport: 5313, dport: 41000 }, b"back");
     let mut f = frame(back, 0, 0);

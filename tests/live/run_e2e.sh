@@ -81,8 +81,8 @@ fi
 # comes with the mark 0x55 (set before ctc's queue rule), which the
 # ruleset reads to set 0x2a, and leaves (masqueraded) with that mark and
 # the priority the forward chain set (given after ip_forward's own); the
-# gateway's ping with the socket mark 0x66 leaves with the mark and
-# priority the output chain set.
+# gateway's ping with the socket mark 0x66 (its socket's owner root,
+# `meta skuid 0`) leaves with the mark and priority the output chain set.
 in_ns "$NS_GW" nft 'add table inet probe
 add chain inet probe pre { type filter hook prerouting priority -350; }
 add rule inet probe pre udp dport 5300 meta mark set 0x55

@@ -578,7 +578,7 @@ impl Exec<'_> {
     ///   system time zone; hosts run in UTC), 1 byte; hour: seconds since
     ///   midnight UTC, 4 bytes;
     /// - random: the State's deterministic generator; cpu: always 0;
-    /// - skuid, skgid: break (no local sockets are modelled).
+    /// - skuid, skgid: the socket owner's, 4 bytes; break without socket.
     fn meta(&mut self, dst: Reg, key: MetaKey, len: u8) -> Step {
         let ctx = self.ctx;
         let mut buf = [0u8; 16];
@@ -663,7 +663,14 @@ impl Exec<'_> {
                 4
             }
             MetaKey::Cpu => 4,
-            MetaKey::SkUid | MetaKey::SkGid => return Step::Break,
+            MetaKey::SkUid | MetaKey::SkGid => {
+                if ctx.has_sk == 0 {
+                    return Step::Break;
+                }
+                let id = if key == MetaKey::SkUid { ctx.sk_uid } else { ctx.sk_gid };
+                buf[..4].copy_from_slice(&be32(id));
+                4
+            }
         };
         self.regs.put(dst, len, &buf[..n]);
         Step::Go

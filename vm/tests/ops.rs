@@ -106,6 +106,11 @@ fn meta_keys() {
     assert!(hit(vec![meta(0, MetaKey::OifName, 16), eq(0, &[0; 16])], &mut p));
     assert!(hit(vec![meta(0, MetaKey::Cpu, 4), eq(0, &[0; 4])], &mut p));
     assert!(!hit(vec![meta(0, MetaKey::SkUid, 4), cmp(0, CmpOp::Ge, &[0; 4])], &mut p));
+    // A host's own packet: its socket's owner.
+    (p.ctx.has_sk, p.ctx.sk_uid, p.ctx.sk_gid) = (1, 1000, 100);
+    assert!(hit(vec![meta(0, MetaKey::SkUid, 4), eq(0, &1000u32.to_be_bytes())], &mut p));
+    assert!(hit(vec![meta(0, MetaKey::SkGid, 4), eq(0, &100u32.to_be_bytes())], &mut p));
+    p.ctx.has_sk = 0;
     p.ctx.mark = 0x1234;
     p.ctx.pkttype = 1;
     assert!(hit(vec![meta(0, MetaKey::Mark, 4), eq(0, &[0, 0, 0x12, 0x34])], &mut p));

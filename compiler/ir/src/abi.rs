@@ -82,6 +82,12 @@ pub struct PacketCtx {
     pub iifname: [u8; 16],
     pub oifname: [u8; 16],
     pub ct: CtInfo,
+    /// The owner (fsuid, fsgid of the file) of the packet's socket, when
+    /// it has a full one with a file (`meta skuid`, `meta skgid`: a host's
+    /// own packets; `has_sk` 0: they break).
+    pub sk_uid: u32,
+    pub sk_gid: u32,
+    pub has_sk: u8,
 }
 
 impl Default for PacketCtx {
@@ -109,6 +115,9 @@ impl Default for PacketCtx {
             iifname: [0; 16],
             oifname: [0; 16],
             ct: CtInfo::default(),
+            sk_uid: 0,
+            sk_gid: 0,
+            has_sk: 0,
         }
     }
 }

@@ -713,6 +713,9 @@ pub fn packet(g: &mut Gen<'_>) -> (Vec<u8>, PacketCtx, Actions) {
         iifname: name(g),
         oifname: name(g),
         ct,
+        sk_uid: g.pick(&[0u32, 1000]),
+        sk_gid: g.pick(&[0u32, 100]),
+        has_sk: g.below(2) as u8,
     };
     let mut actions = Actions::default();
     if g.chance(20) {

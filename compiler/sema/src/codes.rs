@@ -1091,7 +1091,7 @@ the ruleset is refused rather than run with the construct silently ignored.
 The message names it: tables of the arp, bridge and netdev families,
 flowtables and `flow add`, `osf`, `socket`, `ipsec`, `rt`, `dup`, `fwd`,
 `tproxy`, `synproxy`, meters, `ct count`, meta keys the runtime cannot know
-(`skuid`, `skgid`, `cgroup`, `rtclassid`, `secpath`, ...), writes to
+(`cgroup`, `rtclassid`, `secpath`, ...), writes to
 extension headers or TCP options, named quota objects, object maps, and
 per-element statements in sets.
 

@@ -204,7 +204,7 @@ fn not_executable_constructs_are_e6001() {
         "table netdev n {\n}\n".to_string(),
         "table arp a {\n}\n".to_string(),
         chain("inet", "osf name \"Linux\" accept"),
-        chain("inet", "meta skuid 0 accept"),
+        chain("inet", "meta cgroup 1 accept"),
         chain("inet", "meta cgroup 1"),
         chain("inet", "socket transparent 1 accept"),
         chain("inet", "rt mtu 1500"),

@@ -595,7 +595,7 @@ impl Worker {
     pub fn new(shared: Arc<Shared>, num: u16, fail_open: bool, maxlen: u32) -> io::Result<Worker> {
         // GSO packets whole, with their skb info (the kernel sends the
         // info only with the GSO flag).
-        let opts = QueueOptions { fail_open, gso: true, maxlen, ..QueueOptions::default() };
+        let opts = QueueOptions { fail_open, gso: true, uid_gid: true, maxlen, ..QueueOptions::default() };
         let queue = Queue::open(num, &opts)?;
         queue.set_timeout(Some(std::time::Duration::from_millis(100)))?;
         Ok(Worker {
@@ -720,7 +720,7 @@ impl Worker {
             }
             HOOK_LOCAL_OUT => {
                 let oif = pipe.host.ifaces.iter().position(|f| f.index == p.outdev);
-                (pipe.process_output(p.payload.clone(), now, oif, p.mark, p.priority), p.payload)
+                (pipe.process_output(p.payload.clone(), now, oif, p.mark, p.priority, p.sk_owner), p.payload)
             }
             _ => {
                 stats.accepted += 1;

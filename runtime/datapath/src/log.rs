@@ -10,6 +10,18 @@ use std::fmt::Write;
 
 /// NF_LOG_TCPSEQ: print sequence numbers.
 pub const LOG_TCPSEQ: u32 = 0x01;
+/// NF_LOG_UID: print the owner of the packet's socket.
+pub const LOG_UID: u32 = 0x08;
+
+/// What the kernel logs of the packet's skb besides its bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skb {
+    /// skb->mark (`MARK=0x..` when not 0).
+    pub mark: u32,
+    /// The owner (uid, gid) of its socket (`UID= GID=` with
+    /// [`LOG_UID`]).
+    pub sk_owner: Option<(u32, u32)>,
+}
 
 fn u16_at(b: &[u8], i: usize) -> u16 {
     b.get(i..i + 2).map_or(0, |s| u16::from_be_bytes([s[0], s[1]]))
@@ -19,8 +31,27 @@ fn u32_at(b: &[u8], i: usize) -> u32 {
     b.get(i..i + 4).map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// One log line for packet `buf` (parsed as `frame`).
-pub fn line(prefix: &str, flags: u32, iif: &str, oif: &str, buf: &[u8], frame: &Frame) -> String {
+/// One log line for packet `buf` (parsed as `frame`): the headers, then
+/// (when the IP header was there to print) the socket's owner and the mark,
+/// as nf_log_syslog ends its IPv4 and IPv6 dumps.
+pub fn line(prefix: &str, flags: u32, iif: &str, oif: &str, buf: &[u8], frame: &Frame, skb: Skb) -> String {
+    let (mut s, ip) = headers(prefix, flags, iif, oif, buf, frame);
+    if ip {
+        if flags & LOG_UID != 0
+            && let Some((uid, gid)) = skb.sk_owner
+        {
+            let _ = write!(s, "UID={uid} GID={gid} ");
+        }
+        if skb.mark != 0 {
+            let _ = write!(s, "MARK=0x{:x} ", skb.mark);
+        }
+    }
+    s
+}
+
+/// The line up to the end of the transport header; whether the IP header
+/// was printed.
+fn headers(prefix: &str, flags: u32, iif: &str, oif: &str, buf: &[u8], frame: &Frame) -> (String, bool) {
     let mut s = String::new();
     let _ = write!(s, "{prefix}IN={iif} OUT={oif} ");
     if let Some(l) = frame.link
@@ -35,7 +66,7 @@ pub fn line(prefix: &str, flags: u32, iif: &str, oif: &str, buf: &[u8], frame: &
         }
         s.push(' ');
     }
-    let Some(net) = frame.network else { return s };
+    let Some(net) = frame.network else { return (s, false) };
     let ip = &buf[net.offset.min(buf.len())..net.end.min(buf.len())];
     match net.kind {
         NetworkKind::Ipv4 if ip.len() >= 20 => {
@@ -81,13 +112,13 @@ pub fn line(prefix: &str, flags: u32, iif: &str, oif: &str, buf: &[u8], frame: &
                 word & 0xfffff
             );
         }
-        _ => return s,
+        _ => return (s, false),
     }
     let Some(t) = frame.transport else {
         if let Some(p) = net.protocol {
             let _ = write!(s, "PROTO={p} ");
         }
-        return s;
+        return (s, true);
     };
     let th = &buf[t.offset.min(buf.len())..t.end.min(buf.len())];
     match t.protocol {
@@ -129,7 +160,7 @@ pub fn line(prefix: &str, flags: u32, iif: &str, oif: &str, buf: &[u8], frame: &
             let _ = write!(s, "PROTO={p} ");
         }
     }
-    s
+    (s, true)
 }
 
 #[cfg(test)]
@@ -142,10 +173,13 @@ mod tests {
         f.extend([0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 192, 0, 2, 2, 192, 0, 2, 1]);
         f.extend([0x9c, 0x40, 0, 22, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xfa, 0xf0, 0, 0, 0, 0]);
         let frame = ctc_wire::parse_frame_with(&f, &ctc_wire::ParseOptions { verify_ipv4_checksum: false });
-        let l = line("ssh: ", 0, "wan0", "", &f, &frame);
-        assert_eq!(
-            l,
-            "ssh: IN=wan0 OUT= MAC=02:00:00:00:02:01:02:00:00:00:02:02:08:00 SRC=192.0.2.2 DST=192.0.2.1 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 "
-        );
+        let l = line("ssh: ", 0, "wan0", "", &f, &frame, Skb::default());
+        let want = "ssh: IN=wan0 OUT= MAC=02:00:00:00:02:01:02:00:00:00:02:02:08:00 SRC=192.0.2.2 DST=192.0.2.1 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 ";
+        assert_eq!(l, want);
+        // The socket's owner (with `flags skuid`) and the mark end the line.
+        let skb = Skb { mark: 0x2a, sk_owner: Some((1000, 100)) };
+        assert_eq!(line("ssh: ", 0, "wan0", "", &f, &frame, skb), format!("{want}MARK=0x2a "));
+        assert_eq!(line("ssh: ", LOG_UID, "wan0", "", &f, &frame, skb), format!("{want}UID=1000 GID=100 MARK=0x2a "));
+        assert_eq!(line("ssh: ", LOG_UID, "wan0", "", &f, &frame, Skb::default()), want);
     }
 }

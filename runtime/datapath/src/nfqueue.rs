@@ -42,12 +42,16 @@ const NFQA_IFINDEX_OUTDEV: u16 = 6;
 const NFQA_PAYLOAD: u16 = 10;
 const NFQA_CAP_LEN: u16 = 13;
 const NFQA_SKB_INFO: u16 = 14;
+const NFQA_UID: u16 = 16;
+const NFQA_GID: u16 = 17;
 const NFQA_PRIORITY: u16 = 21;
 
 /// NFQA_CFG_F_FAIL_OPEN: packets bypass the queue when it is full.
 pub const FLAG_FAIL_OPEN: u32 = 1;
 /// NFQA_CFG_F_GSO: GSO packets are queued whole (not segmented first).
 pub const FLAG_GSO: u32 = 4;
+/// NFQA_CFG_F_UID_GID: packets of a local socket come with its owner.
+pub const FLAG_UID_GID: u32 = 8;
 
 /// NFQA_SKB_INFO: the packet's checksum is not computed yet (a locally
 /// generated or GSO packet: the kernel fills it in on its way out).
@@ -87,6 +91,9 @@ pub struct Packet {
     pub mark: u32,
     /// skb->priority (NFQA_PRIORITY, sent when not 0).
     pub priority: u32,
+    /// The owner (uid, gid) of the packet's socket (NFQA_UID and
+    /// NFQA_GID, with [`FLAG_UID_GID`], for a full socket with a file).
+    pub sk_owner: Option<(u32, u32)>,
     pub indev: u32,
     pub outdev: u32,
     /// NFQA_SKB_INFO flags ([`SKB_GSO`], [`SKB_CSUMNOTREADY`]).
@@ -220,6 +227,7 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
         hook: 0,
         mark: 0,
         priority: 0,
+        sk_owner: None,
         indev: 0,
         outdev: 0,
         skb_info: 0,
@@ -227,6 +235,7 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
         payload: Vec::new(),
     };
     let mut have_hdr = false;
+    let (mut uid, mut gid) = (None, None);
     for a in nl::attrs(body, 4) {
         let (ty, data) = a?;
         match ty {
@@ -238,6 +247,8 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
             }
             NFQA_MARK => p.mark = u32_be(data).unwrap_or(0),
             NFQA_PRIORITY => p.priority = u32_be(data).unwrap_or(0),
+            NFQA_UID => uid = u32_be(data),
+            NFQA_GID => gid = u32_be(data),
             NFQA_IFINDEX_INDEV => p.indev = u32_be(data).unwrap_or(0),
             NFQA_IFINDEX_OUTDEV => p.outdev = u32_be(data).unwrap_or(0),
             NFQA_SKB_INFO => p.skb_info = u32_be(data).unwrap_or(0),
@@ -249,6 +260,8 @@ fn parse_packet(body: &[u8]) -> Result<Packet, String> {
     if !have_hdr {
         return Err("a queued packet without its header (NFQA_PACKET_HDR)".into());
     }
+    // nfqnl_put_sk_uidgid puts both or neither.
+    p.sk_owner = uid.zip(gid);
     Ok(p)
 }
 
@@ -265,11 +278,13 @@ pub struct QueueOptions {
     pub fail_open: bool,
     /// Queue GSO packets whole.
     pub gso: bool,
+    /// Ask for the owner of a local packet's socket.
+    pub uid_gid: bool,
 }
 
 impl Default for QueueOptions {
     fn default() -> QueueOptions {
-        QueueOptions { maxlen: 8192, rcvbuf: 8 << 20, fail_open: false, gso: true }
+        QueueOptions { maxlen: 8192, rcvbuf: 8 << 20, fail_open: false, gso: true, uid_gid: false }
     }
 }
 
@@ -297,8 +312,11 @@ impl Queue {
             .or_else(|_| rustix::net::sockopt::set_socket_recv_buffer_size(&fd, opts.rcvbuf))?;
         let mut q = Queue { fd, num, seq: 0, buf: vec![0; 256 * 1024] };
         q.request(|seq| config_cmd(seq, num, NFQNL_CFG_CMD_BIND))?;
-        let flags = if opts.fail_open { FLAG_FAIL_OPEN } else { 0 } | if opts.gso { FLAG_GSO } else { 0 };
-        q.request(|seq| config_params(seq, num, 0xffff, opts.maxlen, flags, FLAG_FAIL_OPEN | FLAG_GSO))?;
+        let flags = if opts.fail_open { FLAG_FAIL_OPEN } else { 0 }
+            | if opts.gso { FLAG_GSO } else { 0 }
+            | if opts.uid_gid { FLAG_UID_GID } else { 0 };
+        let mask = FLAG_FAIL_OPEN | FLAG_GSO | FLAG_UID_GID;
+        q.request(|seq| config_params(seq, num, 0xffff, opts.maxlen, flags, mask))?;
         Ok(q)
     }
 
@@ -458,6 +476,8 @@ mod tests {
             .attr(NFQA_SKB_INFO, &SKB_GSO.to_be_bytes())
             .attr(NFQA_MARK, &0x2au32.to_be_bytes())
             .attr(NFQA_PRIORITY, &0x10002u32.to_be_bytes())
+            .attr(NFQA_UID, &1000u32.to_be_bytes())
+            .attr(NFQA_GID, &100u32.to_be_bytes())
             .attr(NFQA_PAYLOAD, payload)
             .done();
         // The kernel sets no request flag on what it sends.
@@ -479,7 +499,7 @@ mod tests {
         assert_eq!(msgs.len(), 3);
         let Incoming::Packet(p) = &msgs[0] else { panic!("{msgs:?}") };
         assert_eq!((p.id, p.hw_protocol, p.hook, p.indev, p.skb_info), (5, 0x0800, 0, 4, SKB_GSO));
-        assert_eq!((p.mark, p.priority), (0x2a, 0x10002));
+        assert_eq!((p.mark, p.priority, p.sk_owner), (0x2a, 0x10002, Some((1000, 100))));
         assert_eq!(p.payload, [0x45, 1, 2, 3, 4]);
         assert!(matches!(&msgs[1], Incoming::Packet(p) if p.id == 6 && p.payload.len() == 40));
         assert_eq!(msgs[2], Incoming::Ack { seq: 9, errno: -16 });

@@ -239,10 +239,10 @@ pub struct Pipeline {
     /// The output interface of the packet [`Pipeline::process_output`] is
     /// handling, as the live kernel routed it.
     oif_hint: Option<usize>,
-    /// The mark and priority of the packet [`Pipeline::process_output`] is
-    /// handling, as the live kernel gave it (a socket's SO_MARK and
-    /// SO_PRIORITY).
-    meta_hint: (u32, u32),
+    /// The mark, priority and socket owner of the packet
+    /// [`Pipeline::process_output`] is handling, as the live kernel gave
+    /// them (a socket's SO_MARK, SO_PRIORITY and owner).
+    meta_hint: (u32, u32, Option<(u32, u32)>),
     /// net.ipv4.ip_forward_update_priority (on by default): ip_forward sets
     /// a forwarded IPv4 packet's priority from its TOS before the forward
     /// hook, so a priority set at prerouting does not last.
@@ -491,7 +491,7 @@ impl Pipeline {
             emulate_stack: true,
             forwarded_in_out: true,
             oif_hint: None,
-            meta_hint: (0, 0),
+            meta_hint: (0, 0, None),
             forward_update_priority: true,
         }
     }
@@ -632,10 +632,14 @@ impl Pipeline {
             oifname: self.host.name16(oif_index),
             mark: self.meta_hint.0,
             priority: self.meta_hint.1,
+            sk_uid: self.meta_hint.2.map_or(0, |o| o.0),
+            sk_gid: self.meta_hint.2.map_or(0, |o| o.1),
+            has_sk: u8::from(self.meta_hint.2.is_some()),
             ..packet_ctx(&parsed, &net, parsed.th_offset(), pkt.len(), now)
         };
-        self.meta_hint = (0, 0);
+        self.meta_hint = (0, 0, None);
         let mut acts = Actions::default();
+        let mut logged = 0u8;
         let mut last = Decider::NoChain;
         let mut cur: Option<CtVerdict> = None;
         let mut sink = Outcome::new(FinalVerdict::Accept, Reason::NotIp, Some(oif));
@@ -660,6 +664,7 @@ impl Pipeline {
                 }
             }
             let r = self.hook(Hook::Output, &mut pkt, &ctx, &mut acts, window, cur);
+            self.logs(out, &acts, &mut logged, &pkt, &parsed, &ctx);
             if self.finish_hook(r, &mut last, &mut sink).is_some() {
                 dropped = true;
                 break;
@@ -675,13 +680,13 @@ impl Pipeline {
                     }
                 }
                 let r = self.hook(Hook::Postrouting, &mut pkt, &ctx, &mut acts, window, cur);
+                self.logs(out, &acts, &mut logged, &pkt, &parsed, &ctx);
                 if self.finish_hook(r, &mut last, &mut sink).is_some() {
                     dropped = true;
                     break;
                 }
             }
         }
-        self.logs(out, &acts, &pkt, &parsed, &ctx);
         if !dropped && self.helper_stage(&mut pkt, link, &acts, cur, now).is_err() {
             dropped = true;
         }
@@ -707,16 +712,24 @@ impl Pipeline {
     /// confirmation. Accepted: `own` is the packet as it leaves, `oif` its
     /// interface.
     /// `oif`: the interface the kernel routed it to (host model index),
-    /// when known; `mark` and `priority`: the packet's as the kernel gave
-    /// them.
-    pub fn process_output(&mut self, pkt: Vec<u8>, now: u64, oif: Option<usize>, mark: u32, priority: u32) -> Outcome {
+    /// when known; `mark`, `priority` and `sk_owner` (uid, gid of its
+    /// socket): the packet's as the kernel gave them.
+    pub fn process_output(
+        &mut self,
+        pkt: Vec<u8>,
+        now: u64,
+        oif: Option<usize>,
+        mark: u32,
+        priority: u32,
+        sk_owner: Option<(u32, u32)>,
+    ) -> Outcome {
         let mut events = self.advance(now);
         self.oif_hint = oif;
-        self.meta_hint = (mark, priority);
+        self.meta_hint = (mark, priority, sk_owner);
         let mut out = Outcome::new(FinalVerdict::Drop, Reason::NoRoute, None);
         out.acts = self.local_out(pkt, Link::RawIp, now, None, &mut out);
         self.oif_hint = None;
-        self.meta_hint = (0, 0);
+        self.meta_hint = (0, 0, None);
         if let Some((oif, p)) = out.out.pop() {
             out.verdict = FinalVerdict::Accept;
             out.reason = Reason::Decider(Decider::NoChain);
@@ -793,6 +806,7 @@ impl Pipeline {
             _ => 0,
         };
         let mut acts = Actions::default();
+        let mut logged = 0u8;
         let mut last = Decider::NoChain;
 
         // prerouting: the raw chains (priority < NF_IP_PRI_CONNTRACK, -200)
@@ -825,8 +839,9 @@ impl Pipeline {
                 }
             }
             let r = self.hook(Hook::Prerouting, &mut pkt, &ctx, &mut acts, window, self.cur);
+            self.logs(&mut out, &acts, &mut logged, &pkt, &parsed, &ctx);
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-                return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
+                return self.dropped(done, out, &pkt, &parsed, iif, acts);
             }
         }
         carry_meta(&mut ctx, &acts);
@@ -845,13 +860,13 @@ impl Pipeline {
                     }
                 }
                 let r = self.hook(Hook::Input, &mut pkt, &ctx, &mut acts, window, self.cur);
+                self.logs(&mut out, &acts, &mut logged, &pkt, &parsed, &ctx);
                 if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-                    return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
+                    return self.dropped(done, out, &pkt, &parsed, iif, acts);
                 }
                 carry_meta(&mut ctx, &acts);
             }
             out.reason = Reason::Decider(last);
-            self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
             out.acts = acts;
             if let Err(m) = self.helper_stage(&mut pkt, frame.link, &acts, self.cur, frame.time_ns) {
                 return ended(out, Reason::HelperDrop(m), acts);
@@ -916,13 +931,13 @@ impl Pipeline {
                 }
             }
             let r = self.hook(hook, &mut pkt, &ctx, &mut acts, window, self.cur);
+            self.logs(&mut out, &acts, &mut logged, &pkt, &parsed, &ctx);
             if let Some(done) = self.finish_hook(r, &mut last, &mut out) {
-                return self.dropped(done, out, &pkt, &parsed, iif, acts, &ctx);
+                return self.dropped(done, out, &pkt, &parsed, iif, acts);
             }
             carry_meta(&mut ctx, &acts);
         }
         out.reason = Reason::Decider(last);
-        self.logs(&mut out, &acts, &pkt, &parsed, &ctx);
         out.acts = acts;
         if let Err(m) = self.helper_stage(&mut pkt, frame.link, &acts, self.cur, frame.time_ns) {
             return ended(out, Reason::HelperDrop(m), acts);
@@ -976,10 +991,8 @@ impl Pipeline {
         parsed: &ctc_wire::Frame,
         iif: usize,
         acts: Actions,
-        ctx: &PacketCtx,
     ) -> Outcome {
         out.verdict = v;
-        self.logs(&mut out, &acts, pkt, parsed, ctx);
         if acts.set & actions::REJECT != 0 {
             let kind = match acts.reject_kind {
                 1 => Some(Reject::Icmp(acts.reject_code)),
@@ -1120,19 +1133,36 @@ impl Pipeline {
         true
     }
 
-    fn logs(&self, out: &mut Outcome, acts: &Actions, pkt: &[u8], parsed: &ctc_wire::Frame, ctx: &PacketCtx) {
-        if acts.n_logs == 0 {
+    /// The lines of the `log` statements a hook just ran (those after the
+    /// first `*logged`), as the kernel writes them there: the packet as
+    /// the hook leaves it (before later NAT, TTL and interfaces), its mark
+    /// and its socket's owner.
+    fn logs(
+        &self,
+        out: &mut Outcome,
+        acts: &Actions,
+        logged: &mut u8,
+        pkt: &[u8],
+        parsed: &ctc_wire::Frame,
+        ctx: &PacketCtx,
+    ) {
+        if acts.n_logs <= *logged {
             return;
         }
         let name =
             |b: &[u8; 16]| String::from_utf8_lossy(&b[..b.iter().position(|&c| c == 0).unwrap_or(16)]).into_owned();
         let (iif, oif) = (name(&ctx.iifname), name(&ctx.oifname));
-        for &id in acts.logs.iter().take(acts.n_logs as usize) {
+        let skb = log::Skb {
+            mark: if acts.set & actions::MARK != 0 { acts.mark } else { ctx.mark },
+            sk_owner: (ctx.has_sk != 0).then_some((ctx.sk_uid, ctx.sk_gid)),
+        };
+        for &id in acts.logs.iter().take(acts.n_logs as usize).skip(usize::from(*logged)) {
             let def = self.vm.program().logs.get(id as usize);
             let prefix = def.and_then(|d| d.prefix.clone()).unwrap_or_default();
             let flags = def.map_or(0, |d| d.flags);
-            out.logs.push(log::line(&prefix, flags, &iif, &oif, pkt, parsed));
+            out.logs.push(log::line(&prefix, flags, &iif, &oif, pkt, parsed, skb));
         }
+        *logged = acts.n_logs;
     }
 
     /// `FILE:LINE` of a rule, `policy`, or why no rule decided.

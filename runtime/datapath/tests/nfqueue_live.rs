@@ -107,7 +107,7 @@ fn nfqueue_child() {
     }
     let ps = packets(&mut q, 3);
     assert!(ps.windows(2).all(|w| w[0].id < w[1].id), "ids grow");
-    q.verdict_batch(ps[2].id, Verdict::Accept, None, None).unwrap();
+    q.verdict_batch(ps[2].id, Verdict::Accept, None).unwrap();
     let mut got: Vec<Vec<u8>> = (0..3).map(|_| recv()).collect();
     got.sort();
     assert_eq!(got, [b"4".to_vec(), b"5".to_vec(), b"6".to_vec()]);

@@ -116,6 +116,8 @@ fn meta_key(name: &str) -> Option<(ir::MetaKey, usize)> {
         "cpu" => (M::Cpu, 4),
         "iifgroup" => (M::IifGroup, 4),
         "oifgroup" => (M::OifGroup, 4),
+        "skuid" => (M::SkUid, 4),
+        "skgid" => (M::SkGid, 4),
         _ => return None,
     })
 }
@@ -123,7 +125,7 @@ fn meta_key(name: &str) -> Option<(ir::MetaKey, usize)> {
 /// Why a meta key has no meaning in ctc's runtime.
 fn meta_unsupported(name: &str) -> &'static str {
     match name {
-        "skuid" | "skgid" | "cgroup" => "packets handled by ctc carry no local socket",
+        "cgroup" => "ctc does not see the cgroups of local sockets",
         "rtclassid" => "the host model has no routing realms",
         "ipsec" | "secpath" => "ctc does not see IPsec state",
         "secmark" => "ctc has no security marks",
