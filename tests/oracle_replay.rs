@@ -25,7 +25,7 @@
 use ctc_tests::kernel_diff::{compare_out, event_text, expect_events, frames, settle};
 use ctc_tests::replay::ctc_binary;
 use ctc_tests::shared_dir;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -57,7 +57,7 @@ const CASES: &[&str] = &[
 ];
 
 /// The gateway's own addresses (its packets carry a random IPv4 id).
-const GATEWAY: [Ipv4Addr; 2] = [Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(198, 51, 100, 32)];
+const GATEWAY: [IpAddr; 2] = [IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), IpAddr::V4(Ipv4Addr::new(198, 51, 100, 32))];
 
 fn oracle() -> Option<PathBuf> {
     let dir = shared_dir()?.join("oracle");

@@ -13,7 +13,11 @@
 # `conntrack -S` and the nft counters, and writes the case directory in the
 # oracle's layout (in-gw-cli.pcap, in-gw-pub.pcap, out-gw-cli.pcap,
 # out-gw-pub.pcap, events.txt, expect_events.txt, table.txt, counters.txt,
-# ruleset.nft, desc.txt, replay.args, ...).
+# ruleset.nft, desc.txt, replay.args, ...). A scenario with `log`
+# statements (LOGS=1) also gets log.txt: the kernel's log lines of its
+# rules, whose prefixes carry the run's SUFFIX (`@RUN@` in the ruleset) to
+# be told apart in the kernel log; net.netfilter.nf_log_all_netns is on
+# while it runs (namespaces other than the first log nothing otherwise).
 #
 # Everything is bounded in time, and the namespaces and background processes
 # are removed on every exit path (trap), success or failure. Only
@@ -57,9 +61,11 @@ stop_bg() {
     wait "$pid" 2>/dev/null || true
 }
 
+LOG_ALL_NETNS=
 cleanup() {
     local rc=$?
     set +e
+    [ -n "$LOG_ALL_NETNS" ] && sysctl -qw net.netfilter.nf_log_all_netns="$LOG_ALL_NETNS"
     for pid in "${BG_PIDS[@]}"; do
         stop_bg "$pid" TERM 20
     done
@@ -84,13 +90,18 @@ rm -f "$OUT"/*.pcap "$OUT"/*.txt "$OUT"/table.time "$OUT"/*.nft "$OUT"/replay.ar
 # so that only the scenario's crafted frames exist) and RULESET (the gateway
 # ruleset's file name in this directory).
 SILENT=0
+LOGS=0
 RULESET=gateway.nft
 DESCRIBED=$("$PYTHON" "$HERE/scenarios.py" describe "$SCENARIO" "$OUT")
 eval "$DESCRIBED"
 case "$RULESET" in
     */* | "") log "bad ruleset name '$RULESET'"; exit 1 ;;
 esac
-cp "$HERE/$RULESET" "$OUT/ruleset.nft"
+sed "s/@RUN@/$SFX/g" "$HERE/$RULESET" >"$OUT/ruleset.nft"
+if [ "$LOGS" = 1 ]; then
+    LOG_ALL_NETNS=$(sysctl -n net.netfilter.nf_log_all_netns)
+    sysctl -qw net.netfilter.nf_log_all_netns=1
+fi
 
 # --- topology -----------------------------------------------------------------
 for ns in "$NS_CLI" "$NS_GW" "$NS_SRV"; do
@@ -243,6 +254,11 @@ in_ns "$NS_GW" conntrack -L expect >"$OUT/expect.txt" 2>&1 || true
 in_ns "$NS_GW" conntrack -S >"$OUT/stats.txt" 2>&1 || true
 in_ns "$NS_GW" nft list ruleset >"$OUT/counters.txt"
 sleep 0.2
+if [ "$LOGS" = 1 ]; then
+    # The kernel's lines of this run, without their timestamps.
+    LINES=$(dmesg)
+    grep -F "ctcl-$SFX " <<<"$LINES" | sed 's/^\[[^]]*\] *//' >"$OUT/log.txt" || true
+fi
 
 # Stop the recorders: TERM makes tcpdump flush and conntrack print its tally
 # (background jobs of a script ignore INT).

@@ -75,7 +75,8 @@ REPLAY_BASE = (
 
 
 class Scenario:
-    def __init__(self, name, fn, desc, crafted, sysctls, checks, ruleset):
+    def __init__(self, name, fn, desc, crafted, sysctls, checks, ruleset, logs=False):
+        self.logs = logs
         self.name = name
         self.fn = fn
         self.desc = desc
@@ -88,14 +89,15 @@ class Scenario:
 SCENARIOS = {}
 
 
-def scenario(name, desc, crafted=False, sysctls=(), checks=(), ruleset="gateway.nft"):
+def scenario(name, desc, crafted=False, sysctls=(), checks=(), ruleset="gateway.nft", logs=False):
     """Register a scenario. `sysctls` are (NAME, VALUE) pairs of
     net.netfilter.nf_conntrack_NAME in the gateway (ctc's --sysctl NAME);
-    `ruleset` the gateway's ruleset, a file of tests/live."""
+    `ruleset` the gateway's ruleset, a file of tests/live; `logs`: its
+    `log` lines are recorded (prefixes "ctcl-@RUN@ ...")."""
 
     def deco(fn):
         assert name not in SCENARIOS, name
-        SCENARIOS[name] = Scenario(name, fn, desc, crafted, list(sysctls), list(checks), ruleset)
+        SCENARIOS[name] = Scenario(name, fn, desc, crafted, list(sysctls), list(checks), ruleset, logs)
         return fn
 
     return deco
@@ -454,6 +456,46 @@ def meta_priority(net):
     udp_with_class(net, True, 0x10, 5311, 40512)
     udp_with_class(net, False, 0, 5312, 40513)
     udp_with_class(net, True, 0, 5312, 40514)
+
+
+@scenario(
+    "log_lines",
+    "`log` lines (log-gateway.nft), compared line by line with the kernel's: IPv4 UDP\n"
+    "192.0.2.2:40521 -> 203.0.113.47:5330, marked 0x7 and logged at prerouting before a dnat to\n"
+    "port 5331, logged again in the forward chain (flags skuid); IPv6 UDP to port 5331; a TCP SYN\n"
+    "to the closed port 5332 logged with its sequence numbers; an ICMPv6 echo request to the\n"
+    "gateway logged in its input chain.",
+    checks=[
+        ("log", "pre:", "OUT=", "DPT=5330", "TTL=64", "MARK=0x7"),
+        ("log", "fwd:", "OUT=gw-pub", "DST=203.0.113.47", "DPT=5331", "MARK=0x7"),
+        ("log", "fwd:", "DST=2001:0db8:0203:0000:0000:0000:0000:0047", "DPT=5331"),
+        ("log", "syn:", "DPT=5332", "SYN", "ACK=0"),
+        ("log", "in6:", "IN=gw-cli", "OUT=", "PROTO=ICMPv6", "TYPE=128"),
+        ("counter", "logged before dnat", "==", 1),
+        ("counter", "logged after dnat", "==", 2),
+        ("counter", "echo request to the gateway logged", "==", 1),
+    ],
+    ruleset="log-gateway.nft",
+    logs=True,
+)
+def log_lines(net):
+    s = net.udp("srv", False)
+    s.bind((SRV4, 5331))
+    c = net.udp("cli", False)
+    c.bind((CLI4, 40521))
+    udp_exchange(c, s, (SRV4, 5330), b"logged")
+    c.close()
+    s.close()
+    udp_with_class(net, True, 0, 5331, 40522)
+    t = net.tcp("cli", False)
+    t.bind((CLI4, 40523))
+    try:
+        t.connect((SRV4, 5332))
+        raise RuntimeError("port 5332 accepted a connection")
+    except ConnectionRefusedError:
+        pass
+    t.close()
+    echo_requests(net, True, 0x4242, 1, dst="2001:db8:1::1")
 
 
 @scenario(
@@ -1572,6 +1614,7 @@ def describe(sc, out):
         fh.write(REPLAY_BASE + extra + "\n")
     print("SILENT=%d" % (1 if sc.crafted else 0))
     print("RULESET=%s" % sc.ruleset)
+    print("LOGS=%d" % (1 if sc.logs else 0))
 
 
 def main():

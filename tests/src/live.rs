@@ -377,6 +377,9 @@ pub struct Recording {
     pub last_frame: f64,
     /// When the kernel's table was taken (epoch seconds).
     pub table_time: f64,
+    /// The kernel's `log` lines (log.txt, of scenarios that log), without
+    /// their times.
+    pub logs: Option<Vec<String>>,
 }
 
 fn read(dir: &Path, file: &str) -> Result<String, String> {
@@ -411,7 +414,52 @@ pub fn load(dir: &Path) -> Result<Recording, String> {
         ruleset_counters,
         last_frame: last_ns as f64 / 1e9,
         table_time,
+        logs: read(dir, "log.txt").ok().map(|t| log_lines(&t)),
     })
+}
+
+/// The `log` lines of a run (prefixes `ctcl-...`), trimmed, without the
+/// kernel's `[time]` or ctc's leading time, in order.
+pub fn log_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let at = l.find("ctcl-")?;
+            Some(l[at..].trim_end().to_string())
+        })
+        .collect()
+}
+
+/// The differences between the kernel's log lines and ctc's (as multisets:
+/// the two may order lines of packets that crossed the gateway in opposite
+/// directions at once differently).
+fn diff_logs(kernel: &[String], ctc: &[String]) -> Vec<String> {
+    let (mut k, mut c) = (kernel.to_vec(), ctc.to_vec());
+    k.sort();
+    c.sort();
+    if k == c {
+        return Vec::new();
+    }
+    let only = |a: &[String], b: &[String]| -> Vec<String> {
+        let mut rest = b.to_vec();
+        a.iter()
+            .filter(|l| match rest.iter().position(|r| r == *l) {
+                Some(i) => {
+                    rest.swap_remove(i);
+                    false
+                }
+                None => true,
+            })
+            .cloned()
+            .collect()
+    };
+    let mut bad = Vec::new();
+    for l in only(&k, &c) {
+        bad.push(format!("log line of the kernel only: {l}"));
+    }
+    for l in only(&c, &k) {
+        bad.push(format!("log line of ctc only: {l}"));
+    }
+    bad
 }
 
 /// The failures of the recording's own checks (empty when it is good):
@@ -429,6 +477,9 @@ pub fn check_recording(rec: &Recording) -> Vec<String> {
                 rec.frames.0, rec.frames.1
             ));
         }
+    }
+    if rec.logs.as_ref().is_some_and(|l| l.is_empty()) {
+        bad.push("log.txt: the kernel logged no line of the ruleset's".into());
     }
     if rec.counters.len() != rec.ruleset_counters {
         bad.push(format!(
@@ -467,6 +518,10 @@ pub fn check_recording(rec: &Recording) -> Vec<String> {
                     .is_ok_and(|fs| fs.iter().any(|f| f.data.windows(needle.len()).any(|w| w == needle)))
             }
             ("notable", want) => !has(&rec.table, want),
+            ("log", want) => rec
+                .logs
+                .as_ref()
+                .is_some_and(|ls| ls.iter().any(|l| want.iter().all(|w| l.split_whitespace().any(|x| x == *w)))),
             ("eventcount", [n]) => n.parse::<usize>().is_ok_and(|n| n == rec.events.len()),
             ("counter", [name, op, n]) => {
                 let n: u64 = n.parse().unwrap_or(u64::MAX);
@@ -596,6 +651,8 @@ pub struct CtcRun {
     pub texts: [String; 4],
     /// The frames sent out of gw-cli and gw-pub.
     pub out: [Vec<(u64, Vec<u8>)>; 2],
+    /// The `log` lines (standard error).
+    pub logs: Vec<String>,
 }
 
 fn replay_args(dir: &Path) -> Result<Vec<String>, String> {
@@ -605,13 +662,16 @@ fn replay_args(dir: &Path) -> Result<Vec<String>, String> {
 /// The gateway's interfaces, as the captures name them.
 pub const IFACES: [&str; 2] = ["gw-cli", "gw-pub"];
 
-/// The gateway's own IPv4 addresses (its packets carry a random IPv4 id),
-/// and 203.0.113.99, which nat-gateway.nft redirects to the gateway (no
-/// host has it: what comes from it, the gateway answered).
-const GATEWAY4: [std::net::Ipv4Addr; 3] = [
-    std::net::Ipv4Addr::new(192, 0, 2, 1),
-    std::net::Ipv4Addr::new(198, 51, 100, 32),
-    std::net::Ipv4Addr::new(203, 0, 113, 99),
+/// The gateway's own addresses (its IPv4 packets carry a random id, its
+/// IPv6 ones a flow label from a random hash), and 203.0.113.99, which
+/// nat-gateway.nft redirects to the gateway (no host has it: what comes
+/// from it, the gateway answered).
+const GATEWAY: [std::net::IpAddr; 5] = [
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)),
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 32)),
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 99)),
+    std::net::IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1)),
+    std::net::IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0x100, 0, 0, 0, 0, 0x32)),
 ];
 
 /// Replay the case's captures through the `ctc` binary with `engine`: once
@@ -624,7 +684,7 @@ pub fn run_ctc(dir: &Path, engine: &str) -> Result<CtcRun, String> {
     let events = format!("ctc-{engine}-events.txt");
     let xevents = format!("ctc-{engine}-expect-events.txt");
     let outs: Vec<String> = IFACES.iter().map(|i| format!("ctc-{engine}-out-{i}.pcap")).collect();
-    let run = |extra: &[String]| -> Result<String, String> {
+    let run = |extra: &[String]| -> Result<(String, String), String> {
         let out = Command::new(&bin)
             .current_dir(dir)
             .args(["replay", "--ruleset", "ruleset.nft", "--engine", engine])
@@ -641,7 +701,7 @@ pub fn run_ctc(dir: &Path, engine: &str) -> Result<CtcRun, String> {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok((String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()))
     };
     let mut extra = vec!["--events".to_string(), events.clone(), "--expect-events".into(), xevents.clone()];
     extra.push("--table".into());
@@ -649,9 +709,9 @@ pub fn run_ctc(dir: &Path, engine: &str) -> Result<CtcRun, String> {
         extra.push("--out".into());
         extra.push(format!("{i}={o}"));
     }
-    let table_text = run(&extra)?;
+    let (table_text, stderr) = run(&extra)?;
     std::fs::write(dir.join(format!("ctc-{engine}-table.txt")), &table_text).map_err(|e| e.to_string())?;
-    let listing = run(&["--counters".to_string()])?;
+    let (listing, _) = run(&["--counters".to_string()])?;
     std::fs::write(dir.join(format!("ctc-{engine}-counters.txt")), &listing).map_err(|e| e.to_string())?;
     let events_text = read(dir, &events)?;
     let xevents_text = read(dir, &xevents)?;
@@ -662,6 +722,7 @@ pub fn run_ctc(dir: &Path, engine: &str) -> Result<CtcRun, String> {
         counters: parse_counters(&listing),
         texts: [events_text, xevents_text, table_text, listing],
         out,
+        logs: log_lines(&stderr),
     })
 }
 
@@ -824,6 +885,9 @@ pub fn compare_with_ctc(rec: &Recording) -> Result<Vec<String>, String> {
         ));
     }
     bad.extend(diff_counters(&rec.counters, &run.counters));
+    if let Some(k) = &rec.logs {
+        bad.extend(diff_logs(k, &run.logs));
+    }
     bad.extend(diff_tables(&rec.table, &run.table, (rec.table_time - rec.last_frame).max(0.0)));
     for (i, iface) in IFACES.iter().enumerate() {
         let want = frames(&rec.dir.join(format!("out-{iface}.pcap")));
@@ -840,7 +904,7 @@ pub fn compare_with_ctc(rec: &Recording) -> Result<Vec<String>, String> {
                 }
             }
         }
-        bad.extend(compare_out("out", iface, &GATEWAY4, &want, &got));
+        bad.extend(compare_out("out", iface, &GATEWAY, &want, &got));
     }
     // The reference interpreter must give exactly what the JIT gave.
     let interp = run_ctc(&rec.dir, "interp")?;
@@ -853,6 +917,9 @@ pub fn compare_with_ctc(rec: &Recording) -> Result<Vec<String>, String> {
     }
     if run.out != interp.out {
         bad.push("the JIT's and the interpreter's frames out differ".into());
+    }
+    if run.logs != interp.logs {
+        bad.push("the JIT's and the interpreter's log lines differ".into());
     }
     Ok(bad)
 }

@@ -27,6 +27,19 @@ fn u16_at(b: &[u8], i: usize) -> u16 {
     b.get(i..i + 2).map_or(0, |s| u16::from_be_bytes([s[0], s[1]]))
 }
 
+/// An IPv6 address as the kernel's `%pI6` prints it: eight groups of
+/// four hex digits, nothing compressed.
+fn ipv6_full(a: &[u8]) -> String {
+    let mut s = String::with_capacity(39);
+    for (i, g) in a.chunks(2).enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        let _ = write!(s, "{:02x}{:02x}", g[0], g[1]);
+    }
+    s
+}
+
 fn u32_at(b: &[u8], i: usize) -> u32 {
     b.get(i..i + 4).map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
@@ -96,16 +109,12 @@ fn headers(prefix: &str, flags: u32, iif: &str, oif: &str, buf: &[u8], frame: &F
             }
         }
         NetworkKind::Ipv6 if ip.len() >= 40 => {
-            let mut src = [0u8; 16];
-            let mut dst = [0u8; 16];
-            src.copy_from_slice(&ip[8..24]);
-            dst.copy_from_slice(&ip[24..40]);
             let word = u32_at(ip, 0);
             let _ = write!(
                 s,
                 "SRC={} DST={} LEN={} TC={} HOPLIMIT={} FLOWLBL={} ",
-                std::net::Ipv6Addr::from(src),
-                std::net::Ipv6Addr::from(dst),
+                ipv6_full(&ip[8..24]),
+                ipv6_full(&ip[24..40]),
                 ip.len(),
                 (word >> 20) & 0xff,
                 ip[7],
@@ -181,5 +190,11 @@ mod tests {
         assert_eq!(line("ssh: ", 0, "wan0", "", &f, &frame, skb), format!("{want}MARK=0x2a "));
         assert_eq!(line("ssh: ", LOG_UID, "wan0", "", &f, &frame, skb), format!("{want}UID=1000 GID=100 MARK=0x2a "));
         assert_eq!(line("ssh: ", LOG_UID, "wan0", "", &f, &frame, Skb::default()), want);
+    }
+
+    #[test]
+    fn ipv6_addresses_are_written_in_full() {
+        let a = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+        assert_eq!(ipv6_full(&a), "2001:0db8:0001:0000:0000:0000:0000:0002");
     }
 }
