@@ -463,13 +463,20 @@ def meta_priority(net):
     "`log` lines (log-gateway.nft), compared line by line with the kernel's: IPv4 UDP\n"
     "192.0.2.2:40521 -> 203.0.113.47:5330, marked 0x7 and logged at prerouting before a dnat to\n"
     "port 5331, logged again in the forward chain (flags skuid); IPv6 UDP to port 5331; a TCP SYN\n"
-    "to the closed port 5332 logged with its sequence numbers; an ICMPv6 echo request to the\n"
-    "gateway logged in its input chain.",
+    "to the closed port 5332 logged with its sequence numbers and options; an ICMPv6 echo request\n"
+    "to the gateway logged in its input chain; IPv4 UDP with IP options (NOP NOP NOP EOL) to the\n"
+    "closed port 5333 logged with every flag, and the ICMP port unreachable that answers it (with\n"
+    "the quoted packet); IPv6 UDP with a destination options header to the closed port 5334, and\n"
+    "its ICMPv6 error.",
     checks=[
         ("log", "pre:", "OUT=", "DPT=5330", "TTL=64", "MARK=0x7"),
         ("log", "fwd:", "OUT=gw-pub", "DST=203.0.113.47", "DPT=5331", "MARK=0x7"),
         ("log", "fwd:", "DST=2001:0db8:0203:0000:0000:0000:0000:0047", "DPT=5331"),
         ("log", "syn:", "DPT=5332", "SYN", "ACK=0"),
+        ("log", "all:", "OPT", "(01010100)", "MACPROTO=0800", "DPT=5333"),
+        ("log", "err:", "TYPE=3", "CODE=3", "[SRC=192.0.2.2", "DPT=5333"),
+        ("log", "ext6:", "OPT", "DPT=5334"),
+        ("log", "err6:", "TYPE=1", "CODE=4", "[SRC=2001:0db8:0001:0000:0000:0000:0000:0002"),
         ("log", "in6:", "IN=gw-cli", "OUT=", "PROTO=ICMPv6", "TYPE=128"),
         ("counter", "logged before dnat", "==", 1),
         ("counter", "logged after dnat", "==", 2),
@@ -496,6 +503,30 @@ def log_lines(net):
         pass
     t.close()
     echo_requests(net, True, 0x4242, 1, dst="2001:db8:1::1")
+    # IPv4 options on a UDP socket; the closed port answers.
+    c = net.udp("cli", False)
+    c.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes([1, 1, 1, 0]))
+    c.bind((CLI4, 40524))
+    c.connect((SRV4, 5333))
+    c.send(b"with options")
+    try:
+        c.recv(100)
+        raise RuntimeError("a closed port answered")
+    except ConnectionRefusedError:
+        pass
+    c.close()
+    # An IPv6 destination options header (PadN), as ancillary data.
+    c = net.udp("cli", True)
+    c.bind((CLI6, 40525))
+    c.connect((SRV6, 5334))
+    dstopts = bytes([0, 0, 1, 4, 0, 0, 0, 0])
+    c.sendmsg([b"with dstopts"], [(socket.IPPROTO_IPV6, socket.IPV6_DSTOPTS, dstopts)])
+    try:
+        c.recv(100)
+        raise RuntimeError("a closed port answered")
+    except ConnectionRefusedError:
+        pass
+    c.close()
 
 
 @scenario(
