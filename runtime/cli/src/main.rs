@@ -211,12 +211,15 @@ With NAT in the ruleset, addresses that change after routing are written
 after it: a lone new address by the kernel, through an nft map that ctc
 fills (table inet ctc_snat, marks 0x6e62xxxx and 0x6e63xxxx), anything
 else by ctc at a second stage, the packet queued again at POSTROUTING or
-INPUT (mangle chains CTC_POSTROUTING and CTC_INPUT, marks 0x6e61xxxx).
-All rules are removed on exit, SIGINT or SIGTERM. Loopback traffic is not
-queued.
+INPUT (mangle chains CTC_POSTROUTING and CTC_INPUT, marks 0x6e61xxxx); a
+priority set for a forwarded IPv4 packet after ip_forward gave it one
+from its TOS is given at that second stage too. All rules are removed on
+exit, SIGINT or SIGTERM. Loopback traffic is not queued.
 
-Marks set with `meta mark set` go back to the kernel with the packet;
-`log` lines go to standard error; rulesets with `queue` statements are
+The chains see the mark and priority a packet came with, and the owner of
+the socket of the host's own packets (`meta skuid`); marks and priorities
+they set go back to the kernel with the packet; `log` lines go to standard
+error in the kernel's format; rulesets with `queue` statements are
 refused. Without --fail-open, packets are dropped while ctc is not running
 or cannot keep up (the drops show in `ctc status`). One worker thread
 serves each queue of N:M; they share one connection tracker. The control
