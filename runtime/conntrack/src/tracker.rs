@@ -44,18 +44,20 @@ pub enum Hook {
 }
 
 /// Where a slot stands in the insertion order and the timer heap: kept
-/// apart from the slots (a dense array, 12 bytes per entry), as only
+/// apart from the slots (a dense array, 8 bytes per entry), as only
 /// confirmation, destruction and the timers use them.
 #[derive(Debug, Clone, Copy)]
 struct Order {
-    /// Confirmed entries in insertion order.
-    prev: u32,
-    next: u32,
+    /// Confirmation number: confirmed entries in insertion order are the
+    /// entries by increasing `seq` ([`Tracker::in_order`]); [`NIL`] for an
+    /// entry not confirmed (or no longer). The numbers are given out from
+    /// [`Tracker::next_seq`] and dealt afresh from 0 when they run out.
+    seq: u32,
     /// Position in the timer heap.
     heap: u32,
 }
 
-const UNORDERED: Order = Order { prev: NIL, next: NIL, heap: NIL };
+const UNORDERED: Order = Order { seq: NIL, heap: NIL };
 
 /// The capacity a full table array (slots, links, order, timers, side
 /// slabs) grows to: by an eighth, where `Vec` would double, so at most
@@ -310,8 +312,8 @@ pub struct Tracker {
     heads: Vec<u32>,
     /// Entries allocated, confirmed or not (the kernel's `cnet->count`).
     count: usize,
-    first: u32,
-    last: u32,
+    /// The next confirmation number ([`Order::seq`]).
+    next_seq: u32,
     timers: Vec<Timer>,
     events: Vec<Event>,
     stats: Stats,
@@ -455,8 +457,7 @@ impl Tracker {
             free: Vec::new(),
             heads: crate::memhint::filled_vec(NIL, buckets),
             count: 0,
-            first: NIL,
-            last: NIL,
+            next_seq: 0,
             timers: Vec::new(),
             events: Vec::new(),
             stats: Stats::default(),
@@ -669,12 +670,31 @@ impl Tracker {
 
     /// Confirmed entries in insertion order.
     pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
-        let mut cur = self.first;
-        core::iter::from_fn(move || {
-            let c = self.slots.get(cur as usize)?.as_ref()?;
-            cur = self.order[cur as usize].next;
-            Some(self.view(c))
-        })
+        self.in_order().into_iter().filter_map(move |i| self.slots[i as usize].as_ref().map(|c| self.view(c)))
+    }
+
+    /// The slots of the confirmed entries in insertion order (by
+    /// confirmation number).
+    fn in_order(&self) -> Vec<u32> {
+        let mut v: Vec<(u32, u32)> =
+            (self.order.iter().enumerate()).filter(|(_, o)| o.seq != NIL).map(|(i, o)| (o.seq, i as u32)).collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// Gives the next confirmation number to slot `idx`; when the numbers
+    /// run out, the confirmed entries are numbered again from 0 in their
+    /// order.
+    fn number(&mut self, idx: u32) {
+        if self.next_seq == NIL {
+            let all = self.in_order();
+            for (n, &i) in all.iter().enumerate() {
+                self.order[i as usize].seq = n as u32;
+            }
+            self.next_seq = all.len() as u32;
+        }
+        self.order[idx as usize].seq = self.next_seq;
+        self.next_seq += 1;
     }
 
     /// The events delivered since the last call, oldest first.
@@ -1545,15 +1565,7 @@ impl Tracker {
             l.tag[d] = h as u16;
             self.heads[b] = idx << 1 | d as u32;
         }
-        let s = &mut self.order[idx as usize];
-        s.prev = self.last;
-        s.next = NIL;
-        if self.last == NIL {
-            self.first = idx;
-        } else {
-            self.order[self.last as usize].next = idx;
-        }
-        self.last = idx;
+        self.number(idx);
         if self.timers.len() == self.timers.capacity() {
             self.timers.reserve_exact(grown(self.timers.capacity()) - self.timers.len());
         }
@@ -1650,17 +1662,8 @@ impl Tracker {
         }
         self.nat_forget(idx);
         self.drop_master_ref(idx);
-        let Order { prev, next, heap } = self.order[idx as usize];
-        if prev == NIL {
-            self.first = next;
-        } else {
-            self.order[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.last = prev;
-        } else {
-            self.order[next as usize].prev = prev;
-        }
+        let heap = self.order[idx as usize].heap;
+        self.order[idx as usize].seq = NIL;
         self.heap_remove(heap as usize);
         // The DESTROY event shows the entry as it was.
         let event = self.cfg.events.then(|| {
@@ -1759,9 +1762,13 @@ impl Tracker {
     /// closing state: tcp_can_early_drop), without counting early_drop.
     fn gc_evict(&mut self, now_ns: u64) {
         let max95 = self.cfg.max / 100 * 95;
-        let mut cur = self.first;
-        while cur != NIL && self.count >= max95 {
-            let next = self.order[cur as usize].next;
+        for cur in self.in_order() {
+            if self.count < max95 {
+                break;
+            }
+            if self.order[cur as usize].seq == NIL {
+                continue;
+            }
             let e = self.e(cur);
             let closing = matches!(
                 self.tcp_of(e).map(|c| c.state),
@@ -1772,7 +1779,6 @@ impl Tracker {
             if e.status & status::ASSURED == 0 || closing {
                 self.destroy(cur, now_ns);
             }
-            cur = next;
         }
     }
 
@@ -1785,8 +1791,10 @@ impl Tracker {
 
     /// `conntrack -F`: destroys every confirmed entry (DESTROY events).
     pub fn flush(&mut self, now_ns: u64) {
-        while self.first != NIL {
-            self.destroy(self.first, now_ns);
+        for idx in self.in_order() {
+            if self.order[idx as usize].seq != NIL {
+                self.destroy(idx, now_ns);
+            }
         }
     }
 
@@ -2131,6 +2139,35 @@ mod store_tests {
         assert_eq!(tr.wide.len(), 2);
         tr.flush(now);
         assert_eq!(tr.wide.len(), 0);
+    }
+
+    /// Listings follow the confirmation order, also across the renumbering
+    /// when the confirmation numbers run out, and after entries went.
+    #[test]
+    fn entries_in_confirmation_order_across_renumbering() {
+        let mut tr = Tracker::new(Config { buckets: 16, ..Config::default() });
+        let now = 1_795_246_120 * 1_000_000_000;
+        let t = |i: u16| Tuple::new("192.0.2.2".parse().unwrap(), "203.0.113.9".parse().unwrap(), 17, 1000 + i, 53);
+        tr.next_seq = NIL - 3;
+        // Made in one order, confirmed in another.
+        let idx: Vec<u32> = (0..8).map(|i| tr.init_conntrack(&t(i), tuple_hash(&t(i), 0), 0, now).unwrap()).collect();
+        let order = [5, 1, 7, 0, 3, 6, 2, 4];
+        for &i in &order {
+            assert!(tr.confirm(tr.handle(idx[i]), now));
+        }
+        assert_eq!(tr.next_seq, 8, "numbered again after the third");
+        let ports = |tr: &Tracker| tr.entries().map(|e| e.tuples[0].src_port - 1000).collect::<Vec<_>>();
+        assert_eq!(ports(&tr), order.map(|i| i as u16));
+        tr.destroy(idx[7], now);
+        tr.destroy(idx[5], now);
+        let u = t(9);
+        let j = tr.init_conntrack(&u, tuple_hash(&u, 0), 0, now).unwrap();
+        assert!(tr.confirm(tr.handle(j), now));
+        assert_eq!(ports(&tr), [1, 0, 3, 6, 2, 4, 9]);
+        tr.flush(now);
+        assert_eq!(tr.entries().count(), 0);
+        let kinds: Vec<_> = tr.take_events().into_iter().filter(|e| e.kind == EventKind::Destroy).collect();
+        assert_eq!(kinds.iter().map(|e| e.tuples[0].src_port - 1000).collect::<Vec<_>>(), [7, 5, 1, 0, 3, 6, 2, 4, 9]);
     }
 
     /// Counters past 32 bits move to the cold part and go on counting
