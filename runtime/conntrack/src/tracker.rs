@@ -1667,7 +1667,10 @@ impl Tracker {
         self.heap_remove(heap as usize);
         // The DESTROY event shows the entry as it was.
         let event = self.cfg.events.then(|| {
-            let e = self.view(self.e(idx));
+            // Read from the stored entry, as `deliver`; counters and start
+            // time only when they are shown.
+            let e = self.e(idx);
+            let wide = self.wide_of(e);
             let now_j = jiffies(now_ns);
             let to_j = jiffies(e.timeout_at_ns);
             let left = to_j.saturating_sub(now_j) / HZ;
@@ -1678,13 +1681,13 @@ impl Tracker {
                 time_ns: now_ns,
                 bits: ipct::DESTROY,
                 id: e.id,
-                tuples: e.tuples,
+                tuples: [e.tuple(0, wide.as_ref()), e.tuple(1, wide.as_ref())],
                 status: e.status,
                 zone: e.zone,
                 timeout_secs: (left > 0).then_some(left),
-                tcp_state: e.tcp_state(),
-                counters: self.cfg.acct.then_some(e.counters),
-                timestamps: self.cfg.timestamp.then_some((e.start_ns, stop)),
+                tcp_state: self.tcp_of(e).map(|c| c.state),
+                counters: self.cfg.acct.then(|| self.counters_of(e)),
+                timestamps: self.cfg.timestamp.then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
                 mark: (e.mark != 0).then_some(e.mark),
                 helper: e.helper,
             }
@@ -1710,18 +1713,26 @@ impl Tracker {
         if bits == 0 || !self.cfg.events {
             return;
         }
-        let e = self.view(self.e(idx));
+        // What the event shows, read from the stored entry (not through
+        // `view`: no counters, start time or policy are needed).
+        let e = self.e(idx);
+        let wide = self.wide_of(e);
+        let timeout_secs = if e.is_confirmed() {
+            jiffies(e.timeout_at_ns).saturating_sub(jiffies(now_ns)) / HZ
+        } else {
+            jiffies(e.timeout_at_ns) / HZ
+        };
         let kind = if bits & (ipct::NEW | ipct::RELATED) != 0 { EventKind::New } else { EventKind::Update };
         let ev = Event {
             kind,
             time_ns: now_ns,
             bits,
             id: e.id,
-            tuples: e.tuples,
+            tuples: [e.tuple(0, wide.as_ref()), e.tuple(1, wide.as_ref())],
             status: e.status,
             zone: e.zone,
-            timeout_secs: Some(e.timeout_secs(now_ns)),
-            tcp_state: if bits & ipct::PROTOINFO != 0 { e.tcp_state() } else { None },
+            timeout_secs: Some(timeout_secs),
+            tcp_state: if bits & ipct::PROTOINFO != 0 { self.tcp_of(e).map(|c| c.state) } else { None },
             counters: None,
             timestamps: None,
             mark: (e.mark != 0 || bits & ipct::MARK != 0).then_some(e.mark),
