@@ -2108,10 +2108,7 @@ mod store_tests {
                 let w = if c.is_wide() { side.get(c.addr) } else { None };
                 assert_eq!([c.tuple(0, w.as_ref()), c.tuple(1, w.as_ref())], pair);
                 assert_eq!(c.is_wide(), t != v4 && t != icmp);
-                assert_eq!(
-                    c.is_wide() && c.addr[1] == MIRRORED,
-                    t == v6 && pair[1] != nat || t == odd && pair[1] != nat
-                );
+                assert_eq!(c.is_wide() && c.addr[1] == MIRRORED, (t == v6 || t == odd) && pair[1] != nat);
             }
         }
         assert_eq!((side.mirrored.items.len(), side.full.items.len()), (2, 2));
