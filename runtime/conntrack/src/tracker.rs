@@ -1331,17 +1331,22 @@ impl Tracker {
             data_len: n.end.saturating_sub(off + hlen) as u32,
             ..Segment::default()
         };
-        for o in th.options_iter() {
-            match o {
-                Ok(TcpOption::WindowScale(s)) => seg.wscale = Some(s),
-                Ok(TcpOption::SackPermitted) => seg.sack_perm = true,
-                Ok(o @ TcpOption::Sack(_)) => {
-                    for (_, right) in o.sack_blocks() {
-                        seg.sack_max_right = sack_max(seg.sack_max_right, right);
+        // The options, where the header has some (those of a 20-byte header
+        // are empty; most segments past the handshake have none, or only
+        // timestamps).
+        if hlen > 20 {
+            for o in th.options_iter() {
+                match o {
+                    Ok(TcpOption::WindowScale(s)) => seg.wscale = Some(s),
+                    Ok(TcpOption::SackPermitted) => seg.sack_perm = true,
+                    Ok(o @ TcpOption::Sack(_)) => {
+                        for (_, right) in o.sack_blocks() {
+                            seg.sack_max_right = sack_max(seg.sack_max_right, right);
+                        }
                     }
+                    Ok(_) => {}
+                    Err(_) => break,
                 }
-                Ok(_) => {}
-                Err(_) => break,
             }
         }
         if let Err(r) = tcp::check_segment(seg.flags) {
