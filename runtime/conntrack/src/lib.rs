@@ -208,14 +208,15 @@ impl Helper {
     }
 }
 
-/// One connection (struct nf_conn) as the table stores it: 96 bytes for
-/// an IPv4 connection, everything a lookup and an established packet read
-/// in its first 80. What most connections lack lives in side slabs of the
-/// tracker, reached by a 32-bit index (the kernel's extension scheme, with
-/// indices instead of an extension area): the TCP window tracker
-/// ([`TcpConn`], `l4` is its index), the addresses of IPv6 (any "wide")
-/// connections, and the cold part ([`Cold`]: `ct timeout` policy, helper
-/// data, start time). Read it through [`Entry`].
+/// One connection (struct nf_conn) as the table stores it: 80 bytes for
+/// an IPv4 connection, everything a lookup and an established packet
+/// read. What most connections lack lives in side slabs of the tracker,
+/// reached by a 32-bit index (the kernel's extension scheme, with indices
+/// instead of an extension area): the TCP window tracker ([`TcpConn`],
+/// `l4` is its index), the addresses of IPv6 (any "wide") connections, and
+/// the cold part ([`Cold`]: `ct timeout` policy, helper data, start time,
+/// sequence adjustment, counters past 32 bits). Read it through
+/// [`Entry`].
 ///
 /// `repr(C)`: the fields a chain walk compares first, then those an
 /// established packet updates.
@@ -240,14 +241,16 @@ pub(crate) struct Conn {
     pub(crate) pending: u16,
     /// Attached helper.
     pub(crate) helper: Option<Helper>,
-    /// Some address does not fit in 4 bytes (IPv6; or an IPv4 tuple with
-    /// bytes set beyond the first four, which only a caller building
-    /// tuples by hand makes): the four addresses are in the wide slab.
-    pub(crate) wide: bool,
+    /// [`conn_flags`] bits: where the addresses and counters are.
+    pub(crate) flags: u8,
     /// Expiry on the packet clock, jiffy-aligned (see [`Entry::timeout_at_ns`]).
     pub(crate) timeout_at_ns: u64,
-    /// (packets, bytes) per direction, bytes counted from the IP header.
-    pub(crate) counters: [(u64, u64); 2],
+    /// [packets, bytes] per direction, bytes counted from the IP header,
+    /// while every one fits in 32 bits; once one would not
+    /// ([`conn_flags::SPILLED`]), all four are in the cold part, 64 bits
+    /// each as the kernel's (these then hold `u32::MAX` packets, so that
+    /// [`Conn::count`] always turns to the cold part).
+    pub(crate) acct: [[u32; 2]; 2],
     /// Protocol state: UDP (and UDP-Lite) `stream_ts`, the jiffy after
     /// which a replied flow seen again counts as a stream; TCP: the index
     /// of its [`TcpConn`] in the TCP slab ([`NO_TCP`] until it has one);
@@ -261,6 +264,17 @@ pub(crate) struct Conn {
     pub(crate) status: u32,
     /// Index of the cold part in the cold slab, [`NO_COLD`] when none.
     pub(crate) cold: u32,
+}
+
+/// [`Conn::flags`] bits.
+pub(crate) mod conn_flags {
+    /// Some address does not fit in 4 bytes (IPv6; or an IPv4 tuple with
+    /// bytes set beyond the first four, which only a caller building
+    /// tuples by hand makes): the addresses are in the wide slab.
+    pub(crate) const WIDE: u8 = 1 << 0;
+    /// The counters outgrew [`super::Conn::acct`]: they are in the cold
+    /// part ([`super::Cold::acct`]).
+    pub(crate) const SPILLED: u8 = 1 << 1;
 }
 
 /// Bytes of one stored entry (a slot of the table's slab; the side slabs
@@ -286,6 +300,13 @@ pub(crate) struct Cold {
     /// The helper's data about the connection (FTP: where lines start),
     /// and an expected connection's master.
     pub(crate) help: Option<Box<HelpState>>,
+    /// NAT sequence adjustment per direction of a TCP connection
+    /// (nf_ct_seqadj): only when a NAT helper changed a payload length, as
+    /// the kernel's seqadj extension; freed with the window tracker.
+    pub(crate) seqadj: Option<Box<[tcp::SeqAdj; 2]>>,
+    /// The counters of a connection whose counters outgrew 32 bits
+    /// ([`conn_flags::SPILLED`]): (packets, bytes) per direction.
+    pub(crate) acct: Option<Box<[(u64, u64); 2]>>,
 }
 
 /// Four bytes of an address that fits in them (the rest zero).
@@ -302,7 +323,7 @@ impl Conn {
     pub(crate) fn tuple(&self, d: usize, wide: Option<&[[u8; 16]; 4]>) -> Tuple {
         let (mut src, mut dst) = ([0u8; 16], [0u8; 16]);
         match wide {
-            Some(w) if self.wide => (src, dst) = (w[2 * d], w[2 * d + 1]),
+            Some(w) if self.is_wide() => (src, dst) = (w[2 * d], w[2 * d + 1]),
             _ => {
                 let b = self.addr[d].to_le_bytes();
                 src[..4].copy_from_slice(&b[..4]);
@@ -323,6 +344,28 @@ impl Conn {
     #[inline]
     pub(crate) fn is_confirmed(&self) -> bool {
         self.status & status::CONFIRMED != 0
+    }
+
+    /// Counts a packet of `len` bytes in direction `d` in [`Conn::acct`];
+    /// `false` (nothing done) when the counters are spilled or would not
+    /// fit in 32 bits any more.
+    /// (A spilled connection's packet counters are left at `u32::MAX`, so
+    /// no flag needs testing here.)
+    #[inline(always)]
+    pub(crate) fn count(&mut self, d: usize, len: u64) -> bool {
+        let c = &mut self.acct[d];
+        let (p, b) = (u64::from(c[0]) + 1, u64::from(c[1]) + len);
+        if (p | b) >> 32 != 0 {
+            return false;
+        }
+        *c = [p as u32, b as u32];
+        true
+    }
+
+    /// The addresses are in the wide slab ([`conn_flags::WIDE`]).
+    #[inline(always)]
+    pub(crate) fn is_wide(&self) -> bool {
+        self.flags & conn_flags::WIDE != 0
     }
 
     /// The l4 protocol number.

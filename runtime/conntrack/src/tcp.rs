@@ -210,6 +210,10 @@ pub enum TcpVerdict {
     /// The packet belongs to the connection; the entry's timeout becomes
     /// `timeout_secs` from now.
     Accept { timeout_secs: u64 },
+    /// The packet belongs to the connection; the entry's timeout is left
+    /// as it is (an ignored segment, a SYN retransmitted before any reply,
+    /// a challenge ACK: [`TcpAction::AcceptNoRefresh`]).
+    Keep,
     /// The packet is INVALID for conntrack (it is not tracked, the entry is
     /// unchanged but for what the kernel changes before rejecting); the
     /// reason is the kernel's log text (e.g. "invalid state", "SEQ is over
@@ -248,8 +252,11 @@ pub enum TcpAction {
     Reopen,
 }
 
-/// One side's view of the window (struct ip_ct_tcp_state).
+/// One side's view of the window (struct ip_ct_tcp_state). Packed to
+/// 18 bytes (2-byte alignment): the two sides take 36 bytes of the 60 of
+/// a [`TcpConn`] instead of 40; the fields are read and written by value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C, packed(2))]
 pub struct TcpDirState {
     /// Highest seq + len (+SYN/FIN) this side has sent.
     pub td_end: u32,
@@ -410,13 +417,6 @@ pub struct TcpConn {
     /// handler), so the first reply still finds it clear. Kept here so the
     /// result does not depend on when the caller sets the status bit.
     pub seen_reply: bool,
-    /// NAT sequence adjustment per direction (nf_ct_seqadj): out of line
-    /// and only when a NAT helper changed a payload length, as the kernel's
-    /// seqadj extension (`None` behaves as all zero).
-    pub seqadj: Option<Box<[SeqAdj; 2]>>,
-    /// The timeout of the last refresh, for [`TcpConn::packet`]'s summary
-    /// of outcomes that do not refresh it.
-    pub last_timeout_secs: u64,
 }
 
 impl TcpConn {
@@ -435,8 +435,6 @@ impl TcpConn {
             last_flags: 0,
             retrans: 0,
             seen_reply: false,
-            seqadj: None,
-            last_timeout_secs: 0,
         }
     }
 
@@ -491,13 +489,13 @@ impl TcpConn {
     /// no ASSURED, 300 s). This tracker keeps its own copy
     /// ([`TcpConn::seen_reply`]), so it does not matter when the caller sets
     /// the bit. Outcomes that [`TcpVerdict`] cannot express are summarised:
-    /// no refresh as a refresh to the last timeout, an immediate kill as
+    /// no refresh as [`TcpVerdict::Keep`], an immediate kill as
     /// `Accept { timeout_secs: 0 }`, no timeout shrink on INVALID (see
     /// [`TcpConn::packet_action`] for the exact outcome).
     pub fn packet(&mut self, dir: Dir, seg: &Segment, status: &mut u32, cfg: &TcpConfig) -> TcpVerdict {
         match self.packet_action(dir, seg, status, cfg) {
             TcpAction::Accept { timeout_secs } => TcpVerdict::Accept { timeout_secs },
-            TcpAction::AcceptNoRefresh { .. } => TcpVerdict::Accept { timeout_secs: self.last_timeout_secs },
+            TcpAction::AcceptNoRefresh { .. } => TcpVerdict::Keep,
             TcpAction::Kill => TcpVerdict::Accept { timeout_secs: 0 },
             TcpAction::Invalid { reason, .. } => TcpVerdict::Invalid { reason },
             TcpAction::Reopen => TcpVerdict::Reopen,
@@ -506,13 +504,24 @@ impl TcpConn {
 
     /// nf_conntrack_tcp_packet with its exact outcome (see [`TcpAction`]).
     pub fn packet_action(&mut self, dir: Dir, seg: &Segment, status: &mut u32, cfg: &TcpConfig) -> TcpAction {
-        let action = self.process(dir, seg, status, cfg);
+        self.packet_action_adj(dir, seg, status, cfg, None)
+    }
+
+    /// [`TcpConn::packet_action`] for a connection whose sequence numbers
+    /// a NAT helper adjusts (nf_ct_seqadj; the kernel's seqadj extension,
+    /// kept out of this struct as it is only there for such connections:
+    /// `None` behaves as all zero).
+    pub fn packet_action_adj(
+        &mut self,
+        dir: Dir,
+        seg: &Segment,
+        status: &mut u32,
+        cfg: &TcpConfig,
+        seqadj: Option<&[SeqAdj; 2]>,
+    ) -> TcpAction {
+        let action = self.process(dir, seg, status, cfg, seqadj);
         match action {
-            TcpAction::Accept { timeout_secs } => {
-                self.last_timeout_secs = timeout_secs;
-                self.note_reply(dir);
-            }
-            TcpAction::AcceptNoRefresh { .. } | TcpAction::Kill => self.note_reply(dir),
+            TcpAction::Accept { .. } | TcpAction::AcceptNoRefresh { .. } | TcpAction::Kill => self.note_reply(dir),
             TcpAction::Invalid { .. } | TcpAction::Reopen => {}
         }
         action
@@ -531,7 +540,14 @@ impl TcpConn {
     }
 
     /// The body of nf_conntrack_tcp_packet after tcp_error/tcp_new.
-    fn process(&mut self, dir: Dir, seg: &Segment, status: &mut u32, cfg: &TcpConfig) -> TcpAction {
+    fn process(
+        &mut self,
+        dir: Dir,
+        seg: &Segment,
+        status: &mut u32,
+        cfg: &TcpConfig,
+        seqadj: Option<&[SeqAdj; 2]>,
+    ) -> TcpAction {
         if let Err(reason) = check_segment(seg.flags) {
             return TcpAction::Invalid { reason, shrink_timeout_to: None };
         }
@@ -656,7 +672,7 @@ impl TcpConn {
         };
 
         if !skip_window {
-            match self.in_window(dir, index, seg, cfg, stored_state) {
+            match self.in_window(dir, index, seg, cfg, stored_state, seqadj) {
                 WindowResult::Accept => {}
                 WindowResult::Ignore(reason) => return TcpAction::AcceptNoRefresh { reason },
                 WindowResult::Invalid(reason) => {
@@ -800,6 +816,7 @@ impl TcpConn {
         seg: &Segment,
         cfg: &TcpConfig,
         stored_state: TcpState,
+        seqadj: Option<&[SeqAdj; 2]>,
     ) -> WindowResult {
         let syn = seg.flags & flags::SYN != 0;
         let has_ack = seg.flags & flags::ACK != 0;
@@ -810,7 +827,7 @@ impl TcpConn {
         let win_raw = seg.window;
         let mut win = u32::from(win_raw);
         let mut end = segment_end(seg);
-        let receiver_offset = self.seqadj.as_ref().map_or(0, |s| s[dir.other() as usize].offset(ack.wrapping_sub(1)));
+        let receiver_offset = seqadj.map_or(0, |s| s[dir.other() as usize].offset(ack.wrapping_sub(1)));
 
         let [s0, s1] = &mut self.seen;
         let (sender, receiver) = match dir {

@@ -26,7 +26,7 @@ use crate::mangle::be16;
 use crate::tcp::{self, Segment, TcpAction, TcpConn, TcpState};
 use crate::{
     Cold, Config, Conn, CtState, Dir, Entry, Event, EventKind, HZ, Handle, L3_IPV4, L3_IPV6, NO_COLD, NO_TCP, Stats,
-    TICK_NS, Tuple, Verdict, ipct, narrow, status,
+    TICK_NS, Tuple, Verdict, conn_flags, ipct, narrow, status,
 };
 
 const NIL: u32 = u32::MAX;
@@ -44,18 +44,20 @@ pub enum Hook {
 }
 
 /// Where a slot stands in the insertion order and the timer heap: kept
-/// apart from the slots (a dense array, 12 bytes per entry), as only
+/// apart from the slots (a dense array, 8 bytes per entry), as only
 /// confirmation, destruction and the timers use them.
 #[derive(Debug, Clone, Copy)]
 struct Order {
-    /// Confirmed entries in insertion order.
-    prev: u32,
-    next: u32,
+    /// Confirmation number: confirmed entries in insertion order are the
+    /// entries by increasing `seq` ([`Tracker::in_order`]); [`NIL`] for an
+    /// entry not confirmed (or no longer). The numbers are given out from
+    /// [`Tracker::next_seq`] and dealt afresh from 0 when they run out.
+    seq: u32,
     /// Position in the timer heap.
     heap: u32,
 }
 
-const UNORDERED: Order = Order { prev: NIL, next: NIL, heap: NIL };
+const UNORDERED: Order = Order { seq: NIL, heap: NIL };
 
 /// The capacity a full table array (slots, links, order, timers, side
 /// slabs) grows to: by an eighth, where `Vec` would double, so at most
@@ -118,9 +120,63 @@ impl<T> Side<T> {
 /// reply source and destination.
 type WideAddrs = [[u8; 16]; 4];
 
+/// The addresses of wide connections, in two slabs: a connection whose
+/// reply addresses are its original ones swapped (every connection
+/// without NAT) keeps only the original source and destination, 32 bytes;
+/// any other all four, 64 bytes. A wide [`Conn`] holds the index in
+/// `addr[0]` and which slab in `addr[1]` ([`MIRRORED`]: the first).
+#[derive(Debug)]
+struct Wide {
+    mirrored: Side<[[u8; 16]; 2]>,
+    full: Side<WideAddrs>,
+}
+
+/// `addr[1]` of a wide [`Conn`] whose addresses are in [`Wide::mirrored`].
+const MIRRORED: u64 = 1;
+
+impl Wide {
+    fn new() -> Wide {
+        Wide { mirrored: Side::new(), full: Side::new() }
+    }
+
+    /// Stores the addresses of `t`; what the [`Conn`]'s `addr` holds.
+    fn put(&mut self, t: &[Tuple; 2]) -> [u64; 2] {
+        if t[1].src == t[0].dst && t[1].dst == t[0].src {
+            [u64::from(self.mirrored.put([t[0].src, t[0].dst])), MIRRORED]
+        } else {
+            [u64::from(self.full.put([t[0].src, t[0].dst, t[1].src, t[1].dst])), 0]
+        }
+    }
+
+    /// The four addresses a wide connection's `addr` refers to.
+    fn get(&self, addr: [u64; 2]) -> Option<WideAddrs> {
+        if addr[1] == MIRRORED {
+            self.mirrored.get(addr[0] as u32).map(|&[s, d]| [s, d, d, s])
+        } else {
+            self.full.get(addr[0] as u32).copied()
+        }
+    }
+
+    /// Frees what a wide connection's `addr` refers to.
+    fn take(&mut self, addr: [u64; 2]) {
+        if addr[1] == MIRRORED {
+            self.mirrored.take(addr[0] as u32);
+        } else {
+            self.full.take(addr[0] as u32);
+        }
+    }
+
+    /// Addresses stored (of both kinds).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.mirrored.items.iter().filter(|w| w.is_some()).count()
+            + self.full.items.iter().filter(|w| w.is_some()).count()
+    }
+}
+
 /// Stores both tuples in `c` (which must hold none in the wide slab yet):
 /// compactly when all four addresses fit in four bytes, else in `wide`.
-fn store_tuples(c: &mut Conn, t: &[Tuple; 2], wide: &mut Side<WideAddrs>) {
+fn store_tuples(c: &mut Conn, t: &[Tuple; 2], wide: &mut Wide) {
     debug_assert!(t[0].l3 == t[1].l3 && t[0].proto == t[1].proto);
     c.l3 = t[0].l3;
     c.proto = t[0].proto;
@@ -128,11 +184,11 @@ fn store_tuples(c: &mut Conn, t: &[Tuple; 2], wide: &mut Side<WideAddrs>) {
     if let (Some(a), Some(b), Some(x), Some(y)) =
         (narrow(&t[0].src), narrow(&t[0].dst), narrow(&t[1].src), narrow(&t[1].dst))
     {
-        c.wide = false;
+        c.flags &= !conn_flags::WIDE;
         c.addr = [pair(a, b), pair(x, y)];
     } else {
-        c.wide = true;
-        c.addr = [u64::from(wide.put([t[0].src, t[0].dst, t[1].src, t[1].dst])), 0];
+        c.flags |= conn_flags::WIDE;
+        c.addr = wide.put(t);
     }
 }
 
@@ -249,15 +305,15 @@ pub struct Tracker {
     /// TCP window trackers ([`Conn::l4`]).
     tcp: Side<TcpConn>,
     /// Addresses of wide entries ([`Conn::wide`]).
-    wide: Side<WideAddrs>,
+    wide: Wide,
     /// Cold parts ([`Conn::cold`]).
     cold: Side<Cold>,
     free: Vec<u32>,
     heads: Vec<u32>,
     /// Entries allocated, confirmed or not (the kernel's `cnet->count`).
     count: usize,
-    first: u32,
-    last: u32,
+    /// The next confirmation number ([`Order::seq`]).
+    next_seq: u32,
     timers: Vec<Timer>,
     events: Vec<Event>,
     stats: Stats,
@@ -396,13 +452,12 @@ impl Tracker {
             links: Vec::new(),
             order: Vec::new(),
             tcp: Side::new(),
-            wide: Side::new(),
+            wide: Wide::new(),
             cold: Side::new(),
             free: Vec::new(),
             heads: crate::memhint::filled_vec(NIL, buckets),
             count: 0,
-            first: NIL,
-            last: NIL,
+            next_seq: 0,
             timers: Vec::new(),
             events: Vec::new(),
             stats: Stats::default(),
@@ -462,12 +517,12 @@ impl Tracker {
         let wide = self.wide_of(c);
         let cold = if c.cold == NO_COLD { None } else { self.cold.get(c.cold) };
         Entry {
-            tuples: [c.tuple(0, wide), c.tuple(1, wide)],
+            tuples: [c.tuple(0, wide.as_ref()), c.tuple(1, wide.as_ref())],
             zone: c.zone,
             status: c.status,
             id: c.id,
             timeout_at_ns: c.timeout_at_ns,
-            counters: c.counters,
+            counters: self.counters_of(c),
             start_ns: cold.map_or(0, |k| k.start_ns),
             mark: c.mark,
             helper: c.helper,
@@ -477,10 +532,44 @@ impl Tracker {
         }
     }
 
+    /// (packets, bytes) per direction of a stored entry.
+    fn counters_of(&self, c: &Conn) -> [(u64, u64); 2] {
+        if c.flags & conn_flags::SPILLED != 0
+            && let Some(a) = self.cold.get(c.cold).and_then(|k| k.acct.as_deref())
+        {
+            return *a;
+        }
+        c.acct.map(|[p, b]| (u64::from(p), u64::from(b)))
+    }
+
+    /// Counts a packet of `len` bytes in direction `d` of slot `idx`
+    /// (nf_ct_acct_update; the counters are kept whatever `acct` says, and
+    /// shown when it is on).
+    #[inline(always)]
+    fn account(&mut self, idx: u32, d: usize, len: u64) {
+        if !self.em(idx).count(d, len) {
+            self.account_spilled(idx, d, len);
+        }
+    }
+
+    /// [`Tracker::account`] past 32 bits: the counters move to (or are
+    /// already in) the cold part.
+    #[cold]
+    #[inline(never)]
+    fn account_spilled(&mut self, idx: u32, d: usize, len: u64) {
+        let mut all = self.counters_of(self.e(idx));
+        all[d].0 += 1;
+        all[d].1 += len;
+        let e = self.em(idx);
+        e.flags |= conn_flags::SPILLED;
+        e.acct = [[u32::MAX, 0]; 2];
+        **self.cold_mut(idx).acct.get_or_insert_with(Default::default) = all;
+    }
+
     /// A wide entry's addresses.
     #[inline(always)]
-    fn wide_of(&self, c: &Conn) -> Option<&WideAddrs> {
-        if c.wide { self.wide.get(c.addr[0] as u32) } else { None }
+    fn wide_of(&self, c: &Conn) -> Option<WideAddrs> {
+        if c.is_wide() { self.wide.get(c.addr) } else { None }
     }
 
     /// A TCP entry's window tracker.
@@ -499,13 +588,13 @@ impl Tracker {
     #[inline]
     pub(crate) fn tuple(&self, idx: u32, d: usize) -> Tuple {
         let c = self.e(idx);
-        c.tuple(d, self.wide_of(c))
+        c.tuple(d, self.wide_of(c).as_ref())
     }
 
     /// The hash of slot `idx`'s tuple of direction `d` in its zone.
     fn hash_of(&self, idx: u32, d: usize) -> u32 {
         let c = self.e(idx);
-        if c.wide {
+        if c.is_wide() {
             tuple_hash(&self.tuple(idx, d), c.zone)
         } else {
             Key { addr: c.addr[d], ports: c.ports[d], l3: c.l3, proto: c.proto, narrow: true }.hash(c.zone)
@@ -522,8 +611,8 @@ impl Tracker {
     pub(crate) fn set_tuples(&mut self, idx: u32, t: &[Tuple; 2]) {
         let Tracker { slots, wide, .. } = self;
         let c = slots[idx as usize].as_mut().expect("live slot");
-        if c.wide {
-            wide.take(c.addr[0] as u32);
+        if c.is_wide() {
+            wide.take(c.addr);
         }
         store_tuples(c, t, wide);
     }
@@ -547,7 +636,7 @@ impl Tracker {
     /// Frees what slot `idx` holds in the side slabs.
     fn free_sides(&mut self, idx: u32) {
         let c = self.e(idx);
-        let (wide, tcp, cold) = (c.wide.then_some(c.addr[0] as u32), c.proto == 6 && c.l4 != NO_TCP, c.cold);
+        let (wide, tcp, cold) = (c.is_wide().then_some(c.addr), c.proto == 6 && c.l4 != NO_TCP, c.cold);
         let l4 = c.l4 as u32;
         if let Some(w) = wide {
             self.wide.take(w);
@@ -581,12 +670,31 @@ impl Tracker {
 
     /// Confirmed entries in insertion order.
     pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
-        let mut cur = self.first;
-        core::iter::from_fn(move || {
-            let c = self.slots.get(cur as usize)?.as_ref()?;
-            cur = self.order[cur as usize].next;
-            Some(self.view(c))
-        })
+        self.in_order().into_iter().filter_map(move |i| self.slots[i as usize].as_ref().map(|c| self.view(c)))
+    }
+
+    /// The slots of the confirmed entries in insertion order (by
+    /// confirmation number).
+    fn in_order(&self) -> Vec<u32> {
+        let mut v: Vec<(u32, u32)> =
+            (self.order.iter().enumerate()).filter(|(_, o)| o.seq != NIL).map(|(i, o)| (o.seq, i as u32)).collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
+    /// Gives the next confirmation number to slot `idx`; when the numbers
+    /// run out, the confirmed entries are numbered again from 0 in their
+    /// order.
+    fn number(&mut self, idx: u32) {
+        if self.next_seq == NIL {
+            let all = self.in_order();
+            for (n, &i) in all.iter().enumerate() {
+                self.order[i as usize].seq = n as u32;
+            }
+            self.next_seq = all.len() as u32;
+        }
+        self.order[idx as usize].seq = self.next_seq;
+        self.next_seq += 1;
     }
 
     /// The events delivered since the last call, oldest first.
@@ -663,7 +771,7 @@ impl Tracker {
         if c.ports[d] != k.ports || c.zone != zone || c.l3 != k.l3 || c.proto != k.proto {
             return false;
         }
-        if c.wide { self.wide_holds(c, d, k, t) } else { k.narrow && c.addr[d] == k.addr }
+        if c.is_wide() { self.wide_holds(c, d, k, t) } else { k.narrow && c.addr[d] == k.addr }
     }
 
     /// [`Tracker::holds`]' address comparison for a wide entry.
@@ -1025,9 +1133,9 @@ impl Tracker {
             zone,
             pending: 0,
             helper: None,
-            wide: false,
+            flags: 0,
             timeout_at_ns: 0,
-            counters: [(0, 0); 2],
+            acct: [[0; 2]; 2],
             l4: if tuple.proto == 6 { NO_TCP } else { 0 },
             id,
             mark: 0,
@@ -1035,7 +1143,7 @@ impl Tracker {
             cold: NO_COLD,
         };
         store_tuples(&mut conn, &[*tuple, reply], &mut self.wide);
-        if let Some(m) = self.made.as_mut().filter(|_| !conn.wide) {
+        if let Some(m) = self.made.as_mut().filter(|_| !conn.is_wide()) {
             m.compact = Some((conn.addr, conn.ports));
         }
         let idx = match self.free.pop() {
@@ -1223,17 +1331,22 @@ impl Tracker {
             data_len: n.end.saturating_sub(off + hlen) as u32,
             ..Segment::default()
         };
-        for o in th.options_iter() {
-            match o {
-                Ok(TcpOption::WindowScale(s)) => seg.wscale = Some(s),
-                Ok(TcpOption::SackPermitted) => seg.sack_perm = true,
-                Ok(o @ TcpOption::Sack(_)) => {
-                    for (_, right) in o.sack_blocks() {
-                        seg.sack_max_right = sack_max(seg.sack_max_right, right);
+        // The options, where the header has some (those of a 20-byte header
+        // are empty; most segments past the handshake have none, or only
+        // timestamps).
+        if hlen > 20 {
+            for o in th.options_iter() {
+                match o {
+                    Ok(TcpOption::WindowScale(s)) => seg.wscale = Some(s),
+                    Ok(TcpOption::SackPermitted) => seg.sack_perm = true,
+                    Ok(o @ TcpOption::Sack(_)) => {
+                        for (_, right) in o.sack_blocks() {
+                            seg.sack_max_right = sack_max(seg.sack_max_right, right);
+                        }
                     }
+                    Ok(_) => {}
+                    Err(_) => break,
                 }
-                Ok(_) => {}
-                Err(_) => break,
             }
         }
         if let Err(r) = tcp::check_segment(seg.flags) {
@@ -1241,7 +1354,7 @@ impl Tracker {
         }
         // A connection with a `ct timeout` policy uses its own timeouts.
         let own = self.own_timeouts(idx).map(|t| t.tcp.clone());
-        let Tracker { slots, tcp: side, cfg: global, .. } = self;
+        let Tracker { slots, tcp: side, cold, cfg: global, .. } = self;
         let e = slots[idx as usize].as_mut().expect("live slot");
         let cfg = own.as_ref().unwrap_or(&global.tcp);
         if new {
@@ -1249,6 +1362,10 @@ impl Tracker {
                 Ok(c) => {
                     if e.l4 != NO_TCP {
                         side.take(e.l4 as u32);
+                        // A fresh window tracker has no sequence adjustment.
+                        if let Some(k) = cold.get_mut(e.cold) {
+                            k.seqadj = None;
+                        }
                     }
                     e.l4 = u64::from(side.put(c));
                 }
@@ -1260,7 +1377,8 @@ impl Tracker {
         };
         let old_state = if new { TcpState::None } else { conn.state };
         let old_status = e.status;
-        let action = conn.packet_action(dir, &seg, &mut e.status, cfg);
+        let adj = if e.cold == NO_COLD { None } else { cold.get(e.cold).and_then(|k| k.seqadj.as_deref()) };
+        let action = conn.packet_action_adj(dir, &seg, &mut e.status, cfg, adj);
         if conn.state != old_state {
             e.pending |= ipct::PROTOINFO;
         }
@@ -1278,9 +1396,7 @@ impl Tracker {
                 // have an established connection": nf_ct_kill_acct counts
                 // the RST; the DESTROY event keeps the old timeout.
                 let len = (n.end - n.offset) as u64;
-                let c = &mut e.counters[dir as usize];
-                c.0 += 1;
-                c.1 += len;
+                self.account(idx, dir as usize, len);
                 self.destroy(idx, now_ns);
                 Err(Outcome::Killed)
             }
@@ -1318,10 +1434,11 @@ impl Tracker {
     /// nf_ct_refresh_acct: the new timeout (unless IPS_FIXED_TIMEOUT) and the
     /// counters of the packet's direction.
     fn refresh(&mut self, idx: u32, dir: Dir, secs: u64, len: u64, now_ns: u64) {
-        let e = self.em(idx);
-        let c = &mut e.counters[dir as usize];
-        c.0 += 1;
-        c.1 += len;
+        let mut e = self.em(idx);
+        if !e.count(dir as usize, len) {
+            self.account_spilled(idx, dir as usize, len);
+            e = self.em(idx);
+        }
         if e.status & status::FIXED_TIMEOUT != 0 {
             return;
         }
@@ -1390,10 +1507,10 @@ impl Tracker {
         }
         let zone = e.zone;
         // A compact entry is looked up by its keys, without its tuples.
-        let keys = (!e.wide).then(|| {
+        let keys = (!e.is_wide()).then(|| {
             [0, 1].map(|d| Key { addr: e.addr[d], ports: e.ports[d], l3: e.l3, proto: e.proto, narrow: true })
         });
-        let compact = (!e.wide).then_some((e.addr, e.ports));
+        let compact = (!e.is_wide()).then_some((e.addr, e.ports));
         // Each tuple hashed once for the clash check and the insertion (or
         // when the entry was made, if its tuples are still the ones hashed
         // then: NAT may have changed the reply tuple).
@@ -1419,11 +1536,9 @@ impl Tracker {
             let allow = matches!(orig.proto, 17 | 136) || (orig.proto == 58 && orig.l3 == L3_IPV6);
             let same = (wt[0] == orig && wt[1] == reply) || (wt[0] == reply && wt[1] == orig);
             if allow && same {
-                let bytes = self.e(idx).counters[0].1;
+                let bytes = self.counters_of(self.e(idx))[0].1;
                 let wdir = if wt[0] == orig { 0 } else { 1 };
-                let c = &mut self.em(w).counters[wdir];
-                c.0 += 1;
-                c.1 += bytes;
+                self.account(w, wdir, bytes);
                 self.release(idx);
                 self.stats.clash_resolve += 1;
                 *h = self.handle(w);
@@ -1455,15 +1570,7 @@ impl Tracker {
             l.tag[d] = h as u16;
             self.heads[b] = idx << 1 | d as u32;
         }
-        let s = &mut self.order[idx as usize];
-        s.prev = self.last;
-        s.next = NIL;
-        if self.last == NIL {
-            self.first = idx;
-        } else {
-            self.order[self.last as usize].next = idx;
-        }
-        self.last = idx;
+        self.number(idx);
         if self.timers.len() == self.timers.capacity() {
             self.timers.reserve_exact(grown(self.timers.capacity()) - self.timers.len());
         }
@@ -1560,21 +1667,15 @@ impl Tracker {
         }
         self.nat_forget(idx);
         self.drop_master_ref(idx);
-        let Order { prev, next, heap } = self.order[idx as usize];
-        if prev == NIL {
-            self.first = next;
-        } else {
-            self.order[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.last = prev;
-        } else {
-            self.order[next as usize].prev = prev;
-        }
+        let heap = self.order[idx as usize].heap;
+        self.order[idx as usize].seq = NIL;
         self.heap_remove(heap as usize);
         // The DESTROY event shows the entry as it was.
         let event = self.cfg.events.then(|| {
-            let e = self.view(self.e(idx));
+            // Read from the stored entry, as `deliver`; counters and start
+            // time only when they are shown.
+            let e = self.e(idx);
+            let wide = self.wide_of(e);
             let now_j = jiffies(now_ns);
             let to_j = jiffies(e.timeout_at_ns);
             let left = to_j.saturating_sub(now_j) / HZ;
@@ -1585,13 +1686,13 @@ impl Tracker {
                 time_ns: now_ns,
                 bits: ipct::DESTROY,
                 id: e.id,
-                tuples: e.tuples,
+                tuples: [e.tuple(0, wide.as_ref()), e.tuple(1, wide.as_ref())],
                 status: e.status,
                 zone: e.zone,
                 timeout_secs: (left > 0).then_some(left),
-                tcp_state: e.tcp_state(),
-                counters: self.cfg.acct.then_some(e.counters),
-                timestamps: self.cfg.timestamp.then_some((e.start_ns, stop)),
+                tcp_state: self.tcp_of(e).map(|c| c.state),
+                counters: self.cfg.acct.then(|| self.counters_of(e)),
+                timestamps: self.cfg.timestamp.then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
                 mark: (e.mark != 0).then_some(e.mark),
                 helper: e.helper,
             }
@@ -1617,18 +1718,26 @@ impl Tracker {
         if bits == 0 || !self.cfg.events {
             return;
         }
-        let e = self.view(self.e(idx));
+        // What the event shows, read from the stored entry (not through
+        // `view`: no counters, start time or policy are needed).
+        let e = self.e(idx);
+        let wide = self.wide_of(e);
+        let timeout_secs = if e.is_confirmed() {
+            jiffies(e.timeout_at_ns).saturating_sub(jiffies(now_ns)) / HZ
+        } else {
+            jiffies(e.timeout_at_ns) / HZ
+        };
         let kind = if bits & (ipct::NEW | ipct::RELATED) != 0 { EventKind::New } else { EventKind::Update };
         let ev = Event {
             kind,
             time_ns: now_ns,
             bits,
             id: e.id,
-            tuples: e.tuples,
+            tuples: [e.tuple(0, wide.as_ref()), e.tuple(1, wide.as_ref())],
             status: e.status,
             zone: e.zone,
-            timeout_secs: Some(e.timeout_secs(now_ns)),
-            tcp_state: if bits & ipct::PROTOINFO != 0 { e.tcp_state() } else { None },
+            timeout_secs: Some(timeout_secs),
+            tcp_state: if bits & ipct::PROTOINFO != 0 { self.tcp_of(e).map(|c| c.state) } else { None },
             counters: None,
             timestamps: None,
             mark: (e.mark != 0 || bits & ipct::MARK != 0).then_some(e.mark),
@@ -1669,9 +1778,13 @@ impl Tracker {
     /// closing state: tcp_can_early_drop), without counting early_drop.
     fn gc_evict(&mut self, now_ns: u64) {
         let max95 = self.cfg.max / 100 * 95;
-        let mut cur = self.first;
-        while cur != NIL && self.count >= max95 {
-            let next = self.order[cur as usize].next;
+        for cur in self.in_order() {
+            if self.count < max95 {
+                break;
+            }
+            if self.order[cur as usize].seq == NIL {
+                continue;
+            }
             let e = self.e(cur);
             let closing = matches!(
                 self.tcp_of(e).map(|c| c.state),
@@ -1682,7 +1795,6 @@ impl Tracker {
             if e.status & status::ASSURED == 0 || closing {
                 self.destroy(cur, now_ns);
             }
-            cur = next;
         }
     }
 
@@ -1695,8 +1807,10 @@ impl Tracker {
 
     /// `conntrack -F`: destroys every confirmed entry (DESTROY events).
     pub fn flush(&mut self, now_ns: u64) {
-        while self.first != NIL {
-            self.destroy(self.first, now_ns);
+        for idx in self.in_order() {
+            if self.order[idx as usize].seq != NIL {
+                self.destroy(idx, now_ns);
+            }
         }
     }
 
@@ -1933,9 +2047,9 @@ mod store_tests {
             zone: 0,
             pending: 0,
             helper: None,
-            wide: false,
+            flags: 0,
             timeout_at_ns: 0,
-            counters: [(0, 0); 2],
+            acct: [[0; 2]; 2],
             l4: 0,
             id: 1,
             mark: 0,
@@ -1969,8 +2083,13 @@ mod store_tests {
     }
 
     #[test]
-    fn a_slot_is_96_bytes() {
-        assert_eq!(crate::SLOT_BYTES, 96);
+    fn a_slot_is_80_bytes() {
+        assert_eq!(crate::SLOT_BYTES, 80);
+    }
+
+    #[test]
+    fn a_tcp_window_tracker_is_60_bytes() {
+        assert_eq!(size_of::<Option<TcpConn>>(), 60);
     }
 
     #[test]
@@ -1982,15 +2101,22 @@ mod store_tests {
         let mut odd = v4;
         odd.dst[9] = 1;
         let icmp = Tuple::icmp("192.0.2.2".parse().unwrap(), "192.0.2.1".parse().unwrap(), 8, 0, 77);
-        let mut side = Side::new();
+        let mut side = Wide::new();
         for t in [v4, v6, odd, icmp] {
-            let pair = [t, t.invert().unwrap()];
-            let mut c = conn();
-            store_tuples(&mut c, &pair, &mut side);
-            let w = if c.wide { side.get(c.addr[0] as u32) } else { None };
-            assert_eq!([c.tuple(0, w), c.tuple(1, w)], pair);
-            assert_eq!(c.wide, t != v4 && t != icmp);
+            // Without NAT (the reply's addresses mirrored) and with a
+            // rewritten reply source.
+            let mut nat = t.invert().unwrap();
+            nat.src[3] ^= 1;
+            for pair in [[t, t.invert().unwrap()], [t, nat]] {
+                let mut c = conn();
+                store_tuples(&mut c, &pair, &mut side);
+                let w = if c.is_wide() { side.get(c.addr) } else { None };
+                assert_eq!([c.tuple(0, w.as_ref()), c.tuple(1, w.as_ref())], pair);
+                assert_eq!(c.is_wide(), t != v4 && t != icmp);
+                assert_eq!(c.is_wide() && c.addr[1] == MIRRORED, (t == v6 || t == odd) && pair[1] != nat);
+            }
         }
+        assert_eq!((side.mirrored.items.len(), side.full.items.len()), (2, 2));
     }
 
     #[test]
@@ -2019,12 +2145,78 @@ mod store_tests {
         let mut r = v4.invert().unwrap();
         r.src[12] = 1;
         tr.set_tuples(idx, &[v4, r]);
-        assert!(tr.e(idx).wide);
+        assert!(tr.e(idx).is_wide());
         assert_eq!(tr.tuples(idx), [v4, r]);
         tr.set_tuples(idx, &[v4, v4.invert().unwrap()]);
-        assert!(!tr.e(idx).wide);
-        assert_eq!(tr.wide.items.iter().filter(|w| w.is_some()).count(), 2);
+        assert!(!tr.e(idx).is_wide());
+        assert_eq!(tr.wide.len(), 2);
         tr.flush(now);
-        assert_eq!(tr.wide.items.iter().filter(|w| w.is_some()).count(), 0);
+        assert_eq!(tr.wide.len(), 0);
+    }
+
+    /// Listings follow the confirmation order, also across the renumbering
+    /// when the confirmation numbers run out, and after entries went.
+    #[test]
+    fn entries_in_confirmation_order_across_renumbering() {
+        let mut tr = Tracker::new(Config { buckets: 16, ..Config::default() });
+        let now = 1_795_246_120 * 1_000_000_000;
+        let t = |i: u16| Tuple::new("192.0.2.2".parse().unwrap(), "203.0.113.9".parse().unwrap(), 17, 1000 + i, 53);
+        tr.next_seq = NIL - 3;
+        // Made in one order, confirmed in another.
+        let idx: Vec<u32> = (0..8).map(|i| tr.init_conntrack(&t(i), tuple_hash(&t(i), 0), 0, now).unwrap()).collect();
+        let order = [5, 1, 7, 0, 3, 6, 2, 4];
+        for &i in &order {
+            assert!(tr.confirm(tr.handle(idx[i]), now));
+        }
+        assert_eq!(tr.next_seq, 8, "numbered again after the third");
+        let ports = |tr: &Tracker| tr.entries().map(|e| e.tuples[0].src_port - 1000).collect::<Vec<_>>();
+        assert_eq!(ports(&tr), order.map(|i| i as u16));
+        tr.destroy(idx[7], now);
+        tr.destroy(idx[5], now);
+        let u = t(9);
+        let j = tr.init_conntrack(&u, tuple_hash(&u, 0), 0, now).unwrap();
+        assert!(tr.confirm(tr.handle(j), now));
+        assert_eq!(ports(&tr), [1, 0, 3, 6, 2, 4, 9]);
+        tr.flush(now);
+        assert_eq!(tr.entries().count(), 0);
+        let kinds: Vec<_> = tr.take_events().into_iter().filter(|e| e.kind == EventKind::Destroy).collect();
+        assert_eq!(kinds.iter().map(|e| e.tuples[0].src_port - 1000).collect::<Vec<_>>(), [7, 5, 1, 0, 3, 6, 2, 4, 9]);
+    }
+
+    /// Counters past 32 bits move to the cold part and go on counting
+    /// exactly; the cold part goes with the entry.
+    #[test]
+    fn counters_outgrow_32_bits() {
+        let mut tr = Tracker::new(Config { buckets: 8, acct: true, ..Config::default() });
+        let t = Tuple::new("192.0.2.2".parse().unwrap(), "203.0.113.9".parse().unwrap(), 17, 40000, 53);
+        let now = 1_795_246_120 * 1_000_000_000;
+        let idx = tr.init_conntrack(&t, tuple_hash(&t, 0), 0, now).unwrap();
+        assert!(tr.confirm(tr.handle(idx), now));
+        let counters = |tr: &Tracker| tr.entries().next().unwrap().counters;
+        tr.account(idx, 0, 100);
+        tr.account(idx, 1, 60);
+        assert_eq!(counters(&tr), [(1, 100), (1, 60)]);
+        assert_eq!(tr.e(idx).flags & conn_flags::SPILLED, 0);
+        // Bytes of the original direction reach 2^32 - 1: still inline.
+        tr.account(idx, 0, u64::from(u32::MAX) - 100);
+        assert_eq!(counters(&tr), [(2, u64::from(u32::MAX)), (1, 60)]);
+        assert_eq!(tr.e(idx).flags & conn_flags::SPILLED, 0);
+        // One byte more does not fit: all four counters move.
+        tr.account(idx, 0, 1);
+        assert_ne!(tr.e(idx).flags & conn_flags::SPILLED, 0);
+        assert_eq!(counters(&tr), [(3, 1 << 32), (1, 60)]);
+        tr.account(idx, 1, 40);
+        tr.account(idx, 0, 5 << 32);
+        assert_eq!(counters(&tr), [(4, 6 << 32), (2, 100)]);
+        // The packet counter alone past 32 bits spills too.
+        let u = Tuple::new("192.0.2.3".parse().unwrap(), "203.0.113.9".parse().unwrap(), 17, 40000, 53);
+        let j = tr.init_conntrack(&u, tuple_hash(&u, 0), 0, now).unwrap();
+        assert!(tr.confirm(tr.handle(j), now));
+        tr.em(j).acct[1] = [u32::MAX, 7];
+        tr.account(j, 1, 3);
+        assert_eq!(tr.entry(tr.handle(j)).unwrap().counters, [(0, 0), (1 << 32, 10)]);
+        assert_eq!(tr.cold.items.iter().filter(|k| k.is_some()).count(), 2);
+        tr.flush(now);
+        assert_eq!(tr.cold.items.iter().filter(|k| k.is_some()).count(), 0);
     }
 }

@@ -33,6 +33,9 @@ struct Flow {
     cfg: TcpConfig,
     conn: Option<TcpConn>,
     status: u32,
+    /// The connection's sequence adjustment (the tracker keeps it out of
+    /// the window tracker, as the kernel's seqadj extension).
+    seqadj: Option<[SeqAdj; 2]>,
 }
 
 impl Flow {
@@ -41,7 +44,7 @@ impl Flow {
     }
 
     fn with(cfg: TcpConfig) -> Flow {
-        Flow { cfg, conn: None, status: 0 }
+        Flow { cfg, conn: None, status: 0, seqadj: None }
     }
 
     fn send(&mut self, dir: Dir, s: Segment) -> TcpAction {
@@ -59,7 +62,7 @@ impl Flow {
             }
         }
         let conn = self.conn.as_mut().unwrap();
-        let action = conn.packet_action(dir, &s, &mut self.status, &self.cfg);
+        let action = conn.packet_action_adj(dir, &s, &mut self.status, &self.cfg, self.seqadj.as_ref());
         // The caller's part of nf_conntrack_in: SEEN_REPLY after the handler.
         if dir == R && !matches!(action, TcpAction::Invalid { .. } | TcpAction::Reopen) {
             self.status |= status::SEEN_REPLY;
@@ -367,26 +370,26 @@ mod none {
     fn syn_creates_syn_sent() {
         let c = TcpConn::new(&syn_opts(S, 100, 0, 0, 7), &TcpConfig::default()).unwrap();
         assert_eq!(c.state, TcpState::None);
-        assert_eq!(c.seen[0].td_end, 101);
-        assert_eq!(c.seen[0].td_maxend, 101);
-        assert_eq!(c.seen[0].td_maxwin, 1, "a zero window counts as 1");
-        assert_eq!(c.seen[0].td_scale, 7);
-        assert_eq!(c.seen[0].flags, ct_flags::WINDOW_SCALE | ct_flags::SACK_PERM);
+        assert_eq!({ c.seen[0].td_end }, 101);
+        assert_eq!({ c.seen[0].td_maxend }, 101);
+        assert_eq!({ c.seen[0].td_maxwin }, 1, "a zero window counts as 1");
+        assert_eq!({ c.seen[0].td_scale }, 7);
+        assert_eq!({ c.seen[0].flags }, ct_flags::WINDOW_SCALE | ct_flags::SACK_PERM);
     }
 
     #[test]
     fn window_scale_is_clamped() {
         let c = TcpConn::new(&syn_opts(S, 100, 0, 1000, 20), &TcpConfig::default()).unwrap();
-        assert_eq!(c.seen[0].td_scale, 14);
+        assert_eq!({ c.seen[0].td_scale }, 14);
     }
 
     #[test]
     fn ack_pickup_window() {
         let c = TcpConn::new(&seg(A, 1000, 5000, 100, 10), &TcpConfig::default()).unwrap();
-        assert_eq!(c.seen[0].td_end, 1010);
-        assert_eq!(c.seen[0].td_maxend, 1110);
-        assert_eq!(c.seen[0].flags, ct_flags::SACK_PERM | ct_flags::BE_LIBERAL);
-        assert_eq!(c.seen[1].flags, ct_flags::SACK_PERM | ct_flags::BE_LIBERAL);
+        assert_eq!({ c.seen[0].td_end }, 1010);
+        assert_eq!({ c.seen[0].td_maxend }, 1110);
+        assert_eq!({ c.seen[0].flags }, ct_flags::SACK_PERM | ct_flags::BE_LIBERAL);
+        assert_eq!({ c.seen[1].flags }, ct_flags::SACK_PERM | ct_flags::BE_LIBERAL);
     }
 
     #[test]
@@ -635,7 +638,7 @@ mod established {
         let maxend = f.conn().seen[0].td_maxend;
         let r = f.expect_no_refresh(O, seg(P | A, maxend + 1, SV + 1, 63, 10), TcpState::Established);
         assert_eq!(r, reason::BYTES_OVER);
-        assert_eq!(f.conn().seen[0].td_end, maxend + 11);
+        assert_eq!({ f.conn().seen[0].td_end }, maxend + 11);
         // The server may now ACK that data.
         f.expect(R, seg(A, SV + 1, maxend + 11, 64, 0), 432_000, TcpState::Established, true);
     }
@@ -680,7 +683,7 @@ mod established {
         f.expect(O, syn_opts(S, C, 0, 64240, 7), 120, TcpState::SynSent, false);
         f.expect(R, syn_opts(S | A, SV, C + 1, 65160, 7), 60, TcpState::SynRecv, false);
         f.expect(O, seg(A, C + 1, SV + 1, 502, 0), 432_000, TcpState::Established, true);
-        assert_eq!(f.conn().seen[1].td_maxend, SV + 1 + 502 * 128);
+        assert_eq!({ f.conn().seen[1].td_maxend }, SV + 1 + 502 * 128);
         f.expect(R, seg(P | A, SV + 1 + 1000, C + 1, 509, 100), 300, TcpState::Established, true);
 
         // The server does not offer WS: no scaling in either direction.
@@ -690,7 +693,7 @@ mod established {
         f.expect(R, synack, 60, TcpState::SynRecv, false);
         assert_eq!((f.conn().seen[0].td_scale, f.conn().seen[1].td_scale), (0, 0));
         f.expect(O, seg(A, C + 1, SV + 1, 502, 0), 432_000, TcpState::Established, true);
-        assert_eq!(f.conn().seen[1].td_maxend, SV + 1 + 502);
+        assert_eq!({ f.conn().seen[1].td_maxend }, SV + 1 + 502);
         // Beyond what the client allowed (502 unscaled), but within a
         // window of the receiver: a few bytes more than expected.
         let far = SV + 1 + 1000;
@@ -785,8 +788,7 @@ mod established {
     #[test]
     fn seqadj_moves_acks() {
         let mut f = established();
-        f.conn.as_mut().unwrap().seqadj =
-            Some(Box::new([SeqAdj { correction_pos: C, offset_before: 0, offset_after: 5 }, SeqAdj::default()]));
+        f.seqadj = Some([SeqAdj { correction_pos: C, offset_before: 0, offset_after: 5 }, SeqAdj::default()]);
         f.expect(O, seg(P | A, C + 1, SV + 1, 63, 100), 300, TcpState::Established, true);
         // 105 bytes in the server's view = 100 of ours.
         f.expect(R, seg(A, SV + 1, C + 106, 64, 0), 432_000, TcpState::Established, true);
@@ -1020,15 +1022,14 @@ fn table_matches_kernel_matrix() {
     }
 }
 
-/// `packet` summarises what `packet_action` says: no refresh becomes a
-/// refresh to the last timeout.
+/// `packet` summarises what `packet_action` says: no refresh is `Keep`.
 #[test]
 fn verdict_summary_of_no_refresh() {
     let f = established();
     let mut conn = f.conn().clone();
     let mut st = f.status;
     let v = conn.packet(R, &syn_opts(S | A, SV, C + 1, 65160, 10), &mut st, &f.cfg);
-    assert_eq!(v, TcpVerdict::Accept { timeout_secs: 432_000 });
+    assert_eq!(v, TcpVerdict::Keep);
     let v = conn.packet(R, &seg(A, SV + 1, C + 9999, 64, 0), &mut st, &f.cfg);
     assert_eq!(v, TcpVerdict::Invalid { reason: reason::ACK_OVER });
 }

@@ -272,8 +272,10 @@ impl Tracker {
     /// sequence numbers are `off` further on.
     fn seqadj_set(&mut self, h: Handle, dir: Dir, seq: u32, off: i32) {
         self.em(h.idx).status |= status::SEQ_ADJUST;
-        let Some(c) = self.tcp_mut(h.idx) else { return };
-        let adj = c.seqadj.get_or_insert_with(|| Box::new([SeqAdj::default(); 2]));
+        if self.tcp_mut(h.idx).is_none() {
+            return;
+        }
+        let adj = self.cold_mut(h.idx).seqadj.get_or_insert_with(|| Box::new([SeqAdj::default(); 2]));
         let w = &mut adj[dir as usize];
         if w.offset_before == w.offset_after || (w.correction_pos.wrapping_sub(seq) as i32) < 0 {
             w.correction_pos = seq;
@@ -287,8 +289,10 @@ impl Tracker {
     /// direction's, checksum updated incrementally.
     fn seq_adjust(&self, h: Handle, dir: Dir, pkt: &mut [u8], th: usize, end: usize) -> bool {
         let Some(e) = self.entry(h) else { return true };
-        let Some(c) = e.tcp else { return true };
-        let Some(adj) = c.seqadj.as_ref() else { return true };
+        if e.tcp.is_none() {
+            return true;
+        }
+        let Some(adj) = self.cold(h.idx).and_then(|k| k.seqadj.as_ref()) else { return true };
         if end < th + 20 {
             return false;
         }
