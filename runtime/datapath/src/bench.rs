@@ -24,7 +24,7 @@ impl BenchPacket {
     /// The context the chains see (`None`: not IPv4/IPv6): the frame
     /// parsed, the context built as the pipeline builds it, the
     /// benchmark's interfaces.
-    #[inline]
+    #[inline(always)]
     pub fn context(&self) -> Option<PacketCtx> {
         let opts = ParseOptions { verify_ipv4_checksum: false };
         let parsed = match self.link {

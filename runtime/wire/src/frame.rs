@@ -385,6 +385,7 @@ pub fn parse_frame(buf: &[u8]) -> Frame {
 }
 
 /// Classifies an Ethernet II frame.
+#[inline]
 pub fn parse_frame_with(buf: &[u8], opts: &ParseOptions) -> Frame {
     match fast::scan_frame(buf, opts) {
         Some(s) => s.frame(buf),
@@ -481,6 +482,7 @@ pub fn parse_ip(buf: &[u8]) -> Frame {
 }
 
 /// Classifies a bare IP packet by its version nibble.
+#[inline]
 pub fn parse_ip_with(buf: &[u8], opts: &ParseOptions) -> Frame {
     match fast::scan_ip(buf, opts) {
         Some(s) => s.frame(buf),
