@@ -24,7 +24,7 @@ impl BenchPacket {
     /// The context the chains see (`None`: not IPv4/IPv6): the frame
     /// parsed, the context built as the pipeline builds it, the
     /// benchmark's interfaces.
-    #[inline]
+    #[inline(always)]
     pub fn context(&self) -> Option<PacketCtx> {
         let opts = ParseOptions { verify_ipv4_checksum: false };
         let parsed = match self.link {
@@ -32,29 +32,35 @@ impl BenchPacket {
             Link::RawIp => ctc_wire::parse_ip_with(&self.data, &opts),
         };
         let net = parsed.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6))?;
-        let ctx = crate::pipeline::packet_ctx(&parsed, &net, parsed.th_offset(), self.data.len(), self.time_ns);
-        Some(with_ifaces(ctx))
+        // The benchmark's interfaces, in the one literal that builds the
+        // context (no copy of it to set them after).
+        Some(PacketCtx {
+            iif: IIF,
+            oif: OIF,
+            iiftype: 1,
+            oiftype: 1,
+            iifname: IIFNAME,
+            oifname: OIFNAME,
+            ..crate::pipeline::packet_ctx(&parsed, &net, parsed.th_offset(), self.data.len(), self.time_ns)
+        })
     }
 }
 
 /// The interfaces benchmark packets come in and go out on (forwarded).
 const IIF: u32 = 2;
 const OIF: u32 = 3;
+const IIFNAME: [u8; 16] = name16("in0");
+const OIFNAME: [u8; 16] = name16("out0");
 
-fn name16(s: &str) -> [u8; 16] {
+const fn name16(s: &str) -> [u8; 16] {
     let mut n = [0u8; 16];
-    n[..s.len()].copy_from_slice(s.as_bytes());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        n[i] = b[i];
+        i += 1;
+    }
     n
-}
-
-fn with_ifaces(mut ctx: PacketCtx) -> PacketCtx {
-    ctx.iif = IIF;
-    ctx.oif = OIF;
-    ctx.iiftype = 1;
-    ctx.oiftype = 1;
-    ctx.iifname = name16("in0");
-    ctx.oifname = name16("out0");
-    ctx
 }
 
 /// A captured frame as the chains see it (`None`: not IPv4/IPv6).

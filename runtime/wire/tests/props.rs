@@ -71,6 +71,138 @@ fn addrs() -> impl Strategy<Value = (IpAddr, IpAddr, IpAddr, IpAddr)> {
     prop_oneof![(v4(), v4(), v4(), v4()), (v6(), v6(), v6(), v6())]
 }
 
+/// Ethernet + IPv4/IPv6 + TCP/UDP of the fast path's shape, consistent
+/// lengths and a good IPv4 checksum, from the generated fields; `tag`
+/// puts an 802.1Q tag in, `ihl`/`doff` can make options or bad lengths.
+#[allow(clippy::too_many_arguments)]
+fn fast_shaped(
+    v6: bool,
+    tag: bool,
+    proto: u8,
+    ihl: u8,
+    doff: u8,
+    frag: u16,
+    payload: usize,
+    pad: usize,
+    bytes: &[u8; 64],
+) -> Vec<u8> {
+    let mut b = bytes[..12].to_vec();
+    if tag {
+        b.extend_from_slice(&[0x81, 0x00, bytes[12] & 0x0f, bytes[13]]);
+    }
+    b.extend_from_slice(if v6 { &[0x86, 0xdd] } else { &[0x08, 0x00] });
+    let nh = b.len();
+    let nh_len = if v6 { 40 } else { usize::from(ihl) * 4 };
+    let th_len = match proto {
+        6 => (usize::from(doff) * 4).max(20),
+        _ => 8,
+    };
+    let len = nh_len + th_len + payload;
+    b.extend((0..nh_len).map(|i| bytes[i % 64] ^ i as u8));
+    b.extend((0..th_len + payload).map(|i| bytes[(i + 7) % 64]));
+    let h = &mut b[nh..];
+    if v6 {
+        h[0] = 0x60 | (h[0] & 0x0f);
+        h[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
+        h[6] = proto;
+    } else {
+        h[0] = 0x40 | ihl;
+        h[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        h[6..8].copy_from_slice(&frag.to_be_bytes());
+        h[9] = proto;
+        h[10..12].copy_from_slice(&[0, 0]);
+        let c = checksum::checksum(&h[..nh_len.min(h.len())]);
+        h[10..12].copy_from_slice(&c.to_be_bytes());
+    }
+    let t = &mut b[nh + nh_len..];
+    match proto {
+        6 => t[12] = (doff << 4) | (t[12] & 0x0f),
+        17 => t[4..6].copy_from_slice(&((8 + payload) as u16).to_be_bytes()),
+        _ => {}
+    }
+    b.extend(std::iter::repeat_n(0, pad));
+    b
+}
+
+fn fast_shaped_frames() -> impl Strategy<Value = Vec<u8>> {
+    (
+        (any::<bool>(), prop_oneof![4 => Just(false), 1 => Just(true)]),
+        prop_oneof![4 => Just(6u8), 4 => Just(17u8), 1 => Just(1u8), 1 => Just(58u8), 1 => any::<u8>()],
+        prop_oneof![4 => Just(5u8), 1 => 0u8..16],
+        prop_oneof![4 => Just(5u8), 1 => 0u8..16],
+        prop_oneof![4 => Just(0u16), 1 => Just(0x4000u16), 1 => any::<u16>()],
+        (0usize..48, prop_oneof![3 => Just(0usize), 1 => 0usize..24]),
+        any::<[u8; 64]>(),
+    )
+        .prop_map(|((v6, tag), proto, ihl, doff, frag, (payload, pad), bytes)| {
+            fast_shaped(v6, tag, proto, ihl, doff, frag, payload, pad, &bytes)
+        })
+}
+
+/// The fast path and the general walk classify `buf` alike, with and
+/// without the IPv4 checksum check, as a frame and (after the Ethernet
+/// header) as raw IP.
+fn fast_agrees(buf: &[u8]) -> std::result::Result<(), TestCaseError> {
+    for verify in [true, false] {
+        let opts = ParseOptions { verify_ipv4_checksum: verify };
+        let f = parse_frame_with(buf, &opts);
+        prop_assert_eq!(f, parse_frame_general(buf, &opts));
+        check(&f, buf);
+        let ip = &buf[14.min(buf.len())..];
+        prop_assert_eq!(parse_ip_with(ip, &opts), parse_ip_general(ip, &opts));
+        prop_assert_eq!(parse_ip_with(buf, &opts), parse_ip_general(buf, &opts));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn fast_path_agrees_on_fast_shaped_frames(buf in fast_shaped_frames()) {
+        fast_agrees(&buf)?;
+    }
+
+    #[test]
+    fn fast_path_agrees_on_mutated_frames(
+        buf in fast_shaped_frames(),
+        flips in proptest::collection::vec((0usize..80, any::<u8>()), 0..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut buf = buf;
+        for (at, b) in flips {
+            if at < buf.len() {
+                buf[at] = b;
+            }
+        }
+        fast_agrees(&buf)?;
+        let len = cut.index(buf.len() + 1);
+        fast_agrees(&buf[..len])?;
+    }
+
+    #[test]
+    fn fast_path_agrees_on_mutated_real_frames(
+        which in 0usize..18,
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let (_, orig) = common::all()[which];
+        let mut buf = orig.to_vec();
+        for (i, b) in flips {
+            let at = i.index(buf.len());
+            buf[at] = b;
+        }
+        fast_agrees(&buf)?;
+        let len = cut.index(buf.len() + 1);
+        fast_agrees(&buf[..len])?;
+    }
+
+    #[test]
+    fn fast_path_agrees_on_arbitrary_bytes(buf in proptest::collection::vec(any::<u8>(), 0..160)) {
+        fast_agrees(&buf)?;
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
