@@ -92,7 +92,8 @@ fn fast_shaped(
     }
     b.extend_from_slice(if v6 { &[0x86, 0xdd] } else { &[0x08, 0x00] });
     let nh = b.len();
-    let nh_len = if v6 { 40 } else { usize::from(ihl) * 4 };
+    // An IHL below 5 is a malformed header, but its 20 bytes are there.
+    let nh_len = if v6 { 40 } else { (usize::from(ihl) * 4).max(20) };
     let th_len = match proto {
         6 => (usize::from(doff) * 4).max(20),
         _ => 8,
