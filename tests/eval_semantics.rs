@@ -610,3 +610,63 @@ fn marks_and_priorities_cross_the_hooks_as_in_the_kernel() {
     r.pipe.process(&f);
     assert_eq!(counter(&r, t, "CT_MARK_BACK"), 1);
 }
+
+// nf_nat_used_tuple_harder: when a new TCP connection's source NAT finds
+// the port it tries taken by a source-NATed connection in TIME_WAIT, in the
+// last 32 attempts of the search (here: a range of one port), and its SYN
+// is past that connection's sequence numbers, the old entry is killed
+// (DESTROY) and the port reused; a SYN behind them leaves it alone.
+const ONE_PORT_SNAT: &str = "\
+table ip nat {
+\tchain post {
+\t\ttype nat hook postrouting priority srcnat; policy accept;
+\t\ttcp dport 80 snat ip to 198.51.100.1:20000
+\t}
+}
+";
+
+/// A 20-byte TCP segment (checksum left 0: the frames say it was verified).
+fn tcp_seg(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8) -> Vec<u8> {
+    let mut s = Vec::with_capacity(20);
+    s.extend_from_slice(&sport.to_be_bytes());
+    s.extend_from_slice(&dport.to_be_bytes());
+    s.extend_from_slice(&seq.to_be_bytes());
+    s.extend_from_slice(&ack.to_be_bytes());
+    s.extend_from_slice(&[0x50, flags, 0xfa, 0xf0, 0, 0, 0, 0]);
+    s
+}
+
+#[test]
+fn a_time_wait_connection_gives_up_its_nat_port_to_a_later_syn() {
+    use ctc_conntrack::EventKind;
+    use tcp_flags::{ACK, FIN, SYN};
+    let (srv, gw) = (addr("198.51.100.20"), addr("198.51.100.1"));
+    for (b_seq, evicted) in [(2000u32, true), (500, false)] {
+        let mut r = Replay::new(NAME, ONE_PORT_SNAT, &IFACES, &[], &["in0", "out0"]).unwrap();
+        let mut t = 1_000_000_000u64;
+        let mut send = |r: &mut Replay, input: usize, src: IpAddr, dst: IpAddr, seg: Vec<u8>| {
+            t += 1_000_000;
+            let data = packets::eth_ip(src, dst, 64, &L4::Raw { proto: 6, bytes: &seg }, &[]);
+            let f = Frame { input, time_ns: t, l4_checksum: ctc_wire::L4Checksum::Verified, ..frame(data, 0, 0) };
+            r.pipe.process(&f)
+        };
+        let a = addr("192.0.2.10");
+        // A: handshake, the client closes first, then the server: TIME_WAIT.
+        send(&mut r, 0, a, srv, tcp_seg(40000, 80, 1000, 0, SYN));
+        send(&mut r, 1, srv, gw, tcp_seg(80, 20000, 5000, 1001, SYN | ACK));
+        send(&mut r, 0, a, srv, tcp_seg(40000, 80, 1001, 5001, ACK));
+        send(&mut r, 0, a, srv, tcp_seg(40000, 80, 1001, 5001, FIN | ACK));
+        send(&mut r, 1, srv, gw, tcp_seg(80, 20000, 5001, 1002, FIN | ACK));
+        send(&mut r, 0, a, srv, tcp_seg(40000, 80, 1002, 5002, ACK));
+        // B from another client, to the same server port: only port 20000.
+        let b = addr("192.0.2.11");
+        let o = send(&mut r, 0, b, srv, tcp_seg(40001, 80, b_seq, 0, SYN));
+        let destroyed = o.events.iter().any(|e| e.kind == EventKind::Destroy && e.tuples[0].src_port == 40000);
+        assert_eq!(destroyed, evicted, "SYN seq {b_seq}: events {:?}", o.events);
+        if evicted {
+            assert_eq!(o.verdict.as_str(), "accept");
+            let own = o.own.as_ref().expect("B goes out");
+            assert_eq!(&own[34..36], &20000u16.to_be_bytes(), "B took the port");
+        }
+    }
+}

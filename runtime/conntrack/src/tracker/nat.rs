@@ -11,7 +11,7 @@
 
 use super::{NIL, Tracker, jiffies};
 use crate::mangle::{self, Manip};
-use crate::{Dir, Handle, L3_IPV4, Tuple, status};
+use crate::{Dir, Handle, L3_IPV4, TcpState, Tuple, status};
 
 /// NF_NAT_RANGE_* flags of a [`NatRange`].
 pub mod range_flags {
@@ -48,6 +48,9 @@ impl NatRange {
 
 /// NF_NAT_MAX_ATTEMPTS: ports tried per round of the unique-port search.
 const MAX_ATTEMPTS: u32 = 128;
+/// NF_NAT_HARDER_THRESH: in the last attempts of a round, a TCP port held
+/// by a connection in TIME_WAIT may be taken from it.
+const HARDER_THRESH: u32 = MAX_ATTEMPTS / 4;
 
 /// The key of the kernel's `nf_nat_bysource` table (hash_by_src): the
 /// original source of a source-NATed connection.
@@ -254,6 +257,38 @@ impl Tracker {
         }
     }
 
+    /// nf_nat_used_tuple_harder: [`Tracker::used_tuple`], except in the
+    /// last [`HARDER_THRESH`] attempts for a new TCP connection (SYN_SENT):
+    /// a source-NATed connection in TIME_WAIT or later (not dying, no fixed
+    /// timeout) whose reply uses the tuple, and whose original direction's
+    /// sequence numbers the new one has gone past, is killed (DESTROY) and
+    /// the tuple is free. As nf_conntrack_find_get, it looks at live
+    /// entries only, and finding none the tuple is free.
+    fn used_tuple_harder(&mut self, t: &Tuple, zone: u16, ignored: u32, attempts_left: u32, now_ns: u64) -> bool {
+        let new_tcp = self.tcp_of(self.e(ignored)).map(|c| (c.state, c.seen[0].td_end));
+        let Some((TcpState::SynSent, new_end)) = new_tcp.filter(|_| attempts_left <= HARDER_THRESH && t.proto == 6)
+        else {
+            return self.used_tuple(t, zone, ignored, now_ns);
+        };
+        let Some(reply) = t.invert() else { return false };
+        let Some((idx, dir)) = self.find_raw(&reply, zone) else { return false };
+        let e = self.e(idx);
+        if jiffies(e.timeout_at_ns) <= jiffies(now_ns) {
+            return false;
+        }
+        if dir == Dir::Original || idx == ignored {
+            return true;
+        }
+        // nf_nat_may_kill and nf_seq_has_advanced.
+        let Some(old) = self.tcp_of(e).map(|c| (c.state, c.seen[0].td_end)) else { return true };
+        let refused = e.status & (status::FIXED_TIMEOUT | status::DYING) != 0 || e.status & status::SRC_NAT == 0;
+        if old.0 < TcpState::TimeWait || refused || (new_end.wrapping_sub(old.1) as i32) <= 0 {
+            return true;
+        }
+        self.destroy(idx, now_ns);
+        false
+    }
+
     /// nf_nat_used_tuple_new: as [`Tracker::used_tuple`], but for the
     /// protocols that allow clashes, the exact reverse of a connection that
     /// is not NATed is no conflict (both ends opening at once).
@@ -337,9 +372,9 @@ impl Tracker {
         };
         let mut attempts = range_size.min(MAX_ATTEMPTS);
         loop {
-            for _ in 0..attempts {
+            for i in 0..attempts {
                 *key(t, on_src) = (min + off % range_size) as u16;
-                if !self.used_tuple(t, zone, ignored, now_ns) {
+                if !self.used_tuple_harder(t, zone, ignored, attempts - i, now_ns) {
                     return;
                 }
                 off = off.wrapping_add(1);
