@@ -295,6 +295,7 @@ impl Jit {
 }
 
 impl ChainEngine for Jit {
+    #[inline]
     fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> ChainOutcome {
         let raw = f.raw();
         let mut env = Env {
