@@ -313,6 +313,7 @@ impl ChainEngine for Jit {
             target: 0,
             queue: [0; 4],
             keys: [[0; 16]; classify::MAX_FIELDS],
+            vals: [0; classify::MAX_FIELDS],
             present: 0,
             frame: f as *mut Frame<'_> as *mut (),
         };

@@ -21,7 +21,7 @@ use crate::classify::{self, Classifier, Field, Load};
 use crate::env::{self, off, ret, step};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    AbiParam, Block, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Type, Value, types,
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Type, Value, types,
 };
 use cranelift_frontend::FunctionBuilder;
 use ctc_ir::abi::ABSENT;
@@ -209,6 +209,7 @@ impl<'a, 'b> Tx<'a, 'b> {
         let cls = Box::new(Classifier::build(run, self.s.structure));
         let fields = cls.fields.clone();
         let cls_ptr = &*cls as *const Classifier as i64;
+        let cls_words = cls.one_word();
         self.s.classifiers.push(cls);
         let from = self.b.declare_var(I32);
         let zero = self.b.ins().iconst(I32, 0);
@@ -218,29 +219,17 @@ impl<'a, 'b> Tx<'a, 'b> {
         self.b.switch_to_block(lp);
         let env = self.env;
         let z = self.b.ins().iconst(I32, 0);
-        self.b.ins().store(trusted(), z, env, off::PRESENT);
-        for (k, f) in fields.iter().enumerate() {
-            let (ok, skip) = (self.b.create_block(), self.b.create_block());
-            let dst = off::KEYS + 16 * k as i32;
-            match f.load {
-                Load::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, skip),
-                Load::Meta { key, len } => self.load_meta(key, len, dst, skip),
-                Load::Ct { key, .. } => self.load_ct(key, dst, skip),
-            }
-            if let Some(m) = f.mask {
-                let v = self.b.ins().load(I32, trusted(), env, dst);
-                let v = self.b.ins().band_imm_u(v, i64::from(u32::from_le_bytes(m)));
-                self.b.ins().store(trusted(), v, env, dst);
-            }
-            self.b.ins().jump(ok, &[]);
-            self.b.switch_to_block(ok);
-            let p = self.b.ins().load(I32, trusted(), env, off::PRESENT);
-            let p = self.b.ins().bor_imm_u(p, 1i64 << k);
-            self.b.ins().store(trusted(), p, env, off::PRESENT);
-            self.b.ins().jump(skip, &[]);
-            self.b.switch_to_block(skip);
+        if cls_words {
+            self.load_words(&fields, z);
+        } else {
+            self.load_keys(&fields, z);
         }
-        let helper = self.b.ins().iconst(I64, env::classify_helper as *const () as i64);
+        let helper = if cls_words {
+            env::classify_words_helper as *const () as i64
+        } else {
+            env::classify_helper as *const () as i64
+        };
+        let helper = self.b.ins().iconst(I64, helper);
         let clsv = self.b.ins().iconst(I64, cls_ptr);
         let fromv = self.b.use_var(from);
         let call = self.b.ins().call_indirect(self.s.cls_sig, helper, &[env, clsv, fromv]);
@@ -272,6 +261,72 @@ impl<'a, 'b> Tx<'a, 'b> {
             self.b.def_var(from, n);
             self.b.ins().jump(lp, &[]);
         }
+    }
+
+    /// The fields of a run to the Env's key slots (register bytes), which
+    /// fields are present to `present`.
+    fn load_keys(&mut self, fields: &[Field], zero: Value) {
+        let env = self.env;
+        self.b.ins().store(trusted(), zero, env, off::PRESENT);
+        for (k, f) in fields.iter().enumerate() {
+            let (ok, skip) = (self.b.create_block(), self.b.create_block());
+            let dst = off::KEYS + 16 * k as i32;
+            match f.load {
+                Load::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, skip),
+                Load::Meta { key, len } => self.load_meta(key, len, dst, skip),
+                Load::Ct { key, .. } => self.load_ct(key, dst, skip),
+            }
+            if let Some(m) = f.mask {
+                let v = self.b.ins().load(I32, trusted(), env, dst);
+                let v = self.b.ins().band_imm_u(v, i64::from(u32::from_le_bytes(m)));
+                self.b.ins().store(trusted(), v, env, dst);
+            }
+            self.b.ins().jump(ok, &[]);
+            self.b.switch_to_block(ok);
+            let p = self.b.ins().load(I32, trusted(), env, off::PRESENT);
+            let p = self.b.ins().bor_imm_u(p, 1i64 << k);
+            self.b.ins().store(trusted(), p, env, off::PRESENT);
+            self.b.ins().jump(skip, &[]);
+            self.b.switch_to_block(skip);
+        }
+    }
+
+    /// The fields of a run, all one word, as words to the Env's `vals`
+    /// (big-endian values left-aligned, 0 when absent), which fields are
+    /// present to `present`.
+    fn load_words(&mut self, fields: &[Field], zero: Value) {
+        let env = self.env;
+        let mut present = zero;
+        for (k, f) in fields.iter().enumerate() {
+            let (ok, fail, skip) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+            self.b.append_block_param(skip, I32);
+            self.b.append_block_param(skip, I32);
+            // The register bytes go through the key slot, as for other
+            // runs, and are read back as one word.
+            let dst = off::KEYS + 16 * k as i32;
+            match f.load {
+                Load::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, fail),
+                Load::Meta { key, len } => self.load_meta(key, len, dst, fail),
+                Load::Ct { key, .. } => self.load_ct(key, dst, fail),
+            }
+            self.b.ins().jump(ok, &[]);
+            self.b.switch_to_block(fail);
+            self.b.ins().jump(skip, &[BlockArg::Value(zero), BlockArg::Value(present)]);
+            self.b.switch_to_block(ok);
+            let v = self.b.ins().load(I32, trusted(), env, dst);
+            let v = match f.mask {
+                Some(m) => self.b.ins().band_imm_u(v, i64::from(u32::from_le_bytes(m))),
+                None => v,
+            };
+            let v = self.b.ins().bswap(v);
+            let p = self.b.ins().bor_imm_u(present, 1i64 << k);
+            self.b.ins().jump(skip, &[BlockArg::Value(v), BlockArg::Value(p)]);
+            self.b.switch_to_block(skip);
+            let v = self.b.block_params(skip)[0];
+            present = self.b.block_params(skip)[1];
+            self.b.ins().store(trusted(), v, env, off::VALS + 4 * k as i32);
+        }
+        self.b.ins().store(trusted(), present, env, off::PRESENT);
     }
 
     /// Translate one op; `false` when it ended the block (a verdict).
