@@ -437,9 +437,6 @@ enum Bounds {
     Word {
         bounds: Vec<u32>,
         start: Vec<u32>,
-        /// Bits of the bucket: [`TOP_BITS`], [`TOP_BITS_LARGE`] in a
-        /// large run.
-        top: u32,
     },
     /// Fields of one word with few bounds: a plain binary search over a
     /// few cache lines, no bucket table.
@@ -464,14 +461,12 @@ const SMALL_BOUNDS: usize = 256;
 /// Bits of a one-word value that pick its bucket.
 const TOP_BITS: u32 = 12;
 
-/// ... in a large run (a bucket table of 256 KiB, small beside the run's
-/// bit vectors: 10,000 rules take megabytes), so that a bucket holds a
-/// bound or two instead of several to search.
-const TOP_BITS_LARGE: u32 = 16;
-
-/// Rules from which a run is large: its one-word fields get larger bucket
-/// tables, its fields of one or two bytes direct tables (128 KiB for two
-/// bytes).
+/// Rules from which a run is large: its fields of one or two bytes get
+/// direct tables (128 KiB for two bytes, small beside the bit vectors of
+/// such a run: 10,000 rules take megabytes). Wider buckets for addresses
+/// (16 bits, 256 KiB) were tried: ClassBench acl1's address bounds
+/// cluster within a /16, and the search within a bucket went from 4.9 to
+/// 4.6 steps per field only.
 const LARGE_RUN: usize = 2048;
 
 impl Bounds {
@@ -497,11 +492,11 @@ impl Bounds {
             }
             4 if bounds.len() <= SMALL_BOUNDS => Bounds::Small(bounds.iter().map(|&x| x as u32).collect()),
             4 => {
-                let top = if large { TOP_BITS_LARGE } else { TOP_BITS };
                 let b: Vec<u32> = bounds.iter().map(|&x| x as u32).collect();
-                let start =
-                    (0..=1u64 << top).map(|k| b.partition_point(|&x| u64::from(x) < k << (32 - top)) as u32).collect();
-                Bounds::Word { bounds: b, start, top }
+                let start = (0..=1u64 << TOP_BITS)
+                    .map(|k| b.partition_point(|&x| u64::from(x) < k << (32 - TOP_BITS)) as u32)
+                    .collect();
+                Bounds::Word { bounds: b, start }
             }
             0..=8 => Bounds::Narrow(bounds.iter().map(|&x| x as u64).collect()),
             _ => Bounds::Wide(bounds),
@@ -511,9 +506,9 @@ impl Bounds {
     #[inline]
     fn word_index(&self, v: u32) -> usize {
         match self {
-            Bounds::Word { bounds, start, top } => {
+            Bounds::Word { bounds, start } => {
                 // Without 128-bit arithmetic, searching the value's bucket.
-                let k = (v >> (32 - top)) as usize;
+                let k = (v >> (32 - TOP_BITS)) as usize;
                 let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
                 lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1
             }
@@ -714,6 +709,68 @@ impl Classifier {
     }
 }
 
+/// One decision tree as compiled code walks it (see [`Tree`]): the
+/// addresses of its tables, which stay put while the classifier lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NativeTree {
+    /// The root table, indexed by field `top_field` shifted right by
+    /// `shift`; its entries are nodes or leaves ([`LEAF_BIT`]).
+    pub top: *const u32,
+    pub top_field: usize,
+    pub shift: u32,
+    /// Inner nodes, [`NODE_BYTES`] each: cut points (`u32` × 7), the field
+    /// (byte 28) and the number of children (byte 29), the children (`u32`
+    /// × 8 from byte 32).
+    pub nodes: *const u8,
+    /// Leaf lists: per box the rule, the fields it needs, `lo, hi` per
+    /// field; [`END`] ends a list.
+    pub lists: *const u32,
+    /// Levels of nodes below the table at most.
+    pub depth: usize,
+}
+
+/// Bytes of a tree node.
+pub(crate) const NODE_BYTES: usize = std::mem::size_of::<Node>();
+/// A child that is a leaf.
+pub(crate) const NATIVE_LEAF_BIT: u32 = LEAF_BIT;
+/// The end of a leaf list, and "no rule".
+pub(crate) const NATIVE_END: u32 = END;
+
+impl Classifier {
+    /// The trees of a run of one-word fields, for compiled code to walk
+    /// (its number of fields, the trees, whether some rules are left to
+    /// bit vectors: [`Classifier::rest_best`]); `None` for bit vectors.
+    pub(crate) fn native_trees(&self) -> Option<(usize, Vec<NativeTree>, bool)> {
+        let Imp::Trees(f) = &self.imp else { return None };
+        if !self.one_word() {
+            return None;
+        }
+        let trees = f
+            .trees
+            .iter()
+            .map(|t| NativeTree {
+                top: t.top.as_ptr(),
+                top_field: t.top_field,
+                shift: t.shift,
+                nodes: t.nodes.as_ptr() as *const u8,
+                lists: t.lists.as_ptr(),
+                depth: t.depth,
+            })
+            .collect();
+        Some((f.nf, trees, f.rest.is_some()))
+    }
+
+    /// The least of `best` (the trees' answer, [`END`] for none) and the
+    /// first rule at or after `from` the bit vectors of the rules no tree
+    /// takes find (see [`Classifier::native_trees`]).
+    pub(crate) fn rest_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize, best: u32) -> u32 {
+        match &self.imp {
+            Imp::Trees(f) => f.rest_best(v, present, from, best as usize) as u32,
+            Imp::Bits(_) => best,
+        }
+    }
+}
+
 /// The first word of each present field's key (0 for absent ones).
 fn words_of(keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> [u32; MAX_FIELDS] {
     let mut v = [0u32; MAX_FIELDS];
@@ -899,7 +956,13 @@ impl Forest {
             7 => self.tree_best::<7>(v, present, from32),
             _ => self.tree_best::<8>(v, present, from32),
         };
-        let mut best = best as usize;
+        let best = self.rest_best(v, present, from, best as usize);
+        (best != END as usize).then_some(best)
+    }
+
+    /// The least of `best` and the first rule at or after `from` the rest's
+    /// bit vectors find.
+    fn rest_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize, mut best: usize) -> usize {
         if let Some((bits, rules)) = &self.rest {
             let local = if from == 0 { 0 } else { rules.partition_point(|&r| (r as usize) < from) };
             if rules.get(local).is_some_and(|&r| (r as usize) < best)
@@ -908,7 +971,7 @@ impl Forest {
                 best = best.min(rules[k] as usize);
             }
         }
-        (best != END as usize).then_some(best)
+        best
     }
 
     /// The first rule at or after `from` the trees find ([`END`]: none).
@@ -1625,8 +1688,8 @@ mod tests {
         assert!(built > 200, "trees built for only {built} of 300 runs");
     }
 
-    /// A run large enough for direct tables (ports, protocol) and wide
-    /// buckets (addresses): the bit vectors, and the default structure,
+    /// A run large enough for direct tables (ports, protocol), with
+    /// bucketed addresses: the bit vectors, and the default structure,
     /// against a linear scan, for packet values as loads make them and
     /// for values with the other bits of a narrow field set (searched).
     #[test]
@@ -1682,7 +1745,7 @@ mod tests {
         let bits = Classifier::build(&shapes, Structure::Bits);
         let Imp::Bits(b) = &bits.imp else { panic!("bit vectors") };
         assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Direct { .. })));
-        assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Word { top: TOP_BITS_LARGE, .. })));
+        assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Word { .. })));
         let auto = Classifier::build(&shapes, Structure::Auto);
         for i in 0..3000 {
             let mut keys = [[0u8; 16]; MAX_FIELDS];

@@ -176,3 +176,20 @@ pub(crate) unsafe extern "C" fn classify_words_helper(
     let (env, cls) = unsafe { (&*env, &*cls) };
     cls.first_match_words(&env.vals, env.present, from as usize).map_or(-1, |i| i as i32)
 }
+
+/// The rest of a run whose trees compiled code walks: the least of `best`
+/// and the first rule at or after `from` of the bit vectors that hold the
+/// rules no tree takes (`Classifier::rest_best`); -1 for none.
+///
+/// # Safety
+/// As [`classify_helper`].
+pub(crate) unsafe extern "C" fn classify_rest_helper(
+    env: *const Env,
+    cls: *const crate::classify::Classifier,
+    from: u32,
+    best: u32,
+) -> i32 {
+    // SAFETY: see the function's contract.
+    let (env, cls) = unsafe { (&*env, &*cls) };
+    cls.rest_best(&env.vals, env.present, from as usize, best) as i32
+}
