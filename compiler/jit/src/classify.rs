@@ -738,9 +738,11 @@ pub(crate) const NATIVE_END: u32 = END;
 
 impl Classifier {
     /// The trees of a run of one-word fields, for compiled code to walk
-    /// (its number of fields, the trees, whether some rules are left to
-    /// bit vectors: [`Classifier::rest_best`]); `None` for bit vectors.
-    pub(crate) fn native_trees(&self) -> Option<(usize, Vec<NativeTree>, bool)> {
+    /// (its number of fields, the trees, the first of the rules left to bit
+    /// vectors if any: [`Classifier::rest_best`] can only find a rule
+    /// before the trees' answer if that answer comes after it); `None` for
+    /// bit vectors.
+    pub(crate) fn native_trees(&self) -> Option<(usize, Vec<NativeTree>, Option<u32>)> {
         let Imp::Trees(f) = &self.imp else { return None };
         if !self.one_word() {
             return None;
@@ -757,7 +759,7 @@ impl Classifier {
                 depth: t.depth,
             })
             .collect();
-        Some((f.nf, trees, f.rest.is_some()))
+        Some((f.nf, trees, f.rest.as_ref().and_then(|(_, r)| r.first().copied())))
     }
 
     /// The least of `best` (the trees' answer, [`END`] for none) and the

@@ -228,11 +228,21 @@ impl<'a, 'b> Tx<'a, 'b> {
             debug_assert_eq!(vals.len(), nf);
             let fromv = self.b.use_var(from);
             let best = self.walk_trees(&trees, &vals, present, fromv);
-            if rest {
+            if let Some(first) = rest {
+                // Only when the trees' answer (END for none) comes after
+                // the first of those rules.
+                let (search, done) = (self.b.create_block(), self.b.create_block());
+                self.b.append_block_param(done, I32);
+                let after = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, best, i64::from(first));
+                self.b.ins().brif(after, search, &[], done, &[BlockArg::Value(best)]);
+                self.b.switch_to_block(search);
                 let helper = self.b.ins().iconst(I64, env::classify_rest_helper as *const () as i64);
                 let clsv = self.b.ins().iconst(I64, cls_ptr);
                 let call = self.b.ins().call_indirect(self.s.rest_sig, helper, &[env, clsv, fromv, best]);
-                self.b.inst_results(call)[0]
+                let r = self.b.inst_results(call)[0];
+                self.b.ins().jump(done, &[BlockArg::Value(r)]);
+                self.b.switch_to_block(done);
+                self.b.block_params(done)[0]
             } else {
                 best
             }
