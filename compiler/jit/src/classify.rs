@@ -503,7 +503,7 @@ impl Bounds {
         }
     }
     /// The elementary interval of a one-word value.
-    #[inline]
+    #[inline(always)]
     fn word_index(&self, v: u32) -> usize {
         match self {
             Bounds::Word { bounds, start } => {
@@ -543,7 +543,7 @@ impl Bounds {
 
 impl FieldTable {
     /// The row of a one-word field's value.
-    #[inline]
+    #[inline(always)]
     fn row_of_word(&self, v: u32) -> u32 {
         self.row_of[self.bounds.word_index(v)]
     }
