@@ -624,11 +624,11 @@ impl Classifier {
             // read few candidate words do better then (acl1_10k: source
             // trees four levels deep, 1.2 candidate words).
             Some(f) if structure == Structure::Auto && f.depth() > MAX_DEPTH_OVER_BITS => {
-                let bits = BitVectors::build(shapes, &fields);
+                let bits = BitVectors::build(shapes, &fields, shapes.len());
                 if bits.mean_candidates(shapes, &fields) > MAX_CANDIDATES { Imp::Trees(f) } else { Imp::Bits(bits) }
             }
             Some(f) => Imp::Trees(f),
-            None => Imp::Bits(BitVectors::build(shapes, &fields)),
+            None => Imp::Bits(BitVectors::build(shapes, &fields, shapes.len())),
         };
         Classifier { fields, rules: shapes.len(), imp }
     }
@@ -917,7 +917,8 @@ impl Forest {
         rest.dedup();
         let rest = (!rest.is_empty()).then(|| {
             let sub: Vec<RuleShape> = rest.iter().map(|&r| shapes[r as usize].clone()).collect();
-            (BitVectors::build(&sub, fields), rest)
+            // Sized as the run is: its lookups are a large run's.
+            (BitVectors::build(&sub, fields, shapes.len()), rest)
         });
         trees.sort_by_key(|t| std::cmp::Reverse(t.depth));
         let steps = trees.first().map_or(0, |t| t.depth);
@@ -1372,7 +1373,9 @@ struct BitVectors {
 }
 
 impl BitVectors {
-    fn build(shapes: &[RuleShape], fields: &[Field]) -> BitVectors {
+    /// The bit vectors of some rules of a run of `run` rules (which
+    /// decides whether the run is large, see [`LARGE_RUN`]).
+    fn build(shapes: &[RuleShape], fields: &[Field], run: usize) -> BitVectors {
         let n = shapes.len();
         let words = n.div_ceil(64).max(1);
         let swords = words.div_ceil(64);
@@ -1434,7 +1437,7 @@ impl BitVectors {
             cls.tables.push(FieldTable {
                 slot,
                 width: w,
-                bounds: Bounds::new(bounds, w, f.load.bytes(), n),
+                bounds: Bounds::new(bounds, w, f.load.bytes(), run),
                 row_of,
                 absent_row,
                 density,
