@@ -196,9 +196,9 @@ impl Vm {
     /// hook-level semantics stay the interpreter's.
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    pub fn run_hook_engine(
+    pub fn run_hook_engine<E: ChainEngine + ?Sized>(
         &self,
-        engine: &dyn ChainEngine,
+        engine: &E,
         state: &mut State,
         host: &dyn Host,
         hook: Hook,

@@ -112,6 +112,10 @@ pub struct Vm {
     /// Base chains per hook ([`Hook`] as index), in the kernel's order.
     /// With each chain's effective priority (NAT chains at the NAT core's).
     hooks: [Vec<(i32, ChainId)>; 5],
+    /// Per hook, what [`Vm::hook_with`] walks for every packet: each base
+    /// chain with its priority, families and whether it is a NAT chain,
+    /// worked out once here instead of looked up per packet.
+    plan: [Box<[HookStep]>; 5],
     /// Per chain: bit 0 runs for IPv4 packets, bit 1 for IPv6.
     families: Vec<u8>,
     pub(crate) sets: Vec<SetIndex>,
@@ -120,6 +124,16 @@ pub struct Vm {
     pub(crate) numgen_base: Vec<Vec<u32>>,
     /// Modulus of each numgen slot.
     pub(crate) numgen_moduli: Vec<u32>,
+}
+
+/// One base chain of a hook, as [`Vm::hook_with`] walks them.
+#[derive(Debug, Clone, Copy)]
+struct HookStep {
+    prio: i32,
+    chain: ChainId,
+    /// Families of packets the chain sees: bit 0 IPv4, bit 1 IPv6.
+    families: u8,
+    nat: bool,
 }
 
 fn hook_index(h: Hook) -> usize {
@@ -164,7 +178,7 @@ impl Vm {
         let prog: Arc<VerifiedProgram> = prog.into();
         let p = prog.program();
         let hooks = Hook::ALL.map(|h| hook_order(p, h));
-        let families = p
+        let families: Vec<u8> = p
             .chains
             .iter()
             .map(|c| match p.tables.get(c.table.index()).map(|t| t.family) {
@@ -174,6 +188,16 @@ impl Vm {
                 None => 0,
             })
             .collect();
+        let plan = hooks.each_ref().map(|h| {
+            h.iter()
+                .map(|&(prio, chain)| HookStep {
+                    prio,
+                    chain,
+                    families: families[chain.index()],
+                    nat: p.chains[chain.index()].base.as_ref().is_some_and(|b| b.ty == ChainType::Nat),
+                })
+                .collect()
+        });
         let sets = p.sets.iter().map(SetIndex::build).collect();
         let limits = p.limits.iter().map(LimitParams::new).collect();
         let mut numgen_moduli = Vec::new();
@@ -199,6 +223,7 @@ impl Vm {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             prog,
             hooks,
+            plan,
             families,
             sets,
             limits,
@@ -313,9 +338,10 @@ impl Vm {
 
     /// The hook level shared by every engine (see the crate doc).
     #[allow(clippy::too_many_arguments)]
-    fn hook_with(
+    #[inline]
+    fn hook_with<E: ChainEngine + ?Sized>(
         &self,
-        engine: &dyn ChainEngine,
+        engine: &E,
         state: &mut State,
         host: &dyn Host,
         hook: Hook,
@@ -325,18 +351,24 @@ impl Vm {
         window: std::ops::RangeInclusive<i32>,
     ) -> HookResult {
         assert_eq!(state.vm_id, self.id, "State built for another Vm: use State::adopt after a reload");
+        // The family bit of the packet (see `family_matches`): 0 for
+        // neither IPv4 nor IPv6, which no chain sees.
+        let family = match ctx.nfproto {
+            2 => 1,
+            10 => 2,
+            _ => 0,
+        };
         let mut work = ops::Work::new(ctx, actions);
         let mut result = HookResult { verdict: HookVerdict::Accept, by: Decider::NoChain };
-        for &(prio, chain) in &self.hooks[hook_index(hook)] {
-            if !window.contains(&prio) || !self.family_matches(chain, ctx.nfproto) {
+        for s in self.plan[hook_index(hook)].iter() {
+            if !window.contains(&s.prio) || s.families & family == 0 {
                 continue;
             }
-            let base = self.program().chains[chain.index()].base.as_ref();
-            if base.is_some_and(|b| b.ty == ChainType::Nat) && !Self::nat_chain_runs(ctx, &work, hook) {
+            if s.nat && !Self::nat_chain_runs(ctx, &work, hook) {
                 continue;
             }
             let mut frame = Frame { vm: self, state, host, hook, pkt, ctx, work: &mut work, actions };
-            let (v, by) = engine.run_chain(&mut frame, chain).get();
+            let (v, by) = engine.run_chain(&mut frame, s.chain).get();
             match v {
                 ChainVerdict::Accept => result = HookResult { verdict: HookVerdict::Accept, by },
                 ChainVerdict::Drop => return HookResult { verdict: HookVerdict::Drop, by },

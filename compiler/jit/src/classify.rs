@@ -441,6 +441,16 @@ enum Bounds {
     /// Fields of one word with few bounds: a plain binary search over a
     /// few cache lines, no bucket table.
     Small(Vec<u32>),
+    /// Fields of one or two bytes (ports, protocols) in a large run: the
+    /// elementary interval of every value of those bytes (`v >> shift`),
+    /// read directly instead of searched (a one-word value's other bits
+    /// are zero, as loads leave them; a value with any of them set is
+    /// searched in `bounds`).
+    Direct {
+        shift: u32,
+        index: Vec<u16>,
+        bounds: Vec<u32>,
+    },
     Narrow(Vec<u64>),
     Wide(Vec<u128>),
 }
@@ -451,9 +461,35 @@ const SMALL_BOUNDS: usize = 256;
 /// Bits of a one-word value that pick its bucket.
 const TOP_BITS: u32 = 12;
 
+/// Rules from which a run is large: its fields of one or two bytes get
+/// direct tables (128 KiB for two bytes, small beside the bit vectors of
+/// such a run: 10,000 rules take megabytes). Wider buckets for addresses
+/// (16 bits, 256 KiB) were tried: ClassBench acl1's address bounds
+/// cluster within a /16, and the search within a bucket went from 4.9 to
+/// 4.6 steps per field only.
+const LARGE_RUN: usize = 2048;
+
 impl Bounds {
-    fn new(bounds: Vec<u128>, width: usize) -> Bounds {
+    /// The bounds of a field `width` bytes wide in registers, loaded from
+    /// `bytes` bytes, in a run of `rules` rules.
+    fn new(bounds: Vec<u128>, width: usize, bytes: u8, rules: usize) -> Bounds {
+        let large = rules >= LARGE_RUN;
         match width {
+            4 if large && bytes <= 2 && bounds.len() <= 1 << 16 => {
+                let b: Vec<u32> = bounds.iter().map(|&x| x as u32).collect();
+                let shift = 32 - 8 * u32::from(bytes);
+                let mut at = 0usize;
+                let index = (0..1u64 << (8 * bytes))
+                    .map(|k| {
+                        let v = (k << shift) as u32;
+                        while at + 1 < b.len() && b[at + 1] <= v {
+                            at += 1;
+                        }
+                        at as u16
+                    })
+                    .collect();
+                Bounds::Direct { shift, index, bounds: b }
+            }
             4 if bounds.len() <= SMALL_BOUNDS => Bounds::Small(bounds.iter().map(|&x| x as u32).collect()),
             4 => {
                 let b: Vec<u32> = bounds.iter().map(|&x| x as u32).collect();
@@ -466,26 +502,50 @@ impl Bounds {
             _ => Bounds::Wide(bounds),
         }
     }
-    fn index(&self, v: u128) -> usize {
+    /// The elementary interval of a one-word value.
+    #[inline(always)]
+    fn word_index(&self, v: u32) -> usize {
         match self {
             Bounds::Word { bounds, start } => {
-                let v = v as u32;
+                // Without 128-bit arithmetic, searching the value's bucket.
                 let k = (v >> (32 - TOP_BITS)) as usize;
                 let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
                 lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1
             }
-            Bounds::Small(b) => b.partition_point(|&x| u128::from(x) <= v) - 1,
+            Bounds::Direct { shift, index, bounds } => {
+                if v & ((1 << shift) - 1) == 0 {
+                    usize::from(index[(v >> shift) as usize])
+                } else {
+                    bounds.partition_point(|&x| x <= v) - 1
+                }
+            }
+            Bounds::Small(b) => b.partition_point(|&x| x <= v) - 1,
+            b => b.index(u128::from(v)),
+        }
+    }
+    fn index(&self, v: u128) -> usize {
+        match self {
+            Bounds::Word { .. } | Bounds::Direct { .. } | Bounds::Small(_) => self.word_index(v as u32),
             Bounds::Narrow(b) => b.partition_point(|&x| u128::from(x) <= v) - 1,
             Bounds::Wide(b) => b.partition_point(|&x| x <= v) - 1,
         }
     }
     fn bytes(&self) -> usize {
         match self {
-            Bounds::Word { bounds, start } => (bounds.len() + start.len()) * 4,
+            Bounds::Word { bounds, start, .. } => (bounds.len() + start.len()) * 4,
+            Bounds::Direct { index, bounds, .. } => index.len() * 2 + bounds.len() * 4,
             Bounds::Small(b) => b.len() * 4,
             Bounds::Narrow(b) => b.len() * 8,
             Bounds::Wide(b) => b.len() * 16,
         }
+    }
+}
+
+impl FieldTable {
+    /// The row of a one-word field's value.
+    #[inline(always)]
+    fn row_of_word(&self, v: u32) -> u32 {
+        self.row_of[self.bounds.word_index(v)]
     }
 }
 
@@ -564,11 +624,11 @@ impl Classifier {
             // read few candidate words do better then (acl1_10k: source
             // trees four levels deep, 1.2 candidate words).
             Some(f) if structure == Structure::Auto && f.depth() > MAX_DEPTH_OVER_BITS => {
-                let bits = BitVectors::build(shapes, &fields);
+                let bits = BitVectors::build(shapes, &fields, shapes.len());
                 if bits.mean_candidates(shapes, &fields) > MAX_CANDIDATES { Imp::Trees(f) } else { Imp::Bits(bits) }
             }
             Some(f) => Imp::Trees(f),
-            None => Imp::Bits(BitVectors::build(shapes, &fields)),
+            None => Imp::Bits(BitVectors::build(shapes, &fields, shapes.len())),
         };
         Classifier { fields, rules: shapes.len(), imp }
     }
@@ -621,11 +681,108 @@ impl Classifier {
     /// `from` is 0 or one past a rule that matched without ending the
     /// chain (the only resume points the compiled code makes).
     pub(crate) fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        if self.one_word() {
+            // The one-word path, as compiled code takes it.
+            return self.first_match_words(&words_of(keys, present), present, from);
+        }
         match &self.imp {
             Imp::Trees(t) => t.first_match(keys, present, from),
             Imp::Bits(b) => b.first_match(keys, present, from),
         }
     }
+
+    /// Whether every field is one word: compiled code then hands the
+    /// classifier the fields' values as words ([`Classifier::first_match_words`])
+    /// instead of their register bytes.
+    pub(crate) fn one_word(&self) -> bool {
+        self.fields.iter().all(|f| f.width() == 4)
+    }
+
+    /// [`Classifier::first_match`] for a run of one-word fields, given each
+    /// field's value as a word (its big-endian bytes, left-aligned: a port
+    /// is `port << 16`), 0 when absent.
+    pub(crate) fn first_match_words(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        match &self.imp {
+            Imp::Trees(t) => t.first_match_words(v, present, from),
+            Imp::Bits(b) => b.search_words(v, present, from),
+        }
+    }
+}
+
+/// One decision tree as compiled code walks it (see [`Tree`]): the
+/// addresses of its tables, which stay put while the classifier lives.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NativeTree {
+    /// The root table, indexed by field `top_field` shifted right by
+    /// `shift`; its entries are nodes or leaves ([`LEAF_BIT`]).
+    pub top: *const u32,
+    pub top_field: usize,
+    pub shift: u32,
+    /// Inner nodes, [`NODE_BYTES`] each: cut points (`u32` × 7), the field
+    /// (byte 28) and the number of children (byte 29), the children (`u32`
+    /// × 8 from byte 32).
+    pub nodes: *const u8,
+    /// Leaf lists: per box the rule, the fields it needs, `lo, hi` per
+    /// field; [`END`] ends a list.
+    pub lists: *const u32,
+    /// Levels of nodes below the table at most.
+    pub depth: usize,
+}
+
+/// Bytes of a tree node.
+pub(crate) const NODE_BYTES: usize = std::mem::size_of::<Node>();
+/// A child that is a leaf.
+pub(crate) const NATIVE_LEAF_BIT: u32 = LEAF_BIT;
+/// The end of a leaf list, and "no rule".
+pub(crate) const NATIVE_END: u32 = END;
+
+impl Classifier {
+    /// The trees of a run of one-word fields, for compiled code to walk
+    /// (its number of fields, the trees, the first of the rules left to bit
+    /// vectors if any: [`Classifier::rest_best`] can only find a rule
+    /// before the trees' answer if that answer comes after it); `None` for
+    /// bit vectors.
+    pub(crate) fn native_trees(&self) -> Option<(usize, Vec<NativeTree>, Option<u32>)> {
+        let Imp::Trees(f) = &self.imp else { return None };
+        if !self.one_word() {
+            return None;
+        }
+        let trees = f
+            .trees
+            .iter()
+            .map(|t| NativeTree {
+                top: t.top.as_ptr(),
+                top_field: t.top_field,
+                shift: t.shift,
+                nodes: t.nodes.as_ptr() as *const u8,
+                lists: t.lists.as_ptr(),
+                depth: t.depth,
+            })
+            .collect();
+        Some((f.nf, trees, f.rest.as_ref().and_then(|(_, r)| r.first().copied())))
+    }
+
+    /// The least of `best` (the trees' answer, [`END`] for none) and the
+    /// first rule at or after `from` the bit vectors of the rules no tree
+    /// takes find (see [`Classifier::native_trees`]).
+    pub(crate) fn rest_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize, best: u32) -> u32 {
+        match &self.imp {
+            Imp::Trees(f) => f.rest_best(v, present, from, best as usize) as u32,
+            Imp::Bits(_) => best,
+        }
+    }
+}
+
+/// The first word of each present field's key (0 for absent ones).
+fn words_of(keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> [u32; MAX_FIELDS] {
+    let mut v = [0u32; MAX_FIELDS];
+    for (f, x) in v.iter_mut().enumerate() {
+        if present & (1 << f) != 0 {
+            let k = &keys[f];
+            *x = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
+        }
+    }
+    v
 }
 
 /// A tree may hold this many list entries per box of its group at most.
@@ -691,6 +848,8 @@ fn boxes_of(shapes: &[RuleShape], fields: &[Field]) -> Option<(Vec<RuleBox>, Vec
 /// accesses overlap; the answer is the least rule found.
 #[derive(Debug)]
 struct Forest {
+    /// Fields of the run (every tree's).
+    nf: usize,
     /// Deepest first.
     trees: Vec<Tree>,
     /// Per step from the root tables, the trees that may still be above
@@ -758,12 +917,13 @@ impl Forest {
         rest.dedup();
         let rest = (!rest.is_empty()).then(|| {
             let sub: Vec<RuleShape> = rest.iter().map(|&r| shapes[r as usize].clone()).collect();
-            (BitVectors::build(&sub, fields), rest)
+            // Sized as the run is: its lookups are a large run's.
+            (BitVectors::build(&sub, fields, shapes.len()), rest)
         });
         trees.sort_by_key(|t| std::cmp::Reverse(t.depth));
         let steps = trees.first().map_or(0, |t| t.depth);
         let deeper = (0..steps).map(|s| trees.iter().filter(|t| t.depth > s).count()).collect();
-        Some(Forest { trees, deeper, rest })
+        Some(Forest { nf, trees, deeper, rest })
     }
 
     /// Levels below the tables of the deepest tree.
@@ -782,29 +942,44 @@ impl Forest {
     }
 
     fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
-        let mut v = [0u32; MAX_FIELDS];
-        for (f, x) in v.iter_mut().enumerate() {
-            if present & (1 << f) != 0 {
-                let k = &keys[f];
-                *x = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
-            }
-        }
-        let mut best = self.tree_best(&v, present, from);
+        self.first_match_words(&words_of(keys, present), present, from)
+    }
+
+    fn first_match_words(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        // The leaf scans unrolled for the run's number of fields.
+        let from32 = from as u32;
+        let best = match self.nf {
+            0 => self.tree_best::<0>(v, present, from32),
+            1 => self.tree_best::<1>(v, present, from32),
+            2 => self.tree_best::<2>(v, present, from32),
+            3 => self.tree_best::<3>(v, present, from32),
+            4 => self.tree_best::<4>(v, present, from32),
+            5 => self.tree_best::<5>(v, present, from32),
+            6 => self.tree_best::<6>(v, present, from32),
+            7 => self.tree_best::<7>(v, present, from32),
+            _ => self.tree_best::<8>(v, present, from32),
+        };
+        let best = self.rest_best(v, present, from, best as usize);
+        (best != END as usize).then_some(best)
+    }
+
+    /// The least of `best` and the first rule at or after `from` the rest's
+    /// bit vectors find.
+    fn rest_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize, mut best: usize) -> usize {
         if let Some((bits, rules)) = &self.rest {
             let local = if from == 0 { 0 } else { rules.partition_point(|&r| (r as usize) < from) };
             if rules.get(local).is_some_and(|&r| (r as usize) < best)
-                && let Some(k) = bits.first_match(keys, present, local)
+                && let Some(k) = bits.search_words(v, present, local)
             {
                 best = best.min(rules[k] as usize);
             }
         }
-        (best != usize::MAX).then_some(best)
+        best
     }
 
-    /// The first rule at or after `from` the trees find (`usize::MAX`:
-    /// none).
+    /// The first rule at or after `from` the trees find ([`END`]: none).
     #[inline]
-    fn tree_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> usize {
+    fn tree_best<const NF: usize>(&self, v: &[u32; MAX_FIELDS], present: u32, from: u32) -> u32 {
         let mut at = [LEAF_BIT; MAX_TREES];
         for (a, t) in at.iter_mut().zip(&self.trees) {
             *a = t.top[(v[t.top_field] >> t.shift) as usize];
@@ -819,11 +994,9 @@ impl Forest {
                 *a = if leaf { *a } else { next };
             }
         }
-        let mut best = usize::MAX;
+        let mut best = END;
         for (a, t) in at[..nt].iter().zip(&self.trees) {
-            if let Some(r) = t.scan(*a & !LEAF_BIT, v, present, from, best) {
-                best = r;
-            }
+            best = t.scan::<NF>(*a & !LEAF_BIT, v, present, from, best);
         }
         best
     }
@@ -1151,31 +1324,34 @@ impl Tree {
     }
 
     /// The first rule at or after `from` and before `below` in the list
-    /// starting at `list` whose box holds the values.
-    #[inline]
-    fn scan(&self, list: u32, v: &[u32; MAX_FIELDS], present: u32, from: usize, below: usize) -> Option<usize> {
-        let (nf, stride) = (self.nf, self.stride());
+    /// starting at `list` whose box holds the values, else `below`. `NF`
+    /// is the tree's number of fields (a constant, so that the tests of
+    /// an entry are unrolled).
+    #[inline(always)]
+    fn scan<const NF: usize>(&self, list: u32, v: &[u32; MAX_FIELDS], present: u32, from: u32, below: u32) -> u32 {
+        debug_assert_eq!(NF, self.nf);
+        let stride = 2 + 2 * NF;
+        let lists = &self.lists[..];
         let mut at = list as usize;
         'entry: loop {
-            let rule = self.lists[at];
-            if rule == END || rule as usize >= below {
-                break;
+            let rule = lists[at];
+            // END (u32::MAX) is at or above any `below`.
+            if rule >= below {
+                return below;
             }
-            let e = &self.lists[at..at + stride];
+            let e = &lists[at..at + stride];
             at += stride;
-            let rule = rule as usize;
             if rule < from || present & e[1] != e[1] {
                 continue;
             }
-            for f in 0..nf {
+            for f in 0..NF {
                 let x = v[f];
                 if x < e[2 + 2 * f] || x > e[3 + 2 * f] {
                     continue 'entry;
                 }
             }
-            return Some(rule);
+            return rule;
         }
-        None
     }
 }
 
@@ -1197,7 +1373,9 @@ struct BitVectors {
 }
 
 impl BitVectors {
-    fn build(shapes: &[RuleShape], fields: &[Field]) -> BitVectors {
+    /// The bit vectors of some rules of a run of `run` rules (which
+    /// decides whether the run is large, see [`LARGE_RUN`]).
+    fn build(shapes: &[RuleShape], fields: &[Field], run: usize) -> BitVectors {
         let n = shapes.len();
         let words = n.div_ceil(64).max(1);
         let swords = words.div_ceil(64);
@@ -1256,7 +1434,14 @@ impl BitVectors {
             // fields first, so the AND of a word mostly ends early.
             let density = per_rule.iter().filter(|t| t.is_none()).count();
             let slot = cls.tables.len();
-            cls.tables.push(FieldTable { slot, width: w, bounds: Bounds::new(bounds, w), row_of, absent_row, density });
+            cls.tables.push(FieldTable {
+                slot,
+                width: w,
+                bounds: Bounds::new(bounds, w, f.load.bytes(), run),
+                row_of,
+                absent_row,
+                density,
+            });
         }
         cls.finish()
     }
@@ -1290,9 +1475,25 @@ impl BitVectors {
     }
 
     /// The first rule at or after `from` matching the field values.
-    /// The first rule at or after `from` matching the field values.
     fn first_match(&self, keys: &[[u8; 16]; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
         self.search::<false>(keys, present, from, &mut 0)
+    }
+
+    /// [`BitVectors::first_match`] for one-word fields given as words
+    /// (see [`Classifier::first_match_words`]).
+    fn search_words(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        if from >= self.rules {
+            return None;
+        }
+        let mut rows = [0usize; MAX_FIELDS];
+        let mut sums = [0usize; MAX_FIELDS];
+        for (i, t) in self.tables.iter().enumerate() {
+            let row = if present & (1 << t.slot) == 0 { t.absent_row } else { t.row_of_word(v[t.slot]) } as usize;
+            rows[i] = row * self.words;
+            sums[i] = row * self.swords;
+        }
+        let nf = self.tables.len();
+        self.scan_rows::<false>(&rows[..nf], &sums[..nf], from, &mut 0)
     }
 
     /// Words of candidates (summary bits set in every field) the search
@@ -1333,15 +1534,8 @@ impl BitVectors {
             let key = &keys[t.slot];
             let row = if present & (1 << t.slot) == 0 {
                 t.absent_row
-            } else if let Bounds::Word { bounds, start } = &t.bounds {
-                // The common case without 128-bit arithmetic.
-                let v = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
-                let k = (v >> (32 - TOP_BITS)) as usize;
-                let (lo, hi) = (start[k] as usize, start[k + 1] as usize);
-                t.row_of[lo + bounds[lo..hi].partition_point(|&x| x <= v) - 1]
-            } else if let Bounds::Small(bounds) = &t.bounds {
-                let v = u32::from_be_bytes([key[0], key[1], key[2], key[3]]);
-                t.row_of[bounds.partition_point(|&x| x <= v) - 1]
+            } else if t.width == 4 {
+                t.row_of_word(u32::from_be_bytes([key[0], key[1], key[2], key[3]]))
             } else {
                 let v = u128::from_be_bytes(*key) >> (8 * (16 - t.width));
                 t.row_of[t.bounds.index(v)]
@@ -1350,7 +1544,19 @@ impl BitVectors {
             sums[i] = row * self.swords;
         }
         let nf = self.tables.len();
-        let (rows, sums) = (&rows[..nf], &sums[..nf]);
+        self.scan_rows::<COUNT>(&rows[..nf], &sums[..nf], from, words)
+    }
+
+    /// The first rule at or after `from` in the AND of the rows (each
+    /// given by where it starts in `rows` and in `sums`).
+    #[inline]
+    fn scan_rows<const COUNT: bool>(
+        &self,
+        rows: &[usize],
+        sums: &[usize],
+        from: usize,
+        words: &mut usize,
+    ) -> Option<usize> {
         let w0 = from / 64;
         for sw in w0 / 64..self.swords {
             let mut s = !0u64;
@@ -1485,6 +1691,105 @@ mod tests {
             }
         }
         assert!(built > 200, "trees built for only {built} of 300 runs");
+    }
+
+    /// A run large enough for direct tables (ports, protocol), with
+    /// bucketed addresses: the bit vectors, and the default structure,
+    /// against a linear scan, for packet values as loads make them and
+    /// for values with the other bits of a narrow field set (searched).
+    #[test]
+    fn large_runs_agree_with_a_linear_scan() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let fields = [
+            Field { load: Load::Payload { base: Base::Network, offset: 12, len: 4 }, mask: None },
+            Field { load: Load::Payload { base: Base::Transport, offset: 2, len: 2 }, mask: None },
+            Field { load: Load::Payload { base: Base::Network, offset: 9, len: 1 }, mask: None },
+        ];
+        // Hosts enough for bucket tables (more bounds than SMALL_BOUNDS).
+        let hosts: Vec<u32> = (0..400).map(|_| (next(1 << 32) as u32) & !0xff).collect();
+        let ports: [u32; 6] = [0, 22, 80, 443, 1024, 65535];
+        let protos: [u32; 4] = [1, 6, 17, 255];
+        let n = LARGE_RUN + 300;
+        let shapes: Vec<RuleShape> = (0..n)
+            .map(|_| {
+                let mut tests = Vec::new();
+                if next(4) != 0 {
+                    let len = 16 + next(17) as u32;
+                    let a = hosts[next(400) as usize] & (!0u32 << (32 - len));
+                    tests.push((fields[0], vec![(u128::from(a), u128::from(a | !(!0u32 << (32 - len))))]));
+                }
+                if next(3) != 0 {
+                    let a = ports[next(6) as usize];
+                    let b = ports[next(6) as usize].max(a);
+                    // Port tests as the translator makes them (the low
+                    // half all ones), or bounds inside the low half.
+                    let hi = if next(5) == 0 { b << 16 | 0x7f } else { b << 16 | 0xffff };
+                    tests.push((fields[1], vec![(u128::from(a << 16), u128::from(hi))]));
+                }
+                if next(2) == 0 {
+                    let p = protos[next(4) as usize] << 24;
+                    tests.push((fields[2], vec![(u128::from(p), u128::from(p | 0x00ff_ffff))]));
+                }
+                RuleShape { tests, tail: 0, fin: next(4) != 0 }
+            })
+            .collect();
+        let mut order: Vec<Field> = Vec::new();
+        for s in &shapes {
+            for (fl, _) in &s.tests {
+                if !order.contains(fl) {
+                    order.push(*fl);
+                }
+            }
+        }
+        let bits = Classifier::build(&shapes, Structure::Bits);
+        let Imp::Bits(b) = &bits.imp else { panic!("bit vectors") };
+        assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Direct { .. })));
+        assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Word { .. })));
+        let auto = Classifier::build(&shapes, Structure::Auto);
+        for i in 0..3000 {
+            let mut keys = [[0u8; 16]; MAX_FIELDS];
+            for (k, fl) in keys.iter_mut().zip(&order) {
+                let v = if *fl == fields[0] {
+                    hosts[next(400) as usize] | next(4) as u32
+                } else if *fl == fields[1] {
+                    let p = (ports[next(6) as usize] + next(2) as u32).min(65535) << 16;
+                    // Now and then bits a load leaves zero.
+                    if i % 7 == 0 { p | next(0x100) as u32 } else { p }
+                } else {
+                    protos[next(4) as usize] << 24
+                };
+                k[..4].copy_from_slice(&v.to_be_bytes());
+            }
+            let all = (1u32 << order.len()) - 1;
+            let present = if next(5) == 0 { all & !(1 << next(order.len() as u64)) } else { all };
+            let mut want = Vec::new();
+            for (r, s) in shapes.iter().enumerate() {
+                if holds(s, &order, &keys, present) {
+                    want.push(r);
+                    if s.fin {
+                        break;
+                    }
+                }
+            }
+            for c in [&bits, &auto] {
+                let mut got = Vec::new();
+                let mut from = 0;
+                while let Some(r) = c.first_match(&keys, present, from) {
+                    got.push(r);
+                    if shapes[r].fin {
+                        break;
+                    }
+                    from = r + 1;
+                }
+                assert_eq!(got, want, "{}, keys {keys:?} present {present:b}", c.structure());
+            }
+        }
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub(crate) struct Env {
     /// Field values of a classifier run (see `classify`): one 16-byte slot
     /// per field, big-endian as the registers hold them.
     pub keys: [[u8; 16]; crate::classify::MAX_FIELDS],
+    /// The same values as words, for a run whose fields are all one word
+    /// (see `Classifier::first_match_words`): 0 when absent.
+    pub vals: [u32; crate::classify::MAX_FIELDS],
     /// Bit i: field i could be loaded.
     pub present: u32,
     /// The interpreter's view of the packet, for the op helper.
@@ -85,6 +88,7 @@ pub(crate) mod off {
     pub const TARGET: i32 = offset_of!(Env, target) as i32;
     pub const QUEUE: i32 = offset_of!(Env, queue) as i32;
     pub const KEYS: i32 = offset_of!(Env, keys) as i32;
+    pub const VALS: i32 = offset_of!(Env, vals) as i32;
     pub const PRESENT: i32 = offset_of!(Env, present) as i32;
 
     pub const W_MARK: i32 = offset_of!(Work, mark) as i32;
@@ -156,4 +160,36 @@ pub(crate) unsafe extern "C" fn classify_helper(
     // SAFETY: see the function's contract.
     let (env, cls) = unsafe { (&*env, &*cls) };
     cls.first_match(&env.keys, env.present, from as usize).map_or(-1, |i| i as i32)
+}
+
+/// [`classify_helper`] for a run of one-word fields: their values as words
+/// in `env.vals`.
+///
+/// # Safety
+/// As [`classify_helper`].
+pub(crate) unsafe extern "C" fn classify_words_helper(
+    env: *const Env,
+    cls: *const crate::classify::Classifier,
+    from: u32,
+) -> i32 {
+    // SAFETY: see the function's contract.
+    let (env, cls) = unsafe { (&*env, &*cls) };
+    cls.first_match_words(&env.vals, env.present, from as usize).map_or(-1, |i| i as i32)
+}
+
+/// The rest of a run whose trees compiled code walks: the least of `best`
+/// and the first rule at or after `from` of the bit vectors that hold the
+/// rules no tree takes (`Classifier::rest_best`); -1 for none.
+///
+/// # Safety
+/// As [`classify_helper`].
+pub(crate) unsafe extern "C" fn classify_rest_helper(
+    env: *const Env,
+    cls: *const crate::classify::Classifier,
+    from: u32,
+    best: u32,
+) -> i32 {
+    // SAFETY: see the function's contract.
+    let (env, cls) = unsafe { (&*env, &*cls) };
+    cls.rest_best(&env.vals, env.present, from as usize, best) as i32
 }

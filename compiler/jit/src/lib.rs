@@ -173,6 +173,11 @@ impl Jit {
             s.returns.push(AbiParam::new(types::I32));
             s
         };
+        let rest_sig = {
+            let mut s = cls_sig.clone();
+            s.params.push(cranelift_codegen::ir::AbiParam::new(cranelift_codegen::ir::types::I32));
+            s
+        };
         let p = vm.program();
         if p.chains.iter().any(|c| c.rules.len() >= 1 << 24) {
             return Err(JitError("a chain has more than 16 million rules".into()));
@@ -191,6 +196,7 @@ impl Jit {
             let chain_sig_ref = ctx.func.import_signature(chain_sig.clone());
             let op_sig_ref = ctx.func.import_signature(op_sig.clone());
             let cls_sig_ref = ctx.func.import_signature(cls_sig.clone());
+            let rest_sig_ref = ctx.func.import_signature(rest_sig.clone());
             {
                 let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
                 let shared = translate::Shared {
@@ -199,6 +205,7 @@ impl Jit {
                     chain_sig: chain_sig_ref,
                     op_sig: op_sig_ref,
                     cls_sig: cls_sig_ref,
+                    rest_sig: rest_sig_ref,
                     classify: opts.classify,
                     min_run: opts.min_run,
                     structure: opts.structure,
@@ -295,6 +302,7 @@ impl Jit {
 }
 
 impl ChainEngine for Jit {
+    #[inline]
     fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> ChainOutcome {
         let raw = f.raw();
         let mut env = Env {
@@ -312,6 +320,7 @@ impl ChainEngine for Jit {
             target: 0,
             queue: [0; 4],
             keys: [[0; 16]; classify::MAX_FIELDS],
+            vals: [0; classify::MAX_FIELDS],
             present: 0,
             frame: f as *mut Frame<'_> as *mut (),
         };

@@ -21,7 +21,7 @@ use crate::classify::{self, Classifier, Field, Load};
 use crate::env::{self, off, ret, step};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    AbiParam, Block, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Type, Value, types,
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Type, Value, types,
 };
 use cranelift_frontend::FunctionBuilder;
 use ctc_ir::abi::ABSENT;
@@ -89,6 +89,7 @@ pub(crate) struct Shared<'a> {
     pub chain_sig: SigRef,
     pub op_sig: SigRef,
     pub cls_sig: SigRef,
+    pub rest_sig: SigRef,
     pub classify: bool,
     pub min_run: usize,
     pub structure: classify::Structure,
@@ -209,6 +210,8 @@ impl<'a, 'b> Tx<'a, 'b> {
         let cls = Box::new(Classifier::build(run, self.s.structure));
         let fields = cls.fields.clone();
         let cls_ptr = &*cls as *const Classifier as i64;
+        let cls_words = cls.one_word();
+        let native = cls.native_trees();
         self.s.classifiers.push(cls);
         let from = self.b.declare_var(I32);
         let zero = self.b.ins().iconst(I32, 0);
@@ -218,33 +221,48 @@ impl<'a, 'b> Tx<'a, 'b> {
         self.b.switch_to_block(lp);
         let env = self.env;
         let z = self.b.ins().iconst(I32, 0);
-        self.b.ins().store(trusted(), z, env, off::PRESENT);
-        for (k, f) in fields.iter().enumerate() {
-            let (ok, skip) = (self.b.create_block(), self.b.create_block());
-            let dst = off::KEYS + 16 * k as i32;
-            match f.load {
-                Load::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, skip),
-                Load::Meta { key, len } => self.load_meta(key, len, dst, skip),
-                Load::Ct { key, .. } => self.load_ct(key, dst, skip),
+        let k = if let Some((nf, trees, rest)) = native {
+            // The trees walked here, the bit vectors of the rules no tree
+            // takes through the helper.
+            let (vals, present) = self.load_words(&fields, z);
+            debug_assert_eq!(vals.len(), nf);
+            let fromv = self.b.use_var(from);
+            let best = self.walk_trees(&trees, &vals, present, fromv);
+            if let Some(first) = rest {
+                // Only when the trees' answer (END for none) comes after
+                // the first of those rules.
+                let (search, done) = (self.b.create_block(), self.b.create_block());
+                self.b.append_block_param(done, I32);
+                let after = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, best, i64::from(first));
+                self.b.ins().brif(after, search, &[], done, &[BlockArg::Value(best)]);
+                self.b.switch_to_block(search);
+                let helper = self.b.ins().iconst(I64, env::classify_rest_helper as *const () as i64);
+                let clsv = self.b.ins().iconst(I64, cls_ptr);
+                let call = self.b.ins().call_indirect(self.s.rest_sig, helper, &[env, clsv, fromv, best]);
+                let r = self.b.inst_results(call)[0];
+                self.b.ins().jump(done, &[BlockArg::Value(r)]);
+                self.b.switch_to_block(done);
+                self.b.block_params(done)[0]
+            } else {
+                best
             }
-            if let Some(m) = f.mask {
-                let v = self.b.ins().load(I32, trusted(), env, dst);
-                let v = self.b.ins().band_imm_u(v, i64::from(u32::from_le_bytes(m)));
-                self.b.ins().store(trusted(), v, env, dst);
+        } else {
+            if cls_words {
+                self.load_words(&fields, z);
+            } else {
+                self.load_keys(&fields, z);
             }
-            self.b.ins().jump(ok, &[]);
-            self.b.switch_to_block(ok);
-            let p = self.b.ins().load(I32, trusted(), env, off::PRESENT);
-            let p = self.b.ins().bor_imm_u(p, 1i64 << k);
-            self.b.ins().store(trusted(), p, env, off::PRESENT);
-            self.b.ins().jump(skip, &[]);
-            self.b.switch_to_block(skip);
-        }
-        let helper = self.b.ins().iconst(I64, env::classify_helper as *const () as i64);
-        let clsv = self.b.ins().iconst(I64, cls_ptr);
-        let fromv = self.b.use_var(from);
-        let call = self.b.ins().call_indirect(self.s.cls_sig, helper, &[env, clsv, fromv]);
-        let k = self.b.inst_results(call)[0];
+            let helper = if cls_words {
+                env::classify_words_helper as *const () as i64
+            } else {
+                env::classify_helper as *const () as i64
+            };
+            let helper = self.b.ins().iconst(I64, helper);
+            let clsv = self.b.ins().iconst(I64, cls_ptr);
+            let fromv = self.b.use_var(from);
+            let call = self.b.ins().call_indirect(self.s.cls_sig, helper, &[env, clsv, fromv]);
+            self.b.inst_results(call)[0]
+        };
         let actions: Vec<Block> = (0..run.len()).map(|_| self.b.create_block()).collect();
         let dflt = self.b.func.dfg.block_call(next, &[]);
         let calls: Vec<_> = actions.iter().map(|&a| self.b.func.dfg.block_call(a, &[])).collect();
@@ -272,6 +290,180 @@ impl<'a, 'b> Tx<'a, 'b> {
             self.b.def_var(from, n);
             self.b.ins().jump(lp, &[]);
         }
+    }
+
+    /// The fields of a run to the Env's key slots (register bytes), which
+    /// fields are present to `present`.
+    fn load_keys(&mut self, fields: &[Field], zero: Value) {
+        let env = self.env;
+        self.b.ins().store(trusted(), zero, env, off::PRESENT);
+        for (k, f) in fields.iter().enumerate() {
+            let (ok, skip) = (self.b.create_block(), self.b.create_block());
+            let dst = off::KEYS + 16 * k as i32;
+            match f.load {
+                Load::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, skip),
+                Load::Meta { key, len } => self.load_meta(key, len, dst, skip),
+                Load::Ct { key, .. } => self.load_ct(key, dst, skip),
+            }
+            if let Some(m) = f.mask {
+                let v = self.b.ins().load(I32, trusted(), env, dst);
+                let v = self.b.ins().band_imm_u(v, i64::from(u32::from_le_bytes(m)));
+                self.b.ins().store(trusted(), v, env, dst);
+            }
+            self.b.ins().jump(ok, &[]);
+            self.b.switch_to_block(ok);
+            let p = self.b.ins().load(I32, trusted(), env, off::PRESENT);
+            let p = self.b.ins().bor_imm_u(p, 1i64 << k);
+            self.b.ins().store(trusted(), p, env, off::PRESENT);
+            self.b.ins().jump(skip, &[]);
+            self.b.switch_to_block(skip);
+        }
+    }
+
+    /// The fields of a run, all one word, as words to the Env's `vals`
+    /// (big-endian values left-aligned, 0 when absent), which fields are
+    /// present to `present`.
+    fn load_words(&mut self, fields: &[Field], zero: Value) -> (Vec<Value>, Value) {
+        let env = self.env;
+        let mut present = zero;
+        let mut vals = Vec::with_capacity(fields.len());
+        for (k, f) in fields.iter().enumerate() {
+            let (ok, fail, skip) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+            self.b.append_block_param(skip, I32);
+            self.b.append_block_param(skip, I32);
+            // The register bytes go through the key slot, as for other
+            // runs, and are read back as one word.
+            let dst = off::KEYS + 16 * k as i32;
+            match f.load {
+                Load::Payload { base, offset, len } => self.load_payload(base, offset, len, dst, fail),
+                Load::Meta { key, len } => self.load_meta(key, len, dst, fail),
+                Load::Ct { key, .. } => self.load_ct(key, dst, fail),
+            }
+            self.b.ins().jump(ok, &[]);
+            self.b.switch_to_block(fail);
+            self.b.ins().jump(skip, &[BlockArg::Value(zero), BlockArg::Value(present)]);
+            self.b.switch_to_block(ok);
+            let v = self.b.ins().load(I32, trusted(), env, dst);
+            let v = match f.mask {
+                Some(m) => self.b.ins().band_imm_u(v, i64::from(u32::from_le_bytes(m))),
+                None => v,
+            };
+            let v = self.b.ins().bswap(v);
+            let p = self.b.ins().bor_imm_u(present, 1i64 << k);
+            self.b.ins().jump(skip, &[BlockArg::Value(v), BlockArg::Value(p)]);
+            self.b.switch_to_block(skip);
+            let v = self.b.block_params(skip)[0];
+            present = self.b.block_params(skip)[1];
+            self.b.ins().store(trusted(), v, env, off::VALS + 4 * k as i32);
+            vals.push(v);
+        }
+        self.b.ins().store(trusted(), present, env, off::PRESENT);
+        (vals, present)
+    }
+
+    /// The first rule at or after `from` the trees of a run find
+    /// (`classify::NATIVE_END`, -1, for none), walked here: per tree, the
+    /// root table, the nodes down to a leaf, the leaf's boxes in rule order
+    /// (`Tree::scan` of `classify`, the same structure and answer). `vals`
+    /// are the field values as words, also in the Env's `vals`, which the
+    /// nodes index by field.
+    fn walk_trees(&mut self, trees: &[classify::NativeTree], vals: &[Value], present: Value, from: Value) -> Value {
+        let env = self.env;
+        // The tables never change while the Jit lives.
+        let table = || MemFlagsData::trusted().with_readonly();
+        let nf = vals.len();
+        let stride = 4 * (2 + 2 * nf as i64);
+        let mut best = self.b.ins().iconst(I32, i64::from(classify::NATIVE_END as i32));
+        let absent = self.b.ins().bnot(present);
+        for t in trees {
+            // The root table.
+            let idx = self.b.ins().ushr_imm_u(vals[t.top_field], i64::from(t.shift));
+            let idx = self.b.ins().uextend(I64, idx);
+            let idx = self.b.ins().ishl_imm_u(idx, 2);
+            let at = self.b.ins().iadd_imm_u(idx, t.top as i64);
+            let mut child = self.b.ins().load(I32, table(), at, 0);
+            // The nodes: at most `depth` of them.
+            let leaf = self.b.create_block();
+            self.b.append_block_param(leaf, I32);
+            for _ in 0..t.depth {
+                let step = self.b.create_block();
+                let is_leaf = self.b.ins().band_imm_u(child, i64::from(classify::NATIVE_LEAF_BIT));
+                self.b.ins().brif(is_leaf, leaf, &[BlockArg::Value(child)], step, &[]);
+                self.b.switch_to_block(step);
+                let node = self.b.ins().uextend(I64, child);
+                let node = self.b.ins().imul_imm_u(node, classify::NODE_BYTES as i64);
+                let node = self.b.ins().iadd_imm_u(node, t.nodes as i64);
+                let field = self.b.ins().uload8(I32, table(), node, 28);
+                let kids = self.b.ins().uload8(I32, table(), node, 29);
+                let field = self.b.ins().uextend(I64, field);
+                let field = self.b.ins().ishl_imm_u(field, 2);
+                let field = self.b.ins().iadd(env, field);
+                let x = self.b.ins().load(I32, trusted(), field, off::VALS);
+                let mut c = self.b.ins().iconst(I32, 0);
+                for i in 0..7 {
+                    let cut = self.b.ins().load(I32, table(), node, 4 * i);
+                    let le = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, cut, x);
+                    let le = self.b.ins().uextend(I32, le);
+                    c = self.b.ins().iadd(c, le);
+                }
+                let last = self.b.ins().iadd_imm_u(kids, -1);
+                let c = self.b.ins().umin(c, last);
+                let c = self.b.ins().uextend(I64, c);
+                let c = self.b.ins().ishl_imm_u(c, 2);
+                let at = self.b.ins().iadd(node, c);
+                child = self.b.ins().load(I32, table(), at, 32);
+            }
+            self.b.ins().jump(leaf, &[BlockArg::Value(child)]);
+            self.b.switch_to_block(leaf);
+            let child = self.b.block_params(leaf)[0];
+            // The leaf's list, in rule order, up to the first box that
+            // holds the values, or a rule at or past the best so far (END
+            // ends every list: it is at or past any best).
+            let list = self.b.ins().band_imm_u(child, i64::from(!classify::NATIVE_LEAF_BIT));
+            let list = self.b.ins().uextend(I64, list);
+            let list = self.b.ins().ishl_imm_u(list, 2);
+            let start = self.b.ins().iadd_imm_u(list, t.lists as i64);
+            let (entry, next, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+            self.b.append_block_param(entry, I64);
+            self.b.append_block_param(next, I64);
+            self.b.append_block_param(done, I32);
+            self.b.ins().jump(entry, &[BlockArg::Value(start)]);
+            self.b.switch_to_block(entry);
+            let p = self.b.block_params(entry)[0];
+            let rule = self.b.ins().load(I32, table(), p, 0);
+            let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, rule, best);
+            let test = self.b.create_block();
+            self.b.ins().brif(past, done, &[BlockArg::Value(best)], test, &[]);
+            self.b.switch_to_block(test);
+            let before = self.b.ins().icmp(IntCC::UnsignedLessThan, rule, from);
+            self.guard_not(before, next, p);
+            let need = self.b.ins().load(I32, table(), p, 4);
+            let missing = self.b.ins().band(need, absent);
+            self.guard_not(missing, next, p);
+            for (f, &v) in vals.iter().enumerate() {
+                let lo = self.b.ins().load(I32, table(), p, 8 + 8 * f as i32);
+                let below = self.b.ins().icmp(IntCC::UnsignedLessThan, v, lo);
+                self.guard_not(below, next, p);
+                let hi = self.b.ins().load(I32, table(), p, 12 + 8 * f as i32);
+                let above = self.b.ins().icmp(IntCC::UnsignedGreaterThan, v, hi);
+                self.guard_not(above, next, p);
+            }
+            self.b.ins().jump(done, &[BlockArg::Value(rule)]);
+            self.b.switch_to_block(next);
+            let p = self.b.block_params(next)[0];
+            let p = self.b.ins().iadd_imm_u(p, stride);
+            self.b.ins().jump(entry, &[BlockArg::Value(p)]);
+            self.b.switch_to_block(done);
+            best = self.b.block_params(done)[0];
+        }
+        best
+    }
+
+    /// Go on here unless `cond`; else to `next` with `p`.
+    fn guard_not(&mut self, cond: Value, next: Block, p: Value) {
+        let ok = self.b.create_block();
+        self.b.ins().brif(cond, next, &[BlockArg::Value(p)], ok, &[]);
+        self.b.switch_to_block(ok);
     }
 
     /// Translate one op; `false` when it ended the block (a verdict).
