@@ -1605,6 +1605,45 @@ mod tests {
         })
     }
 
+    /// [`trail`] by a linear scan of the rules (the reference).
+    pub(super) fn linear_trail(
+        shapes: &[RuleShape],
+        fields: &[Field],
+        keys: &[[u8; 16]; MAX_FIELDS],
+        present: u32,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (r, s) in shapes.iter().enumerate() {
+            if holds(s, fields, keys, present) {
+                out.push(r);
+                if s.fin {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// The rules the compiled code would run for a packet: first match,
+    /// and after a rule that does not end the chain the next one.
+    pub(super) fn trail(
+        c: &Classifier,
+        shapes: &[RuleShape],
+        keys: &[[u8; 16]; MAX_FIELDS],
+        present: u32,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(r) = c.first_match(keys, present, from) {
+            out.push(r);
+            if shapes[r].fin {
+                break;
+            }
+            from = r + 1;
+        }
+        out
+    }
+
     /// Random runs over a small alphabet of values (overlapping ranges and
     /// prefixes, wildcards, unions of intervals, tests that hold for
     /// nothing, rules that do not end the chain), random packets with
@@ -1667,25 +1706,9 @@ mod tests {
                 }
                 let all = (1u32 << order.len()) - 1;
                 let present = if next(4) == 0 { all & !(1 << next(order.len().max(1) as u64)) } else { all };
-                let mut want = Vec::new();
-                for (r, s) in shapes.iter().enumerate() {
-                    if holds(s, &order, &keys, present) {
-                        want.push(r);
-                        if s.fin {
-                            break;
-                        }
-                    }
-                }
+                let want = linear_trail(&shapes, &order, &keys, present);
                 for c in [&trees, &bits] {
-                    let mut got = Vec::new();
-                    let mut from = 0;
-                    while let Some(r) = c.first_match(&keys, present, from) {
-                        got.push(r);
-                        if shapes[r].fin {
-                            break;
-                        }
-                        from = r + 1;
-                    }
+                    let got = trail(c, &shapes, &keys, present);
                     assert_eq!(got, want, "case {case} ({}), keys {keys:?} present {present:b}", c.structure());
                 }
             }
@@ -1768,25 +1791,9 @@ mod tests {
             }
             let all = (1u32 << order.len()) - 1;
             let present = if next(5) == 0 { all & !(1 << next(order.len() as u64)) } else { all };
-            let mut want = Vec::new();
-            for (r, s) in shapes.iter().enumerate() {
-                if holds(s, &order, &keys, present) {
-                    want.push(r);
-                    if s.fin {
-                        break;
-                    }
-                }
-            }
+            let want = linear_trail(&shapes, &order, &keys, present);
             for c in [&bits, &auto] {
-                let mut got = Vec::new();
-                let mut from = 0;
-                while let Some(r) = c.first_match(&keys, present, from) {
-                    got.push(r);
-                    if shapes[r].fin {
-                        break;
-                    }
-                    from = r + 1;
-                }
+                let got = trail(c, &shapes, &keys, present);
                 assert_eq!(got, want, "{}, keys {keys:?} present {present:b}", c.structure());
             }
         }
@@ -1807,6 +1814,7 @@ mod tests {
 /// without `../shared`), and a timing of both (`--ignored`).
 #[cfg(test)]
 mod classbench {
+    use super::tests::trail;
     use super::*;
 
     /// The rule shapes of a ClassBench filter file, as `gen-classbench`
@@ -1886,21 +1894,6 @@ mod classbench {
                 (k, present)
             })
             .collect()
-    }
-
-    /// The rules the compiled code would run for a packet: first match,
-    /// and after a rule that does not end the chain the next one.
-    fn trail(c: &Classifier, shapes: &[RuleShape], keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> Vec<usize> {
-        let mut out = Vec::new();
-        let mut from = 0;
-        while let Some(r) = c.first_match(keys, present, from) {
-            out.push(r);
-            if shapes[r].fin {
-                break;
-            }
-            from = r + 1;
-        }
-        out
     }
 
     fn seeds() -> Vec<std::path::PathBuf> {

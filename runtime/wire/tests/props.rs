@@ -156,6 +156,17 @@ fn fast_agrees(buf: &[u8]) -> std::result::Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Real frame `which` with bytes overwritten as `flips` says.
+fn mutated(which: usize, flips: &[(prop::sample::Index, u8)]) -> Vec<u8> {
+    let (_, orig) = common::all()[which];
+    let mut buf = orig.to_vec();
+    for (i, b) in flips {
+        let at = i.index(buf.len());
+        buf[at] = *b;
+    }
+    buf
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2048))]
 
@@ -187,12 +198,7 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
         cut in any::<prop::sample::Index>(),
     ) {
-        let (_, orig) = common::all()[which];
-        let mut buf = orig.to_vec();
-        for (i, b) in flips {
-            let at = i.index(buf.len());
-            buf[at] = b;
-        }
+        let buf = mutated(which, &flips);
         fast_agrees(&buf)?;
         let len = cut.index(buf.len() + 1);
         fast_agrees(&buf[..len])?;
@@ -219,12 +225,7 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
         cut in any::<prop::sample::Index>(),
     ) {
-        let (_, orig) = common::all()[which];
-        let mut buf = orig.to_vec();
-        for (i, b) in flips {
-            let at = i.index(buf.len());
-            buf[at] = b;
-        }
+        let buf = mutated(which, &flips);
         check(&parse_frame(&buf), &buf);
         let len = cut.index(buf.len() + 1);
         check(&parse_frame(&buf[..len]), &buf[..len]);
