@@ -1605,6 +1605,20 @@ mod tests {
         })
     }
 
+    /// A run's fields as the classifier numbers them: in order of first
+    /// use.
+    pub(super) fn field_order(shapes: &[RuleShape]) -> Vec<Field> {
+        let mut order: Vec<Field> = Vec::new();
+        for s in shapes {
+            for (fl, _) in &s.tests {
+                if !order.contains(fl) {
+                    order.push(*fl);
+                }
+            }
+        }
+        order
+    }
+
     /// [`trail`] by a linear scan of the rules (the reference).
     pub(super) fn linear_trail(
         shapes: &[RuleShape],
@@ -1686,15 +1700,7 @@ mod tests {
                     RuleShape { tests, tail: 0, fin: next(4) != 0 }
                 })
                 .collect();
-            // The run's fields as the classifier numbers them.
-            let mut order: Vec<Field> = Vec::new();
-            for s in &shapes {
-                for (fl, _) in &s.tests {
-                    if !order.contains(fl) {
-                        order.push(*fl);
-                    }
-                }
-            }
+            let order = field_order(&shapes);
             let trees = Classifier::build(&shapes, Structure::Trees);
             let bits = Classifier::build(&shapes, Structure::Bits);
             built += usize::from(matches!(trees.imp, Imp::Trees(_)));
@@ -1762,14 +1768,7 @@ mod tests {
                 RuleShape { tests, tail: 0, fin: next(4) != 0 }
             })
             .collect();
-        let mut order: Vec<Field> = Vec::new();
-        for s in &shapes {
-            for (fl, _) in &s.tests {
-                if !order.contains(fl) {
-                    order.push(*fl);
-                }
-            }
-        }
+        let order = field_order(&shapes);
         let bits = Classifier::build(&shapes, Structure::Bits);
         let Imp::Bits(b) = &bits.imp else { panic!("bit vectors") };
         assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Direct { .. })));
