@@ -109,15 +109,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Vm {
     prog: Arc<VerifiedProgram>,
     pub(crate) id: u64,
-    /// Base chains per hook ([`Hook`] as index), in the kernel's order.
-    /// With each chain's effective priority (NAT chains at the NAT core's).
-    hooks: [Vec<(i32, ChainId)>; 5],
-    /// Per hook, what [`Vm::hook_with`] walks for every packet: each base
-    /// chain with its priority, families and whether it is a NAT chain,
-    /// worked out once here instead of looked up per packet.
+    /// Base chains per hook ([`Hook`] as index), in the kernel's order,
+    /// as [`Vm::hook_with`] walks them for every packet: each with its
+    /// effective priority (NAT chains at the NAT core's), families and
+    /// whether it is a NAT chain, worked out once here.
     plan: [Box<[HookStep]>; 5],
-    /// Per chain: bit 0 runs for IPv4 packets, bit 1 for IPv6.
-    families: Vec<u8>,
     pub(crate) sets: Vec<SetIndex>,
     pub(crate) limits: Vec<LimitParams>,
     /// Per chain, per rule: the numgen slot of the rule's first `numgen inc`.
@@ -134,6 +130,16 @@ struct HookStep {
     /// Families of packets the chain sees: bit 0 IPv4, bit 1 IPv6.
     families: u8,
     nat: bool,
+}
+
+/// A packet's family bit (see [`HookStep::families`]): 0 for neither IPv4
+/// nor IPv6, which no chain sees.
+fn family_bit(nfproto: u8) -> u8 {
+    match nfproto {
+        2 => 1,
+        10 => 2,
+        _ => 0,
+    }
 }
 
 fn hook_index(h: Hook) -> usize {
@@ -177,7 +183,6 @@ impl Vm {
     pub fn new(prog: impl Into<Arc<VerifiedProgram>>) -> Vm {
         let prog: Arc<VerifiedProgram> = prog.into();
         let p = prog.program();
-        let hooks = Hook::ALL.map(|h| hook_order(p, h));
         let families: Vec<u8> = p
             .chains
             .iter()
@@ -188,9 +193,10 @@ impl Vm {
                 None => 0,
             })
             .collect();
-        let plan = hooks.each_ref().map(|h| {
-            h.iter()
-                .map(|&(prio, chain)| HookStep {
+        let plan = Hook::ALL.map(|h| {
+            hook_order(p, h)
+                .into_iter()
+                .map(|(prio, chain)| HookStep {
                     prio,
                     chain,
                     families: families[chain.index()],
@@ -219,17 +225,7 @@ impl Vm {
                     .collect()
             })
             .collect();
-        Vm {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            prog,
-            hooks,
-            plan,
-            families,
-            sets,
-            limits,
-            numgen_base,
-            numgen_moduli,
-        }
+        Vm { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), prog, plan, sets, limits, numgen_base, numgen_moduli }
     }
 
     /// The program.
@@ -258,19 +254,10 @@ impl Vm {
         }
     }
 
-    /// Whether chain `c` runs for packets of `nfproto` (2 or 10).
-    fn family_matches(&self, c: ChainId, nfproto: u8) -> bool {
-        let f = self.families[c.index()];
-        match nfproto {
-            2 => f & 1 != 0,
-            10 => f & 2 != 0,
-            _ => false,
-        }
-    }
-
     /// The base chains of `hook` that see a packet of `nfproto`, in order.
     pub fn hook_chains(&self, hook: Hook, nfproto: u8) -> impl Iterator<Item = ChainId> + '_ {
-        self.hooks[hook_index(hook)].iter().map(|&(_, c)| c).filter(move |&c| self.family_matches(c, nfproto))
+        let family = family_bit(nfproto);
+        self.plan[hook_index(hook)].iter().filter(move |s| s.families & family != 0).map(|s| s.chain)
     }
 
     /// Whether a NAT base chain at `hook` runs for this packet
@@ -351,13 +338,7 @@ impl Vm {
         window: std::ops::RangeInclusive<i32>,
     ) -> HookResult {
         assert_eq!(state.vm_id, self.id, "State built for another Vm: use State::adopt after a reload");
-        // The family bit of the packet (see `family_matches`): 0 for
-        // neither IPv4 nor IPv6, which no chain sees.
-        let family = match ctx.nfproto {
-            2 => 1,
-            10 => 2,
-            _ => 0,
-        };
+        let family = family_bit(ctx.nfproto);
         let mut work = ops::Work::new(ctx, actions);
         let mut result = HookResult { verdict: HookVerdict::Accept, by: Decider::NoChain };
         for s in self.plan[hook_index(hook)].iter() {
