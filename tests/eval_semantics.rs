@@ -11,6 +11,7 @@
 //! is local. One test runs the binary on the same inputs and compares.
 
 use ctc_datapath::capture::{Frame, Link};
+use ctc_datapath::pipeline::Sent;
 use ctc_tests::packets::{self, L4, tcp_flags};
 use ctc_tests::replay::{Replay, TempDir, VerdictLine, counter_in_listing, ctc_binary, line_of};
 use std::net::IpAddr;
@@ -491,15 +492,7 @@ fn ct_state_ne_with_several_states_compares_the_value() {
     let frames: Vec<Frame> = [(0, out), (1, back)]
         .into_iter()
         .enumerate()
-        .map(|(i, (input, data))| Frame {
-            time_ns: 1_000_000_000 + i as u64 * 1_000_000,
-            input,
-            link: Link::Ethernet,
-            data,
-            l4_checksum: ctc_wire::L4Checksum::NotVerified,
-            mark: 0,
-            priority: 0,
-        })
+        .map(|(i, (input, data))| Frame::captured(1_000_000_000 + i as u64 * 1_000_000, input, Link::Ethernet, data))
         .collect();
     for (op, reply_verdict, by) in [("!=", "drop", "NOT_EST"), ("!", "accept", "REST")] {
         let t = CT_STATE_NE_LIST.replace("OP", op);
@@ -547,15 +540,7 @@ table inet t {
 ";
 
 fn frame(data: Vec<u8>, mark: u32, priority: u32) -> Frame {
-    Frame {
-        time_ns: 1_000_000_000,
-        input: 0,
-        link: Link::Ethernet,
-        data,
-        l4_checksum: ctc_wire::L4Checksum::NotVerified,
-        mark,
-        priority,
-    }
+    Frame { mark, priority, ..Frame::captured(1_000_000_000, 0, Link::Ethernet, data) }
 }
 
 /// An IPv4 frame with the TOS byte `tos` (header checksum redone).
@@ -594,13 +579,14 @@ fn marks_and_priorities_cross_the_hooks_as_in_the_kernel() {
     // The host's own packet with a socket's mark 0x66.
     let (gw, peer) = (addr("198.51.100.1"), addr("198.51.100.30"));
     let own = packets::ip(gw, peer, 64, &L4::Udp { sport: 41000, dport: 5313 }, b"own");
-    let o = r.pipe.process_output(own.clone(), 2_000_000_000, None, 0x66, 0, Some((1000, 100)));
+    let sent = Sent { mark: 0x66, sk_owner: Some((1000, 100)), ..Sent::default() };
+    let o = r.pipe.process_output(own.clone(), 2_000_000_000, sent);
     assert_eq!(o.verdict.as_str(), "accept");
     assert_eq!(o.mark(), Some(0x77));
     assert_eq!((counter(&r, t, "OUT"), counter(&r, t, "POST_MARK"), counter(&r, t, "OWNER")), (1, 1, 1));
     // Without a socket (or of another owner) `meta skuid` does not match.
-    r.pipe.process_output(own.clone(), 2_000_000_000, None, 0, 0, None);
-    r.pipe.process_output(own, 2_000_000_000, None, 0, 0, Some((1001, 100)));
+    r.pipe.process_output(own.clone(), 2_000_000_000, Sent::default());
+    r.pipe.process_output(own, 2_000_000_000, Sent { sk_owner: Some((1001, 100)), ..Sent::default() });
     assert_eq!(counter(&r, t, "OWNER"), 1);
     // Its reply finds the connection's mark.
     let back = packets::eth_ip(peer, gw, 64, &L4::Udp { sport: 5313, dport: 41000 }, b"back");

@@ -199,15 +199,7 @@ impl Replay {
         let frames: Vec<Frame> = frames
             .iter()
             .enumerate()
-            .map(|(i, d)| Frame {
-                time_ns: start_ns + i as u64 * 1_000_000,
-                input: 0,
-                link: Link::Ethernet,
-                data: d.clone(),
-                l4_checksum: ctc_wire::L4Checksum::NotVerified,
-                mark: 0,
-                priority: 0,
-            })
+            .map(|(i, d)| Frame::captured(start_ns + i as u64 * 1_000_000, 0, Link::Ethernet, d.clone()))
             .collect();
         self.run(&frames)
     }

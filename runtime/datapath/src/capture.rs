@@ -41,6 +41,14 @@ pub struct Frame {
     pub priority: u32,
 }
 
+impl Frame {
+    /// A frame as a capture holds it: nothing known of its checksum, no
+    /// mark or priority.
+    pub fn captured(time_ns: u64, input: usize, link: Link, data: Vec<u8>) -> Frame {
+        Frame { time_ns, input, link, data, l4_checksum: ctc_wire::L4Checksum::NotVerified, mark: 0, priority: 0 }
+    }
+}
+
 #[derive(Debug)]
 pub struct CaptureError {
     pub path: PathBuf,
@@ -102,15 +110,7 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
             let link = link_of(dl).ok_or_else(|| err(format!("unsupported link type {dl:?}")))?;
             // A simple packet block has no time: it takes the previous one's.
             let time = ticks.map_or_else(|| frames.last().map_or(0, |f: &Frame| f.time_ns), |t| ticks_to_ns(t, res));
-            frames.push(Frame {
-                time_ns: time,
-                input,
-                link,
-                data,
-                l4_checksum: ctc_wire::L4Checksum::NotVerified,
-                mark: 0,
-                priority: 0,
-            });
+            frames.push(Frame::captured(time, input, link, data));
         }
     } else {
         let mut r = PcapReader::new(reader).map_err(|e| err(format!("bad pcap: {e}")))?;
@@ -118,15 +118,7 @@ pub fn read(path: &Path, input: usize) -> Result<Vec<Frame>, CaptureError> {
         let link = link_of(dl).ok_or_else(|| err(format!("unsupported link type {dl:?}")))?;
         while let Some(p) = r.next_packet() {
             let p = p.map_err(|e| err(format!("bad pcap record: {e}")))?;
-            frames.push(Frame {
-                time_ns: ns(p.timestamp),
-                input,
-                link,
-                data: p.data.into_owned(),
-                l4_checksum: ctc_wire::L4Checksum::NotVerified,
-                mark: 0,
-                priority: 0,
-            });
+            frames.push(Frame::captured(ns(p.timestamp), input, link, p.data.into_owned()));
         }
     }
     Ok(frames)

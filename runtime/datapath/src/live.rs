@@ -46,7 +46,7 @@
 
 use crate::capture::{Frame, Link};
 use crate::nfqueue::{Packet, Queue, QueueOptions, SKB_CSUM_NOTVERIFIED, SKB_CSUMNOTREADY, SKB_GSO, Verdict};
-use crate::pipeline::{FinalVerdict, Pipeline};
+use crate::pipeline::{FinalVerdict, Pipeline, Sent};
 use crate::replay::time_text;
 use crate::stage2::{self, FastNat, STAGE_MARK, STAGE_MASK, Side, Stage2};
 use ctc_wire::L4Checksum;
@@ -720,7 +720,10 @@ impl Worker {
             }
             HOOK_LOCAL_OUT => {
                 let oif = pipe.host.ifaces.iter().position(|f| f.index == p.outdev);
-                (pipe.process_output(p.payload.clone(), now, oif, p.mark, p.priority, p.sk_owner), p.payload)
+                {
+                    let sent = Sent { oif, mark: p.mark, priority: p.priority, sk_owner: p.sk_owner };
+                    (pipe.process_output(p.payload.clone(), now, sent), p.payload)
+                }
             }
             _ => {
                 stats.accepted += 1;
@@ -780,6 +783,10 @@ impl Worker {
         // ip_forward): then at the second stage, after routing.
         let late_priority = out.priority().filter(|_| out.priority_after_routing && p.hook == HOOK_PREROUTING);
         let set_priority = out.priority().filter(|&v| late_priority.is_none() && v != p.priority);
+        // The record of the second stage that gives `late_priority` to the
+        // packet whose bytes go back as `pkt`: its mark.
+        let priority_later =
+            |pkt: &[u8]| late_priority.and_then(|prio| lock(&self.shared.stage2).priority_only(pkt, mark, prio));
         let Some(mut own) = out.own else {
             stats.accepted += 1;
             return Settled { mark: set_mark, priority: set_priority, ..Settled::ACCEPT };
@@ -789,9 +796,7 @@ impl Worker {
         }
         if own == original {
             stats.accepted += 1;
-            if let Some(prio) = late_priority
-                && let Some(stage_mark) = lock(&self.shared.stage2).priority_only(&original, mark, prio)
-            {
+            if let Some(stage_mark) = priority_later(&original) {
                 return Settled { mark: Some(stage_mark), ..Settled::ACCEPT };
             }
             return Settled { mark: set_mark, priority: set_priority, ..Settled::ACCEPT };
@@ -832,9 +837,7 @@ impl Worker {
             let payload = (now != original).then_some(now);
             return Settled { verdict: Verdict::Accept, payload, mark: Some(stage_mark), priority: set_priority };
         }
-        if let Some(prio) = late_priority
-            && let Some(stage_mark) = lock(&self.shared.stage2).priority_only(&own, mark, prio)
-        {
+        if let Some(stage_mark) = priority_later(&own) {
             return Settled { verdict: Verdict::Accept, payload: Some(own), mark: Some(stage_mark), priority: None };
         }
         Settled { verdict: Verdict::Accept, payload: Some(own), mark: set_mark, priority: set_priority }

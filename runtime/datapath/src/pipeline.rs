@@ -236,17 +236,23 @@ pub struct Pipeline {
     /// writes `out` to its pcaps; a live datapath needs `own` only and
     /// saves the copy).
     pub forwarded_in_out: bool,
-    /// The output interface of the packet [`Pipeline::process_output`] is
-    /// handling, as the live kernel routed it.
-    oif_hint: Option<usize>,
-    /// The mark, priority and socket owner of the packet
-    /// [`Pipeline::process_output`] is handling, as the live kernel gave
-    /// them (a socket's SO_MARK, SO_PRIORITY and owner).
-    meta_hint: (u32, u32, Option<(u32, u32)>),
     /// net.ipv4.ip_forward_update_priority (on by default): ip_forward sets
     /// a forwarded IPv4 packet's priority from its TOS before the forward
     /// hook, so a priority set at prerouting does not last.
     pub forward_update_priority: bool,
+}
+
+/// What the live kernel tells of a packet the host itself sends
+/// ([`Pipeline::process_output`]): the interface it routed it to (host
+/// model index), its mark and priority (a socket's SO_MARK and
+/// SO_PRIORITY), and the owner (uid, gid) of its socket. The replies the
+/// pipeline generates have none of these (`Sent::default()`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sent {
+    pub oif: Option<usize>,
+    pub mark: u32,
+    pub priority: u32,
+    pub sk_owner: Option<(u32, u32)>,
 }
 
 /// The chains' `ct mark set` and `ct timeout` on the packet's connection.
@@ -490,8 +496,6 @@ impl Pipeline {
             nat_families,
             emulate_stack: true,
             forwarded_in_out: true,
-            oif_hint: None,
-            meta_hint: (0, 0, None),
             forward_update_priority: true,
         }
     }
@@ -581,7 +585,7 @@ impl Pipeline {
                 // it is freed, attached to its connection (nf_send_reset,
                 // icmp_send: nf_conntrack_attach makes them RELATED).
                 for reply in std::mem::take(&mut out.local) {
-                    self.local_out(reply, frame.link, now, Some(cv), &mut out);
+                    self.local_out(reply, frame.link, now, Some(cv), Sent::default(), &mut out);
                 }
                 if let Some(t) = &mut self.ct {
                     t.abandon(h);
@@ -591,7 +595,7 @@ impl Pipeline {
         // Replies of the host's own stack to an accepted packet (echo
         // replies), or generated ones when nothing is tracked.
         for reply in std::mem::take(&mut out.local) {
-            self.local_out(reply, frame.link, now, None, &mut out);
+            self.local_out(reply, frame.link, now, None, Sent::default(), &mut out);
         }
         if let Some(t) = &mut self.ct {
             events.extend(t.take_events());
@@ -611,6 +615,7 @@ impl Pipeline {
         link: Link,
         now: u64,
         attach: Option<CtVerdict>,
+        sent: Sent,
         out: &mut Outcome,
     ) -> Actions {
         let opts = ParseOptions { verify_ipv4_checksum: true };
@@ -624,20 +629,19 @@ impl Pipeline {
         let Some(dst) = net.dst else { return Actions::default() };
         // A live host's kernel has routed its own packet already (the
         // interface it gives wins: multicast, link-local, policy routes).
-        let Some(oif) = self.oif_hint.take().or_else(|| self.host.route(dst)) else { return Actions::default() };
+        let Some(oif) = sent.oif.or_else(|| self.host.route(dst)) else { return Actions::default() };
         let oif_index = self.host.ifaces[oif].index;
         let mut ctx = PacketCtx {
             oif: oif_index,
             oiftype: 1,
             oifname: self.host.name16(oif_index),
-            mark: self.meta_hint.0,
-            priority: self.meta_hint.1,
-            sk_uid: self.meta_hint.2.map_or(0, |o| o.0),
-            sk_gid: self.meta_hint.2.map_or(0, |o| o.1),
-            has_sk: u8::from(self.meta_hint.2.is_some()),
+            mark: sent.mark,
+            priority: sent.priority,
+            sk_uid: sent.sk_owner.map_or(0, |o| o.0),
+            sk_gid: sent.sk_owner.map_or(0, |o| o.1),
+            has_sk: u8::from(sent.sk_owner.is_some()),
             ..packet_ctx(&parsed, &net, parsed.th_offset(), pkt.len(), now)
         };
-        self.meta_hint = (0, 0, None);
         let mut acts = Actions::default();
         let mut logged = 0u8;
         let mut last = Decider::NoChain;
@@ -710,26 +714,11 @@ impl Pipeline {
     /// IP header on: the output path of [`Pipeline::process`]'s replies —
     /// the routing decision, conntrack, output and postrouting chains,
     /// confirmation. Accepted: `own` is the packet as it leaves, `oif` its
-    /// interface.
-    /// `oif`: the interface the kernel routed it to (host model index),
-    /// when known; `mark`, `priority` and `sk_owner` (uid, gid of its
-    /// socket): the packet's as the kernel gave them.
-    pub fn process_output(
-        &mut self,
-        pkt: Vec<u8>,
-        now: u64,
-        oif: Option<usize>,
-        mark: u32,
-        priority: u32,
-        sk_owner: Option<(u32, u32)>,
-    ) -> Outcome {
+    /// interface. `sent`: what the kernel told of it.
+    pub fn process_output(&mut self, pkt: Vec<u8>, now: u64, sent: Sent) -> Outcome {
         let mut events = self.advance(now);
-        self.oif_hint = oif;
-        self.meta_hint = (mark, priority, sk_owner);
         let mut out = Outcome::new(FinalVerdict::Drop, Reason::NoRoute, None);
-        out.acts = self.local_out(pkt, Link::RawIp, now, None, &mut out);
-        self.oif_hint = None;
-        self.meta_hint = (0, 0, None);
+        out.acts = self.local_out(pkt, Link::RawIp, now, None, sent, &mut out);
         if let Some((oif, p)) = out.out.pop() {
             out.verdict = FinalVerdict::Accept;
             out.reason = Reason::Decider(Decider::NoChain);

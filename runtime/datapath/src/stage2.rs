@@ -250,11 +250,7 @@ impl Layout {
     fn of(pkt: &[u8]) -> Option<Layout> {
         let f = ctc_wire::parse_ip(pkt);
         let n = f.network?;
-        let (src, dst) = match pkt.first()? >> 4 {
-            4 => (12..16, 16..20),
-            6 => (8..24, 24..40),
-            _ => return None,
-        };
+        let (src, dst) = addr_ranges(pkt)?;
         // Only a first fragment (or a whole datagram) has the transport
         // header.
         let t = f.transport.filter(|t| t.header_len > 0 && n.fragment.is_none_or(|fr| fr.offset == 0));
@@ -387,11 +383,7 @@ impl Stage2 {
     /// `pkt` goes back as it is, with the returned mark; `None` for a
     /// packet that is not IP.
     pub fn priority_only(&mut self, pkt: &[u8], mark: u32, priority: u32) -> Option<u32> {
-        let (src, dst) = match pkt.first()? >> 4 {
-            4 if pkt.len() >= 20 => (12..16, 16..20),
-            6 if pkt.len() >= 40 => (8..24, 24..40),
-            _ => return None,
-        };
+        let (src, dst) = addr_ranges(pkt)?;
         let p = Pending {
             len: pkt.len(),
             src: pkt[src].to_vec(),
@@ -489,6 +481,17 @@ pub fn finish_checksum(pkt: &mut [u8], skb_info: u32) {
         if c == 0 && matches!(t.protocol, 17 | 136) { 0xffff } else { c }
     };
     pkt[at..at + 2].copy_from_slice(&value.to_be_bytes());
+}
+
+/// Where the source and destination addresses of an IP packet lie, when
+/// its header holds them.
+fn addr_ranges(pkt: &[u8]) -> Option<(Range<usize>, Range<usize>)> {
+    let (src, dst) = match pkt.first()? >> 4 {
+        4 => (12..16, 16..20),
+        6 => (8..24, 24..40),
+        _ => return None,
+    };
+    (pkt.len() >= dst.end).then_some((src, dst))
 }
 
 /// The source address of an IP packet.

@@ -265,9 +265,10 @@ impl Tracker {
     /// the tuple is free. As nf_conntrack_find_get, it looks at live
     /// entries only, and finding none the tuple is free.
     fn used_tuple_harder(&mut self, t: &Tuple, zone: u16, ignored: u32, attempts_left: u32, now_ns: u64) -> bool {
-        let new_tcp = self.tcp_of(self.e(ignored)).map(|c| (c.state, c.seen[0].td_end));
-        let Some((TcpState::SynSent, new_end)) = new_tcp.filter(|_| attempts_left <= HARDER_THRESH && t.proto == 6)
-        else {
+        let new_tcp = (attempts_left <= HARDER_THRESH && t.proto == 6)
+            .then(|| self.tcp_of(self.e(ignored)).map(|c| (c.state, c.seen[0].td_end)))
+            .flatten();
+        let Some((TcpState::SynSent, new_end)) = new_tcp else {
             return self.used_tuple(t, zone, ignored, now_ns);
         };
         let Some(reply) = t.invert() else { return false };
