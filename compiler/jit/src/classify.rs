@@ -576,6 +576,9 @@ pub enum Structure {
     /// Trees whenever every field is one word and some tree can be built
     /// (tests).
     Trees,
+    /// Hash tables of tuples whenever every field is one word and some
+    /// table can be built (tests).
+    Tuples,
     /// Always bit vectors.
     Bits,
 }
@@ -600,6 +603,7 @@ pub struct Classifier {
 #[derive(Debug)]
 enum Imp {
     Trees(Forest),
+    Tuples(Tuples),
     Bits(BitVectors),
 }
 
@@ -614,18 +618,33 @@ impl Classifier {
                 }
             }
         }
+        if structure == Structure::Tuples
+            && let Some(t) = Tuples::build(shapes, &fields)
+        {
+            return Classifier { fields, rules: shapes.len(), imp: Imp::Tuples(t) };
+        }
         let forest = match structure {
-            Structure::Bits => None,
+            Structure::Bits | Structure::Tuples => None,
             Structure::Auto => Forest::build(shapes, &fields).filter(|f| f.rest_rules() * 2 <= shapes.len()),
             Structure::Trees => Forest::build(shapes, &fields),
         };
         let imp = match forest {
-            // Deep trees read one node after the other; bit vectors that
-            // read few candidate words do better then (acl1_10k: source
-            // trees four levels deep, 1.2 candidate words).
+            // Deep trees read one node after the other: hash tables of
+            // tuples that take nearly every rule do better (acl1_10k:
+            // source trees four levels deep), else bit vectors that read
+            // few candidate words.
             Some(f) if structure == Structure::Auto && f.depth() > MAX_DEPTH_OVER_BITS => {
-                let bits = BitVectors::build(shapes, &fields, shapes.len());
-                if bits.mean_candidates(shapes, &fields) > MAX_CANDIDATES { Imp::Trees(f) } else { Imp::Bits(bits) }
+                match Tuples::build(shapes, &fields).filter(|t| t.rest_rules() * TUPLE_REST <= shapes.len()) {
+                    Some(t) => Imp::Tuples(t),
+                    None => {
+                        let bits = BitVectors::build(shapes, &fields, shapes.len());
+                        if bits.mean_candidates(shapes, &fields) > MAX_CANDIDATES {
+                            Imp::Trees(f)
+                        } else {
+                            Imp::Bits(bits)
+                        }
+                    }
+                }
             }
             Some(f) => Imp::Trees(f),
             None => Imp::Bits(BitVectors::build(shapes, &fields, shapes.len())),
@@ -647,6 +666,7 @@ impl Classifier {
     pub fn memory(&self) -> usize {
         match &self.imp {
             Imp::Trees(t) => t.memory(),
+            Imp::Tuples(t) => t.memory(),
             Imp::Bits(b) => b.memory(),
         }
     }
@@ -673,6 +693,25 @@ impl Classifier {
                 let rest = if rest == 0 { String::new() } else { format!("; bit vectors for {rest} rules") };
                 format!("{} decision tree(s): {}{rest}", trees.len(), trees.join("; "))
             }
+            Imp::Tuples(t) => {
+                let tables: Vec<String> = t
+                    .tables
+                    .iter()
+                    .map(|h| {
+                        let bits: Vec<String> = (0..t.nf).map(|f| h.masks[f].count_ones().to_string()).collect();
+                        format!("({}) {} boxes in {} slots", bits.join(","), h.boxes, h.slots.len())
+                    })
+                    .collect();
+                let tree = match &t.tree {
+                    Some((t, _)) => {
+                        format!("; a tree of {} boxes, depth {}, {} list entries", t.boxes, t.depth, t.entries())
+                    }
+                    None => String::new(),
+                };
+                let rest = t.rest_rules();
+                let rest = if rest == 0 { String::new() } else { format!("; bit vectors for {rest} rules") };
+                format!("{} hash table(s) of tuples: {}{tree}{rest}", tables.len(), tables.join("; "))
+            }
             Imp::Bits(_) => "bit vectors".into(),
         }
     }
@@ -687,6 +726,7 @@ impl Classifier {
         }
         match &self.imp {
             Imp::Trees(t) => t.first_match(keys, present, from),
+            Imp::Tuples(t) => t.first_match_words(&words_of(keys, present), present, from),
             Imp::Bits(b) => b.first_match(keys, present, from),
         }
     }
@@ -704,6 +744,7 @@ impl Classifier {
     pub(crate) fn first_match_words(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
         match &self.imp {
             Imp::Trees(t) => t.first_match_words(v, present, from),
+            Imp::Tuples(t) => t.first_match_words(v, present, from),
             Imp::Bits(b) => b.search_words(v, present, from),
         }
     }
@@ -727,6 +768,9 @@ pub(crate) struct NativeTree {
     pub lists: *const u32,
     /// Levels of nodes below the table at most.
     pub depth: usize,
+    /// Whether an entry's needed fields must be checked (else no box
+    /// holds the 0 an absent field reads as).
+    pub need: bool,
 }
 
 /// Bytes of a tree node.
@@ -747,18 +791,7 @@ impl Classifier {
         if !self.one_word() {
             return None;
         }
-        let trees = f
-            .trees
-            .iter()
-            .map(|t| NativeTree {
-                top: t.top.as_ptr(),
-                top_field: t.top_field,
-                shift: t.shift,
-                nodes: t.nodes.as_ptr() as *const u8,
-                lists: t.lists.as_ptr(),
-                depth: t.depth,
-            })
-            .collect();
+        let trees = f.trees.iter().map(Tree::native).collect();
         Some((f.nf, trees, f.rest.as_ref().and_then(|(_, r)| r.first().copied())))
     }
 
@@ -767,9 +800,61 @@ impl Classifier {
     /// takes find (see [`Classifier::native_trees`]).
     pub(crate) fn rest_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize, best: u32) -> u32 {
         match &self.imp {
-            Imp::Trees(f) => f.rest_best(v, present, from, best as usize) as u32,
+            Imp::Trees(f) => rest_best(&f.rest, v, present, from, best as usize) as u32,
+            Imp::Tuples(t) => rest_best(&t.rest, v, present, from, best as usize) as u32,
             Imp::Bits(_) => best,
         }
+    }
+}
+
+/// One hash table of tuples as compiled code reads it (see [`HashTable`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NativeTable {
+    /// Per field the mask of the key (0: not keyed).
+    pub masks: [u32; MAX_FIELDS],
+    /// `1 << bits` slots.
+    pub bits: u32,
+    /// Per slot where its list starts in `lists` (words).
+    pub slots: *const u32,
+    /// Lists of boxes, as a tree's leaves ([`NativeTree::lists`]).
+    pub lists: *const u32,
+    /// The table's first rule.
+    pub min_rule: u32,
+    /// As [`NativeTree::need`].
+    pub need: bool,
+}
+
+/// The multiplier of the tables' hash (see `hash_slot`).
+pub(crate) const NATIVE_HASH_K: u64 = HASH_K;
+
+impl Classifier {
+    /// The hash tables of a run of one-word fields, for compiled code to
+    /// look up (its number of fields, the tables in order, the first of
+    /// the rules left to bit vectors if any, as [`Classifier::native_trees`]).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn native_tuples(&self) -> Option<(usize, Vec<NativeTable>, Option<(NativeTree, u32)>, Option<u32>)> {
+        let Imp::Tuples(t) = &self.imp else { return None };
+        if !self.one_word() {
+            return None;
+        }
+        let tables = t
+            .tables
+            .iter()
+            .map(|h| NativeTable {
+                masks: h.masks,
+                bits: h.bits,
+                slots: h.slots.as_ptr(),
+                lists: h.lists.as_ptr(),
+                min_rule: h.min_rule,
+                need: h.need,
+            })
+            .collect();
+        Some((
+            t.nf,
+            tables,
+            t.tree.as_ref().map(|(t, min)| (t.native(), *min)),
+            t.rest.as_ref().and_then(|(_, r)| r.first().copied()),
+        ))
     }
 }
 
@@ -783,6 +868,14 @@ fn words_of(keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> [u32; MAX_FIELDS] {
         }
     }
     v
+}
+
+/// Whether a list entry of one of these boxes may hold a packet that lacks
+/// a field the box needs but for the check of the needed fields: an
+/// absent field reads as 0, so only a box whose interval on a needed field
+/// starts at 0 needs the check (compiled code leaves it out otherwise).
+fn needs_check<'a>(boxes: impl IntoIterator<Item = &'a RuleBox>) -> bool {
+    boxes.into_iter().any(|b| (0..MAX_FIELDS).any(|f| b.need & 1 << f != 0 && b.lo[f] == 0))
 }
 
 /// A tree may hold this many list entries per box of its group at most.
@@ -959,22 +1052,8 @@ impl Forest {
             7 => self.tree_best::<7>(v, present, from32),
             _ => self.tree_best::<8>(v, present, from32),
         };
-        let best = self.rest_best(v, present, from, best as usize);
+        let best = rest_best(&self.rest, v, present, from, best as usize);
         (best != END as usize).then_some(best)
-    }
-
-    /// The least of `best` and the first rule at or after `from` the rest's
-    /// bit vectors find.
-    fn rest_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize, mut best: usize) -> usize {
-        if let Some((bits, rules)) = &self.rest {
-            let local = if from == 0 { 0 } else { rules.partition_point(|&r| (r as usize) < from) };
-            if rules.get(local).is_some_and(|&r| (r as usize) < best)
-                && let Some(k) = bits.search_words(v, present, local)
-            {
-                best = best.min(rules[k] as usize);
-            }
-        }
-        best
     }
 
     /// The first rule at or after `from` the trees find ([`END`]: none).
@@ -996,7 +1075,7 @@ impl Forest {
         }
         let mut best = END;
         for (a, t) in at[..nt].iter().zip(&self.trees) {
-            best = t.scan::<NF>(*a & !LEAF_BIT, v, present, from, best);
+            best = scan::<NF>(&t.lists, *a & !LEAF_BIT, v, present, from, best);
         }
         best
     }
@@ -1084,6 +1163,9 @@ struct Tree {
     top: Vec<u32>,
     /// Boxes in the run.
     boxes: usize,
+    /// Whether a list entry's needed fields must be checked
+    /// ([`needs_check`]).
+    need: bool,
     /// The leaves' lists of boxes, in rule order, each box inline (`2 + 2
     /// * nf` words: rule, needed fields, then `lo, hi` per field) so that
     /// a leaf's boxes are read in sequence; each list ends with [`END`].
@@ -1095,6 +1177,18 @@ struct Tree {
 }
 
 impl Tree {
+    fn native(&self) -> NativeTree {
+        NativeTree {
+            top: self.top.as_ptr(),
+            top_field: self.top_field,
+            shift: self.shift,
+            nodes: self.nodes.as_ptr() as *const u8,
+            lists: self.lists.as_ptr(),
+            depth: self.depth,
+            need: self.need,
+        }
+    }
+
     fn stride(&self) -> usize {
         2 + 2 * self.nf
     }
@@ -1117,6 +1211,7 @@ impl Tree {
             shift: 0,
             top: Vec::new(),
             boxes: boxes.len(),
+            need: needs_check(boxes),
             lists: Vec::new(),
             entries: 0,
             leaves: 0,
@@ -1314,6 +1409,15 @@ impl Tree {
         best.map(|(_, f, c)| (f, c))
     }
 
+    /// The leaf the values reach.
+    fn leaf(&self, v: &[u32; MAX_FIELDS]) -> u32 {
+        let mut at = self.top[(v[self.top_field] >> self.shift) as usize];
+        while at & LEAF_BIT == 0 {
+            at = self.step(at, v);
+        }
+        at
+    }
+
     /// The child of inner node `at` the values take.
     #[inline]
     fn step(&self, at: u32, v: &[u32; MAX_FIELDS]) -> u32 {
@@ -1322,36 +1426,358 @@ impl Tree {
         let c = node.cut.iter().map(|&c| usize::from(c <= x)).sum::<usize>();
         node.kid[c.min((node.field >> 8) as usize - 1)]
     }
+}
 
-    /// The first rule at or after `from` and before `below` in the list
-    /// starting at `list` whose box holds the values, else `below`. `NF`
-    /// is the tree's number of fields (a constant, so that the tests of
-    /// an entry are unrolled).
-    #[inline(always)]
-    fn scan<const NF: usize>(&self, list: u32, v: &[u32; MAX_FIELDS], present: u32, from: u32, below: u32) -> u32 {
-        debug_assert_eq!(NF, self.nf);
-        let stride = 2 + 2 * NF;
-        let lists = &self.lists[..];
-        let mut at = list as usize;
-        'entry: loop {
-            let rule = lists[at];
-            // END (u32::MAX) is at or above any `below`.
-            if rule >= below {
-                return below;
+/// The first rule at or after `from` and before `below` in the list of
+/// boxes starting at `list` (a tree's leaf, a hash table's slot) whose box
+/// holds the values, else `below`. `NF` is the run's number of fields (a
+/// constant, so that the tests of an entry are unrolled).
+#[inline(always)]
+fn scan<const NF: usize>(lists: &[u32], list: u32, v: &[u32; MAX_FIELDS], present: u32, from: u32, below: u32) -> u32 {
+    let stride = 2 + 2 * NF;
+    let mut at = list as usize;
+    'entry: loop {
+        let rule = lists[at];
+        // END (u32::MAX) is at or above any `below`.
+        if rule >= below {
+            return below;
+        }
+        let e = &lists[at..at + stride];
+        at += stride;
+        if rule < from || present & e[1] != e[1] {
+            continue;
+        }
+        for f in 0..NF {
+            let x = v[f];
+            if x < e[2 + 2 * f] || x > e[3 + 2 * f] {
+                continue 'entry;
             }
-            let e = &lists[at..at + stride];
-            at += stride;
-            if rule < from || present & e[1] != e[1] {
-                continue;
+        }
+        return rule;
+    }
+}
+
+/// The least of `best` and the first rule at or after `from` the bit
+/// vectors of the rules no tree or table takes find.
+fn rest_best(
+    rest: &Option<(BitVectors, Vec<u32>)>,
+    v: &[u32; MAX_FIELDS],
+    present: u32,
+    from: usize,
+    mut best: usize,
+) -> usize {
+    if let Some((bits, rules)) = rest {
+        let local = if from == 0 { 0 } else { rules.partition_point(|&r| (r as usize) < from) };
+        if rules.get(local).is_some_and(|&r| (r as usize) < best)
+            && let Some(k) = bits.search_words(v, present, local)
+        {
+            best = best.min(rules[k] as usize);
+        }
+    }
+    best
+}
+
+/// Prefix lengths a table keys a field on: a box whose interval lies in
+/// one block of a longer prefix is keyed on the next shorter of these
+/// (TupleMerge's relaxation: rules of nearby lengths share a table).
+const LEVELS: [u32; 4] = [0, 8, 16, 30];
+
+/// Hash tables at most.
+const MAX_TABLES: usize = 4;
+
+/// A table with fewer boxes than 1 / this of the run's is merged into
+/// another.
+const MIN_TABLE: usize = 32;
+
+/// With `Structure::Auto`, tables are taken when at most 1 / this of the
+/// run's rules is left to bit vectors.
+const TUPLE_REST: usize = 8;
+
+/// The multiplier of the tables' hash.
+const HASH_K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The slot of values `v` in a table keyed on `masks`, of `1 << bits`
+/// slots: per keyed field, xor the masked value in and multiply; the top
+/// bits. Compiled code computes the same.
+#[inline(always)]
+fn hash_slot(masks: &[u32; MAX_FIELDS], nf: usize, v: &[u32; MAX_FIELDS], bits: u32) -> usize {
+    let mut acc = 0u64;
+    for f in 0..nf {
+        if masks[f] != 0 {
+            acc = (acc ^ u64::from(v[f] & masks[f])).wrapping_mul(HASH_K);
+        }
+    }
+    (acc >> (64 - bits)) as usize
+}
+
+/// One hash table of boxes keyed on a tuple of prefix lengths, one per
+/// field (see [`Tuples`]).
+#[derive(Debug)]
+struct HashTable {
+    /// Per field, the mask of its prefix (0: not part of the key).
+    masks: [u32; MAX_FIELDS],
+    /// The table has `1 << bits` slots.
+    bits: u32,
+    /// Per slot, where its list starts in `lists` (an empty slot: at the
+    /// [`END`] of word 0).
+    slots: Vec<u32>,
+    /// The slots' lists of boxes, in rule order, as a tree's leaves hold
+    /// them (rule, needed fields, `lo, hi` per field; [`END`]).
+    lists: Vec<u32>,
+    /// The table's first rule: a packet that already matched a rule before
+    /// it need not look here.
+    min_rule: u32,
+    boxes: usize,
+    /// Whether a list entry's needed fields must be checked
+    /// ([`needs_check`]).
+    need: bool,
+}
+
+/// Hash tables of boxes by tuples of prefix lengths, in the manner of
+/// TupleMerge (Daly, Liu & Torng, 2016): each box (a rule's interval per
+/// field) lies in one block of a prefix of some length on each field; a
+/// table keyed on shorter lengths takes it, at the slot of its blocks'
+/// values. A packet looks up its own values in each table, in order of
+/// the tables' first rules, and scans the slot's list in rule order, up
+/// to the best rule found so far (the boxes are tested exactly, so
+/// colliding keys and relaxed lengths cost time, not correctness); once a
+/// table's first rule is past the best, no later table can beat it. Boxes
+/// wide in every field (no table takes them: a table keyed on nothing is
+/// one list) go to bit vectors, searched only when their first rule is
+/// before the tables' answer.
+#[derive(Debug)]
+struct Tuples {
+    nf: usize,
+    /// In order of their first rules.
+    tables: Vec<HashTable>,
+    /// The boxes no table takes, if their tree stays small, and its first
+    /// rule.
+    tree: Option<(Tree, u32)>,
+    /// Rules of too many boxes, and the boxes no table takes if their tree
+    /// would not stay small, as bit vectors.
+    rest: Option<(BitVectors, Vec<u32>)>,
+}
+
+impl Tuples {
+    fn build(shapes: &[RuleShape], fields: &[Field]) -> Option<Tuples> {
+        Tuples::build_with(shapes, fields, &LEVELS, MAX_TABLES, MIN_TABLE)
+    }
+
+    fn build_with(
+        shapes: &[RuleShape],
+        fields: &[Field],
+        levels: &[u32],
+        max_tables: usize,
+        min_table: usize,
+    ) -> Option<Tuples> {
+        let (boxes, many) = boxes_of(shapes, fields)?;
+        let nf = fields.len();
+        // The prefix length of each box's interval on each field, and the
+        // level it relaxes to.
+        let plen = |b: &RuleBox, f: usize| (b.lo[f] ^ b.hi[f]).leading_zeros();
+        let relax = |p: u32| levels.iter().copied().filter(|&l| l <= p).max().unwrap_or(0);
+        let tuple_of = |b: &RuleBox| {
+            let mut t = [0u8; MAX_FIELDS];
+            for (f, x) in t.iter_mut().enumerate().take(nf) {
+                *x = relax(plen(b, f)) as u8;
             }
-            for f in 0..NF {
-                let x = v[f];
-                if x < e[2 + 2 * f] || x > e[3 + 2 * f] {
-                    continue 'entry;
+            t
+        };
+        let fits = |t: &[u8; MAX_FIELDS], b: &RuleBox| (0..nf).all(|f| u32::from(t[f]) <= plen(b, f));
+        let mut groups: HashMap<[u8; MAX_FIELDS], Vec<u32>> = HashMap::new();
+        // Rules with too many boxes, and boxes no table takes.
+        let mut rest: Vec<u32> = many;
+        let mut loose: Vec<u32> = Vec::new();
+        for (i, b) in boxes.iter().enumerate() {
+            let t = tuple_of(b);
+            if t.iter().all(|&x| x == 0) {
+                loose.push(i as u32);
+            } else {
+                groups.entry(t).or_default().push(i as u32);
+            }
+        }
+        // Small tables merge into the most specific table that can take
+        // their boxes (or the rest), the smallest first.
+        let min = boxes.len() / min_table;
+        while let Some((&t, ids)) = groups.iter().min_by_key(|(t, ids)| (ids.len(), **t)) {
+            if groups.len() <= max_tables && ids.len() >= min {
+                break;
+            }
+            let ids = groups.remove(&t).expect("group");
+            for i in ids {
+                let b = &boxes[i as usize];
+                let to = groups
+                    .keys()
+                    .filter(|u| fits(u, b))
+                    .max_by_key(|u| (u.iter().map(|&x| u32::from(x)).sum::<u32>(), **u))
+                    .copied();
+                match to {
+                    Some(u) => {
+                        let g = groups.get_mut(&u).expect("group");
+                        let at = g.partition_point(|&j| j < i);
+                        g.insert(at, i);
+                    }
+                    None => loose.push(i),
                 }
             }
-            return rule;
         }
+        if groups.is_empty() {
+            return None;
+        }
+        let mut tables: Vec<HashTable> = groups
+            .into_iter()
+            .map(|(t, ids)| {
+                let mut masks = [0u32; MAX_FIELDS];
+                for f in 0..nf {
+                    masks[f] = if t[f] == 0 { 0 } else { u32::MAX << (32 - u32::from(t[f])) };
+                }
+                let keys: std::collections::HashSet<[u32; MAX_FIELDS]> = ids
+                    .iter()
+                    .map(|&i| {
+                        let mut k = [0u32; MAX_FIELDS];
+                        for f in 0..nf {
+                            k[f] = boxes[i as usize].lo[f] & masks[f];
+                        }
+                        k
+                    })
+                    .collect();
+                // At least twice as many slots as keys.
+                let bits = (usize::BITS - keys.len().leading_zeros() + 1).max(1);
+                let mut per: Vec<Vec<u32>> = vec![Vec::new(); 1 << bits];
+                for &i in &ids {
+                    per[hash_slot(&masks, nf, &boxes[i as usize].lo, bits)].push(i);
+                }
+                let mut lists = vec![END];
+                let slots = per
+                    .iter()
+                    .map(|l| {
+                        if l.is_empty() {
+                            return 0;
+                        }
+                        let start = lists.len() as u32;
+                        for &i in l {
+                            let b = &boxes[i as usize];
+                            lists.push(b.rule);
+                            lists.push(b.need);
+                            for f in 0..nf {
+                                lists.push(b.lo[f]);
+                                lists.push(b.hi[f]);
+                            }
+                        }
+                        lists.push(END);
+                        start
+                    })
+                    .collect();
+                let min_rule = ids.iter().map(|&i| boxes[i as usize].rule).min().expect("a box");
+                let need = needs_check(ids.iter().map(|&i| &boxes[i as usize]));
+                HashTable { masks, bits, slots, lists, min_rule, boxes: ids.len(), need }
+            })
+            .collect();
+        tables.sort_by_key(|t| (t.min_rule, t.masks));
+        // The loose boxes in a tree of their own if it stays small, else
+        // to the bit vectors.
+        loose.sort_unstable();
+        let part: Vec<RuleBox> = loose.iter().map(|&i| boxes[i as usize]).collect();
+        let tree = (!part.is_empty())
+            .then(|| {
+                let whole = Region { lo: [0; MAX_FIELDS], hi: [u32::MAX; MAX_FIELDS] };
+                let ids: Vec<u32> = (0..part.len() as u32).collect();
+                let f = Tree::cut_field(nf, &part, &ids, &whole);
+                Tree::build(nf, &part, SPREAD * part.len() + 1024, f)
+            })
+            .flatten();
+        if tree.is_none() {
+            rest.extend(part.iter().map(|b| b.rule));
+        }
+        let tree = tree.map(|t| {
+            let min_rule = part[0].rule;
+            (t, min_rule)
+        });
+        rest.sort_unstable();
+        rest.dedup();
+        let rest = (!rest.is_empty()).then(|| {
+            let sub: Vec<RuleShape> = rest.iter().map(|&r| shapes[r as usize].clone()).collect();
+            (BitVectors::build(&sub, fields, shapes.len()), rest)
+        });
+        Some(Tuples { nf, tables, tree, rest })
+    }
+
+    /// Rules left to the bit vectors.
+    fn rest_rules(&self) -> usize {
+        self.rest.as_ref().map_or(0, |(_, r)| r.len())
+    }
+
+    fn memory(&self) -> usize {
+        self.tables.iter().map(|t| (t.slots.len() + t.lists.len()) * 4).sum::<usize>()
+            + self.tree.as_ref().map_or(0, |(t, _)| t.memory())
+            + self.rest.as_ref().map_or(0, |(b, r)| b.memory() + r.len() * 4)
+    }
+
+    fn first_match_words(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
+        let best = self.tables_best(v, present, from as u32);
+        let best = rest_best(&self.rest, v, present, from, best as usize);
+        (best != END as usize).then_some(best)
+    }
+
+    /// The first rule at or after `from` the tables find ([`END`]: none),
+    /// the list scans unrolled for the run's number of fields.
+    fn tables_best(&self, v: &[u32; MAX_FIELDS], present: u32, from32: u32) -> u32 {
+        match self.nf {
+            0 => self.table_best::<0>(v, present, from32),
+            1 => self.table_best::<1>(v, present, from32),
+            2 => self.table_best::<2>(v, present, from32),
+            3 => self.table_best::<3>(v, present, from32),
+            4 => self.table_best::<4>(v, present, from32),
+            5 => self.table_best::<5>(v, present, from32),
+            6 => self.table_best::<6>(v, present, from32),
+            7 => self.table_best::<7>(v, present, from32),
+            _ => self.table_best::<8>(v, present, from32),
+        }
+    }
+
+    /// The first rule at or after `from` the tables find ([`END`]: none).
+    #[inline]
+    fn table_best<const NF: usize>(&self, v: &[u32; MAX_FIELDS], present: u32, from: u32) -> u32 {
+        let mut best = END;
+        for t in &self.tables {
+            if t.min_rule >= best {
+                break;
+            }
+            let list = t.slots[hash_slot(&t.masks, NF, v, t.bits)];
+            best = scan::<NF>(&t.lists, list, v, present, from, best);
+        }
+        if let Some((t, min)) = &self.tree
+            && *min < best
+        {
+            best = scan::<NF>(&t.lists, t.leaf(v) & !LEAF_BIT, v, present, from, best);
+        }
+        best
+    }
+
+    /// Tables looked up and list entries read for one lookup (tuning).
+    #[cfg(test)]
+    fn cost(&self, v: &[u32; MAX_FIELDS], present: u32, per: &mut [usize]) -> (usize, usize) {
+        let (mut probes, mut entries) = (0, 0);
+        let mut best = END;
+        let stride = 2 + 2 * self.nf;
+        for (ti, t) in self.tables.iter().enumerate() {
+            if t.min_rule >= best {
+                break;
+            }
+            probes += 1;
+            let mut at = t.slots[hash_slot(&t.masks, self.nf, v, t.bits)] as usize;
+            while t.lists[at] < best {
+                entries += 1;
+                per[ti] += 1;
+                let e = &t.lists[at..at + stride];
+                if present & e[1] == e[1] && (0..self.nf).all(|f| e[2 + 2 * f] <= v[f] && v[f] <= e[3 + 2 * f]) {
+                    best = e[0];
+                    break;
+                }
+                at += stride;
+            }
+        }
+        (probes, entries)
     }
 }
 
@@ -1674,7 +2100,7 @@ mod tests {
         };
         let alphabet: [u32; 8] = [0, 1, 0x0a00_0000, 0x0a00_00ff, 0x0a01_0000, 0x8000_0000, 0xffff_fffe, u32::MAX];
         let f = |offset| Field { load: Load::Payload { base: Base::Network, offset, len: 4 }, mask: None };
-        let mut built = 0;
+        let (mut built, mut hashed) = (0, 0);
         for case in 0..300 {
             let nf = 1 + next(5) as usize;
             let fields: Vec<Field> = (0..nf as u16).map(|i| f(4 * i)).collect();
@@ -1703,7 +2129,9 @@ mod tests {
             let order = field_order(&shapes);
             let trees = Classifier::build(&shapes, Structure::Trees);
             let bits = Classifier::build(&shapes, Structure::Bits);
+            let tuples = Classifier::build(&shapes, Structure::Tuples);
             built += usize::from(matches!(trees.imp, Imp::Trees(_)));
+            hashed += usize::from(matches!(tuples.imp, Imp::Tuples(_)));
             for _ in 0..200 {
                 let mut keys = [[0u8; 16]; MAX_FIELDS];
                 for k in keys.iter_mut().take(order.len()) {
@@ -1713,13 +2141,14 @@ mod tests {
                 let all = (1u32 << order.len()) - 1;
                 let present = if next(4) == 0 { all & !(1 << next(order.len().max(1) as u64)) } else { all };
                 let want = linear_trail(&shapes, &order, &keys, present);
-                for c in [&trees, &bits] {
+                for c in [&trees, &bits, &tuples] {
                     let got = trail(c, &shapes, &keys, present);
                     assert_eq!(got, want, "case {case} ({}), keys {keys:?} present {present:b}", c.structure());
                 }
             }
         }
         assert!(built > 200, "trees built for only {built} of 300 runs");
+        assert!(hashed > 200, "hash tables built for only {hashed} of 300 runs");
     }
 
     /// A run large enough for direct tables (ports, protocol), with
@@ -1774,6 +2203,8 @@ mod tests {
         assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Direct { .. })));
         assert!(b.tables.iter().any(|t| matches!(t.bounds, Bounds::Word { .. })));
         let auto = Classifier::build(&shapes, Structure::Auto);
+        let tuples = Classifier::build(&shapes, Structure::Tuples);
+        assert!(matches!(tuples.imp, Imp::Tuples(_)));
         for i in 0..3000 {
             let mut keys = [[0u8; 16]; MAX_FIELDS];
             for (k, fl) in keys.iter_mut().zip(&order) {
@@ -1791,7 +2222,7 @@ mod tests {
             let all = (1u32 << order.len()) - 1;
             let present = if next(5) == 0 { all & !(1 << next(order.len() as u64)) } else { all };
             let want = linear_trail(&shapes, &order, &keys, present);
-            for c in [&bits, &auto] {
+            for c in [&bits, &auto, &tuples] {
                 let got = trail(c, &shapes, &keys, present);
                 assert_eq!(got, want, "{}, keys {keys:?} present {present:b}", c.structure());
             }
@@ -1910,14 +2341,60 @@ mod classbench {
             let (shapes, fields) = parse(&path);
             let trees = Classifier::build(&shapes, Structure::Trees);
             let bits = Classifier::build(&shapes, Structure::Bits);
+            let tuples = Classifier::build(&shapes, Structure::Tuples);
             assert!(matches!(trees.imp, Imp::Trees(_)), "{}: no trees", path.display());
+            assert!(matches!(tuples.imp, Imp::Tuples(_)), "{}: no hash tables", path.display());
             let mut matched = 0;
             for (k, present) in packets(&shapes, &fields, 4000) {
                 let t = trail(&trees, &shapes, &k, present);
                 assert_eq!(t, trail(&bits, &shapes, &k, present), "{}: {k:?} {present:b}", path.display());
+                assert_eq!(t, trail(&tuples, &shapes, &k, present), "{}: {k:?} {present:b}", path.display());
                 matched += usize::from(!t.is_empty());
             }
             assert!(matched > 3000, "{}: only {matched} packets matched", path.display());
+        }
+    }
+
+    /// The hash tables of tuples on the ClassBench seeds: their shape,
+    /// tables looked up and list entries read per lookup (`--ignored`).
+    #[test]
+    #[ignore]
+    fn tuple_costs() {
+        for path in seeds() {
+            let (shapes, fields) = parse(&path);
+            let pkts = packets(&shapes, &fields, 20000);
+            let levels: Vec<u32> = std::env::var("LEVELS")
+                .map(|s| s.split(',').map(|x| x.parse().unwrap()).collect())
+                .unwrap_or(LEVELS.to_vec());
+            let maxt: usize = std::env::var("MAXT").map(|s| s.parse().unwrap()).unwrap_or(MAX_TABLES);
+            let mint: usize = std::env::var("MINT").map(|s| s.parse().unwrap()).unwrap_or(MIN_TABLE);
+            let t0 = std::time::Instant::now();
+            let t = Tuples::build_with(&shapes, &fields, &levels, maxt, mint).unwrap();
+            let el = t0.elapsed();
+            let c = Classifier { fields: fields.clone(), rules: shapes.len(), imp: Imp::Tuples(t) };
+            eprintln!("{}: {} ({el:?}, {} KiB)", path.display(), c.structure(), c.memory() / 1024);
+            let Imp::Tuples(t) = &c.imp else { panic!("tuples") };
+            let (mut probes, mut entries, mut rest) = (0, 0, 0);
+            let mut per = vec![0usize; t.tables.len()];
+            for (k, p) in &pkts {
+                let v = words_of(k, *p);
+                let (a, b) = t.cost(&v, *p, &mut per);
+                probes += a;
+                entries += b;
+                let best = t.tables_best(&v, *p, 0);
+                if let Some((_, r)) = &t.rest {
+                    rest += usize::from(r[0] < best);
+                }
+            }
+            let n = pkts.len() as f64;
+            eprintln!(
+                "  {:.2} tables, {:.2} entries, rest searched {:.3} per lookup",
+                probes as f64 / n,
+                entries as f64 / n,
+                rest as f64 / n
+            );
+            let per: Vec<String> = per.iter().map(|&e| format!("{:.2}", e as f64 / n)).collect();
+            eprintln!("  entries per table: {}", per.join(" "));
         }
     }
 

@@ -740,7 +740,8 @@ fn state_view(vm: &Vm, st: &State) -> String {
 
 /// Run `packets` through every hook of `prog` with the interpreter and with
 /// the JIT (with classifiers as chosen, with trees wherever they can be
-/// built, and without classifiers): verdicts, deciders, action records,
+/// built, with hash tables of tuples wherever they can be built, and
+/// without classifiers): verdicts, deciders, action records,
 /// rewritten packets and States must be identical.
 pub fn agree(prog: VerifiedProgram, packets: &[(Vec<u8>, PacketCtx, Actions)]) -> Result<(), String> {
     let vm = Vm::new(prog.clone());
@@ -750,6 +751,11 @@ pub fn agree(prog: VerifiedProgram, packets: &[(Vec<u8>, PacketCtx, Actions)]) -
         Jit::with_options(
             prog.clone(),
             Options { min_run: TEST_MIN_RUN, structure: Structure::Trees, ..Options::default() },
+        )
+        .map_err(|e| e.to_string())?,
+        Jit::with_options(
+            prog.clone(),
+            Options { min_run: TEST_MIN_RUN, structure: Structure::Tuples, ..Options::default() },
         )
         .map_err(|e| e.to_string())?,
         Jit::with_options(prog, Options { classify: false, ..Options::default() }).map_err(|e| e.to_string())?,
@@ -764,7 +770,7 @@ pub fn agree(prog: VerifiedProgram, packets: &[(Vec<u8>, PacketCtx, Actions)]) -
             for (k, jit) in jits.iter().enumerate() {
                 let (mut f_j, mut a_j) = (frame.clone(), *acts);
                 let r_j = jit.run_hook_window(&mut st_j[k], &GenHost, hook, &mut f_j, ctx, &mut a_j, window.clone());
-                let which = ["jit", "jit (trees)", "jit (no classifier)"][k];
+                let which = ["jit", "jit (trees)", "jit (hash tables)", "jit (no classifier)"][k];
                 if r_i != r_j {
                     return Err(format!("packet {n} hook {hook:?}: interp {r_i:?}, {which} {r_j:?}"));
                 }

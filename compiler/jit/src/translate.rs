@@ -212,6 +212,7 @@ impl<'a, 'b> Tx<'a, 'b> {
         let cls_ptr = &*cls as *const Classifier as i64;
         let cls_words = cls.one_word();
         let native = cls.native_trees();
+        let tuples = cls.native_tuples();
         self.s.classifiers.push(cls);
         let from = self.b.declare_var(I32);
         let zero = self.b.ins().iconst(I32, 0);
@@ -221,13 +222,38 @@ impl<'a, 'b> Tx<'a, 'b> {
         self.b.switch_to_block(lp);
         let env = self.env;
         let z = self.b.ins().iconst(I32, 0);
-        let k = if let Some((nf, trees, rest)) = native {
+        let walked = if let Some((nf, trees, rest)) = native {
             // The trees walked here, the bit vectors of the rules no tree
             // takes through the helper.
             let (vals, present) = self.load_words(&fields, z);
             debug_assert_eq!(vals.len(), nf);
             let fromv = self.b.use_var(from);
-            let best = self.walk_trees(&trees, &vals, present, fromv);
+            let none = self.b.ins().iconst(I32, i64::from(classify::NATIVE_END as i32));
+            Some((self.walk_trees(&trees, &vals, present, fromv, none), rest, fromv))
+        } else if let Some((nf, tables, tree, rest)) = tuples {
+            // The hash tables looked up here, then the tree of the boxes no
+            // table takes if the best so far comes after its first rule;
+            // the rest as for trees.
+            let (vals, present) = self.load_words(&fields, z);
+            debug_assert_eq!(vals.len(), nf);
+            let fromv = self.b.use_var(from);
+            let mut best = self.probe_tables(&tables, &vals, present, fromv);
+            if let Some((t, min)) = tree {
+                let (walk, done) = (self.b.create_block(), self.b.create_block());
+                self.b.append_block_param(done, I32);
+                let after = self.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThan, best, i64::from(min));
+                self.b.ins().brif(after, walk, &[], done, &[BlockArg::Value(best)]);
+                self.b.switch_to_block(walk);
+                let b = self.walk_trees(&[t], &vals, present, fromv, best);
+                self.b.ins().jump(done, &[BlockArg::Value(b)]);
+                self.b.switch_to_block(done);
+                best = self.b.block_params(done)[0];
+            }
+            Some((best, rest, fromv))
+        } else {
+            None
+        };
+        let k = if let Some((best, rest, fromv)) = walked {
             if let Some(first) = rest {
                 // Only when the trees' answer (END for none) comes after
                 // the first of those rules.
@@ -361,19 +387,24 @@ impl<'a, 'b> Tx<'a, 'b> {
         (vals, present)
     }
 
-    /// The first rule at or after `from` the trees of a run find
-    /// (`classify::NATIVE_END`, -1, for none), walked here: per tree, the
-    /// root table, the nodes down to a leaf, the leaf's boxes in rule order
-    /// (`Tree::scan` of `classify`, the same structure and answer). `vals`
+    /// The first rule at or after `from` and before `best` the trees of a
+    /// run find (else `best`; `classify::NATIVE_END`, -1, for none), walked
+    /// here: per tree, the root table, the nodes down to a leaf, the leaf's
+    /// boxes in rule order (`scan` of `classify`, the same structure and
+    /// answer). `vals`
     /// are the field values as words, also in the Env's `vals`, which the
     /// nodes index by field.
-    fn walk_trees(&mut self, trees: &[classify::NativeTree], vals: &[Value], present: Value, from: Value) -> Value {
+    fn walk_trees(
+        &mut self,
+        trees: &[classify::NativeTree],
+        vals: &[Value],
+        present: Value,
+        from: Value,
+        mut best: Value,
+    ) -> Value {
         let env = self.env;
         // The tables never change while the Jit lives.
         let table = || MemFlagsData::trusted().with_readonly();
-        let nf = vals.len();
-        let stride = 4 * (2 + 2 * nf as i64);
-        let mut best = self.b.ins().iconst(I32, i64::from(classify::NATIVE_END as i32));
         let absent = self.b.ins().bnot(present);
         for t in trees {
             // The root table.
@@ -423,40 +454,104 @@ impl<'a, 'b> Tx<'a, 'b> {
             let list = self.b.ins().uextend(I64, list);
             let list = self.b.ins().ishl_imm_u(list, 2);
             let start = self.b.ins().iadd_imm_u(list, t.lists as i64);
-            let (entry, next, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
-            self.b.append_block_param(entry, I64);
-            self.b.append_block_param(next, I64);
-            self.b.append_block_param(done, I32);
-            self.b.ins().jump(entry, &[BlockArg::Value(start)]);
-            self.b.switch_to_block(entry);
-            let p = self.b.block_params(entry)[0];
-            let rule = self.b.ins().load(I32, table(), p, 0);
-            let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, rule, best);
-            let test = self.b.create_block();
-            self.b.ins().brif(past, done, &[BlockArg::Value(best)], test, &[]);
-            self.b.switch_to_block(test);
-            let before = self.b.ins().icmp(IntCC::UnsignedLessThan, rule, from);
-            self.guard_not(before, next, p);
+            best = self.scan_list(start, vals, t.need.then_some(absent), from, best);
+        }
+        best
+    }
+
+    /// The first rule at or after `from` and before `best` in the list of
+    /// boxes at address `start` (a tree's leaf, a hash table's slot) whose
+    /// box holds `vals`, else `best` (`scan` of `classify`).
+    /// `absent`: the fields the packet lacks, when an entry's needed fields
+    /// must be checked.
+    fn scan_list(&mut self, start: Value, vals: &[Value], absent: Option<Value>, from: Value, best: Value) -> Value {
+        let table = || MemFlagsData::trusted().with_readonly();
+        let stride = 4 * (2 + 2 * vals.len() as i64);
+        let (entry, next, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.append_block_param(entry, I64);
+        self.b.append_block_param(next, I64);
+        self.b.append_block_param(done, I32);
+        self.b.ins().jump(entry, &[BlockArg::Value(start)]);
+        self.b.switch_to_block(entry);
+        let p = self.b.block_params(entry)[0];
+        let rule = self.b.ins().load(I32, table(), p, 0);
+        let past = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, rule, best);
+        let test = self.b.create_block();
+        self.b.ins().brif(past, done, &[BlockArg::Value(best)], test, &[]);
+        self.b.switch_to_block(test);
+        let before = self.b.ins().icmp(IntCC::UnsignedLessThan, rule, from);
+        self.guard_not(before, next, p);
+        if let Some(absent) = absent {
             let need = self.b.ins().load(I32, table(), p, 4);
             let missing = self.b.ins().band(need, absent);
             self.guard_not(missing, next, p);
-            for (f, &v) in vals.iter().enumerate() {
-                let lo = self.b.ins().load(I32, table(), p, 8 + 8 * f as i32);
-                let below = self.b.ins().icmp(IntCC::UnsignedLessThan, v, lo);
-                self.guard_not(below, next, p);
-                let hi = self.b.ins().load(I32, table(), p, 12 + 8 * f as i32);
-                let above = self.b.ins().icmp(IntCC::UnsignedGreaterThan, v, hi);
-                self.guard_not(above, next, p);
-            }
-            self.b.ins().jump(done, &[BlockArg::Value(rule)]);
-            self.b.switch_to_block(next);
-            let p = self.b.block_params(next)[0];
-            let p = self.b.ins().iadd_imm_u(p, stride);
-            self.b.ins().jump(entry, &[BlockArg::Value(p)]);
-            self.b.switch_to_block(done);
-            best = self.b.block_params(done)[0];
         }
-        best
+        for (f, &v) in vals.iter().enumerate() {
+            let lo = self.b.ins().load(I32, table(), p, 8 + 8 * f as i32);
+            let below = self.b.ins().icmp(IntCC::UnsignedLessThan, v, lo);
+            self.guard_not(below, next, p);
+            let hi = self.b.ins().load(I32, table(), p, 12 + 8 * f as i32);
+            let above = self.b.ins().icmp(IntCC::UnsignedGreaterThan, v, hi);
+            self.guard_not(above, next, p);
+        }
+        self.b.ins().jump(done, &[BlockArg::Value(rule)]);
+        self.b.switch_to_block(next);
+        let p = self.b.block_params(next)[0];
+        let p = self.b.ins().iadd_imm_u(p, stride);
+        self.b.ins().jump(entry, &[BlockArg::Value(p)]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// The first rule at or after `from` the hash tables of a run find
+    /// (`classify::NATIVE_END` for none), looked up here in order: a table
+    /// whose first rule is at or past the best so far ends the search;
+    /// else the slot of the values' hash (`hash_slot` of `classify`) and
+    /// its list ([`Tx::scan_list`]).
+    fn probe_tables(&mut self, tables: &[classify::NativeTable], vals: &[Value], present: Value, from: Value) -> Value {
+        let table = || MemFlagsData::trusted().with_readonly();
+        let end = self.b.create_block();
+        self.b.append_block_param(end, I32);
+        let mut best = self.b.ins().iconst(I32, i64::from(classify::NATIVE_END as i32));
+        let absent = self.b.ins().bnot(present);
+        for (i, t) in tables.iter().enumerate() {
+            if i > 0 {
+                // Tables come in order of their first rules.
+                let probe = self.b.create_block();
+                let past = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, best, i64::from(t.min_rule));
+                self.b.ins().brif(past, end, &[BlockArg::Value(best)], probe, &[]);
+                self.b.switch_to_block(probe);
+            }
+            let mut acc: Option<Value> = None;
+            for (f, &v) in vals.iter().enumerate() {
+                if t.masks[f] == 0 {
+                    continue;
+                }
+                let x = if t.masks[f] == u32::MAX { v } else { self.b.ins().band_imm_u(v, i64::from(t.masks[f])) };
+                let x = self.b.ins().uextend(I64, x);
+                let x = match acc {
+                    Some(a) => self.b.ins().bxor(a, x),
+                    None => x,
+                };
+                acc = Some(self.b.ins().imul_imm_u(x, classify::NATIVE_HASH_K as i64));
+            }
+            let slot = match acc {
+                Some(a) => {
+                    let s = self.b.ins().ushr_imm_u(a, i64::from(64 - t.bits));
+                    self.b.ins().ishl_imm_u(s, 2)
+                }
+                None => self.b.ins().iconst(I64, 0),
+            };
+            let at = self.b.ins().iadd_imm_u(slot, t.slots as i64);
+            let list = self.b.ins().load(I32, table(), at, 0);
+            let list = self.b.ins().uextend(I64, list);
+            let list = self.b.ins().ishl_imm_u(list, 2);
+            let start = self.b.ins().iadd_imm_u(list, t.lists as i64);
+            best = self.scan_list(start, vals, t.need.then_some(absent), from, best);
+        }
+        self.b.ins().jump(end, &[BlockArg::Value(best)]);
+        self.b.switch_to_block(end);
+        self.b.block_params(end)[0]
     }
 
     /// Go on here unless `cond`; else to `next` with `p`.
