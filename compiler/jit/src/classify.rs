@@ -1459,6 +1459,7 @@ fn scan<const NF: usize>(lists: &[u32], list: u32, v: &[u32; MAX_FIELDS], presen
 
 /// The least of `best` and the first rule at or after `from` the bit
 /// vectors of the rules no tree or table takes find.
+#[inline]
 fn rest_best(
     rest: &Option<(BitVectors, Vec<u32>)>,
     v: &[u32; MAX_FIELDS],
@@ -2285,7 +2286,7 @@ mod classbench {
                     tests.push((fields[k], vec![iv]));
                 }
             }
-            shapes.push(RuleShape { tests, tail: 0, fin: i % 3 != 0 });
+            shapes.push(RuleShape { tests, tail: 0, fin: i % 3 != 0 || std::env::var("ALLFIN").is_ok() });
         }
         let used: Vec<Field> =
             fields.into_iter().filter(|f| shapes.iter().any(|s| s.tests.iter().any(|t| t.0 == *f))).collect();
@@ -2326,6 +2327,55 @@ mod classbench {
             .collect()
     }
 
+    /// The packets of `ctc bench classify --synthetic 20000` (its
+    /// generator: nine in ten at the lowest corner of a rule, evenly over
+    /// the depths, one in ten neutral), as field words.
+    fn bench_packets(shapes: &[RuleShape], fields: &[Field]) -> Vec<([[u8; 16]; MAX_FIELDS], u32)> {
+        let mut x: u32 = 0x2545_f491;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let n = 20000;
+        let aimed = n - n / 10;
+        let seeds: Vec<u32> = (0..n).map(|_| next()).collect();
+        (0..n)
+            .map(|i| {
+                let seed = seeds[i];
+                // src, dst, sport, dport, proto as the neutral frame has them.
+                let mut v = [
+                    u32::from_be_bytes([198, 18, (seed >> 8) as u8, seed as u8]),
+                    u32::from_be_bytes([198, 19, (seed >> 16) as u8, (seed >> 4) as u8]),
+                    (1024 + seed % 50_000) << 16,
+                    (seed.wrapping_mul(7) & 0xffff) << 16,
+                    6 << 24,
+                ];
+                let all = [
+                    Load::Payload { base: Base::Network, offset: 12, len: 4 },
+                    Load::Payload { base: Base::Network, offset: 16, len: 4 },
+                    Load::Payload { base: Base::Transport, offset: 0, len: 2 },
+                    Load::Payload { base: Base::Transport, offset: 2, len: 2 },
+                    Load::Meta { key: MetaKey::L4Proto, len: 1 },
+                ];
+                if i < aimed {
+                    let s = &shapes[i * shapes.len() / aimed];
+                    for (f, ivs) in &s.tests {
+                        let k = all.iter().position(|l| *l == f.load).unwrap();
+                        v[k] = ivs[0].0 as u32;
+                    }
+                }
+                let mut k = [[0u8; 16]; MAX_FIELDS];
+                for (slot, f) in fields.iter().enumerate() {
+                    let j = all.iter().position(|l| *l == f.load).unwrap();
+                    k[slot][..4].copy_from_slice(&v[j].to_be_bytes());
+                }
+                (k, (1u32 << fields.len()) - 1)
+            })
+            .collect()
+    }
+
     fn seeds() -> Vec<std::path::PathBuf> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/classbench");
         ["fw1_10k", "acl1_10k"].iter().map(|n| dir.join(n)).filter(|p| p.exists()).collect()
@@ -2356,7 +2406,11 @@ mod classbench {
     }
 
     /// The hash tables of tuples on the ClassBench seeds: their shape,
-    /// tables looked up and list entries read per lookup (`--ignored`).
+    /// tables looked up and list entries read per lookup (`--ignored`;
+    /// tuning: `LEVELS=0,8,16,30 MAXT=4 MINT=32` build with other
+    /// parameters, `BENCHPK=1` takes the packets of `ctc bench classify
+    /// --synthetic 20000`, `ALLFIN=1` makes every rule end the chain, as
+    /// `gen-classbench` writes them).
     #[test]
     #[ignore]
     fn tuple_costs() {
@@ -2368,13 +2422,14 @@ mod classbench {
                 .unwrap_or(LEVELS.to_vec());
             let maxt: usize = std::env::var("MAXT").map(|s| s.parse().unwrap()).unwrap_or(MAX_TABLES);
             let mint: usize = std::env::var("MINT").map(|s| s.parse().unwrap()).unwrap_or(MIN_TABLE);
+            let pkts = if std::env::var("BENCHPK").is_ok() { bench_packets(&shapes, &fields) } else { pkts };
             let t0 = std::time::Instant::now();
             let t = Tuples::build_with(&shapes, &fields, &levels, maxt, mint).unwrap();
             let el = t0.elapsed();
             let c = Classifier { fields: fields.clone(), rules: shapes.len(), imp: Imp::Tuples(t) };
             eprintln!("{}: {} ({el:?}, {} KiB)", path.display(), c.structure(), c.memory() / 1024);
             let Imp::Tuples(t) = &c.imp else { panic!("tuples") };
-            let (mut probes, mut entries, mut rest) = (0, 0, 0);
+            let (mut probes, mut entries, mut rest, mut tentries) = (0, 0, 0, 0);
             let mut per = vec![0usize; t.tables.len()];
             for (k, p) in &pkts {
                 let v = words_of(k, *p);
@@ -2385,6 +2440,20 @@ mod classbench {
                 if let Some((_, r)) = &t.rest {
                     rest += usize::from(r[0] < best);
                 }
+                if let Some((tr, min)) = &t.tree
+                    && *min < best
+                {
+                    rest += 1;
+                    let mut at = tr.leaf(&v) & !LEAF_BIT;
+                    while tr.lists[at as usize] < best {
+                        tentries += 1;
+                        let e = &tr.lists[at as usize..at as usize + tr.stride()];
+                        if (0..t.nf).all(|f| e[2 + 2 * f] <= v[f] && v[f] <= e[3 + 2 * f]) {
+                            break;
+                        }
+                        at += tr.stride() as u32;
+                    }
+                }
             }
             let n = pkts.len() as f64;
             eprintln!(
@@ -2394,7 +2463,7 @@ mod classbench {
                 rest as f64 / n
             );
             let per: Vec<String> = per.iter().map(|&e| format!("{:.2}", e as f64 / n)).collect();
-            eprintln!("  entries per table: {}", per.join(" "));
+            eprintln!("  entries per table: {}; tail tree entries {:.2}", per.join(" "), tentries as f64 / n);
         }
     }
 
