@@ -798,6 +798,7 @@ impl Classifier {
     /// The least of `best` (the trees' answer, [`END`] for none) and the
     /// first rule at or after `from` the bit vectors of the rules no tree
     /// takes find (see [`Classifier::native_trees`]).
+    #[inline]
     pub(crate) fn rest_best(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize, best: u32) -> u32 {
         match &self.imp {
             Imp::Trees(f) => rest_best(&f.rest, v, present, from, best as usize) as u32,
