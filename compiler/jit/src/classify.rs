@@ -2481,10 +2481,16 @@ mod classbench {
             let ta = t0.elapsed();
             let trees = Classifier::build(&shapes, Structure::Trees);
             let bits = Classifier::build(&shapes, Structure::Bits);
+            let tuples = Classifier::build(&shapes, Structure::Tuples);
             eprintln!("{}: auto picks {} ({ta:?})", path.display(), auto.structure());
-            eprintln!("  trees: {} KiB; bits: {} KiB", trees.memory() / 1024, bits.memory() / 1024);
+            eprintln!(
+                "  trees: {} KiB; bits: {} KiB; tuples: {} KiB",
+                trees.memory() / 1024,
+                bits.memory() / 1024,
+                tuples.memory() / 1024
+            );
             for round in 0..3 {
-                for (label, c) in [("trees", &trees), ("bits", &bits)] {
+                for (label, c) in [("trees", &trees), ("bits", &bits), ("tuples", &tuples)] {
                     let t0 = std::time::Instant::now();
                     let mut acc = 0usize;
                     for _ in 0..10 {
