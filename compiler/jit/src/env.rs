@@ -6,7 +6,7 @@
 use ctc_ir::abi::{Actions, PacketCtx};
 use ctc_ir::{Op, Verdict};
 use ctc_vm::{Frame, OpOutcome, Regs, Work};
-use std::mem::offset_of;
+use std::mem::{MaybeUninit, offset_of};
 
 /// What a chain function hands back (an `i64`): the kind in bits 0..8,
 /// the deciding rule in bits 8..32, its chain in bits 32..64.
@@ -38,10 +38,23 @@ pub(crate) mod step {
 
 /// One base chain run. `repr(C)`: native code reads and writes its fields
 /// by the offsets of [`off`].
+///
+/// The register file and the classifier slots are left uninitialised by
+/// the Rust side (zeroing their 288 bytes was a fifth of a packet's fixed
+/// cost): native code reads a register only after writing it (the
+/// verifier: every read of a word written earlier in the same rule; loads
+/// write whole words, the rest of the last one zeroed, as the interpreter
+/// does), and a slot only after the run's loads wrote it. Rust reads them
+/// only in the helpers, and every chain function that calls a helper
+/// zeroes what that helper reads on entry (`Tx::chain`): the op helper
+/// the registers, the classifier helpers the keys or the words. Values
+/// left in them are never seen: no rule reads a register another rule
+/// wrote, and a classifier reads only the bytes of a field its loads
+/// wrote.
 #[repr(C)]
 pub(crate) struct Env {
     /// The register file, shared with the interpreter's ops.
-    pub regs: Regs,
+    pub regs: MaybeUninit<Regs>,
     pub pkt: *mut u8,
     pub frame_len: u64,
     pub skb_len: u64,
@@ -62,10 +75,10 @@ pub(crate) struct Env {
     pub queue: [u32; 4],
     /// Field values of a classifier run (see `classify`): one 16-byte slot
     /// per field, big-endian as the registers hold them.
-    pub keys: [[u8; 16]; crate::classify::MAX_FIELDS],
+    pub keys: MaybeUninit<[[u8; 16]; crate::classify::MAX_FIELDS]>,
     /// The same values as words, for a run whose fields are all one word
     /// (see `Classifier::first_match_words`): 0 when absent.
-    pub vals: [u32; crate::classify::MAX_FIELDS],
+    pub vals: MaybeUninit<[u32; crate::classify::MAX_FIELDS]>,
     /// Bit i: field i could be loaded.
     pub present: u32,
     /// The interpreter's view of the packet, for the op helper.
@@ -88,6 +101,9 @@ pub(crate) mod off {
     pub const TARGET: i32 = offset_of!(Env, target) as i32;
     pub const QUEUE: i32 = offset_of!(Env, queue) as i32;
     pub const KEYS: i32 = offset_of!(Env, keys) as i32;
+    pub const KEYS_LEN: i32 = std::mem::size_of::<[[u8; 16]; crate::classify::MAX_FIELDS]>() as i32;
+    pub const REGS_LEN: i32 = std::mem::size_of::<Regs>() as i32;
+    pub const VALS_LEN: i32 = std::mem::size_of::<[u32; crate::classify::MAX_FIELDS]>() as i32;
     pub const VALS: i32 = offset_of!(Env, vals) as i32;
     pub const PRESENT: i32 = offset_of!(Env, present) as i32;
 
@@ -122,7 +138,10 @@ pub(crate) unsafe extern "C" fn op_helper(env: *mut Env, op: *const Op, numgen_s
     let (env, op) = unsafe { (&mut *env, &*op) };
     // SAFETY: `frame` is the `&mut Frame` run_chain borrowed for this run.
     let frame = unsafe { &mut *(env.frame as *mut Frame<'_>) };
-    match frame.exec_op(&mut env.regs, op, numgen_slot) {
+    // SAFETY: the chain calling the helper zeroed the registers on entry
+    // (see [`Env`]); native code writes only whole initialised words since.
+    let regs = unsafe { env.regs.assume_init_mut() };
+    match frame.exec_op(regs, op, numgen_slot) {
         OpOutcome::Go => step::GO,
         OpOutcome::Break => step::BREAK,
         OpOutcome::Verdict(v) => match v {
@@ -159,7 +178,9 @@ pub(crate) unsafe extern "C" fn classify_helper(
 ) -> i32 {
     // SAFETY: see the function's contract.
     let (env, cls) = unsafe { (&*env, &*cls) };
-    cls.first_match(&env.keys, env.present, from as usize).map_or(-1, |i| i as i32)
+    // SAFETY: the chain calling the helper zeroed the keys on entry.
+    let keys = unsafe { env.keys.assume_init_ref() };
+    cls.first_match(keys, env.present, from as usize).map_or(-1, |i| i as i32)
 }
 
 /// [`classify_helper`] for a run of one-word fields: their values as words
@@ -174,7 +195,9 @@ pub(crate) unsafe extern "C" fn classify_words_helper(
 ) -> i32 {
     // SAFETY: see the function's contract.
     let (env, cls) = unsafe { (&*env, &*cls) };
-    cls.first_match_words(&env.vals, env.present, from as usize).map_or(-1, |i| i as i32)
+    // SAFETY: the chain calling the helper zeroed the words on entry.
+    let vals = unsafe { env.vals.assume_init_ref() };
+    cls.first_match_words(vals, env.present, from as usize).map_or(-1, |i| i as i32)
 }
 
 /// The rest of a run whose trees compiled code walks: the least of `best`
@@ -191,5 +214,7 @@ pub(crate) unsafe extern "C" fn classify_rest_helper(
 ) -> i32 {
     // SAFETY: see the function's contract.
     let (env, cls) = unsafe { (&*env, &*cls) };
-    cls.rest_best(&env.vals, env.present, from as usize, best) as i32
+    // SAFETY: the chain calling the helper zeroed the words on entry.
+    let vals = unsafe { env.vals.assume_init_ref() };
+    cls.rest_best(vals, env.present, from as usize, best) as i32
 }

@@ -38,7 +38,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use ctc_ir::abi::{Actions, PacketCtx};
 use ctc_ir::{ChainId, Hook, VerifiedProgram};
-use ctc_vm::{ChainEngine, ChainOutcome, ChainVerdict, Decider, Frame, HookResult, Host, Regs, State, Vm};
+use ctc_vm::{ChainEngine, ChainOutcome, ChainVerdict, Decider, Frame, HookResult, Host, State, Vm};
 use env::{Env, ret};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -306,7 +306,7 @@ impl ChainEngine for Jit {
     fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> ChainOutcome {
         let raw = f.raw();
         let mut env = Env {
-            regs: Regs::new(),
+            regs: std::mem::MaybeUninit::uninit(),
             pkt: raw.pkt,
             frame_len: raw.frame_len,
             skb_len: raw.skb_len,
@@ -319,8 +319,8 @@ impl ChainEngine for Jit {
             sp: 0,
             target: 0,
             queue: [0; 4],
-            keys: [[0; 16]; classify::MAX_FIELDS],
-            vals: [0; classify::MAX_FIELDS],
+            keys: std::mem::MaybeUninit::uninit(),
+            vals: std::mem::MaybeUninit::uninit(),
             present: 0,
             frame: f as *mut Frame<'_> as *mut (),
         };

@@ -119,15 +119,58 @@ pub(crate) struct Tx<'a, 'b> {
     pub s: Shared<'a>,
     env: Value,
     chain: ChainId,
+    /// The function's first block: it zeroes what the helpers the chain
+    /// calls read of the Env (filled in last, once that is known), then
+    /// goes to the rules.
+    entry: Block,
+    body: Block,
+    /// The chain calls the op helper: the registers are zeroed on entry.
+    zero_regs: bool,
+    /// The chain calls a classifier helper on register bytes: the key
+    /// slots are zeroed on entry.
+    zero_keys: bool,
+    /// The chain calls a classifier helper on words: they are zeroed on
+    /// entry.
+    zero_vals: bool,
 }
 
 impl<'a, 'b> Tx<'a, 'b> {
     pub(crate) fn new(mut b: FunctionBuilder<'b>, s: Shared<'a>, chain: ChainId) -> Tx<'a, 'b> {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
         let env = b.block_params(entry)[0];
-        Tx { b, s, env, chain }
+        // First in the layout (the function's entry), filled last.
+        b.func.layout.append_block(entry);
+        let body = b.create_block();
+        b.switch_to_block(body);
+        Tx { b, s, env, chain, entry, body, zero_regs: false, zero_keys: false, zero_vals: false }
+    }
+
+    /// The entry block: the Env's register file, key slots or words zeroed
+    /// as the helpers this chain calls need them initialised (see
+    /// `env::Env`; native code itself never reads what it did not write).
+    fn entry(&mut self) {
+        self.b.switch_to_block(self.entry);
+        let mut spans = Vec::new();
+        if self.zero_regs {
+            spans.push((off::REGS, off::REGS_LEN));
+        }
+        if self.zero_keys {
+            spans.push((off::KEYS, off::KEYS_LEN));
+        }
+        if self.zero_vals {
+            spans.push((off::VALS, off::VALS_LEN));
+        }
+        if !spans.is_empty() {
+            let z = self.b.ins().iconst(I64, 0);
+            for (at, len) in spans {
+                for o in (0..len).step_by(8) {
+                    self.b.ins().store(trusted(), z, self.env, at + o);
+                }
+            }
+        }
+        let body = self.body;
+        self.b.ins().jump(body, &[]);
     }
 
     fn prog(&self) -> &'a Program {
@@ -165,6 +208,13 @@ impl<'a, 'b> Tx<'a, 'b> {
             if j - i >= self.s.min_run.max(1) {
                 let run: Vec<classify::RuleShape> = shapes[i..j].iter().map(|s| s.clone().expect("in run")).collect();
                 self.translate_run(i, &run, next);
+                // What its helper reads: the words of a one-word run (the
+                // word helpers), the register bytes of the others.
+                if self.s.classifiers.last().is_some_and(|c| c.one_word()) {
+                    self.zero_vals = true;
+                } else {
+                    self.zero_keys = true;
+                }
                 i = j;
             } else {
                 self.rule(i, next);
@@ -174,6 +224,7 @@ impl<'a, 'b> Tx<'a, 'b> {
         }
         let r = self.b.ins().iconst(I64, ret::RETURN);
         self.b.ins().return_(&[r]);
+        self.entry();
         self.b.seal_all_blocks();
         self.b.finalize(self.s.frontend);
     }
@@ -514,6 +565,7 @@ impl<'a, 'b> Tx<'a, 'b> {
 
     /// Call the op helper; the step code.
     fn call_op(&mut self, op: &Op, numgen: u32) -> Value {
+        self.zero_regs = true;
         let f = self.b.ins().iconst(I64, env::op_helper as *const () as i64);
         let p = self.b.ins().iconst(I64, op as *const Op as i64);
         let n = self.b.ins().iconst(I32, i64::from(numgen));
