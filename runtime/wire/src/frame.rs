@@ -402,6 +402,66 @@ impl Frame {
     }
 }
 
+/// Where an IP packet's headers are and what they carry: what a packet
+/// context is built from. [`Frame::ip_headers`] of a parsed frame, or
+/// [`ip_headers_of_frame`] / [`ip_headers_of_ip`] straight from the bytes
+/// (the same answer, without building the whole [`Frame`] — the MACs,
+/// tags and addresses — on the fast path's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpHeaders {
+    /// The EtherType after the link header's tags; `None` for raw IP.
+    pub ethertype: Option<EtherType>,
+    /// IPv6 (else IPv4).
+    pub v6: bool,
+    /// Offset of the network header.
+    pub nh: usize,
+    /// End of the datagram (see [`NetworkInfo::end`]).
+    pub end: usize,
+    /// The l4 protocol ([`NetworkInfo::protocol`]).
+    pub protocol: Option<u8>,
+    /// Offset of the transport header ([`Frame::th_offset`]).
+    pub th: Option<usize>,
+    /// Offset of the quoted IP header of an ICMP error ([`Frame::inner_offset`]).
+    pub inner: Option<usize>,
+}
+
+impl Frame {
+    /// The IP headers (`None` when the network header is not IPv4 or
+    /// IPv6), malformed or not, as far as parsing got.
+    #[inline]
+    pub fn ip_headers(&self) -> Option<IpHeaders> {
+        let n = self.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6))?;
+        Some(IpHeaders {
+            ethertype: self.link.map(|l| l.ethertype),
+            v6: n.kind == NetworkKind::Ipv6,
+            nh: n.offset,
+            end: n.end,
+            protocol: n.protocol,
+            th: self.th_offset(),
+            inner: self.inner_offset(),
+        })
+    }
+}
+
+/// `parse_frame_with(buf, opts).ip_headers()`: the fast path's shape
+/// without building the [`Frame`], anything else through the walk.
+#[inline(always)]
+pub fn ip_headers_of_frame(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders> {
+    match fast::scan_frame(buf, opts) {
+        Some(s) => Some(s.headers()),
+        None => parse_frame_general(buf, opts).ip_headers(),
+    }
+}
+
+/// `parse_ip_with(buf, opts).ip_headers()` (see [`ip_headers_of_frame`]).
+#[inline(always)]
+pub fn ip_headers_of_ip(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders> {
+    match fast::scan_ip(buf, opts) {
+        Some(s) => Some(s.headers()),
+        None => parse_ip_general(buf, opts).ip_headers(),
+    }
+}
+
 fn fail(f: &mut Frame, layer: Layer, reason: Error) {
     f.malformed = Some(Malformed { layer, reason });
 }
@@ -851,6 +911,20 @@ mod fast {
     }
 
     impl FastScan {
+        /// [`Frame::ip_headers`] of [`FastScan::frame`].
+        #[inline(always)]
+        pub(super) fn headers(self) -> IpHeaders {
+            IpHeaders {
+                ethertype: self.ethernet.then_some(EtherType(self.ethertype)),
+                v6: self.v6,
+                nh: self.nh,
+                end: self.end,
+                protocol: Some(self.protocol),
+                th: Some(self.nh + self.nh_len),
+                inner: None,
+            }
+        }
+
         /// The frame the general walk builds for the scanned buffer.
         #[inline(always)]
         pub(super) fn frame(self, buf: &[u8]) -> Frame {
