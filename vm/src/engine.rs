@@ -106,13 +106,13 @@ impl Frame<'_> {
     pub fn raw(&mut self) -> RawFrame {
         // As Exec::frame_len and Exec::skb_len, without building an Exec.
         let frame_len = (self.ctx.len as usize).min(self.pkt.len()) as u64;
+        // An offset is there when it is not ABSENT and within the frame:
+        // one comparison with a limit below ABSENT.
+        let lim = frame_len.min(u64::from(ctc_ir::abi::ABSENT) - 1);
         let nh = self.ctx.nh_off;
-        let skb_len =
-            if nh != ctc_ir::abi::ABSENT && u64::from(nh) <= frame_len { frame_len - u64::from(nh) } else { frame_len };
+        let skb_len = if u64::from(nh) <= lim { frame_len - u64::from(nh) } else { frame_len };
         let c = self.ctx;
-        let base = |off: u32| {
-            if off != ctc_ir::abi::ABSENT && u64::from(off) <= frame_len { off } else { ctc_ir::abi::ABSENT }
-        };
+        let base = |off: u32| if u64::from(off) <= lim { off } else { ctc_ir::abi::ABSENT };
         RawFrame {
             pkt: self.pkt.as_mut_ptr(),
             frame_len,
@@ -151,6 +151,13 @@ impl ChainOutcome {
             Decider::Policy { chain } => 2 << 2 | u128::from(chain.0) << 64,
         };
         ChainOutcome(x)
+    }
+
+    /// `new(Accept or Drop, Decider::Rule { chain, rule })`: what compiled
+    /// code answers most, packed without going through the enums.
+    #[inline]
+    pub fn by_rule(drop: bool, chain: ChainId, rule: u32) -> ChainOutcome {
+        ChainOutcome(u128::from(drop) | 1 << 2 | u128::from(chain.0) << 64 | u128::from(rule) << 96)
     }
 
     pub fn get(self) -> (ChainVerdict, Decider) {
@@ -237,6 +244,12 @@ mod tests {
         ] {
             for by in [Decider::NoChain, Decider::Rule { chain: c, rule: u32::MAX }, Decider::Policy { chain: c }] {
                 assert_eq!(ChainOutcome::new(v, by).get(), (v, by));
+            }
+        }
+        for (drop, v) in [(false, ChainVerdict::Accept), (true, ChainVerdict::Drop)] {
+            for (chain, rule) in [(ChainId(0), 0), (c, 12), (ChainId(u32::MAX), u32::MAX)] {
+                let by = Decider::Rule { chain, rule };
+                assert_eq!(ChainOutcome::by_rule(drop, chain, rule), ChainOutcome::new(v, by));
             }
         }
     }

@@ -328,19 +328,21 @@ impl ChainEngine for Jit {
         // layout above; every pointer in `env` is valid for this call (they
         // come from `f`, borrowed for its duration).
         let r = unsafe { (self.fns[chain.index()])(&mut env) };
-        let by = Decider::Rule { chain: ChainId((r >> 32) as u32), rule: ((r >> 8) & 0xff_ffff) as u32 };
-        let (v, by) = match r & ret::KIND_MASK {
-            ret::ACCEPT => (ChainVerdict::Accept, by),
-            ret::DROP => (ChainVerdict::Drop, by),
+        let (rule_chain, rule) = (ChainId((r >> 32) as u32), ((r >> 8) & 0xff_ffff) as u32);
+        match r & ret::KIND_MASK {
+            ret::ACCEPT => ChainOutcome::by_rule(false, rule_chain, rule),
+            ret::DROP => ChainOutcome::by_rule(true, rule_chain, rule),
             ret::QUEUE => {
                 let q = env.queue;
-                (ChainVerdict::Queue { num: q[0] as u16, range: q[1] as u16, bypass: q[2] != 0, fanout: q[3] != 0 }, by)
+                let v =
+                    ChainVerdict::Queue { num: q[0] as u16, range: q[1] as u16, bypass: q[2] != 0, fanout: q[3] != 0 };
+                ChainOutcome::new(v, Decider::Rule { chain: rule_chain, rule })
             }
             _ => {
                 let accept = self.vm.program().chains[chain.index()].base.as_ref().is_none_or(|b| b.policy_accept);
-                (if accept { ChainVerdict::Accept } else { ChainVerdict::Drop }, Decider::Policy { chain })
+                let v = if accept { ChainVerdict::Accept } else { ChainVerdict::Drop };
+                ChainOutcome::new(v, Decider::Policy { chain })
             }
-        };
-        ChainOutcome::new(v, by)
+        }
     }
 }
