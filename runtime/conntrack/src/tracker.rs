@@ -2188,8 +2188,8 @@ mod store_tests {
     }
 
     #[test]
-    fn a_tcp_window_tracker_is_60_bytes() {
-        assert_eq!(size_of::<Option<TcpConn>>(), 60);
+    fn a_tcp_window_tracker_is_56_bytes() {
+        assert_eq!(size_of::<Option<TcpConn>>(), 56);
     }
 
     #[test]
