@@ -276,6 +276,42 @@ fn timer_key(at_ns: u64, epoch_j: u64) -> u32 {
     jiffies(at_ns).saturating_sub(epoch_j).min(u64::from(u32::MAX)) as u32
 }
 
+/// What [`refresh_conn`] leaves to the tracker.
+struct Refreshed {
+    /// The packet was not counted: the counters outgrow 32 bits
+    /// ([`Tracker::account_spilled`]).
+    spilled: bool,
+    /// The timeout moved earlier, to this: the timer node may have to
+    /// follow ([`Tracker::lower_timer`]).
+    lower: Option<u64>,
+}
+
+/// nf_ct_refresh_acct on the slot: the counters of the packet's direction
+/// (unless they outgrow 32 bits) and the new timeout (unless
+/// IPS_FIXED_TIMEOUT); what is left to do with the rest of the table in
+/// the result ([`Tracker::refreshed`]).
+#[inline(always)]
+fn refresh_conn(e: &mut Conn, dir: Dir, secs: u64, len: u64, now_ns: u64) -> Refreshed {
+    let spilled = !e.count(dir as usize, len);
+    if e.status & status::FIXED_TIMEOUT != 0 {
+        return Refreshed { spilled, lower: None };
+    }
+    let extra = secs.saturating_mul(HZ).saturating_mul(TICK_NS);
+    if !e.is_confirmed() {
+        // Relative until confirmation ("ct->timeout += nfct_time_stamp").
+        e.timeout_at_ns = extra;
+        return Refreshed { spilled, lower: None };
+    }
+    let at = jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra);
+    let old = core::mem::replace(&mut e.timeout_at_ns, at);
+    // The timer node's key is never later than the entry's timeout: equal
+    // at confirmation, lowered with it here and by the shrink of
+    // nf_tcp_handle_invalid, raised by `advance` only to it. So a timeout
+    // that does not move earlier (the usual refresh) leaves the heap alone
+    // without reading the node (a cache miss per packet in a large table).
+    Refreshed { spilled, lower: (at < old).then_some(at) }
+}
+
 /// What a protocol tracker made of a packet.
 enum Outcome {
     Accept,
@@ -972,7 +1008,7 @@ impl Tracker {
         let whole = || Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
         // IPv4: the key and the hash straight from the addresses; the
         // whole tuple is needed only for a new entry.
-        let (h, k, t) = match (n.src, n.dst) {
+        let (h, k, t) = match (&n.src, &n.dst) {
             (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) => {
                 let ports = u32::from(src_port) | u32::from(dst_port) << 16;
                 let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, proto, narrow: true };
@@ -1017,7 +1053,8 @@ impl Tracker {
                 e.status |= status::SEEN_REPLY;
                 e.pending |= ipct::REPLY;
             }
-            return Verdict { handle: Some(self.handle(idx)), state, dir, reason: None, drop: false };
+            let handle = Handle { idx, id: e.id, reply: false };
+            return Verdict { handle: Some(handle), state, dir, reason: None, drop: false };
         }
         // The TCP tracker asked to reopen more than twice in a row.
         self.stats.invalid += 1;
@@ -1245,16 +1282,20 @@ impl Tracker {
                     return Outcome::Invalid(Some("bad checksum"));
                 }
                 let now_j = jiffies(now_ns);
-                let (udp_t, stream_t) = match self.own_timeouts(idx) {
+                // The slot is read once for the policy, the state and the
+                // refresh.
+                let Tracker { slots, cold, cfg, .. } = self;
+                let e = slots[idx as usize].as_mut().expect("live slot");
+                let own = if e.cold == NO_COLD { None } else { cold.get(e.cold).and_then(|k| k.timeouts.as_deref()) };
+                let (udp_t, stream_t) = match own {
                     Some(t) => (t.udp, t.udp_stream),
-                    None => (self.cfg.udp_timeout, self.cfg.udp_timeout_stream),
+                    None => (cfg.udp_timeout, cfg.udp_timeout_stream),
                 };
-                let e = self.em(idx);
                 if new {
                     e.l4 = now_j + 2 * HZ;
                 }
                 let stream_ts = e.l4;
-                if e.status & status::SEEN_REPLY != 0 {
+                let timeout = if e.status & status::SEEN_REPLY != 0 {
                     // Replied; still active 2 s after creation: a stream,
                     // ASSURED with the stream timeout (nf_conntrack_udp_packet).
                     let (extra, stream) =
@@ -1266,7 +1307,10 @@ impl Tracker {
                     extra
                 } else {
                     udp_t
-                }
+                };
+                let r = refresh_conn(e, dir, timeout, len, now_ns);
+                self.refreshed(idx, dir, len, r);
+                return Outcome::Accept;
             }
             1 | 58 => {
                 let e = self.e(idx);
@@ -1429,29 +1473,18 @@ impl Tracker {
     /// nf_ct_refresh_acct: the new timeout (unless IPS_FIXED_TIMEOUT) and the
     /// counters of the packet's direction.
     fn refresh(&mut self, idx: u32, dir: Dir, secs: u64, len: u64, now_ns: u64) {
-        let mut e = self.em(idx);
-        if !e.count(dir as usize, len) {
+        let r = refresh_conn(self.em(idx), dir, secs, len, now_ns);
+        self.refreshed(idx, dir, len, r);
+    }
+
+    /// What [`refresh_conn`] left to the tracker: the counters past 32
+    /// bits, a timer node to move earlier.
+    #[inline(always)]
+    fn refreshed(&mut self, idx: u32, dir: Dir, len: u64, r: Refreshed) {
+        if r.spilled {
             self.account_spilled(idx, dir as usize, len);
-            e = self.em(idx);
         }
-        if e.status & status::FIXED_TIMEOUT != 0 {
-            return;
-        }
-        let extra = secs.saturating_mul(HZ).saturating_mul(TICK_NS);
-        if !e.is_confirmed() {
-            // Relative until confirmation ("ct->timeout += nfct_time_stamp").
-            e.timeout_at_ns = extra;
-            return;
-        }
-        let at = jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra);
-        let old = core::mem::replace(&mut e.timeout_at_ns, at);
-        // The timer node's key is never later than the entry's timeout:
-        // equal at confirmation, lowered with it here and by the shrink of
-        // nf_tcp_handle_invalid, raised by `advance` only to it. So a
-        // timeout that does not move earlier (the usual refresh) leaves the
-        // heap alone without reading the node (a cache miss per packet in
-        // a large table).
-        if at < old {
+        if let Some(at) = r.lower {
             self.lower_timer(idx, at);
         }
     }
