@@ -1269,8 +1269,7 @@ impl Tracker {
         let proto = self.e(idx).proto();
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
-                Ok(Some(t)) => t,
-                Ok(None) => return Outcome::Accept,
+                Ok(()) => return Outcome::Accept,
                 Err(o) => return o,
             },
             17 | 136 => {
@@ -1346,8 +1345,9 @@ impl Tracker {
 
     /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
     /// (header, checksum, flags), tcp_new, the state machine, and the kill
-    /// of a connection whose only answer is a RST. `Ok(Some(timeout))`: refresh
-    /// and count; `Ok(None)`: accepted as is.
+    /// of a connection whose only answer is a RST, and the refresh of an
+    /// accepted segment. `Ok(())`: accepted (refreshed and counted, or
+    /// not, as the tracker said).
     #[allow(clippy::too_many_arguments)]
     fn tcp_packet(
         &mut self,
@@ -1359,7 +1359,7 @@ impl Tracker {
         n: &NetworkInfo,
         check_sum: bool,
         now_ns: u64,
-    ) -> Result<Option<u64>, Outcome> {
+    ) -> Result<(), Outcome> {
         let Some(th) = frame.tcp(pkt) else { return Err(Outcome::Invalid(Some("truncated packet"))) };
         if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
             return Err(Outcome::Invalid(Some("bad checksum")));
@@ -1429,11 +1429,17 @@ impl Tracker {
             e.pending |= ipct::ASSURED;
         }
         match action {
-            TcpAction::Accept { timeout_secs } => Ok(Some(timeout_secs)),
+            TcpAction::Accept { timeout_secs } => {
+                // Refreshed and counted here, on the slot at hand.
+                let len = (n.end - n.offset) as u64;
+                let r = refresh_conn(e, dir, timeout_secs, len, now_ns);
+                self.refreshed(idx, dir, len, r);
+                Ok(())
+            }
             // Ignored segments, SYN retransmits before a reply, challenge
             // ACKs: NF_ACCEPT before nf_ct_refresh_acct (no timeout, no
             // counters).
-            TcpAction::AcceptNoRefresh { .. } => Ok(None),
+            TcpAction::AcceptNoRefresh { .. } => Ok(()),
             TcpAction::Kill => {
                 // "If only reply is a RST, we can consider ourselves not to
                 // have an established connection": nf_ct_kill_acct counts
