@@ -1740,8 +1740,9 @@ impl Tracker {
         let heap = self.order[idx as usize].heap;
         self.order[idx as usize].seq = NIL;
         self.heap_remove(heap as usize);
-        // The DESTROY event shows the entry as it was.
-        let event = self.cfg.events.then(|| {
+        // The DESTROY event shows the entry as it was (pushed now: nothing
+        // below delivers events).
+        if self.cfg.events {
             // Read from the stored entry, as `deliver`; counters and start
             // time only when they are shown.
             let e = self.e(idx);
@@ -1751,7 +1752,7 @@ impl Tracker {
             let left = to_j.saturating_sub(now_j) / HZ;
             // tstamp->stop: now, minus how long ago the timeout ran out.
             let stop = now_ns.saturating_sub(now_j.saturating_sub(to_j) * TICK_NS);
-            Event {
+            self.events.push(Event {
                 kind: EventKind::Destroy,
                 time_ns: now_ns,
                 bits: ipct::DESTROY,
@@ -1765,8 +1766,8 @@ impl Tracker {
                 timestamps: self.cfg.timestamp.then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
                 mark: (e.mark != 0).then_some(e.mark),
                 helper: e.helper,
-            }
-        });
+            });
+        }
         self.free_sides(idx);
         self.slots[idx as usize] = None;
         self.free.push(idx);
@@ -1774,9 +1775,6 @@ impl Tracker {
         if !self.expects.is_empty() {
             // nf_ct_remove_expectations of the master.
             self.expire_expectations(now_ns);
-        }
-        if let Some(ev) = event {
-            self.events.push(ev);
         }
     }
 
