@@ -67,9 +67,50 @@ pub struct RawFrame {
     pub actions: *mut Actions,
     /// `[packets, bytes]` per counter slot.
     pub counters: *mut [u64; 2],
+    /// The rest of the frame, for an engine that keeps these pointers
+    /// instead of the [`Frame`] and makes one ([`Frame::new`]) only when
+    /// an op needs it: the frame's bytes (`pkt`, `pkt_len`), its State.
+    pub pkt_len: usize,
+    pub state: *mut State,
 }
 
-impl Frame<'_> {
+impl<'a> Frame<'a> {
+    /// A frame from its parts, as [`Vm::run_hook_engine`] makes it (an
+    /// engine that kept the parts of [`Frame::raw`] makes it again from
+    /// them for [`Frame::exec_op`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn new(
+        vm: &'a Vm,
+        state: &'a mut State,
+        host: &'a dyn Host,
+        hook: Hook,
+        pkt: &'a mut [u8],
+        ctx: &'a PacketCtx,
+        work: &'a mut Work,
+        actions: &'a mut Actions,
+    ) -> Frame<'a> {
+        Frame { vm, state, host, hook, pkt, ctx, work, actions }
+    }
+
+    /// The program's interpreter.
+    #[inline]
+    pub fn vm(&self) -> &'a Vm {
+        self.vm
+    }
+
+    /// The host the ops ask (routes, fib, expectations).
+    #[inline]
+    pub fn host(&self) -> &'a dyn Host {
+        self.host
+    }
+
+    /// The hook the chains run at.
+    #[inline]
+    pub fn hook(&self) -> Hook {
+        self.hook
+    }
+
     fn exec<'b>(&'b mut self, regs: &'b mut Regs) -> Exec<'b> {
         Exec {
             vm: self.vm,
@@ -122,6 +163,8 @@ impl Frame<'_> {
             work: &mut *self.work,
             actions: &mut *self.actions,
             counters: self.state.counters.as_mut_ptr(),
+            pkt_len: self.pkt.len(),
+            state: &mut *self.state,
         }
     }
 }

@@ -305,6 +305,12 @@ impl ChainEngine for Jit {
     #[inline]
     fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> ChainOutcome {
         let raw = f.raw();
+        let host: &dyn Host = f.host();
+        // SAFETY: only the lifetime changes; the pointer is used (by the op
+        // helper) only during the call below, while `f` borrows the host.
+        let host = unsafe { std::mem::transmute::<&dyn Host, &'static dyn Host>(host) };
+        // The frame's parts, not the frame: a chain that calls no op helper
+        // leaves no frame in memory.
         let mut env = Env {
             regs: std::mem::MaybeUninit::uninit(),
             pkt: raw.pkt,
@@ -317,12 +323,16 @@ impl ChainEngine for Jit {
             counters: raw.counters,
             chain_fns: self.chain_table.as_ptr(),
             sp: 0,
-            target: 0,
-            queue: [0; 4],
+            target: std::mem::MaybeUninit::uninit(),
+            queue: std::mem::MaybeUninit::uninit(),
             keys: std::mem::MaybeUninit::uninit(),
             vals: std::mem::MaybeUninit::uninit(),
-            present: 0,
-            frame: f as *mut Frame<'_> as *mut (),
+            present: std::mem::MaybeUninit::uninit(),
+            vm: f.vm(),
+            state: raw.state,
+            host,
+            pkt_len: raw.pkt_len,
+            hook: f.hook(),
         };
         // SAFETY: the code was compiled from this Jit's program for the Env
         // layout above; every pointer in `env` is valid for this call (they
@@ -333,7 +343,8 @@ impl ChainEngine for Jit {
             ret::ACCEPT => ChainOutcome::by_rule(false, rule_chain, rule),
             ret::DROP => ChainOutcome::by_rule(true, rule_chain, rule),
             ret::QUEUE => {
-                let q = env.queue;
+                // SAFETY: written before any chain answers QUEUE (see Env).
+                let q = unsafe { env.queue.assume_init() };
                 let v =
                     ChainVerdict::Queue { num: q[0] as u16, range: q[1] as u16, bypass: q[2] != 0, fanout: q[3] != 0 };
                 ChainOutcome::new(v, Decider::Rule { chain: rule_chain, rule })
