@@ -59,8 +59,12 @@ pub struct RawFrame {
     pub frame_len: u64,
     /// skb->len as counters, quotas and `meta len` see it.
     pub skb_len: u64,
-    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner, or
-    /// [`ctc_ir::abi::ABSENT`] when absent or beyond the frame.
+    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner.
+    /// Network's is [`ctc_ir::abi::ABSENT`] when absent or beyond the
+    /// frame (`meta l4proto` asks whether there is one); the others are the
+    /// context's: one beyond the frame fails every load's bounds check
+    /// (`base + offset + len <= frame_len`), as ABSENT does, since
+    /// `frame_len` is at most `u32::MAX`.
     pub bases: [u32; 4],
     pub ctx: *const PacketCtx,
     pub work: *mut Work,
@@ -153,12 +157,12 @@ impl<'a> Frame<'a> {
         let nh = self.ctx.nh_off;
         let skb_len = if u64::from(nh) <= lim { frame_len - u64::from(nh) } else { frame_len };
         let c = self.ctx;
-        let base = |off: u32| if u64::from(off) <= lim { off } else { ctc_ir::abi::ABSENT };
+        let nh = if u64::from(nh) <= lim { nh } else { ctc_ir::abi::ABSENT };
         RawFrame {
             pkt: self.pkt.as_mut_ptr(),
             frame_len,
             skb_len,
-            bases: [base(c.ll_off), base(c.nh_off), base(c.th_off), base(c.ih_off)],
+            bases: [c.ll_off, nh, c.th_off, c.ih_off],
             ctx: self.ctx,
             work: &mut *self.work,
             actions: &mut *self.actions,

@@ -65,8 +65,6 @@ pub(crate) struct Env {
     pub work: *mut Work,
     pub actions: *mut Actions,
     pub counters: *mut [u64; 2],
-    /// Native function of every chain, by ChainId (dynamic jumps).
-    pub chain_fns: *const usize,
     /// Jumps on the stack (the interpreter's `sp`).
     pub sp: u32,
     /// Target chain of a dynamic jump/goto: written by the op helper
@@ -108,7 +106,6 @@ pub(crate) mod off {
     pub const CTX: i32 = offset_of!(Env, ctx) as i32;
     pub const WORK: i32 = offset_of!(Env, work) as i32;
     pub const COUNTERS: i32 = offset_of!(Env, counters) as i32;
-    pub const CHAIN_FNS: i32 = offset_of!(Env, chain_fns) as i32;
     pub const SP: i32 = offset_of!(Env, sp) as i32;
     pub const TARGET: i32 = offset_of!(Env, target) as i32;
     pub const QUEUE: i32 = offset_of!(Env, queue) as i32;

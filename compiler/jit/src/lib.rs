@@ -106,7 +106,9 @@ pub struct Jit {
     module: Option<JITModule>,
     fns: Vec<ChainFn>,
     /// Function addresses by chain id, for jumps whose target is known at
-    /// run time only (verdict maps). Boxed: native code holds its address.
+    /// run time only (verdict maps). Boxed: native code holds its address
+    /// (a constant in the code, not a field of every run's Env).
+    #[allow(dead_code)] // read by native code only
     chain_table: Box<[usize]>,
     /// Classifiers the code points at (boxed: stable addresses).
     #[allow(clippy::vec_box)]
@@ -189,6 +191,8 @@ impl Jit {
         let mut fctx = FunctionBuilderContext::new();
         let mut classifiers = Vec::new();
         let mut listings = Vec::new();
+        // Filled once the code is placed; the code holds its address.
+        let mut chain_table: Box<[usize]> = vec![0; ids.len()].into_boxed_slice();
         for (i, chain) in p.chains.iter().enumerate() {
             ctx.func.signature = chain_sig.clone();
             ctx.set_disasm(opts.asm);
@@ -211,6 +215,7 @@ impl Jit {
                     structure: opts.structure,
                     classifiers: &mut classifiers,
                     frontend: module.isa().frontend_config(),
+                    chain_fns: chain_table.as_ptr() as i64,
                 };
                 translate::Tx::new(b, shared, ChainId(i as u32)).chain();
             }
@@ -240,7 +245,9 @@ impl Jit {
                 unsafe { std::mem::transmute::<*const u8, ChainFn>(ptr) }
             })
             .collect();
-        let chain_table = ids.iter().map(|&id| module.get_finalized_function(id) as usize).collect();
+        for (slot, &id) in chain_table.iter_mut().zip(&ids) {
+            *slot = module.get_finalized_function(id) as usize;
+        }
         Ok(Jit { vm, module: Some(module), fns, chain_table, classifiers, listings, compile_time: start.elapsed() })
     }
 
@@ -321,7 +328,6 @@ impl ChainEngine for Jit {
             work: raw.work,
             actions: raw.actions,
             counters: raw.counters,
-            chain_fns: self.chain_table.as_ptr(),
             sp: 0,
             target: std::mem::MaybeUninit::uninit(),
             queue: std::mem::MaybeUninit::uninit(),
