@@ -59,17 +59,62 @@ pub struct RawFrame {
     pub frame_len: u64,
     /// skb->len as counters, quotas and `meta len` see it.
     pub skb_len: u64,
-    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner, or
-    /// [`ctc_ir::abi::ABSENT`] when absent or beyond the frame.
+    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner.
+    /// Network's is [`ctc_ir::abi::ABSENT`] when absent or beyond the
+    /// frame (`meta l4proto` asks whether there is one); the others are the
+    /// context's: one beyond the frame fails every load's bounds check
+    /// (`base + offset + len <= frame_len`), as ABSENT does, since
+    /// `frame_len` is at most `u32::MAX`.
     pub bases: [u32; 4],
     pub ctx: *const PacketCtx,
     pub work: *mut Work,
     pub actions: *mut Actions,
     /// `[packets, bytes]` per counter slot.
     pub counters: *mut [u64; 2],
+    /// The rest of the frame, for an engine that keeps these pointers
+    /// instead of the [`Frame`] and makes one ([`Frame::new`]) only when
+    /// an op needs it: the frame's bytes (`pkt`, `pkt_len`), its State.
+    pub pkt_len: usize,
+    pub state: *mut State,
 }
 
-impl Frame<'_> {
+impl<'a> Frame<'a> {
+    /// A frame from its parts, as [`Vm::run_hook_engine`] makes it (an
+    /// engine that kept the parts of [`Frame::raw`] makes it again from
+    /// them for [`Frame::exec_op`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn new(
+        vm: &'a Vm,
+        state: &'a mut State,
+        host: &'a dyn Host,
+        hook: Hook,
+        pkt: &'a mut [u8],
+        ctx: &'a PacketCtx,
+        work: &'a mut Work,
+        actions: &'a mut Actions,
+    ) -> Frame<'a> {
+        Frame { vm, state, host, hook, pkt, ctx, work, actions }
+    }
+
+    /// The program's interpreter.
+    #[inline]
+    pub fn vm(&self) -> &'a Vm {
+        self.vm
+    }
+
+    /// The host the ops ask (routes, fib, expectations).
+    #[inline]
+    pub fn host(&self) -> &'a dyn Host {
+        self.host
+    }
+
+    /// The hook the chains run at.
+    #[inline]
+    pub fn hook(&self) -> Hook {
+        self.hook
+    }
+
     fn exec<'b>(&'b mut self, regs: &'b mut Regs) -> Exec<'b> {
         Exec {
             vm: self.vm,
@@ -112,16 +157,18 @@ impl Frame<'_> {
         let nh = self.ctx.nh_off;
         let skb_len = if u64::from(nh) <= lim { frame_len - u64::from(nh) } else { frame_len };
         let c = self.ctx;
-        let base = |off: u32| if u64::from(off) <= lim { off } else { ctc_ir::abi::ABSENT };
+        let nh = if u64::from(nh) <= lim { nh } else { ctc_ir::abi::ABSENT };
         RawFrame {
             pkt: self.pkt.as_mut_ptr(),
             frame_len,
             skb_len,
-            bases: [base(c.ll_off), base(c.nh_off), base(c.th_off), base(c.ih_off)],
+            bases: [c.ll_off, nh, c.th_off, c.ih_off],
             ctx: self.ctx,
             work: &mut *self.work,
             actions: &mut *self.actions,
             counters: self.state.counters.as_mut_ptr(),
+            pkt_len: self.pkt.len(),
+            state: &mut *self.state,
         }
     }
 }

@@ -107,6 +107,9 @@ pub(crate) struct Shared<'a> {
     #[allow(clippy::vec_box)]
     pub classifiers: &'a mut Vec<Box<Classifier>>,
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
+    /// Address of the table of chain functions by ChainId (dynamic
+    /// jumps): the `Jit`'s `chain_table`, filled once the code is placed.
+    pub chain_fns: i64,
 }
 
 pub(crate) fn chain_signature(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
@@ -641,7 +644,7 @@ impl<'a, 'b> Tx<'a, 'b> {
             let t = self.b.ins().load(I32, trusted(), self.env, off::TARGET);
             let t = self.b.ins().uextend(I64, t);
             let t = self.b.ins().imul_imm_u(t, 8);
-            let table = self.b.ins().load(I64, fixed(), self.env, off::CHAIN_FNS);
+            let table = self.b.ins().iconst(I64, self.s.chain_fns);
             let slot = self.b.ins().iadd(table, t);
             let f = self.b.ins().load(I64, trusted(), slot, 0);
             self.call_chain(Callee::Indirect(f), rule, next, is_jump);
@@ -693,8 +696,8 @@ impl<'a, 'b> Tx<'a, 'b> {
     fn load_payload(&mut self, base: Base, offset: u16, len: u8, dst: i32, fail: Block) {
         let env = self.env;
         let b = self.b.ins().uload32(fixed(), env, off::BASES + 4 * base_index(base));
-        // ABSENT (u32::MAX) + offset + len exceeds any frame length, so one
-        // bounds check covers both cases.
+        // ABSENT (u32::MAX) + offset + len exceeds any frame length, and so
+        // does a base beyond the frame: one bounds check covers all cases.
         let end = self.b.ins().iadd_imm_u(b, i64::from(offset) + i64::from(len));
         let fl = self.b.ins().load(I64, fixed(), env, off::FRAME_LEN);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, fl);

@@ -29,9 +29,12 @@ impl BenchPacket {
         let opts = ParseOptions { verify_ipv4_checksum: false };
         // What the pipeline's context is built from (`packet_ctx`), without
         // the parts of the parsed frame only conntrack reads.
-        let h = match self.link {
-            Link::Ethernet => ctc_wire::ip_headers_of_frame(&self.data, &opts),
-            Link::RawIp => ctc_wire::ip_headers_of_ip(&self.data, &opts),
+        // The header fields computed on each path of the scan apart (see
+        // `with_ip_headers_of_frame`).
+        let fields = |h: &ctc_wire::IpHeaders| crate::pipeline::HeaderFields::of(h, self.data.len());
+        let d = match self.link {
+            Link::Ethernet => ctc_wire::with_ip_headers_of_frame(&self.data, &opts, fields),
+            Link::RawIp => ctc_wire::with_ip_headers_of_ip(&self.data, &opts, fields),
         }?;
         // The benchmark's interfaces, in the one literal that builds the
         // context (no copy of it to set them after).
@@ -42,7 +45,7 @@ impl BenchPacket {
             oiftype: 1,
             iifname: IIFNAME,
             oifname: OIFNAME,
-            ..crate::pipeline::ctx_of_headers(&h, self.data.len(), self.time_ns)
+            ..crate::pipeline::ctx_of_fields(d, self.time_ns)
         })
     }
 }

@@ -461,6 +461,28 @@ pub fn ip_headers_of_frame(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders>
     }
 }
 
+/// `ip_headers_of_frame(buf, opts).map(|h| f(&h))`, with `f` called on
+/// each path apart: on the fast path's headers, whose shape is known there
+/// (an Ethernet header, a transport header, no inner one), what `f`
+/// derives from them folds to constants instead of being chosen at run
+/// time after the paths meet.
+#[inline(always)]
+pub fn with_ip_headers_of_frame<R>(buf: &[u8], opts: &ParseOptions, f: impl Fn(&IpHeaders) -> R) -> Option<R> {
+    match fast::scan_frame(buf, opts) {
+        Some(s) => Some(f(&s.headers())),
+        None => parse_frame_general(buf, opts).ip_headers().map(|h| f(&h)),
+    }
+}
+
+/// [`with_ip_headers_of_frame`] for a bare IP packet.
+#[inline(always)]
+pub fn with_ip_headers_of_ip<R>(buf: &[u8], opts: &ParseOptions, f: impl Fn(&IpHeaders) -> R) -> Option<R> {
+    match fast::scan_ip(buf, opts) {
+        Some(s) => Some(f(&s.headers())),
+        None => parse_ip_general(buf, opts).ip_headers().map(|h| f(&h)),
+    }
+}
+
 /// `parse_ip_with(buf, opts).ip_headers()` (see [`ip_headers_of_frame`]).
 #[inline(always)]
 pub fn ip_headers_of_ip(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders> {

@@ -156,6 +156,9 @@ fn fast_agrees(buf: &[u8]) -> std::result::Result<(), TestCaseError> {
         prop_assert_eq!(ip_headers_of_frame(buf, &opts), f.ip_headers());
         prop_assert_eq!(ip_headers_of_ip(ip, &opts), parse_ip_with(ip, &opts).ip_headers());
         prop_assert_eq!(ip_headers_of_ip(buf, &opts), parse_ip_with(buf, &opts).ip_headers());
+        // And handed to a function on each path apart.
+        prop_assert_eq!(with_ip_headers_of_frame(buf, &opts, |h| *h), f.ip_headers());
+        prop_assert_eq!(with_ip_headers_of_ip(ip, &opts, |h| *h), parse_ip_with(ip, &opts).ip_headers());
     }
     Ok(())
 }
