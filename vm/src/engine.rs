@@ -59,17 +59,62 @@ pub struct RawFrame {
     pub frame_len: u64,
     /// skb->len as counters, quotas and `meta len` see it.
     pub skb_len: u64,
-    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner, or
-    /// [`ctc_ir::abi::ABSENT`] when absent or beyond the frame.
+    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner.
+    /// Network's is [`ctc_ir::abi::ABSENT`] when absent or beyond the
+    /// frame (`meta l4proto` asks whether there is one); the others are the
+    /// context's: one beyond the frame fails every load's bounds check
+    /// (`base + offset + len <= frame_len`), as ABSENT does, since
+    /// `frame_len` is at most `u32::MAX`.
     pub bases: [u32; 4],
     pub ctx: *const PacketCtx,
     pub work: *mut Work,
     pub actions: *mut Actions,
     /// `[packets, bytes]` per counter slot.
     pub counters: *mut [u64; 2],
+    /// The rest of the frame, for an engine that keeps these pointers
+    /// instead of the [`Frame`] and makes one ([`Frame::new`]) only when
+    /// an op needs it: the frame's bytes (`pkt`, `pkt_len`), its State.
+    pub pkt_len: usize,
+    pub state: *mut State,
 }
 
-impl Frame<'_> {
+impl<'a> Frame<'a> {
+    /// A frame from its parts, as [`Vm::run_hook_engine`] makes it (an
+    /// engine that kept the parts of [`Frame::raw`] makes it again from
+    /// them for [`Frame::exec_op`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn new(
+        vm: &'a Vm,
+        state: &'a mut State,
+        host: &'a dyn Host,
+        hook: Hook,
+        pkt: &'a mut [u8],
+        ctx: &'a PacketCtx,
+        work: &'a mut Work,
+        actions: &'a mut Actions,
+    ) -> Frame<'a> {
+        Frame { vm, state, host, hook, pkt, ctx, work, actions }
+    }
+
+    /// The program's interpreter.
+    #[inline]
+    pub fn vm(&self) -> &'a Vm {
+        self.vm
+    }
+
+    /// The host the ops ask (routes, fib, expectations).
+    #[inline]
+    pub fn host(&self) -> &'a dyn Host {
+        self.host
+    }
+
+    /// The hook the chains run at.
+    #[inline]
+    pub fn hook(&self) -> Hook {
+        self.hook
+    }
+
     fn exec<'b>(&'b mut self, regs: &'b mut Regs) -> Exec<'b> {
         Exec {
             vm: self.vm,
@@ -106,22 +151,24 @@ impl Frame<'_> {
     pub fn raw(&mut self) -> RawFrame {
         // As Exec::frame_len and Exec::skb_len, without building an Exec.
         let frame_len = (self.ctx.len as usize).min(self.pkt.len()) as u64;
+        // An offset is there when it is not ABSENT and within the frame:
+        // one comparison with a limit below ABSENT.
+        let lim = frame_len.min(u64::from(ctc_ir::abi::ABSENT) - 1);
         let nh = self.ctx.nh_off;
-        let skb_len =
-            if nh != ctc_ir::abi::ABSENT && u64::from(nh) <= frame_len { frame_len - u64::from(nh) } else { frame_len };
+        let skb_len = if u64::from(nh) <= lim { frame_len - u64::from(nh) } else { frame_len };
         let c = self.ctx;
-        let base = |off: u32| {
-            if off != ctc_ir::abi::ABSENT && u64::from(off) <= frame_len { off } else { ctc_ir::abi::ABSENT }
-        };
+        let nh = if u64::from(nh) <= lim { nh } else { ctc_ir::abi::ABSENT };
         RawFrame {
             pkt: self.pkt.as_mut_ptr(),
             frame_len,
             skb_len,
-            bases: [base(c.ll_off), base(c.nh_off), base(c.th_off), base(c.ih_off)],
+            bases: [c.ll_off, nh, c.th_off, c.ih_off],
             ctx: self.ctx,
             work: &mut *self.work,
             actions: &mut *self.actions,
             counters: self.state.counters.as_mut_ptr(),
+            pkt_len: self.pkt.len(),
+            state: &mut *self.state,
         }
     }
 }
@@ -151,6 +198,13 @@ impl ChainOutcome {
             Decider::Policy { chain } => 2 << 2 | u128::from(chain.0) << 64,
         };
         ChainOutcome(x)
+    }
+
+    /// `new(Accept or Drop, Decider::Rule { chain, rule })`: what compiled
+    /// code answers most, packed without going through the enums.
+    #[inline]
+    pub fn by_rule(drop: bool, chain: ChainId, rule: u32) -> ChainOutcome {
+        ChainOutcome(u128::from(drop) | 1 << 2 | u128::from(chain.0) << 64 | u128::from(rule) << 96)
     }
 
     pub fn get(self) -> (ChainVerdict, Decider) {
@@ -237,6 +291,12 @@ mod tests {
         ] {
             for by in [Decider::NoChain, Decider::Rule { chain: c, rule: u32::MAX }, Decider::Policy { chain: c }] {
                 assert_eq!(ChainOutcome::new(v, by).get(), (v, by));
+            }
+        }
+        for (drop, v) in [(false, ChainVerdict::Accept), (true, ChainVerdict::Drop)] {
+            for (chain, rule) in [(ChainId(0), 0), (c, 12), (ChainId(u32::MAX), u32::MAX)] {
+                let by = Decider::Rule { chain, rule };
+                assert_eq!(ChainOutcome::by_rule(drop, chain, rule), ChainOutcome::new(v, by));
             }
         }
     }

@@ -52,6 +52,33 @@ pub struct CtInfo {
     pub label: [u8; 16],
 }
 
+impl CtInfo {
+    /// Nothing known (`CtInfo::default()`), as a constant: a context built
+    /// with it gets its bytes zeroed in place (the derived `default()`,
+    /// inlined into a context's literal, was made aside and copied in).
+    pub const NONE: CtInfo = CtInfo {
+        state: 0,
+        status: 0,
+        mark: 0,
+        expiration_ms: 0,
+        id: 0,
+        zone: 0,
+        dir: 0,
+        has_entry: 0,
+        l3proto: 0,
+        protocol: 0,
+        _pad: [0; 2],
+        saddr: [[0; 16]; 2],
+        daddr: [[0; 16]; 2],
+        proto_src: [[0; 2]; 2],
+        proto_dst: [[0; 2]; 2],
+        packets: [0; 2],
+        bytes: [0; 2],
+        helper: [0; 16],
+        label: [0; 16],
+    };
+}
+
 /// Everything a chain reads about a packet besides its bytes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +141,7 @@ impl Default for PacketCtx {
             time_ns: 0,
             iifname: [0; 16],
             oifname: [0; 16],
-            ct: CtInfo::default(),
+            ct: CtInfo::NONE,
             sk_uid: 0,
             sk_gid: 0,
             has_sk: 0,
@@ -186,4 +213,14 @@ pub mod actions {
     pub const MANGLED: u32 = 512;
     /// A `ct timeout` policy was assigned (`Actions::ct_timeout`).
     pub const CT_TIMEOUT: u32 = 1024;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_constant_is_the_default() {
+        assert_eq!(CtInfo::NONE, CtInfo::default());
+    }
 }

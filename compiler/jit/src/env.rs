@@ -4,9 +4,9 @@
 //! implementation.
 
 use ctc_ir::abi::{Actions, PacketCtx};
-use ctc_ir::{Op, Verdict};
-use ctc_vm::{Frame, OpOutcome, Regs, Work};
-use std::mem::offset_of;
+use ctc_ir::{Hook, Op, Verdict};
+use ctc_vm::{Frame, Host, OpOutcome, Regs, State, Vm, Work};
+use std::mem::{MaybeUninit, offset_of};
 
 /// What a chain function hands back (an `i64`): the kind in bits 0..8,
 /// the deciding rule in bits 8..32, its chain in bits 32..64.
@@ -38,10 +38,23 @@ pub(crate) mod step {
 
 /// One base chain run. `repr(C)`: native code reads and writes its fields
 /// by the offsets of [`off`].
+///
+/// The register file and the classifier slots are left uninitialised by
+/// the Rust side (zeroing their 288 bytes was a fifth of a packet's fixed
+/// cost): native code reads a register only after writing it (the
+/// verifier: every read of a word written earlier in the same rule; loads
+/// write whole words, the rest of the last one zeroed, as the interpreter
+/// does), and a slot only after the run's loads wrote it. Rust reads them
+/// only in the helpers, and every chain function that calls a helper
+/// zeroes what that helper reads on entry (`Tx::chain`): the op helper
+/// the registers, the classifier helpers the keys or the words. Values
+/// left in them are never seen: no rule reads a register another rule
+/// wrote, and a classifier reads only the bytes of a field its loads
+/// wrote.
 #[repr(C)]
 pub(crate) struct Env {
     /// The register file, shared with the interpreter's ops.
-    pub regs: Regs,
+    pub regs: MaybeUninit<Regs>,
     pub pkt: *mut u8,
     pub frame_len: u64,
     pub skb_len: u64,
@@ -52,24 +65,34 @@ pub(crate) struct Env {
     pub work: *mut Work,
     pub actions: *mut Actions,
     pub counters: *mut [u64; 2],
-    /// Native function of every chain, by ChainId (dynamic jumps).
-    pub chain_fns: *const usize,
     /// Jumps on the stack (the interpreter's `sp`).
     pub sp: u32,
-    /// Target chain of a dynamic jump/goto.
-    pub target: u32,
-    /// num, range, bypass, fanout of a queue verdict.
-    pub queue: [u32; 4],
+    /// Target chain of a dynamic jump/goto: written by the op helper
+    /// before it answers `step::JUMP` or `step::GOTO`, read by native code
+    /// only then.
+    pub target: MaybeUninit<u32>,
+    /// num, range, bypass, fanout of a queue verdict: written (by native
+    /// code or the op helper) before a chain answers `ret::QUEUE`, read by
+    /// `Jit::run_chain` only then.
+    pub queue: MaybeUninit<[u32; 4]>,
     /// Field values of a classifier run (see `classify`): one 16-byte slot
     /// per field, big-endian as the registers hold them.
-    pub keys: [[u8; 16]; crate::classify::MAX_FIELDS],
+    pub keys: MaybeUninit<[[u8; 16]; crate::classify::MAX_FIELDS]>,
     /// The same values as words, for a run whose fields are all one word
     /// (see `Classifier::first_match_words`): 0 when absent.
-    pub vals: [u32; crate::classify::MAX_FIELDS],
-    /// Bit i: field i could be loaded.
-    pub present: u32,
-    /// The interpreter's view of the packet, for the op helper.
-    pub frame: *mut (),
+    pub vals: MaybeUninit<[u32; crate::classify::MAX_FIELDS]>,
+    /// Bit i: field i could be loaded; written by a run's loads before
+    /// its helpers read it.
+    pub present: MaybeUninit<u32>,
+    /// The rest of the interpreter's [`Frame`], which the op helper makes
+    /// again from these and the pointers above (`Jit::run_chain` keeps the
+    /// parts, not the frame, so that a chain that never calls the helper
+    /// costs no frame in memory).
+    pub vm: *const Vm,
+    pub state: *mut State,
+    pub host: *const dyn Host,
+    pub pkt_len: usize,
+    pub hook: Hook,
 }
 
 /// Field offsets for the generated code.
@@ -83,11 +106,13 @@ pub(crate) mod off {
     pub const CTX: i32 = offset_of!(Env, ctx) as i32;
     pub const WORK: i32 = offset_of!(Env, work) as i32;
     pub const COUNTERS: i32 = offset_of!(Env, counters) as i32;
-    pub const CHAIN_FNS: i32 = offset_of!(Env, chain_fns) as i32;
     pub const SP: i32 = offset_of!(Env, sp) as i32;
     pub const TARGET: i32 = offset_of!(Env, target) as i32;
     pub const QUEUE: i32 = offset_of!(Env, queue) as i32;
     pub const KEYS: i32 = offset_of!(Env, keys) as i32;
+    pub const KEYS_LEN: i32 = std::mem::size_of::<[[u8; 16]; crate::classify::MAX_FIELDS]>() as i32;
+    pub const REGS_LEN: i32 = std::mem::size_of::<Regs>() as i32;
+    pub const VALS_LEN: i32 = std::mem::size_of::<[u32; crate::classify::MAX_FIELDS]>() as i32;
     pub const VALS: i32 = offset_of!(Env, vals) as i32;
     pub const PRESENT: i32 = offset_of!(Env, present) as i32;
 
@@ -113,16 +138,35 @@ pub(crate) mod off {
 /// sets, NAT, …), so those are the interpreter's objects and semantics.
 ///
 /// # Safety
-/// `env` is the Env of the running chain (its `frame` set by
-/// `Jit::run_chain`), `op` points into the program the code was compiled
-/// from, which the `Jit` keeps alive.
+/// `env` is the Env of the running chain (its pointers set by
+/// `Jit::run_chain` from the frame it borrows for the run), `op` points
+/// into the program the code was compiled from, which the `Jit` keeps
+/// alive.
 pub(crate) unsafe extern "C" fn op_helper(env: *mut Env, op: *const Op, numgen_slot: u32) -> i32 {
     // SAFETY: see the function's contract; native code is suspended in
     // this call, so nothing else touches the Env or the frame meanwhile.
     let (env, op) = unsafe { (&mut *env, &*op) };
-    // SAFETY: `frame` is the `&mut Frame` run_chain borrowed for this run.
-    let frame = unsafe { &mut *(env.frame as *mut Frame<'_>) };
-    match frame.exec_op(&mut env.regs, op, numgen_slot) {
+    // SAFETY: the parts of the `&mut Frame` run_chain borrowed for this
+    // run (`Frame::raw`, `Frame::vm`, `Frame::host`, `Frame::hook`): each
+    // reference made here is unique for its kind as the frame's own was,
+    // and lives only for this call, while native code is suspended and
+    // touches none of them.
+    let mut frame = unsafe {
+        Frame::new(
+            &*env.vm,
+            &mut *env.state,
+            &*env.host,
+            env.hook,
+            std::slice::from_raw_parts_mut(env.pkt, env.pkt_len),
+            &*env.ctx,
+            &mut *env.work,
+            &mut *env.actions,
+        )
+    };
+    // SAFETY: the chain calling the helper zeroed the registers on entry
+    // (see [`Env`]); native code writes only whole initialised words since.
+    let regs = unsafe { env.regs.assume_init_mut() };
+    match frame.exec_op(regs, op, numgen_slot) {
         OpOutcome::Go => step::GO,
         OpOutcome::Break => step::BREAK,
         OpOutcome::Verdict(v) => match v {
@@ -131,15 +175,15 @@ pub(crate) unsafe extern "C" fn op_helper(env: *mut Env, op: *const Op, numgen_s
             Verdict::Continue => step::CONTINUE,
             Verdict::Return => step::RETURN,
             Verdict::Queue { num, range, bypass, fanout } => {
-                env.queue = [num.into(), range.into(), bypass.into(), fanout.into()];
+                env.queue.write([num.into(), range.into(), bypass.into(), fanout.into()]);
                 step::QUEUE
             }
             Verdict::Jump(c) => {
-                env.target = c.0;
+                env.target.write(c.0);
                 step::JUMP
             }
             Verdict::Goto(c) => {
-                env.target = c.0;
+                env.target.write(c.0);
                 step::GOTO
             }
         },
@@ -159,7 +203,11 @@ pub(crate) unsafe extern "C" fn classify_helper(
 ) -> i32 {
     // SAFETY: see the function's contract.
     let (env, cls) = unsafe { (&*env, &*cls) };
-    cls.first_match(&env.keys, env.present, from as usize).map_or(-1, |i| i as i32)
+    // SAFETY: the chain calling the helper zeroed the keys on entry.
+    let keys = unsafe { env.keys.assume_init_ref() };
+    // SAFETY: the run's loads wrote it before the call.
+    let present = unsafe { env.present.assume_init() };
+    cls.first_match(keys, present, from as usize).map_or(-1, |i| i as i32)
 }
 
 /// [`classify_helper`] for a run of one-word fields: their values as words
@@ -174,7 +222,11 @@ pub(crate) unsafe extern "C" fn classify_words_helper(
 ) -> i32 {
     // SAFETY: see the function's contract.
     let (env, cls) = unsafe { (&*env, &*cls) };
-    cls.first_match_words(&env.vals, env.present, from as usize).map_or(-1, |i| i as i32)
+    // SAFETY: the chain calling the helper zeroed the words on entry.
+    let vals = unsafe { env.vals.assume_init_ref() };
+    // SAFETY: the run's loads wrote it before the call.
+    let present = unsafe { env.present.assume_init() };
+    cls.first_match_words(vals, present, from as usize).map_or(-1, |i| i as i32)
 }
 
 /// The rest of a run whose trees compiled code walks: the least of `best`
@@ -191,5 +243,9 @@ pub(crate) unsafe extern "C" fn classify_rest_helper(
 ) -> i32 {
     // SAFETY: see the function's contract.
     let (env, cls) = unsafe { (&*env, &*cls) };
-    cls.rest_best(&env.vals, env.present, from as usize, best) as i32
+    // SAFETY: the chain calling the helper zeroed the words on entry.
+    let vals = unsafe { env.vals.assume_init_ref() };
+    // SAFETY: the run's loads wrote it before the call.
+    let present = unsafe { env.present.assume_init() };
+    cls.rest_best(vals, present, from as usize, best) as i32
 }

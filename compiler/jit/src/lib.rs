@@ -38,7 +38,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
 use ctc_ir::abi::{Actions, PacketCtx};
 use ctc_ir::{ChainId, Hook, VerifiedProgram};
-use ctc_vm::{ChainEngine, ChainOutcome, ChainVerdict, Decider, Frame, HookResult, Host, Regs, State, Vm};
+use ctc_vm::{ChainEngine, ChainOutcome, ChainVerdict, Decider, Frame, HookResult, Host, State, Vm};
 use env::{Env, ret};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -106,7 +106,9 @@ pub struct Jit {
     module: Option<JITModule>,
     fns: Vec<ChainFn>,
     /// Function addresses by chain id, for jumps whose target is known at
-    /// run time only (verdict maps). Boxed: native code holds its address.
+    /// run time only (verdict maps). Boxed: native code holds its address
+    /// (a constant in the code, not a field of every run's Env).
+    #[allow(dead_code)] // read by native code only
     chain_table: Box<[usize]>,
     /// Classifiers the code points at (boxed: stable addresses).
     #[allow(clippy::vec_box)]
@@ -189,6 +191,8 @@ impl Jit {
         let mut fctx = FunctionBuilderContext::new();
         let mut classifiers = Vec::new();
         let mut listings = Vec::new();
+        // Filled once the code is placed; the code holds its address.
+        let mut chain_table: Box<[usize]> = vec![0; ids.len()].into_boxed_slice();
         for (i, chain) in p.chains.iter().enumerate() {
             ctx.func.signature = chain_sig.clone();
             ctx.set_disasm(opts.asm);
@@ -211,6 +215,7 @@ impl Jit {
                     structure: opts.structure,
                     classifiers: &mut classifiers,
                     frontend: module.isa().frontend_config(),
+                    chain_fns: chain_table.as_ptr() as i64,
                 };
                 translate::Tx::new(b, shared, ChainId(i as u32)).chain();
             }
@@ -240,7 +245,9 @@ impl Jit {
                 unsafe { std::mem::transmute::<*const u8, ChainFn>(ptr) }
             })
             .collect();
-        let chain_table = ids.iter().map(|&id| module.get_finalized_function(id) as usize).collect();
+        for (slot, &id) in chain_table.iter_mut().zip(&ids) {
+            *slot = module.get_finalized_function(id) as usize;
+        }
         Ok(Jit { vm, module: Some(module), fns, chain_table, classifiers, listings, compile_time: start.elapsed() })
     }
 
@@ -305,8 +312,14 @@ impl ChainEngine for Jit {
     #[inline]
     fn run_chain(&self, f: &mut Frame<'_>, chain: ChainId) -> ChainOutcome {
         let raw = f.raw();
+        let host: &dyn Host = f.host();
+        // SAFETY: only the lifetime changes; the pointer is used (by the op
+        // helper) only during the call below, while `f` borrows the host.
+        let host = unsafe { std::mem::transmute::<&dyn Host, &'static dyn Host>(host) };
+        // The frame's parts, not the frame: a chain that calls no op helper
+        // leaves no frame in memory.
         let mut env = Env {
-            regs: Regs::new(),
+            regs: std::mem::MaybeUninit::uninit(),
             pkt: raw.pkt,
             frame_len: raw.frame_len,
             skb_len: raw.skb_len,
@@ -315,32 +328,38 @@ impl ChainEngine for Jit {
             work: raw.work,
             actions: raw.actions,
             counters: raw.counters,
-            chain_fns: self.chain_table.as_ptr(),
             sp: 0,
-            target: 0,
-            queue: [0; 4],
-            keys: [[0; 16]; classify::MAX_FIELDS],
-            vals: [0; classify::MAX_FIELDS],
-            present: 0,
-            frame: f as *mut Frame<'_> as *mut (),
+            target: std::mem::MaybeUninit::uninit(),
+            queue: std::mem::MaybeUninit::uninit(),
+            keys: std::mem::MaybeUninit::uninit(),
+            vals: std::mem::MaybeUninit::uninit(),
+            present: std::mem::MaybeUninit::uninit(),
+            vm: f.vm(),
+            state: raw.state,
+            host,
+            pkt_len: raw.pkt_len,
+            hook: f.hook(),
         };
         // SAFETY: the code was compiled from this Jit's program for the Env
         // layout above; every pointer in `env` is valid for this call (they
         // come from `f`, borrowed for its duration).
         let r = unsafe { (self.fns[chain.index()])(&mut env) };
-        let by = Decider::Rule { chain: ChainId((r >> 32) as u32), rule: ((r >> 8) & 0xff_ffff) as u32 };
-        let (v, by) = match r & ret::KIND_MASK {
-            ret::ACCEPT => (ChainVerdict::Accept, by),
-            ret::DROP => (ChainVerdict::Drop, by),
+        let (rule_chain, rule) = (ChainId((r >> 32) as u32), ((r >> 8) & 0xff_ffff) as u32);
+        match r & ret::KIND_MASK {
+            ret::ACCEPT => ChainOutcome::by_rule(false, rule_chain, rule),
+            ret::DROP => ChainOutcome::by_rule(true, rule_chain, rule),
             ret::QUEUE => {
-                let q = env.queue;
-                (ChainVerdict::Queue { num: q[0] as u16, range: q[1] as u16, bypass: q[2] != 0, fanout: q[3] != 0 }, by)
+                // SAFETY: written before any chain answers QUEUE (see Env).
+                let q = unsafe { env.queue.assume_init() };
+                let v =
+                    ChainVerdict::Queue { num: q[0] as u16, range: q[1] as u16, bypass: q[2] != 0, fanout: q[3] != 0 };
+                ChainOutcome::new(v, Decider::Rule { chain: rule_chain, rule })
             }
             _ => {
                 let accept = self.vm.program().chains[chain.index()].base.as_ref().is_none_or(|b| b.policy_accept);
-                (if accept { ChainVerdict::Accept } else { ChainVerdict::Drop }, Decider::Policy { chain })
+                let v = if accept { ChainVerdict::Accept } else { ChainVerdict::Drop };
+                ChainOutcome::new(v, Decider::Policy { chain })
             }
-        };
-        ChainOutcome::new(v, by)
+        }
     }
 }

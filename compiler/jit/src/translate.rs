@@ -16,6 +16,16 @@
 //! the State's objects or the host, or that are rare) call the op helper,
 //! which runs the interpreter's own code on the same registers and State.
 //! Long runs of 5-tuple rules go through a [`Classifier`].
+//!
+//! Registers: a rule's register words are Cranelift values (`Tx::words`);
+//! the Env's register file is written only just before an op helper call,
+//! which reads and writes it (the words the rule wrote so far are stored,
+//! the helper's are read back from the Env). Nothing else reads it: a rule
+//! reads only registers it wrote itself (the verifier), so what a rule
+//! leaves in them is dead at its end, and jumps are a rule's last op. The
+//! Env's registers are zeroed on entry only in chains that call the
+//! helper (`Tx::entry`). The values are the interpreter's bytes word for
+//! word (loads zero the rest of their last word in the value itself).
 
 use crate::classify::{self, Classifier, Field, Load};
 use crate::env::{self, off, ret, step};
@@ -97,6 +107,9 @@ pub(crate) struct Shared<'a> {
     #[allow(clippy::vec_box)]
     pub classifiers: &'a mut Vec<Box<Classifier>>,
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
+    /// Address of the table of chain functions by ChainId (dynamic
+    /// jumps): the `Jit`'s `chain_table`, filled once the code is placed.
+    pub chain_fns: i64,
 }
 
 pub(crate) fn chain_signature(call_conv: cranelift_codegen::isa::CallConv) -> Signature {
@@ -119,15 +132,78 @@ pub(crate) struct Tx<'a, 'b> {
     pub s: Shared<'a>,
     env: Value,
     chain: ChainId,
+    /// The function's first block: it zeroes what the helpers the chain
+    /// calls read of the Env (filled in last, once that is known), then
+    /// goes to the rules.
+    entry: Block,
+    body: Block,
+    /// The chain calls the op helper: the registers are zeroed on entry.
+    zero_regs: bool,
+    /// The chain calls a classifier helper on register bytes: the key
+    /// slots are zeroed on entry.
+    zero_keys: bool,
+    /// The chain calls a classifier helper on words: they are zeroed on
+    /// entry.
+    zero_vals: bool,
+    /// Register words the current rule wrote, as values (by Env offset),
+    /// and which of them the Env does not hold yet: only the op helper
+    /// reads the Env's registers, so they are stored just before it is
+    /// called (`call_op`), and never when no helper runs. Emptied at every
+    /// rule's start (the values are defined in the rule's own blocks, and
+    /// no rule reads a register another wrote: the verifier).
+    words: std::collections::BTreeMap<i32, Value>,
+    dirty: std::collections::BTreeSet<i32>,
 }
 
 impl<'a, 'b> Tx<'a, 'b> {
     pub(crate) fn new(mut b: FunctionBuilder<'b>, s: Shared<'a>, chain: ChainId) -> Tx<'a, 'b> {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
         let env = b.block_params(entry)[0];
-        Tx { b, s, env, chain }
+        // First in the layout (the function's entry), filled last.
+        b.func.layout.append_block(entry);
+        let body = b.create_block();
+        b.switch_to_block(body);
+        Tx {
+            b,
+            s,
+            env,
+            chain,
+            entry,
+            body,
+            zero_regs: false,
+            zero_keys: false,
+            zero_vals: false,
+            words: Default::default(),
+            dirty: Default::default(),
+        }
+    }
+
+    /// The entry block: the Env's register file, key slots or words zeroed
+    /// as the helpers this chain calls need them initialised (see
+    /// `env::Env`; native code itself never reads what it did not write).
+    fn entry(&mut self) {
+        self.b.switch_to_block(self.entry);
+        let mut spans = Vec::new();
+        if self.zero_regs {
+            spans.push((off::REGS, off::REGS_LEN));
+        }
+        if self.zero_keys {
+            spans.push((off::KEYS, off::KEYS_LEN));
+        }
+        if self.zero_vals {
+            spans.push((off::VALS, off::VALS_LEN));
+        }
+        if !spans.is_empty() {
+            let z = self.b.ins().iconst(I64, 0);
+            for (at, len) in spans {
+                for o in (0..len).step_by(8) {
+                    self.b.ins().store(trusted(), z, self.env, at + o);
+                }
+            }
+        }
+        let body = self.body;
+        self.b.ins().jump(body, &[]);
     }
 
     fn prog(&self) -> &'a Program {
@@ -165,6 +241,13 @@ impl<'a, 'b> Tx<'a, 'b> {
             if j - i >= self.s.min_run.max(1) {
                 let run: Vec<classify::RuleShape> = shapes[i..j].iter().map(|s| s.clone().expect("in run")).collect();
                 self.translate_run(i, &run, next);
+                // What its helper reads: the words of a one-word run (the
+                // word helpers), the register bytes of the others.
+                if self.s.classifiers.last().is_some_and(|c| c.one_word()) {
+                    self.zero_vals = true;
+                } else {
+                    self.zero_keys = true;
+                }
                 i = j;
             } else {
                 self.rule(i, next);
@@ -174,6 +257,7 @@ impl<'a, 'b> Tx<'a, 'b> {
         }
         let r = self.b.ins().iconst(I64, ret::RETURN);
         self.b.ins().return_(&[r]);
+        self.entry();
         self.b.seal_all_blocks();
         self.b.finalize(self.s.frontend);
     }
@@ -190,6 +274,7 @@ impl<'a, 'b> Tx<'a, 'b> {
 
     /// One rule; a failed test jumps to `next`.
     fn rule(&mut self, r: usize, next: Block) {
+        self.forget_words();
         let prog = self.prog();
         let ops = &prog.chains[self.chain.index()].rules[r].ops;
         let mut numgen = self.s.vm.numgen_slot(self.chain, r);
@@ -300,6 +385,7 @@ impl<'a, 'b> Tx<'a, 'b> {
         for (i, sh) in run.iter().enumerate() {
             let r = start + i;
             self.b.switch_to_block(actions[i]);
+            self.forget_words();
             let cont = self.b.create_block();
             let mut open = true;
             for op in &rules[r].ops[sh.tail..] {
@@ -609,6 +695,10 @@ impl<'a, 'b> Tx<'a, 'b> {
 
     /// Call the op helper; the step code.
     fn call_op(&mut self, op: &Op, numgen: u32) -> Value {
+        self.zero_regs = true;
+        // The helper reads and writes the Env's registers.
+        self.flush_words();
+        self.forget_words();
         let f = self.b.ins().iconst(I64, env::op_helper as *const () as i64);
         let p = self.b.ins().iconst(I64, op as *const Op as i64);
         let n = self.b.ins().iconst(I32, i64::from(numgen));
@@ -649,7 +739,7 @@ impl<'a, 'b> Tx<'a, 'b> {
             let t = self.b.ins().load(I32, trusted(), self.env, off::TARGET);
             let t = self.b.ins().uextend(I64, t);
             let t = self.b.ins().imul_imm_u(t, 8);
-            let table = self.b.ins().load(I64, fixed(), self.env, off::CHAIN_FNS);
+            let table = self.b.ins().iconst(I64, self.s.chain_fns);
             let slot = self.b.ins().iadd(table, t);
             let f = self.b.ins().load(I64, trusted(), slot, 0);
             self.call_chain(Callee::Indirect(f), rule, next, is_jump);
@@ -701,8 +791,8 @@ impl<'a, 'b> Tx<'a, 'b> {
     fn load_payload(&mut self, base: Base, offset: u16, len: u8, dst: i32, fail: Block) {
         let env = self.env;
         let b = self.b.ins().uload32(fixed(), env, off::BASES + 4 * base_index(base));
-        // ABSENT (u32::MAX) + offset + len exceeds any frame length, so one
-        // bounds check covers both cases.
+        // ABSENT (u32::MAX) + offset + len exceeds any frame length, and so
+        // does a base beyond the frame: one bounds check covers all cases.
         let end = self.b.ins().iadd_imm_u(b, i64::from(offset) + i64::from(len));
         let fl = self.b.ins().load(I64, fixed(), env, off::FRAME_LEN);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, fl);
@@ -724,7 +814,7 @@ impl<'a, 'b> Tx<'a, 'b> {
                 }
                 _ => self.b.ins().load(I32, loose(), addr, at),
             };
-            self.b.ins().store(trusted(), v, env, dst + 4 * w);
+            self.put_word(dst + 4 * w, v);
         }
     }
 
@@ -770,29 +860,73 @@ impl<'a, 'b> Tx<'a, 'b> {
                 let o = if key == MetaKey::IifName { off::C_IIFNAME } else { off::C_OIFNAME };
                 for w in 0..4 {
                     let v = self.b.ins().load(I32, loose(), ctx, o + 4 * w);
-                    self.b.ins().store(trusted(), v, env, dst + 4 * w);
+                    self.put_word(dst + 4 * w, v);
                 }
                 return;
             }
             _ => unreachable!("meta_native"),
         };
-        self.b.ins().store(trusted(), v, env, dst);
+        self.put_word(dst, v);
     }
 
     fn reg(r: u8) -> i32 {
         off::REGS + 4 * i32::from(r)
     }
 
+    /// Write the word at Env offset `at`: a register word is kept as a
+    /// value (see `Tx::words`), anything else (classifier key slots)
+    /// stored.
+    fn put_word(&mut self, at: i32, v: Value) {
+        if (off::REGS..off::REGS + off::REGS_LEN).contains(&at) {
+            self.words.insert(at, v);
+            self.dirty.insert(at);
+        } else {
+            self.b.ins().store(trusted(), v, self.env, at);
+        }
+    }
+
+    /// The register word at Env offset `at`: the rule's value, else the
+    /// Env's (written by the op helper).
+    fn get_word(&mut self, at: i32) -> Value {
+        match self.words.get(&at) {
+            Some(&v) => v,
+            None => self.b.ins().load(I32, loose(), self.env, at),
+        }
+    }
+
+    /// Store the register words the Env does not hold yet.
+    fn flush_words(&mut self) {
+        for at in std::mem::take(&mut self.dirty) {
+            let v = self.words[&at];
+            self.b.ins().store(trusted(), v, self.env, at);
+        }
+    }
+
+    /// A new rule (or what the op helper may have written): no word known.
+    fn forget_words(&mut self) {
+        self.words.clear();
+        self.dirty.clear();
+    }
+
     /// The first `n` (1..=8) bytes of register `r` as a big-endian integer.
     fn be_value(&mut self, r: u8, byte: i32, n: usize) -> (Value, Type) {
         let at = Self::reg(r) + byte;
         if n <= 4 {
-            let v = self.b.ins().load(I32, loose(), self.env, at);
+            let v = self.get_word(at);
             let v = self.b.ins().bswap(v);
             let v = if n < 4 { self.b.ins().ushr_imm_u(v, 8 * (4 - n as i64)) } else { v };
             (v, I32)
         } else {
-            let v = self.b.ins().load(I64, loose(), self.env, at);
+            let v = if self.words.contains_key(&at) || self.words.contains_key(&(at + 4)) {
+                // The two words, as the little-endian load would read them.
+                let (lo, hi) = (self.get_word(at), self.get_word(at + 4));
+                let lo = self.b.ins().uextend(I64, lo);
+                let hi = self.b.ins().uextend(I64, hi);
+                let hi = self.b.ins().ishl_imm_u(hi, 32);
+                self.b.ins().bor(lo, hi)
+            } else {
+                self.b.ins().load(I64, loose(), self.env, at)
+            };
             let v = self.b.ins().bswap(v);
             let v = if n < 8 { self.b.ins().ushr_imm_u(v, 8 * (8 - n as i64)) } else { v };
             (v, I64)
@@ -859,7 +993,7 @@ impl<'a, 'b> Tx<'a, 'b> {
         let work = self.b.ins().load(I64, fixed(), env, off::WORK);
         let v = self.b.ins().load(I32, trusted(), work, o);
         let v = self.b.ins().bswap(v);
-        self.b.ins().store(trusted(), v, env, dst);
+        self.put_word(dst, v);
     }
 
     /// Route lookups ask the host model: the helper.
@@ -884,7 +1018,7 @@ impl<'a, 'b> Tx<'a, 'b> {
             // The register holds the bytes in order: on a little-endian
             // host a word's bytes read as u32::from_le_bytes.
             let v = self.b.ins().iconst(I32, i64::from(u32::from_le_bytes(b)));
-            self.b.ins().store(trusted(), v, self.env, Self::reg(dst) + 4 * w as i32);
+            self.put_word(Self::reg(dst) + 4 * w as i32, v);
         }
     }
 
@@ -900,13 +1034,13 @@ impl<'a, 'b> Tx<'a, 'b> {
         // All words read before any is written: dst may overlap src.
         let vals: Vec<Value> = (0..n)
             .map(|w| {
-                let v = self.b.ins().load(I32, trusted(), self.env, Self::reg(src) + 4 * w as i32);
+                let v = self.get_word(Self::reg(src) + 4 * w as i32);
                 let v = self.b.ins().band_imm_u(v, word(mask, w));
                 self.b.ins().bxor_imm_u(v, word(xor, w))
             })
             .collect();
         for (w, v) in vals.into_iter().enumerate() {
-            self.b.ins().store(trusted(), v, self.env, Self::reg(dst) + 4 * w as i32);
+            self.put_word(Self::reg(dst) + 4 * w as i32, v);
         }
     }
 

@@ -406,18 +406,21 @@ pub struct TcpConn {
     pub last_ack: u32,
     pub last_end: u32,
     pub last_win: u16,
-    /// Window scale and [`ct_flags`] of the last ignored SYN (to resync
-    /// from), plus EXP_CHALLENGE_ACK and SIMULTANEOUS_OPEN.
-    pub last_wscale: u8,
+    /// Window scale ([`TcpConn::last_wscale`], at most 14: the low bits)
+    /// of the last ignored SYN, and in [`SEEN_REPLY`] whether a reply was
+    /// seen ([`TcpConn::seen_reply`]): one byte for both, so that the
+    /// tracker takes 56 bytes.
+    wscale_reply: u8,
+    /// [`ct_flags`] of the last ignored SYN (to resync from), plus
+    /// EXP_CHALLENGE_ACK and SIMULTANEOUS_OPEN.
     pub last_flags: u8,
     /// Identical ACK segments in a row (a u8 in the kernel: it wraps).
     pub retrans: u8,
-    /// IPS_SEEN_REPLY as nf_conntrack_tcp_packet sees it: set after a reply
-    /// packet was accepted (nf_conntrack_in sets the bit after the protocol
-    /// handler), so the first reply still finds it clear. Kept here so the
-    /// result does not depend on when the caller sets the status bit.
-    pub seen_reply: bool,
 }
+
+/// The bit of [`TcpConn::wscale_reply`] that holds
+/// [`TcpConn::seen_reply`] (window scales are at most [`TCP_MAX_WSCALE`]).
+const SEEN_REPLY: u8 = 0x80;
 
 impl TcpConn {
     /// An empty entry (the kernel's memset before tcp_new fills it).
@@ -431,11 +434,28 @@ impl TcpConn {
             last_ack: 0,
             last_end: 0,
             last_win: 0,
-            last_wscale: 0,
+            wscale_reply: 0,
             last_flags: 0,
             retrans: 0,
-            seen_reply: false,
         }
+    }
+
+    /// Window scale of the last ignored SYN (to resync from).
+    pub fn last_wscale(&self) -> u8 {
+        self.wscale_reply & !SEEN_REPLY
+    }
+
+    fn set_last_wscale(&mut self, ws: u8) {
+        debug_assert!(ws <= TCP_MAX_WSCALE);
+        self.wscale_reply = self.wscale_reply & SEEN_REPLY | ws;
+    }
+
+    /// IPS_SEEN_REPLY as nf_conntrack_tcp_packet sees it: set after a reply
+    /// packet was accepted (nf_conntrack_in sets the bit after the protocol
+    /// handler), so the first reply still finds it clear. Kept here so the
+    /// result does not depend on when the caller sets the status bit.
+    pub fn seen_reply(&self) -> bool {
+        self.wscale_reply & SEEN_REPLY != 0
     }
 
     /// tcp_new: whether a packet that matches no entry may create one, and
@@ -530,7 +550,7 @@ impl TcpConn {
     /// nf_conntrack_in: a reply the handler accepted sets IPS_SEEN_REPLY.
     fn note_reply(&mut self, dir: Dir) {
         if dir == Dir::Reply {
-            self.seen_reply = true;
+            self.wscale_reply |= SEEN_REPLY;
         }
     }
 
@@ -650,7 +670,7 @@ impl TcpConn {
                     // RST answering an invalid SYN (a) or ACK (c) we let
                     // through: delete the entry, skip the window check (it
                     // may ACK segments we ignored).
-                    if ((self.seen_reply && self.last_index == TcpIndex::Syn)
+                    if ((self.seen_reply() && self.last_index == TcpIndex::Syn)
                         || (*status & status::ASSURED == 0 && self.last_index == TcpIndex::Ack))
                         && seg.ack == self.last_end
                     {
@@ -705,7 +725,7 @@ impl TcpConn {
             state_timeout
         };
 
-        if !self.seen_reply {
+        if !self.seen_reply() {
             // The only reply is a RST: not an established connection, delete
             // the entry at once.
             if index == TcpIndex::Rst {
@@ -744,11 +764,12 @@ impl TcpConn {
             // of the ignored SYN.
             let ld = self.last_dir as usize;
             self.last_flags &= !ct_flags::EXP_CHALLENGE_ACK;
+            let wscale = self.last_wscale();
             let s = &mut self.seen[ld];
             s.td_end = self.last_end;
             s.td_maxend = self.last_end;
             s.td_maxwin = u32::from(self.last_win).max(1);
-            s.td_scale = self.last_wscale;
+            s.td_scale = wscale;
             s.flags = self.last_flags;
             self.seen[dir as usize].reset();
             return None;
@@ -763,10 +784,10 @@ impl TcpConn {
         // otherwise possibly an RFC 5961 challenge ACK.
         if index == TcpIndex::Syn && dir == Dir::Original {
             self.last_flags = 0;
-            self.last_wscale = 0;
+            self.set_last_wscale(0);
             if let Some(ws) = seg.wscale {
                 self.last_flags |= ct_flags::WINDOW_SCALE;
-                self.last_wscale = ws.min(TCP_MAX_WSCALE);
+                self.set_last_wscale(ws.min(TCP_MAX_WSCALE));
             }
             if seg.sack_perm {
                 self.last_flags |= ct_flags::SACK_PERM;

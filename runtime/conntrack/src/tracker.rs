@@ -255,30 +255,61 @@ struct Link {
 
 const UNLINKED: Link = Link { next: [NIL; 2], tag: [0; 2] };
 
-/// A node of the timer heap: an expiry (packet clock, ns) and the slot it
-/// belongs to. The key is kept as two 32-bit halves so a node takes 12
-/// bytes instead of the 16 of an aligned `(u64, u32)`: one per confirmed
-/// entry.
+/// A node of the timer heap: an expiry and the slot it belongs to, 8
+/// bytes (one per confirmed entry). The expiry is a jiffy counted from the
+/// tracker's timer epoch ([`Tracker::epoch_j`]) in 32 bits, as the
+/// kernel's `ct->timeout` is a 32-bit jiffy count; an expiry that does not
+/// fit is kept as the latest one that does. A key is a lower bound of the
+/// entry's expiry in any case (see [`Tracker::refresh`]): a node that
+/// comes due early is moved on to the entry's expiry by
+/// [`Tracker::advance`], so expiry times are exact whatever the key.
 #[derive(Debug, Clone, Copy)]
 struct Timer {
-    lo: u32,
-    hi: u32,
+    key: u32,
     idx: u32,
 }
 
-impl Timer {
-    fn new(at: u64, idx: u32) -> Timer {
-        Timer { lo: at as u32, hi: (at >> 32) as u32, idx }
-    }
+/// The key of expiry `at_ns` from epoch `epoch_j`: its jiffy, saturated to
+/// what 32 bits hold (never later than the expiry).
+#[inline]
+fn timer_key(at_ns: u64, epoch_j: u64) -> u32 {
+    jiffies(at_ns).saturating_sub(epoch_j).min(u64::from(u32::MAX)) as u32
+}
 
-    #[inline]
-    fn at(&self) -> u64 {
-        u64::from(self.hi) << 32 | u64::from(self.lo)
-    }
+/// What [`refresh_conn`] leaves to the tracker.
+struct Refreshed {
+    /// The packet was not counted: the counters outgrow 32 bits
+    /// ([`Tracker::account_spilled`]).
+    spilled: bool,
+    /// The timeout moved earlier, to this: the timer node may have to
+    /// follow ([`Tracker::lower_timer`]).
+    lower: Option<u64>,
+}
 
-    fn set_at(&mut self, at: u64) {
-        *self = Timer::new(at, self.idx);
+/// nf_ct_refresh_acct on the slot: the counters of the packet's direction
+/// (unless they outgrow 32 bits) and the new timeout (unless
+/// IPS_FIXED_TIMEOUT); what is left to do with the rest of the table in
+/// the result ([`Tracker::refreshed`]).
+#[inline(always)]
+fn refresh_conn(e: &mut Conn, dir: Dir, secs: u64, len: u64, now_ns: u64) -> Refreshed {
+    let spilled = !e.count(dir as usize, len);
+    if e.status & status::FIXED_TIMEOUT != 0 {
+        return Refreshed { spilled, lower: None };
     }
+    let extra = secs.saturating_mul(HZ).saturating_mul(TICK_NS);
+    if !e.is_confirmed() {
+        // Relative until confirmation ("ct->timeout += nfct_time_stamp").
+        e.timeout_at_ns = extra;
+        return Refreshed { spilled, lower: None };
+    }
+    let at = jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra);
+    let old = core::mem::replace(&mut e.timeout_at_ns, at);
+    // The timer node's key is never later than the entry's timeout: equal
+    // at confirmation, lowered with it here and by the shrink of
+    // nf_tcp_handle_invalid, raised by `advance` only to it. So a timeout
+    // that does not move earlier (the usual refresh) leaves the heap alone
+    // without reading the node (a cache miss per packet in a large table).
+    Refreshed { spilled, lower: (at < old).then_some(at) }
 }
 
 /// What a protocol tracker made of a packet.
@@ -315,6 +346,9 @@ pub struct Tracker {
     /// The next confirmation number ([`Order::seq`]).
     next_seq: u32,
     timers: Vec<Timer>,
+    /// The jiffy the timer keys count from ([`Timer`]): set when the heap
+    /// is empty, moved by [`Tracker::rebase`].
+    epoch_j: u64,
     events: Vec<Event>,
     stats: Stats,
     next_id: u32,
@@ -459,6 +493,7 @@ impl Tracker {
             count: 0,
             next_seq: 0,
             timers: Vec::new(),
+            epoch_j: 0,
             events: Vec::new(),
             stats: Stats::default(),
             next_id: 1,
@@ -973,7 +1008,7 @@ impl Tracker {
         let whole = || Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
         // IPv4: the key and the hash straight from the addresses; the
         // whole tuple is needed only for a new entry.
-        let (h, k, t) = match (n.src, n.dst) {
+        let (h, k, t) = match (&n.src, &n.dst) {
             (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) => {
                 let ports = u32::from(src_port) | u32::from(dst_port) << 16;
                 let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, proto, narrow: true };
@@ -1018,7 +1053,8 @@ impl Tracker {
                 e.status |= status::SEEN_REPLY;
                 e.pending |= ipct::REPLY;
             }
-            return Verdict { handle: Some(self.handle(idx)), state, dir, reason: None, drop: false };
+            let handle = Handle { idx, id: e.id, reply: false };
+            return Verdict { handle: Some(handle), state, dir, reason: None, drop: false };
         }
         // The TCP tracker asked to reopen more than twice in a row.
         self.stats.invalid += 1;
@@ -1233,8 +1269,7 @@ impl Tracker {
         let proto = self.e(idx).proto();
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
-                Ok(Some(t)) => t,
-                Ok(None) => return Outcome::Accept,
+                Ok(()) => return Outcome::Accept,
                 Err(o) => return o,
             },
             17 | 136 => {
@@ -1246,16 +1281,20 @@ impl Tracker {
                     return Outcome::Invalid(Some("bad checksum"));
                 }
                 let now_j = jiffies(now_ns);
-                let (udp_t, stream_t) = match self.own_timeouts(idx) {
+                // The slot is read once for the policy, the state and the
+                // refresh.
+                let Tracker { slots, cold, cfg, .. } = self;
+                let e = slots[idx as usize].as_mut().expect("live slot");
+                let own = if e.cold == NO_COLD { None } else { cold.get(e.cold).and_then(|k| k.timeouts.as_deref()) };
+                let (udp_t, stream_t) = match own {
                     Some(t) => (t.udp, t.udp_stream),
-                    None => (self.cfg.udp_timeout, self.cfg.udp_timeout_stream),
+                    None => (cfg.udp_timeout, cfg.udp_timeout_stream),
                 };
-                let e = self.em(idx);
                 if new {
                     e.l4 = now_j + 2 * HZ;
                 }
                 let stream_ts = e.l4;
-                if e.status & status::SEEN_REPLY != 0 {
+                let timeout = if e.status & status::SEEN_REPLY != 0 {
                     // Replied; still active 2 s after creation: a stream,
                     // ASSURED with the stream timeout (nf_conntrack_udp_packet).
                     let (extra, stream) =
@@ -1267,7 +1306,10 @@ impl Tracker {
                     extra
                 } else {
                     udp_t
-                }
+                };
+                let r = refresh_conn(e, dir, timeout, len, now_ns);
+                self.refreshed(idx, dir, len, r);
+                return Outcome::Accept;
             }
             1 | 58 => {
                 let e = self.e(idx);
@@ -1303,8 +1345,9 @@ impl Tracker {
 
     /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
     /// (header, checksum, flags), tcp_new, the state machine, and the kill
-    /// of a connection whose only answer is a RST. `Ok(Some(timeout))`: refresh
-    /// and count; `Ok(None)`: accepted as is.
+    /// of a connection whose only answer is a RST, and the refresh of an
+    /// accepted segment. `Ok(())`: accepted (refreshed and counted, or
+    /// not, as the tracker said).
     #[allow(clippy::too_many_arguments)]
     fn tcp_packet(
         &mut self,
@@ -1316,7 +1359,7 @@ impl Tracker {
         n: &NetworkInfo,
         check_sum: bool,
         now_ns: u64,
-    ) -> Result<Option<u64>, Outcome> {
+    ) -> Result<(), Outcome> {
         let Some(th) = frame.tcp(pkt) else { return Err(Outcome::Invalid(Some("truncated packet"))) };
         if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
             return Err(Outcome::Invalid(Some("bad checksum")));
@@ -1386,11 +1429,17 @@ impl Tracker {
             e.pending |= ipct::ASSURED;
         }
         match action {
-            TcpAction::Accept { timeout_secs } => Ok(Some(timeout_secs)),
+            TcpAction::Accept { timeout_secs } => {
+                // Refreshed and counted here, on the slot at hand.
+                let len = (n.end - n.offset) as u64;
+                let r = refresh_conn(e, dir, timeout_secs, len, now_ns);
+                self.refreshed(idx, dir, len, r);
+                Ok(())
+            }
             // Ignored segments, SYN retransmits before a reply, challenge
             // ACKs: NF_ACCEPT before nf_ct_refresh_acct (no timeout, no
             // counters).
-            TcpAction::AcceptNoRefresh { .. } => Ok(None),
+            TcpAction::AcceptNoRefresh { .. } => Ok(()),
             TcpAction::Kill => {
                 // "If only reply is a RST, we can consider ourselves not to
                 // have an established connection": nf_ct_kill_acct counts
@@ -1411,12 +1460,8 @@ impl Tracker {
                     let left = jiffies(e.timeout_at_ns).saturating_sub(now_j);
                     if left >= 120 * HZ && left > secs * HZ {
                         e.timeout_at_ns = (now_j + secs * HZ) * TICK_NS;
-                        let pos = self.order[idx as usize].heap as usize;
-                        let at = self.e(idx).timeout_at_ns;
-                        if at < self.timers[pos].at() {
-                            self.timers[pos].set_at(at);
-                            self.sift_up(pos);
-                        }
+                        let at = e.timeout_at_ns;
+                        self.lower_timer(idx, at);
                     }
                 }
                 Err(Outcome::Invalid(Some(reason)))
@@ -1434,35 +1479,56 @@ impl Tracker {
     /// nf_ct_refresh_acct: the new timeout (unless IPS_FIXED_TIMEOUT) and the
     /// counters of the packet's direction.
     fn refresh(&mut self, idx: u32, dir: Dir, secs: u64, len: u64, now_ns: u64) {
-        let mut e = self.em(idx);
-        if !e.count(dir as usize, len) {
+        let r = refresh_conn(self.em(idx), dir, secs, len, now_ns);
+        self.refreshed(idx, dir, len, r);
+    }
+
+    /// What [`refresh_conn`] left to the tracker: the counters past 32
+    /// bits, a timer node to move earlier.
+    #[inline(always)]
+    fn refreshed(&mut self, idx: u32, dir: Dir, len: u64, r: Refreshed) {
+        if r.spilled {
             self.account_spilled(idx, dir as usize, len);
-            e = self.em(idx);
         }
-        if e.status & status::FIXED_TIMEOUT != 0 {
-            return;
+        if let Some(at) = r.lower {
+            self.lower_timer(idx, at);
         }
-        let extra = secs.saturating_mul(HZ).saturating_mul(TICK_NS);
-        if !e.is_confirmed() {
-            // Relative until confirmation ("ct->timeout += nfct_time_stamp").
-            e.timeout_at_ns = extra;
-            return;
+    }
+
+    /// Moves the timer node of confirmed entry `idx` to expiry `at`, if
+    /// that is earlier than its key.
+    fn lower_timer(&mut self, idx: u32, at: u64) {
+        let pos = self.order[idx as usize].heap as usize;
+        let key = self.key_of(at);
+        if key < self.timers[pos].key {
+            self.timers[pos].key = key;
+            self.sift_up(pos);
         }
-        let at = jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra);
-        let old = core::mem::replace(&mut e.timeout_at_ns, at);
-        // The timer node's key is never later than the entry's timeout:
-        // equal at confirmation, lowered with it here and by the shrink of
-        // nf_tcp_handle_invalid, raised by `advance` only to it. So a
-        // timeout that does not move earlier (the usual refresh) leaves the
-        // heap alone without reading the node (a cache miss per packet in
-        // a large table).
-        if at < old {
-            let pos = self.order[idx as usize].heap as usize;
-            if at < self.timers[pos].at() {
-                self.timers[pos].set_at(at);
-                self.sift_up(pos);
-            }
+    }
+
+    /// The timer key of expiry `at` ([`timer_key`]); an expiry before the
+    /// epoch (a packet clock that went back by more than a timeout) first
+    /// moves the epoch back to it.
+    fn key_of(&mut self, at: u64) -> u32 {
+        let j = jiffies(at);
+        if j < self.epoch_j {
+            self.rebase(j);
         }
+        timer_key(at, self.epoch_j)
+    }
+
+    /// Counts the timer keys from jiffy `epoch` instead: no earlier than
+    /// the earliest key (the heap's root) when moving forward. Every key
+    /// moves by the same amount (saturated at the latest key when moving
+    /// back), so the heap keeps its shape and every key stays a lower
+    /// bound of its entry's expiry.
+    fn rebase(&mut self, epoch: u64) {
+        let old = self.epoch_j;
+        debug_assert!(self.timers.first().is_none_or(|t| old + u64::from(t.key) >= epoch));
+        for t in &mut self.timers {
+            t.key = (old + u64::from(t.key)).saturating_sub(epoch).min(u64::from(u32::MAX)) as u32;
+        }
+        self.epoch_j = epoch;
     }
 
     // ---- confirmation, abandon, destruction ---------------------------------
@@ -1574,7 +1640,11 @@ impl Tracker {
         if self.timers.len() == self.timers.capacity() {
             self.timers.reserve_exact(grown(self.timers.capacity()) - self.timers.len());
         }
-        self.timers.push(Timer::new(at, idx));
+        if self.timers.is_empty() {
+            self.epoch_j = now_j;
+        }
+        let key = self.key_of(at);
+        self.timers.push(Timer { key, idx });
         let pos = self.timers.len() - 1;
         self.order[idx as usize].heap = pos as u32;
         self.sift_up(pos);
@@ -1670,8 +1740,9 @@ impl Tracker {
         let heap = self.order[idx as usize].heap;
         self.order[idx as usize].seq = NIL;
         self.heap_remove(heap as usize);
-        // The DESTROY event shows the entry as it was.
-        let event = self.cfg.events.then(|| {
+        // The DESTROY event shows the entry as it was (pushed now: nothing
+        // below delivers events).
+        if self.cfg.events {
             // Read from the stored entry, as `deliver`; counters and start
             // time only when they are shown.
             let e = self.e(idx);
@@ -1681,7 +1752,7 @@ impl Tracker {
             let left = to_j.saturating_sub(now_j) / HZ;
             // tstamp->stop: now, minus how long ago the timeout ran out.
             let stop = now_ns.saturating_sub(now_j.saturating_sub(to_j) * TICK_NS);
-            Event {
+            self.events.push(Event {
                 kind: EventKind::Destroy,
                 time_ns: now_ns,
                 bits: ipct::DESTROY,
@@ -1695,8 +1766,8 @@ impl Tracker {
                 timestamps: self.cfg.timestamp.then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
                 mark: (e.mark != 0).then_some(e.mark),
                 helper: e.helper,
-            }
-        });
+            });
+        }
         self.free_sides(idx);
         self.slots[idx as usize] = None;
         self.free.push(idx);
@@ -1704,9 +1775,6 @@ impl Tracker {
         if !self.expects.is_empty() {
             // nf_ct_remove_expectations of the master.
             self.expire_expectations(now_ns);
-        }
-        if let Some(ev) = event {
-            self.events.push(ev);
         }
     }
 
@@ -1752,14 +1820,22 @@ impl Tracker {
     pub fn advance(&mut self, now_ns: u64) {
         let now_j = jiffies(now_ns);
         while let Some(&t) = self.timers.first() {
-            let (key, idx) = (t.at(), t.idx);
-            if jiffies(key) > now_j {
+            if self.epoch_j + u64::from(t.key) > now_j {
                 break;
             }
+            let idx = t.idx;
             let at = self.e(idx).timeout_at_ns;
             if jiffies(at) > now_j {
-                // Refreshed since the node was placed: move it.
-                self.timers[0].set_at(at);
+                // Refreshed since the node was placed (or its expiry was
+                // past what a key holds): move it.
+                let mut key = self.key_of(at);
+                if key == t.key {
+                    // Saturated: count from the root's key (all keys are
+                    // at least that), then the expiry's key is later.
+                    self.rebase(self.epoch_j + u64::from(t.key));
+                    key = self.key_of(at);
+                }
+                self.timers[0].key = key;
                 self.sift_down(0);
                 continue;
             }
@@ -1802,7 +1878,7 @@ impl Tracker {
     /// entries move their timer only when it comes due). For a replay
     /// clock that wants to call [`Tracker::advance`] only when needed.
     pub fn next_timer_ns(&self) -> Option<u64> {
-        self.timers.first().map(Timer::at)
+        self.timers.first().map(|t| (self.epoch_j + u64::from(t.key)) * TICK_NS)
     }
 
     /// `conntrack -F`: destroys every confirmed entry (DESTROY events).
@@ -1825,7 +1901,7 @@ impl Tracker {
         let node = self.timers[pos];
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if self.timers[parent].at() <= node.at() {
+            if self.timers[parent].key <= node.key {
                 break;
             }
             self.heap_set(pos, self.timers[parent]);
@@ -1842,8 +1918,8 @@ impl Tracker {
             if l >= n {
                 break;
             }
-            let c = if l + 1 < n && self.timers[l + 1].at() < self.timers[l].at() { l + 1 } else { l };
-            if self.timers[c].at() >= node.at() {
+            let c = if l + 1 < n && self.timers[l + 1].key < self.timers[l].key { l + 1 } else { l };
+            if self.timers[c].key >= node.key {
                 break;
             }
             self.heap_set(pos, self.timers[c]);
@@ -1865,17 +1941,18 @@ impl Tracker {
 
 #[cfg(test)]
 mod timer_tests {
-    use super::Timer;
+    use super::{TICK_NS, Timer, timer_key};
 
     #[test]
-    fn timer_nodes_keep_their_key() {
-        assert_eq!(size_of::<Timer>(), 12);
-        for at in [0, 1, u64::from(u32::MAX), 1 << 32, 1_795_246_120 * 1_000_000_000, u64::MAX] {
-            let mut t = Timer::new(at, 7);
-            assert_eq!((t.at(), t.idx), (at, 7));
-            t.set_at(at / 3);
-            assert_eq!((t.at(), t.idx), (at / 3, 7));
-        }
+    fn timer_keys_are_jiffies_from_the_epoch_and_never_late() {
+        assert_eq!(size_of::<Timer>(), 8);
+        let epoch = 1_795_246_120 * 250;
+        assert_eq!(timer_key(epoch * TICK_NS, epoch), 0);
+        assert_eq!(timer_key((epoch + 7) * TICK_NS, epoch), 7);
+        assert_eq!(timer_key((epoch + 7) * TICK_NS + 1, epoch), 7);
+        assert_eq!(timer_key(0, epoch), 0);
+        assert_eq!(timer_key((epoch + (1 << 32)) * TICK_NS, epoch), u32::MAX);
+        assert_eq!(timer_key(u64::MAX, epoch), u32::MAX);
     }
 }
 
@@ -1998,6 +2075,66 @@ mod link_tests {
         check(&batch);
     }
 
+    /// Live entries by id with their expiry's jiffy.
+    fn expiries(tr: &Tracker) -> Vec<(u32, u64)> {
+        let mut v: Vec<_> = tr.entries().map(|e| (e.id, e.timeout_at_ns / TICK_NS)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// `advance(now)` leaves exactly the entries whose expiry is later.
+    fn advance_exactly(tr: &mut Tracker, now: u64) {
+        let mut want = expiries(tr);
+        want.retain(|&(_, j)| j > now / TICK_NS);
+        tr.advance(now);
+        assert_eq!(expiries(tr), want, "at {now}");
+    }
+
+    #[test]
+    fn expiries_past_what_a_timer_key_holds_are_exact() {
+        // Streams time out after 300 days: more jiffies than a 32-bit
+        // timer key counts; the other flows after 30 s.
+        const DAY: u64 = 86_400 * S;
+        let cfg = Config { buckets: 7, checksum: false, udp_timeout_stream: 300 * 86_400, ..Config::default() };
+        let mut tr = Tracker::new(cfg);
+        for k in 0..40 {
+            pass(&mut tr, k, false, 0, T0 + u64::from(k) * S / 4);
+            pass(&mut tr, k, true, 0, T0 + S + u64::from(k) * S / 4);
+        }
+        for k in (0..40).step_by(2) {
+            pass(&mut tr, k, false, 0, T0 + 12 * S + u64::from(k) * S);
+        }
+        let mut now = T0;
+        while now < T0 + 60 * S {
+            now += S / 3;
+            advance_exactly(&mut tr, now);
+        }
+        assert_eq!(tr.count(), 20);
+        // Refreshed streams move on by 300 days again, some after 150
+        // days, some after 290.
+        for k in (0..40).step_by(4) {
+            pass(&mut tr, k, false, 0, now + 150 * DAY + u64::from(k) * S);
+        }
+        for k in (2..40).step_by(4) {
+            pass(&mut tr, k, true, 0, now + 290 * DAY + u64::from(k) * S);
+        }
+        while tr.count() > 0 {
+            now += DAY / 7 + 13 * S;
+            advance_exactly(&mut tr, now);
+        }
+        // A clock that goes back further than a timeout: the new entry's
+        // expiry is before the timer epoch.
+        pass(&mut tr, 1, false, 0, now);
+        pass(&mut tr, 2, false, 0, now - 5 * DAY);
+        pass(&mut tr, 3, false, 0, now + 10 * S);
+        advance_exactly(&mut tr, now - 5 * DAY + 29 * S);
+        advance_exactly(&mut tr, now - 5 * DAY + 30 * S);
+        assert_eq!(tr.count(), 2);
+        advance_exactly(&mut tr, now + 30 * S);
+        advance_exactly(&mut tr, now + 40 * S);
+        assert_eq!(tr.count(), 0);
+    }
+
     #[test]
     fn chains_in_the_link_array_match_a_scan() {
         // Few buckets: long chains, both directions of many entries in
@@ -2088,8 +2225,8 @@ mod store_tests {
     }
 
     #[test]
-    fn a_tcp_window_tracker_is_60_bytes() {
-        assert_eq!(size_of::<Option<TcpConn>>(), 60);
+    fn a_tcp_window_tracker_is_56_bytes() {
+        assert_eq!(size_of::<Option<TcpConn>>(), 56);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use ctc_ir::abi::{Actions, PacketCtx};
 use ctc_ir::{Base, Hook, MetaKey};
 use ctc_jit::classify::{Field, Load, witness};
 use ctc_vm::{Decider, HookVerdict, NoHost, State};
-use ctc_wire::{NetworkKind, ParseOptions};
+use ctc_wire::ParseOptions;
 use std::time::{Duration, Instant};
 
 /// One packet: its frame. The timed passes build its context from the
@@ -27,11 +27,15 @@ impl BenchPacket {
     #[inline(always)]
     pub fn context(&self) -> Option<PacketCtx> {
         let opts = ParseOptions { verify_ipv4_checksum: false };
-        let parsed = match self.link {
-            Link::Ethernet => ctc_wire::parse_frame_with(&self.data, &opts),
-            Link::RawIp => ctc_wire::parse_ip_with(&self.data, &opts),
-        };
-        let net = parsed.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6))?;
+        // What the pipeline's context is built from (`packet_ctx`), without
+        // the parts of the parsed frame only conntrack reads.
+        // The header fields computed on each path of the scan apart (see
+        // `with_ip_headers_of_frame`).
+        let fields = |h: &ctc_wire::IpHeaders| crate::pipeline::HeaderFields::of(h, self.data.len());
+        let d = match self.link {
+            Link::Ethernet => ctc_wire::with_ip_headers_of_frame(&self.data, &opts, fields),
+            Link::RawIp => ctc_wire::with_ip_headers_of_ip(&self.data, &opts, fields),
+        }?;
         // The benchmark's interfaces, in the one literal that builds the
         // context (no copy of it to set them after).
         Some(PacketCtx {
@@ -41,7 +45,7 @@ impl BenchPacket {
             oiftype: 1,
             iifname: IIFNAME,
             oifname: OIFNAME,
-            ..crate::pipeline::packet_ctx(&parsed, &net, parsed.th_offset(), self.data.len(), self.time_ns)
+            ..crate::pipeline::ctx_of_fields(d, self.time_ns)
         })
     }
 }

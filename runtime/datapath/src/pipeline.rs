@@ -311,16 +311,68 @@ pub(crate) fn packet_ctx(
     frame_len: usize,
     time_ns: u64,
 ) -> PacketCtx {
-    let default_ethertype = if net.kind == NetworkKind::Ipv4 { 0x0800 } else { 0x86dd };
+    let h = ctc_wire::IpHeaders {
+        ethertype: parsed.link.map(|l| l.ethertype),
+        v6: net.kind == NetworkKind::Ipv6,
+        nh: net.offset,
+        end: net.end,
+        protocol: net.protocol,
+        th: th_off,
+        inner: parsed.inner_offset(),
+    };
+    ctx_of_headers(&h, frame_len, time_ns)
+}
+
+/// [`packet_ctx`] from the headers alone (`ctc_wire::ip_headers_of_frame`
+/// gives them without building the whole frame: `ctc bench classify`).
+#[inline(always)]
+pub(crate) fn ctx_of_headers(h: &ctc_wire::IpHeaders, frame_len: usize, time_ns: u64) -> PacketCtx {
+    ctx_of_fields(HeaderFields::of(h, frame_len), time_ns)
+}
+
+/// What a context takes from the headers: [`HeaderFields::of`] can be
+/// computed where the headers are found (`ctc_wire::with_ip_headers_of_frame`),
+/// before the context is built from it ([`ctx_of_fields`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeaderFields {
+    ll_off: u32,
+    nh_off: u32,
+    th_off: u32,
+    ih_off: u32,
+    len: u32,
+    nfproto: u8,
+    l4proto: u8,
+    ethertype: u16,
+}
+
+impl HeaderFields {
+    #[inline(always)]
+    pub(crate) fn of(h: &ctc_wire::IpHeaders, frame_len: usize) -> HeaderFields {
+        HeaderFields {
+            ll_off: if h.ethertype.is_some() { 0 } else { ABSENT },
+            nh_off: h.nh as u32,
+            th_off: h.th.map_or(ABSENT, |o| o as u32),
+            ih_off: h.inner.map_or(ABSENT, |o| o as u32),
+            len: h.end.min(frame_len) as u32,
+            nfproto: if h.v6 { 10 } else { 2 },
+            l4proto: h.protocol.unwrap_or(0),
+            ethertype: h.ethertype.map_or(if h.v6 { 0x86dd } else { 0x0800 }, |e| e.0),
+        }
+    }
+}
+
+/// The context of [`ctx_of_headers`] from its header fields.
+#[inline(always)]
+pub(crate) fn ctx_of_fields(d: HeaderFields, time_ns: u64) -> PacketCtx {
     PacketCtx {
-        ll_off: parsed.ll_offset().map_or(ABSENT, |o| o as u32),
-        nh_off: net.offset as u32,
-        th_off: th_off.map_or(ABSENT, |o| o as u32),
-        ih_off: parsed.inner_offset().map_or(ABSENT, |o| o as u32),
-        len: net.end.min(frame_len) as u32,
-        nfproto: if net.kind == NetworkKind::Ipv4 { 2 } else { 10 },
-        l4proto: net.protocol.unwrap_or(0),
-        ethertype: parsed.link.map_or(default_ethertype, |l| l.ethertype.0),
+        ll_off: d.ll_off,
+        nh_off: d.nh_off,
+        th_off: d.th_off,
+        ih_off: d.ih_off,
+        len: d.len,
+        nfproto: d.nfproto,
+        l4proto: d.l4proto,
+        ethertype: d.ethertype,
         time_ns,
         ..PacketCtx::default()
     }

@@ -56,6 +56,14 @@
 //! the whole packet from 1,327 to 1,016 (acl1_10k: 1,556 to 1,246). The
 //! bench does not verify the IPv4 header checksum; replay and run do, about
 //! 25 instructions more on this path.
+//!
+//! What a packet context is built from alone — the offsets of the headers,
+//! the EtherType, the IP version, the l4 protocol ([`IpHeaders`]) — comes
+//! from [`ip_headers_of_frame`] and [`ip_headers_of_ip`] without building
+//! the [`Frame`] on the fast path's shape (its MACs, tags and addresses,
+//! written and read back: 43 instructions a packet in `ctc bench
+//! classify`); they answer `Frame::ip_headers` of the parsed frame, which
+//! the property tests check on the same frames as the fast path.
 
 use core::net::IpAddr;
 
@@ -399,6 +407,88 @@ impl Frame {
             58 => checksum::verify_transport(src, dst, 58, seg),
             _ => return None,
         })
+    }
+}
+
+/// Where an IP packet's headers are and what they carry: what a packet
+/// context is built from. [`Frame::ip_headers`] of a parsed frame, or
+/// [`ip_headers_of_frame`] / [`ip_headers_of_ip`] straight from the bytes
+/// (the same answer, without building the whole [`Frame`] — the MACs,
+/// tags and addresses — on the fast path's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IpHeaders {
+    /// The EtherType after the link header's tags; `None` for raw IP.
+    pub ethertype: Option<EtherType>,
+    /// IPv6 (else IPv4).
+    pub v6: bool,
+    /// Offset of the network header.
+    pub nh: usize,
+    /// End of the datagram (see [`NetworkInfo::end`]).
+    pub end: usize,
+    /// The l4 protocol ([`NetworkInfo::protocol`]).
+    pub protocol: Option<u8>,
+    /// Offset of the transport header ([`Frame::th_offset`]).
+    pub th: Option<usize>,
+    /// Offset of the quoted IP header of an ICMP error ([`Frame::inner_offset`]).
+    pub inner: Option<usize>,
+}
+
+impl Frame {
+    /// The IP headers (`None` when the network header is not IPv4 or
+    /// IPv6), malformed or not, as far as parsing got.
+    #[inline]
+    pub fn ip_headers(&self) -> Option<IpHeaders> {
+        let n = self.network.filter(|n| matches!(n.kind, NetworkKind::Ipv4 | NetworkKind::Ipv6))?;
+        Some(IpHeaders {
+            ethertype: self.link.map(|l| l.ethertype),
+            v6: n.kind == NetworkKind::Ipv6,
+            nh: n.offset,
+            end: n.end,
+            protocol: n.protocol,
+            th: self.th_offset(),
+            inner: self.inner_offset(),
+        })
+    }
+}
+
+/// `parse_frame_with(buf, opts).ip_headers()`: the fast path's shape
+/// without building the [`Frame`], anything else through the walk.
+#[inline(always)]
+pub fn ip_headers_of_frame(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders> {
+    match fast::scan_frame(buf, opts) {
+        Some(s) => Some(s.headers()),
+        None => parse_frame_general(buf, opts).ip_headers(),
+    }
+}
+
+/// `ip_headers_of_frame(buf, opts).map(|h| f(&h))`, with `f` called on
+/// each path apart: on the fast path's headers, whose shape is known there
+/// (an Ethernet header, a transport header, no inner one), what `f`
+/// derives from them folds to constants instead of being chosen at run
+/// time after the paths meet.
+#[inline(always)]
+pub fn with_ip_headers_of_frame<R>(buf: &[u8], opts: &ParseOptions, f: impl Fn(&IpHeaders) -> R) -> Option<R> {
+    match fast::scan_frame(buf, opts) {
+        Some(s) => Some(f(&s.headers())),
+        None => parse_frame_general(buf, opts).ip_headers().map(|h| f(&h)),
+    }
+}
+
+/// [`with_ip_headers_of_frame`] for a bare IP packet.
+#[inline(always)]
+pub fn with_ip_headers_of_ip<R>(buf: &[u8], opts: &ParseOptions, f: impl Fn(&IpHeaders) -> R) -> Option<R> {
+    match fast::scan_ip(buf, opts) {
+        Some(s) => Some(f(&s.headers())),
+        None => parse_ip_general(buf, opts).ip_headers().map(|h| f(&h)),
+    }
+}
+
+/// `parse_ip_with(buf, opts).ip_headers()` (see [`ip_headers_of_frame`]).
+#[inline(always)]
+pub fn ip_headers_of_ip(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders> {
+    match fast::scan_ip(buf, opts) {
+        Some(s) => Some(s.headers()),
+        None => parse_ip_general(buf, opts).ip_headers(),
     }
 }
 
@@ -851,6 +941,20 @@ mod fast {
     }
 
     impl FastScan {
+        /// [`Frame::ip_headers`] of [`FastScan::frame`].
+        #[inline(always)]
+        pub(super) fn headers(self) -> IpHeaders {
+            IpHeaders {
+                ethertype: self.ethernet.then_some(EtherType(self.ethertype)),
+                v6: self.v6,
+                nh: self.nh,
+                end: self.end,
+                protocol: Some(self.protocol),
+                th: Some(self.nh + self.nh_len),
+                inner: None,
+            }
+        }
+
         /// The frame the general walk builds for the scanned buffer.
         #[inline(always)]
         pub(super) fn frame(self, buf: &[u8]) -> Frame {

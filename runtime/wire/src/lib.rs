@@ -54,9 +54,9 @@ pub use ethernet::{
     VlanTag,
 };
 pub use frame::{
-    FragmentInfo, Frame, InnerInfo, L4Checksum, LinkInfo, MAX_VLAN_TAGS, NetworkInfo, NetworkKind, ParseOptions,
-    TransportInfo, VlanInfo, parse_frame, parse_frame_general, parse_frame_with, parse_ip, parse_ip_general,
-    parse_ip_with,
+    FragmentInfo, Frame, InnerInfo, IpHeaders, L4Checksum, LinkInfo, MAX_VLAN_TAGS, NetworkInfo, NetworkKind,
+    ParseOptions, TransportInfo, VlanInfo, ip_headers_of_frame, ip_headers_of_ip, parse_frame, parse_frame_general,
+    parse_frame_with, parse_ip, parse_ip_general, parse_ip_with, with_ip_headers_of_frame, with_ip_headers_of_ip,
 };
 pub use icmpv4::{
     ICMPV4_HEADER_LEN, Icmpv4DstUnreachable, Icmpv4Message, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded,

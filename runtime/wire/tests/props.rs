@@ -152,6 +152,13 @@ fn fast_agrees(buf: &[u8]) -> std::result::Result<(), TestCaseError> {
         let ip = &buf[14.min(buf.len())..];
         prop_assert_eq!(parse_ip_with(ip, &opts), parse_ip_general(ip, &opts));
         prop_assert_eq!(parse_ip_with(buf, &opts), parse_ip_general(buf, &opts));
+        // The headers straight from the bytes are the parsed frame's.
+        prop_assert_eq!(ip_headers_of_frame(buf, &opts), f.ip_headers());
+        prop_assert_eq!(ip_headers_of_ip(ip, &opts), parse_ip_with(ip, &opts).ip_headers());
+        prop_assert_eq!(ip_headers_of_ip(buf, &opts), parse_ip_with(buf, &opts).ip_headers());
+        // And handed to a function on each path apart.
+        prop_assert_eq!(with_ip_headers_of_frame(buf, &opts, |h| *h), f.ip_headers());
+        prop_assert_eq!(with_ip_headers_of_ip(ip, &opts, |h| *h), parse_ip_with(ip, &opts).ip_headers());
     }
     Ok(())
 }

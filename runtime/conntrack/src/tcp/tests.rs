@@ -296,7 +296,7 @@ mod oracle {
         let c = f.conn();
         assert_eq!(c.seen[0].flags & ct_flags::BE_LIBERAL, ct_flags::BE_LIBERAL);
         assert_eq!(c.seen[1].flags & ct_flags::BE_LIBERAL, ct_flags::BE_LIBERAL);
-        assert!(c.seen_reply);
+        assert!(c.seen_reply());
         // A second reply is an answer for the picked-up connection: ASSURED.
         f.expect(R, seg(A, 5000, 1010, 64240, 0), 300, TcpState::Established, true);
     }
