@@ -158,8 +158,9 @@ fn new_flows(c: &mut Criterion) {
             // Flow numbers above the table's: every packet is a new flow.
             let mut next = 1u32 << 28;
             let batch = (n as u64 / 10).max(64);
+            let mut batches = 0;
             g.bench_function(BenchmarkId::new(name(proto), n), |b| {
-                let tr = state.get_or_insert_with(|| filled(n, 0, proto, true));
+                let (tr, pool) = state.get_or_insert_with(|| (filled(n, 0, proto, true), established_pool(n, proto)));
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;
                     let mut left = iters;
@@ -172,11 +173,15 @@ fn new_flows(c: &mut Criterion) {
                         now += 121 * S;
                         tr.advance(now);
                         tr.drain_events(&mut Vec::new());
+                        batches += 1;
+                        if batches % KEEP_ALIVE_BATCHES == 0 {
+                            keep_alive(tr, pool, now);
+                        }
                     }
                     total
                 })
             });
-            if let Some(tr) = state {
+            if let Some((tr, _)) = state {
                 assert_eq!(tr.count(), n);
             }
         }

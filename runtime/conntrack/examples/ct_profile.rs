@@ -31,6 +31,7 @@ fn main() {
         request(1 << 28, proto, flags, 1, 0).write(&mut p);
         let mut frame = ctc_wire::parse_frame(&p);
         let mut sink = Vec::new();
+        let pool = established_pool(n, proto);
         // As the benchmark: batches of N/10 new flows, then the clock
         // moves on and they expire.
         let batch = (n / 10).max(64) as u32;
@@ -50,6 +51,9 @@ fn main() {
                 tr.advance(now);
                 tr.drain_events(&mut sink);
                 sink.clear();
+                if u64::from(k / batch + 1) % KEEP_ALIVE_BATCHES == 0 {
+                    keep_alive(&mut tr, &pool, now);
+                }
                 t = std::time::Instant::now();
             }
         }

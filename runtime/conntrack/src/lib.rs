@@ -208,20 +208,28 @@ impl Helper {
     }
 }
 
-/// One connection (struct nf_conn) as the table stores it: 80 bytes for
-/// an IPv4 connection, everything a lookup and an established packet
-/// read. What most connections lack lives in side slabs of the tracker,
-/// reached by a 32-bit index (the kernel's extension scheme, with indices
-/// instead of an extension area): the TCP window tracker ([`TcpConn`],
-/// `l4` is its index), the addresses of IPv6 (any "wide") connections, and
-/// the cold part ([`Cold`]: `ct timeout` policy, helper data, start time,
-/// sequence adjustment, counters past 32 bits). Read it through
-/// [`Entry`].
+/// One connection (struct nf_conn) as the table stores it: 64 bytes (one
+/// cache line) for an IPv4 connection, everything a lookup and an
+/// established packet read. What most connections lack lives in side
+/// slabs of the tracker, reached by a 32-bit index (the kernel's extension
+/// scheme, with indices instead of an extension area): the TCP window
+/// tracker ([`TcpConn`], `l4` is its index) and the addresses of IPv6 (any
+/// "wide") connections; the cold part ([`Cold`]: `ct timeout` policy,
+/// helper data, start time, sequence adjustment, counters past 32 bits,
+/// times past 32 bits of jiffies) is found by the slot's index
+/// ([`conn_flags::COLD`] says there is one). Read it through [`Entry`].
+///
+/// Times are 32-bit jiffy counts as the kernel's `ct->timeout` and
+/// `stream_ts` are, counted from the tracker's slot epoch
+/// ([`Tracker::slot_epoch_j`]); a time they cannot hold is [`FAR`] here
+/// and kept exactly in the cold part.
 ///
 /// `repr(C)`: the fields a chain walk compares first, then those an
-/// established packet updates.
+/// established packet updates; aligned to 64 bytes, so that a slot is
+/// exactly one cache line (the allocator's 16-byte alignment would split
+/// every slot over two).
 #[derive(Debug, Clone)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub(crate) struct Conn {
     /// Per direction ([`Dir`]), the source and destination IPv4 addresses
     /// as `u64::from_le_bytes(src ‖ dst)`. A `wide` connection's
@@ -231,40 +239,68 @@ pub(crate) struct Conn {
     /// Per direction, `src_port | dst_port << 16` (ICMP: id and
     /// `type << 8 | code`, as [`Tuple`]).
     pub(crate) ports: [u32; 2],
-    /// NFPROTO of both tuples.
-    pub(crate) l3: u8,
-    /// IP protocol of both tuples.
-    pub(crate) proto: u8,
     /// Conntrack zone.
     pub(crate) zone: u16,
-    /// Event bits cached for the next delivery ([`ipct`]).
-    pub(crate) pending: u16,
-    /// Attached helper.
-    pub(crate) helper: Option<Helper>,
-    /// [`conn_flags`] bits: where the addresses and counters are.
+    /// IP protocol of both tuples.
+    pub(crate) proto: u8,
+    /// [`conn_flags`] bits: the family, where the addresses, counters and
+    /// cold part are.
     pub(crate) flags: u8,
-    /// Expiry on the packet clock, jiffy-aligned (see [`Entry::timeout_at_ns`]).
-    pub(crate) timeout_at_ns: u64,
+    /// IPS_* bits ([`status`]: all the kernel's fit in the low 16 bits),
+    /// then the event bits cached for the next delivery ([`ipct`], 12
+    /// bits, from bit [`PENDING_SHIFT`]) and the attached helper (4 bits,
+    /// from bit [`HELPER_SHIFT`]: 0 for none, else 1 + its index in
+    /// [`HELPERS`]).
+    pub(crate) status: u32,
+    /// Expiry, in jiffies: while unconfirmed the timeout itself (relative
+    /// to confirmation, as the kernel's `ct->timeout`), once confirmed the
+    /// expiry's jiffy counted from the slot epoch; [`FAR`]: in the cold
+    /// part as nanoseconds ([`Cold::timeout_ns`]). See
+    /// [`Entry::timeout_at_ns`].
+    pub(crate) timeout: u32,
+    /// Protocol state: UDP (and UDP-Lite) `stream_ts`, the jiffy (from the
+    /// slot epoch; [`FAR`]: in [`Cold::stream_ts`]) after which a replied
+    /// flow seen again counts as a stream; TCP: the index of its
+    /// [`TcpConn`] in the TCP slab ([`NO_TCP`] until it has one); 0 for
+    /// the rest (ICMP pairs and generic protocols keep no state).
+    pub(crate) l4: u32,
     /// [packets, bytes] per direction, bytes counted from the IP header,
     /// while every one fits in 32 bits; once one would not
     /// ([`conn_flags::SPILLED`]), all four are in the cold part, 64 bits
     /// each as the kernel's (these then hold `u32::MAX` packets, so that
     /// [`Conn::count`] always turns to the cold part).
     pub(crate) acct: [[u32; 2]; 2],
-    /// Protocol state: UDP (and UDP-Lite) `stream_ts`, the jiffy after
-    /// which a replied flow seen again counts as a stream; TCP: the index
-    /// of its [`TcpConn`] in the TCP slab ([`NO_TCP`] until it has one);
-    /// 0 for the rest (ICMP pairs and generic protocols keep no state).
-    pub(crate) l4: u64,
-    /// Deterministic id (the kernel's are hashes, random per boot).
-    pub(crate) id: u32,
+    /// Deterministic id (the kernel's are hashes, random per boot); never
+    /// 0, which gives `Option<Conn>` its free-slot niche.
+    pub(crate) id: core::num::NonZeroU32,
     /// ct mark.
     pub(crate) mark: u32,
-    /// IPS_* bits ([`status`]).
-    pub(crate) status: u32,
-    /// Index of the cold part in the cold slab, [`NO_COLD`] when none.
-    pub(crate) cold: u32,
 }
+
+/// [`Conn::timeout`] or [`Conn::l4`] (UDP) of a time that 32 bits from the
+/// slot epoch do not hold: the exact value is in the cold part.
+pub(crate) const FAR: u32 = u32::MAX;
+/// Where the pending event bits start in [`Conn::status`].
+pub(crate) const PENDING_SHIFT: u32 = 16;
+/// The pending event bits in [`Conn::status`].
+pub(crate) const PENDING_MASK: u32 = 0xfff << PENDING_SHIFT;
+/// Where the helper starts in [`Conn::status`].
+pub(crate) const HELPER_SHIFT: u32 = 28;
+/// The IPS_* bits in [`Conn::status`].
+pub(crate) const STATUS_MASK: u32 = 0xffff;
+/// The helpers by their number in [`Conn::status`] (minus one).
+const HELPERS: [Helper; 10] = [
+    Helper::Ftp,
+    Helper::Tftp,
+    Helper::Irc,
+    Helper::Sip,
+    Helper::H323,
+    Helper::Pptp,
+    Helper::Amanda,
+    Helper::Sane,
+    Helper::Snmp,
+    Helper::NetbiosNs,
+];
 
 /// [`Conn::flags`] bits.
 pub(crate) mod conn_flags {
@@ -275,6 +311,11 @@ pub(crate) mod conn_flags {
     /// The counters outgrew [`super::Conn::acct`]: they are in the cold
     /// part ([`super::Cold::acct`]).
     pub(crate) const SPILLED: u8 = 1 << 1;
+    /// The tuples are IPv6 ([`super::L3_IPV6`]); else IPv4, the only other
+    /// family conntrack tracks.
+    pub(crate) const V6: u8 = 1 << 2;
+    /// The connection has a cold part ([`super::Cold`]).
+    pub(crate) const COLD: u8 = 1 << 3;
 }
 
 /// Bytes of one stored entry (a slot of the table's slab; the side slabs
@@ -282,9 +323,7 @@ pub(crate) mod conn_flags {
 pub const SLOT_BYTES: usize = size_of::<Option<Conn>>();
 
 /// [`Conn::l4`] of a TCP connection without window tracker yet.
-pub(crate) const NO_TCP: u64 = u64::MAX;
-/// [`Conn::cold`] of a connection without cold part.
-pub(crate) const NO_COLD: u32 = u32::MAX;
+pub(crate) const NO_TCP: u32 = u32::MAX;
 
 /// What few connections have (the kernel's optional extensions), out of
 /// the common entry: allocated in the tracker's cold slab when first
@@ -307,6 +346,12 @@ pub(crate) struct Cold {
     /// The counters of a connection whose counters outgrew 32 bits
     /// ([`conn_flags::SPILLED`]): (packets, bytes) per direction.
     pub(crate) acct: Option<Box<[(u64, u64); 2]>>,
+    /// The timeout in nanoseconds (as [`Entry::timeout_at_ns`]) when
+    /// [`Conn::timeout`] is [`FAR`].
+    pub(crate) timeout_ns: u64,
+    /// A UDP connection's `stream_ts` in jiffies when [`Conn::l4`] is
+    /// [`FAR`].
+    pub(crate) stream_ts: u64,
 }
 
 /// Four bytes of an address that fits in them (the rest zero).
@@ -335,7 +380,7 @@ impl Conn {
             dst,
             src_port: self.ports[d] as u16,
             dst_port: (self.ports[d] >> 16) as u16,
-            l3: self.l3,
+            l3: self.l3(),
             proto: self.proto,
         }
     }
@@ -344,6 +389,61 @@ impl Conn {
     #[inline]
     pub(crate) fn is_confirmed(&self) -> bool {
         self.status & status::CONFIRMED != 0
+    }
+
+    /// NFPROTO of both tuples.
+    #[inline(always)]
+    pub(crate) fn l3(&self) -> u8 {
+        const { assert!(L3_IPV4 + 2 * conn_flags::V6 == L3_IPV6) };
+        L3_IPV4 + 2 * (self.flags & conn_flags::V6)
+    }
+
+    /// The IPS_* bits.
+    #[inline(always)]
+    pub(crate) fn ips(&self) -> u32 {
+        self.status & STATUS_MASK
+    }
+
+    /// The event bits cached for the next delivery.
+    #[inline(always)]
+    pub(crate) fn pending(&self) -> u16 {
+        ((self.status & PENDING_MASK) >> PENDING_SHIFT) as u16
+    }
+
+    /// Caches event bits for the next delivery.
+    #[inline(always)]
+    pub(crate) fn add_pending(&mut self, bits: u16) {
+        debug_assert!(u32::from(bits) << PENDING_SHIFT & !PENDING_MASK == 0);
+        self.status |= u32::from(bits) << PENDING_SHIFT;
+    }
+
+    /// Takes the cached event bits.
+    #[inline(always)]
+    pub(crate) fn take_pending(&mut self) -> u16 {
+        let p = self.pending();
+        self.status &= !PENDING_MASK;
+        p
+    }
+
+    /// The attached helper.
+    #[inline]
+    pub(crate) fn helper(&self) -> Option<Helper> {
+        const BY_NUMBER: [Option<Helper>; 16] = {
+            let mut t = [None; 16];
+            let mut i = 0;
+            while i < HELPERS.len() {
+                t[i + 1] = Some(HELPERS[i]);
+                i += 1;
+            }
+            t
+        };
+        BY_NUMBER[(self.status >> HELPER_SHIFT) as usize]
+    }
+
+    /// Attaches a helper (or none).
+    pub(crate) fn set_helper(&mut self, h: Option<Helper>) {
+        let n = h.map_or(0, |h| HELPERS.iter().position(|&x| x == h).expect("a helper") as u32 + 1);
+        self.status = self.status & !(0xf << HELPER_SHIFT) | n << HELPER_SHIFT;
     }
 
     /// Counts a packet of `len` bytes in direction `d` in [`Conn::acct`];
@@ -360,6 +460,12 @@ impl Conn {
         }
         *c = [p as u32, b as u32];
         true
+    }
+
+    /// The connection has a cold part ([`conn_flags::COLD`]).
+    #[inline(always)]
+    pub(crate) fn has_cold(&self) -> bool {
+        self.flags & conn_flags::COLD != 0
     }
 
     /// The addresses are in the wide slab ([`conn_flags::WIDE`]).

@@ -25,7 +25,7 @@ use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
 use crate::mangle::be16;
 use crate::tcp::{self, Segment, TcpAction, TcpConn, TcpState};
 use crate::{
-    Cold, Config, Conn, CtState, Dir, Entry, Event, EventKind, HZ, Handle, L3_IPV4, L3_IPV6, NO_COLD, NO_TCP, Stats,
+    Cold, Config, Conn, CtState, Dir, Entry, Event, EventKind, FAR, HZ, Handle, L3_IPV4, L3_IPV6, NO_TCP, Stats,
     TICK_NS, Tuple, Verdict, conn_flags, ipct, narrow, status,
 };
 
@@ -60,12 +60,14 @@ struct Order {
 const UNORDERED: Order = Order { seq: NIL, heap: NIL };
 
 /// The capacity a full table array (slots, links, order, timers, side
-/// slabs) grows to: by an eighth, where `Vec` would double, so at most
-/// about 11 % of any array is spare capacity (a doubling array is up to
-/// half empty). The copies cost about eight moves per element over a
-/// table's growth, none once it has reached its size.
+/// slabs) grows to: by an eighth, where `Vec` would double, and by a
+/// sixteenth from 64Ki elements on, so at most about 11 % of a small array
+/// and 6 % of a large one is spare capacity (a doubling array is up to
+/// half empty). The copies cost about sixteen moves per element over a
+/// large table's growth (eight for a small one), none once it has reached
+/// its size.
 pub(crate) fn grown(cap: usize) -> usize {
-    cap + (cap / 8).max(16)
+    cap + (cap / if cap < 1 << 16 { 8 } else { 16 }).max(16)
 }
 
 /// A slab of what only some entries have (TCP window trackers, IPv6
@@ -178,7 +180,12 @@ impl Wide {
 /// compactly when all four addresses fit in four bytes, else in `wide`.
 fn store_tuples(c: &mut Conn, t: &[Tuple; 2], wide: &mut Wide) {
     debug_assert!(t[0].l3 == t[1].l3 && t[0].proto == t[1].proto);
-    c.l3 = t[0].l3;
+    debug_assert!(t[0].l3 == L3_IPV4 || t[0].l3 == L3_IPV6, "conntrack tracks IPv4 and IPv6");
+    if t[0].l3 == L3_IPV6 {
+        c.flags |= conn_flags::V6;
+    } else {
+        c.flags &= !conn_flags::V6;
+    }
     c.proto = t[0].proto;
     c.ports = t.map(|t| u32::from(t.src_port) | u32::from(t.dst_port) << 16);
     if let (Some(a), Some(b), Some(x), Some(y)) =
@@ -189,6 +196,17 @@ fn store_tuples(c: &mut Conn, t: &[Tuple; 2], wide: &mut Wide) {
     } else {
         c.flags |= conn_flags::WIDE;
         c.addr = wide.put(t);
+    }
+}
+
+/// The [`conn_flags::V6`] bit of entries of family `l3` ([`Conn::l3`]);
+/// a family no entry has gives a value no entry's bit equals.
+#[inline(always)]
+fn family_flag(l3: u8) -> u8 {
+    match l3 {
+        L3_IPV4 => 0,
+        L3_IPV6 => conn_flags::V6,
+        _ => u8::MAX,
     }
 }
 
@@ -207,6 +225,8 @@ struct Key {
     addr: u64,
     ports: u32,
     l3: u8,
+    /// [`family_flag`] of `l3`, as entries of the family hold it.
+    fam: u8,
     proto: u8,
     narrow: bool,
 }
@@ -216,9 +236,18 @@ impl Key {
     fn of(t: &Tuple) -> Key {
         let ports = u32::from(t.src_port) | u32::from(t.dst_port) << 16;
         match (narrow(&t.src), narrow(&t.dst)) {
-            (Some(a), Some(b)) => Key { addr: pair(a, b), ports, l3: t.l3, proto: t.proto, narrow: true },
-            _ => Key { addr: 0, ports, l3: t.l3, proto: t.proto, narrow: false },
+            (Some(a), Some(b)) => {
+                Key { addr: pair(a, b), ports, l3: t.l3, fam: family_flag(t.l3), proto: t.proto, narrow: true }
+            }
+            _ => Key { addr: 0, ports, l3: t.l3, fam: family_flag(t.l3), proto: t.proto, narrow: false },
         }
+    }
+
+    /// The key of a compact (not wide) entry's tuple of direction `d`.
+    #[inline(always)]
+    fn of_conn(c: &Conn, d: usize) -> Key {
+        let fam = c.flags & conn_flags::V6;
+        Key { addr: c.addr[d], ports: c.ports[d], l3: c.l3(), fam, proto: c.proto, narrow: true }
     }
 
     /// The source and destination addresses of a narrow key, whole.
@@ -276,7 +305,7 @@ fn timer_key(at_ns: u64, epoch_j: u64) -> u32 {
     jiffies(at_ns).saturating_sub(epoch_j).min(u64::from(u32::MAX)) as u32
 }
 
-/// What [`refresh_conn`] leaves to the tracker.
+/// What [`refresh_conn`] leaves to the tracker (rarely anything).
 struct Refreshed {
     /// The packet was not counted: the counters outgrow 32 bits
     /// ([`Tracker::account_spilled`]).
@@ -284,32 +313,62 @@ struct Refreshed {
     /// The timeout moved earlier, to this: the timer node may have to
     /// follow ([`Tracker::lower_timer`]).
     lower: Option<u64>,
+    /// The new timeout (as [`Entry::timeout_at_ns`]), where the old or the
+    /// new one does not fit in [`Conn::timeout`]: set by the tracker
+    /// ([`Tracker::refresh_far`]).
+    far: Option<u64>,
 }
 
 /// nf_ct_refresh_acct on the slot: the counters of the packet's direction
 /// (unless they outgrow 32 bits) and the new timeout (unless
 /// IPS_FIXED_TIMEOUT); what is left to do with the rest of the table in
-/// the result ([`Tracker::refreshed`]).
+/// the result, if anything ([`Tracker::refreshed`]). `epoch_j`: the slot
+/// epoch.
 #[inline(always)]
-fn refresh_conn(e: &mut Conn, dir: Dir, secs: u64, len: u64, now_ns: u64) -> Refreshed {
-    let spilled = !e.count(dir as usize, len);
+fn refresh_conn(e: &mut Conn, dir: Dir, secs: u64, len: u64, now_ns: u64, epoch_j: u64) -> Option<Refreshed> {
+    let counted = e.count(dir as usize, len);
     if e.status & status::FIXED_TIMEOUT != 0 {
-        return Refreshed { spilled, lower: None };
+        return (!counted).then_some(Refreshed { spilled: true, lower: None, far: None });
     }
-    let extra = secs.saturating_mul(HZ).saturating_mul(TICK_NS);
+    let extra_j = secs.saturating_mul(HZ);
     if !e.is_confirmed() {
         // Relative until confirmation ("ct->timeout += nfct_time_stamp").
-        e.timeout_at_ns = extra;
-        return Refreshed { spilled, lower: None };
+        if extra_j < u64::from(FAR) {
+            e.timeout = extra_j as u32;
+            return (!counted).then_some(Refreshed { spilled: true, lower: None, far: None });
+        }
+        return Some(Refreshed { spilled: !counted, lower: None, far: Some(extra_j.saturating_mul(TICK_NS)) });
     }
-    let at = jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra);
-    let old = core::mem::replace(&mut e.timeout_at_ns, at);
-    // The timer node's key is never later than the entry's timeout: equal
-    // at confirmation, lowered with it here and by the shrink of
-    // nf_tcp_handle_invalid, raised by `advance` only to it. So a timeout
-    // that does not move earlier (the usual refresh) leaves the heap alone
-    // without reading the node (a cache miss per packet in a large table).
-    Refreshed { spilled, lower: (at < old).then_some(at) }
+    let at_j = jiffies(now_ns).saturating_add(extra_j);
+    match at_j.checked_sub(epoch_j) {
+        Some(rel) if rel < u64::from(FAR) && e.timeout != FAR => {
+            let old = core::mem::replace(&mut e.timeout, rel as u32);
+            // The timer node's key is never later than the entry's
+            // timeout: equal at confirmation, lowered with it here and by
+            // the shrink of nf_tcp_handle_invalid, raised by `advance` only
+            // to it. So a timeout that does not move earlier (the usual
+            // refresh) leaves the heap alone without reading the node (a
+            // cache miss per packet in a large table).
+            if counted && rel >= u64::from(old) {
+                return None;
+            }
+            Some(Refreshed { spilled: !counted, lower: (rel < u64::from(old)).then(|| at_j * TICK_NS), far: None })
+        }
+        _ => Some(Refreshed {
+            spilled: !counted,
+            lower: None,
+            far: Some(jiffies(now_ns).saturating_mul(TICK_NS).saturating_add(extra_j.saturating_mul(TICK_NS))),
+        }),
+    }
+}
+
+/// time_after(jiffies, stream_ts) for a UDP entry whose `stream_ts` is not
+/// in 32 bits from the slot epoch `epoch_j` ([`PAST`] or [`FAR`]; `cold`:
+/// its cold part, which holds it).
+#[cold]
+#[inline(never)]
+fn far_stream_due(l4: u32, now_j: u64, epoch_j: u64, cold: Option<&Cold>) -> bool {
+    (l4 == PAST && now_j >= epoch_j) || now_j > cold.map_or(0, |k| k.stream_ts)
 }
 
 /// What a protocol tracker made of a packet.
@@ -337,8 +396,11 @@ pub struct Tracker {
     tcp: Side<TcpConn>,
     /// Addresses of wide entries ([`Conn::wide`]).
     wide: Wide,
-    /// Cold parts ([`Conn::cold`]).
-    cold: Side<Cold>,
+    /// Cold parts by slot ([`conn_flags::COLD`]): few entries have one.
+    cold: ahash::AHashMap<u32, Cold>,
+    /// The jiffy the slots' 32-bit times count from ([`Conn::timeout`],
+    /// [`Conn::l4`] of UDP): set when the table is empty.
+    slot_epoch_j: u64,
     free: Vec<u32>,
     heads: Vec<u32>,
     /// Entries allocated, confirmed or not (the kernel's `cnet->count`).
@@ -477,6 +539,22 @@ fn jiffies(ns: u64) -> u64 {
     ns / TICK_NS
 }
 
+/// [`Conn::l4`] of a UDP entry whose `stream_ts` is before the slot epoch
+/// (exact in [`Cold::stream_ts`]): passed for any clock from the epoch on.
+const PAST: u32 = FAR - 1;
+
+/// How far before the clock the slot epoch is set ([`Tracker::slot_epoch_j`]):
+/// a clock that goes back by less still finds its times in 32 bits (about
+/// 18 hours; about 180 days ahead remain).
+const SLOT_EPOCH_MARGIN: u64 = 1 << 24;
+/// The latest slot epoch: every time counted from it in 32 bits is a
+/// jiffy whose nanoseconds fit in 64 bits.
+const MAX_SLOT_EPOCH: u64 = u64::MAX / TICK_NS - u32::MAX as u64;
+/// Jiffies after which [`Tracker::advance`] moves the slot epoch to the
+/// clock when the table is not empty (about 99 days; times reach 180 days
+/// past the epoch in 32 bits).
+const SLOT_EPOCH_AGE: u64 = 1 << 31;
+
 impl Tracker {
     /// An empty table with these settings.
     pub fn new(cfg: Config) -> Tracker {
@@ -487,7 +565,8 @@ impl Tracker {
             order: Vec::new(),
             tcp: Side::new(),
             wide: Wide::new(),
-            cold: Side::new(),
+            cold: ahash::AHashMap::new(),
+            slot_epoch_j: 0,
             free: Vec::new(),
             heads: crate::memhint::filled_vec(NIL, buckets),
             count: 0,
@@ -532,45 +611,135 @@ impl Tracker {
     /// The entry a handle refers to, if it still exists.
     #[inline]
     pub fn entry(&self, h: Handle) -> Option<Entry<'_>> {
-        self.conn(h).map(|c| self.view(c))
+        self.conn(h).map(|c| self.view(h.idx, c))
     }
 
     /// The stored entry a handle refers to.
     #[inline(always)]
     pub(crate) fn conn(&self, h: Handle) -> Option<&Conn> {
-        self.slots.get(h.idx as usize)?.as_ref().filter(|e| e.id == h.id)
+        self.slots.get(h.idx as usize)?.as_ref().filter(|e| e.id.get() == h.id)
     }
 
     /// The stored entry a handle refers to, mutable.
     #[inline(always)]
     pub(crate) fn conn_mut(&mut self, h: Handle) -> Option<&mut Conn> {
-        self.slots.get_mut(h.idx as usize)?.as_mut().filter(|e| e.id == h.id)
+        self.slots.get_mut(h.idx as usize)?.as_mut().filter(|e| e.id.get() == h.id)
     }
 
-    /// The snapshot of a stored entry.
-    fn view<'a>(&'a self, c: &'a Conn) -> Entry<'a> {
+    /// The snapshot of the entry stored in slot `idx`, `c`.
+    fn view<'a>(&'a self, idx: u32, c: &'a Conn) -> Entry<'a> {
         let wide = self.wide_of(c);
-        let cold = if c.cold == NO_COLD { None } else { self.cold.get(c.cold) };
+        let cold = self.cold_of(idx, c);
         Entry {
             tuples: [c.tuple(0, wide.as_ref()), c.tuple(1, wide.as_ref())],
             zone: c.zone,
-            status: c.status,
-            id: c.id,
-            timeout_at_ns: c.timeout_at_ns,
-            counters: self.counters_of(c),
+            status: c.ips(),
+            id: c.id.get(),
+            timeout_at_ns: self.timeout_ns(idx, c),
+            counters: self.counters_of(idx, c),
             start_ns: cold.map_or(0, |k| k.start_ns),
             mark: c.mark,
-            helper: c.helper,
+            helper: c.helper(),
             timeouts: cold.and_then(|k| k.timeouts.as_deref()),
             help: cold.and_then(|k| k.help.as_deref()),
             tcp: self.tcp_of(c),
         }
     }
 
-    /// (packets, bytes) per direction of a stored entry.
-    fn counters_of(&self, c: &Conn) -> [(u64, u64); 2] {
+    /// The cold part of the entry stored in slot `idx`, `c`.
+    #[inline(always)]
+    fn cold_of(&self, idx: u32, c: &Conn) -> Option<&Cold> {
+        if c.has_cold() { self.cold.get(&idx) } else { None }
+    }
+
+    /// The timeout of the entry in slot `idx`, `c`, as
+    /// [`Entry::timeout_at_ns`] shows it.
+    #[inline(always)]
+    fn timeout_ns(&self, idx: u32, c: &Conn) -> u64 {
+        if c.timeout == FAR {
+            return self.far_timeout_ns(idx, c);
+        }
+        let base = if c.is_confirmed() { self.slot_epoch_j } else { 0 };
+        (base + u64::from(c.timeout)) * TICK_NS
+    }
+
+    /// [`Tracker::timeout_ns`] in jiffies.
+    #[inline(always)]
+    fn timeout_j(&self, idx: u32, c: &Conn) -> u64 {
+        if c.timeout == FAR {
+            return jiffies(self.far_timeout_ns(idx, c));
+        }
+        let base = if c.is_confirmed() { self.slot_epoch_j } else { 0 };
+        base + u64::from(c.timeout)
+    }
+
+    /// A timeout kept in the cold part ([`FAR`]).
+    #[cold]
+    #[inline(never)]
+    fn far_timeout_ns(&self, idx: u32, c: &Conn) -> u64 {
+        self.cold_of(idx, c).map_or(0, |k| k.timeout_ns)
+    }
+
+    /// The timeout of slot `idx` is `ns` (as [`Entry::timeout_at_ns`]):
+    /// in 32 bits where they hold it, else in the cold part.
+    #[inline]
+    fn set_timeout_ns(&mut self, idx: u32, ns: u64) {
+        let epoch_j = self.slot_epoch_j;
+        let e = self.em(idx);
+        let base = if e.is_confirmed() { epoch_j } else { 0 };
+        match (ns / TICK_NS).checked_sub(base) {
+            Some(r) if ns.is_multiple_of(TICK_NS) && r < u64::from(FAR) => e.timeout = r as u32,
+            _ => self.set_far_timeout(idx, ns),
+        }
+    }
+
+    /// [`Tracker::set_timeout_ns`] of a timeout that 32 bits do not hold.
+    #[cold]
+    #[inline(never)]
+    fn set_far_timeout(&mut self, idx: u32, ns: u64) {
+        self.em(idx).timeout = FAR;
+        self.cold_mut(idx).timeout_ns = ns;
+    }
+
+    /// Whether the confirmed entry in slot `idx` has timed out at jiffy
+    /// `now_j` (its timeout is due: the kernel's nf_ct_is_expired).
+    #[inline(always)]
+    pub(crate) fn expired(&self, idx: u32, now_j: u64) -> bool {
+        let c = self.e(idx);
+        debug_assert!(c.is_confirmed());
+        if c.timeout != FAR {
+            return self.slot_epoch_j + u64::from(c.timeout) <= now_j;
+        }
+        jiffies(self.far_timeout_ns(idx, c)) <= now_j
+    }
+
+    /// A UDP entry's `stream_ts` (jiffies).
+    pub(crate) fn stream_ts(&self, idx: u32, c: &Conn) -> u64 {
+        if c.l4 < PAST { self.slot_epoch_j + u64::from(c.l4) } else { self.cold_of(idx, c).map_or(0, |k| k.stream_ts) }
+    }
+
+    /// Sets a UDP entry's `stream_ts` (jiffies).
+    #[inline(always)]
+    fn set_stream_ts(&mut self, idx: u32, j: u64) {
+        match j.checked_sub(self.slot_epoch_j) {
+            Some(r) if r < u64::from(PAST) => self.em(idx).l4 = r as u32,
+            _ => self.set_far_stream_ts(idx, j),
+        }
+    }
+
+    /// [`Tracker::set_stream_ts`] of a time that 32 bits from the epoch do
+    /// not hold: [`PAST`] (before the epoch) or [`FAR`].
+    #[cold]
+    #[inline(never)]
+    fn set_far_stream_ts(&mut self, idx: u32, j: u64) {
+        self.em(idx).l4 = if j < self.slot_epoch_j { PAST } else { FAR };
+        self.cold_mut(idx).stream_ts = j;
+    }
+
+    /// (packets, bytes) per direction of the entry in slot `idx`, `c`.
+    fn counters_of(&self, idx: u32, c: &Conn) -> [(u64, u64); 2] {
         if c.flags & conn_flags::SPILLED != 0
-            && let Some(a) = self.cold.get(c.cold).and_then(|k| k.acct.as_deref())
+            && let Some(a) = self.cold_of(idx, c).and_then(|k| k.acct.as_deref())
         {
             return *a;
         }
@@ -592,7 +761,7 @@ impl Tracker {
     #[cold]
     #[inline(never)]
     fn account_spilled(&mut self, idx: u32, d: usize, len: u64) {
-        let mut all = self.counters_of(self.e(idx));
+        let mut all = self.counters_of(idx, self.e(idx));
         all[d].0 += 1;
         all[d].1 += len;
         let e = self.em(idx);
@@ -610,13 +779,13 @@ impl Tracker {
     /// A TCP entry's window tracker.
     #[inline(always)]
     fn tcp_of(&self, c: &Conn) -> Option<&TcpConn> {
-        if c.proto == 6 && c.l4 != NO_TCP { self.tcp.get(c.l4 as u32) } else { None }
+        if c.proto == 6 && c.l4 != NO_TCP { self.tcp.get(c.l4) } else { None }
     }
 
     /// The TCP window tracker of slot `idx`, mutable.
     pub(crate) fn tcp_mut(&mut self, idx: u32) -> Option<&mut TcpConn> {
         let c = self.e(idx);
-        if c.proto == 6 && c.l4 != NO_TCP { self.tcp.get_mut(c.l4 as u32) } else { None }
+        if c.proto == 6 && c.l4 != NO_TCP { self.tcp.get_mut(c.l4) } else { None }
     }
 
     /// The tuple of direction `d` of slot `idx`.
@@ -629,11 +798,7 @@ impl Tracker {
     /// The hash of slot `idx`'s tuple of direction `d` in its zone.
     fn hash_of(&self, idx: u32, d: usize) -> u32 {
         let c = self.e(idx);
-        if c.is_wide() {
-            tuple_hash(&self.tuple(idx, d), c.zone)
-        } else {
-            Key { addr: c.addr[d], ports: c.ports[d], l3: c.l3, proto: c.proto, narrow: true }.hash(c.zone)
-        }
+        if c.is_wide() { tuple_hash(&self.tuple(idx, d), c.zone) } else { Key::of_conn(c, d).hash(c.zone) }
     }
 
     /// Both tuples of slot `idx`.
@@ -653,34 +818,30 @@ impl Tracker {
     }
 
     /// The cold part of slot `idx`, if it has one.
+    #[inline]
     pub(crate) fn cold(&self, idx: u32) -> Option<&Cold> {
-        let c = self.e(idx).cold;
-        if c == NO_COLD { None } else { self.cold.get(c) }
+        self.cold_of(idx, self.e(idx))
     }
 
     /// The cold part of slot `idx`, made if it has none.
     pub(crate) fn cold_mut(&mut self, idx: u32) -> &mut Cold {
-        let mut c = self.e(idx).cold;
-        if c == NO_COLD {
-            c = self.cold.put(Cold::default());
-            self.em(idx).cold = c;
-        }
-        self.cold.get_mut(c).expect("live cold part")
+        self.em(idx).flags |= conn_flags::COLD;
+        self.cold.entry(idx).or_default()
     }
 
     /// Frees what slot `idx` holds in the side slabs.
     fn free_sides(&mut self, idx: u32) {
         let c = self.e(idx);
-        let (wide, tcp, cold) = (c.is_wide().then_some(c.addr), c.proto == 6 && c.l4 != NO_TCP, c.cold);
-        let l4 = c.l4 as u32;
+        let (wide, tcp, cold) = (c.is_wide().then_some(c.addr), c.proto == 6 && c.l4 != NO_TCP, c.has_cold());
+        let l4 = c.l4;
         if let Some(w) = wide {
             self.wide.take(w);
         }
         if tcp {
             self.tcp.take(l4);
         }
-        if cold != NO_COLD {
-            self.cold.take(cold);
+        if cold {
+            self.cold.remove(&idx);
         }
     }
 
@@ -690,7 +851,7 @@ impl Tracker {
             && e.mark != mark
         {
             e.mark = mark;
-            e.pending |= ipct::MARK;
+            e.add_pending(ipct::MARK);
         }
     }
 
@@ -699,13 +860,13 @@ impl Tracker {
     /// (the kernel assigns one only to a connection not yet confirmed).
     pub fn set_helper(&mut self, h: Handle, helper: Option<crate::Helper>) {
         if let Some(e) = self.conn_mut(h) {
-            e.helper = helper;
+            e.set_helper(helper);
         }
     }
 
     /// Confirmed entries in insertion order.
     pub fn entries(&self) -> impl Iterator<Item = Entry<'_>> + '_ {
-        self.in_order().into_iter().filter_map(move |i| self.slots[i as usize].as_ref().map(|c| self.view(c)))
+        self.in_order().into_iter().filter_map(move |i| self.slots[i as usize].as_ref().map(|c| self.view(i, c)))
     }
 
     /// The slots of the confirmed entries in insertion order (by
@@ -743,7 +904,7 @@ impl Tracker {
     }
 
     fn handle(&self, idx: u32) -> Handle {
-        let id = self.slots[idx as usize].as_ref().map_or(0, |e| e.id);
+        let id = self.slots[idx as usize].as_ref().map_or(0, |e| e.id.get());
         Handle { idx, id, reply: false }
     }
 
@@ -803,7 +964,7 @@ impl Tracker {
     /// `zone`.
     #[inline(always)]
     fn holds(&self, c: &Conn, d: usize, k: &Key, t: Option<&Tuple>, zone: u16) -> bool {
-        if c.ports[d] != k.ports || c.zone != zone || c.l3 != k.l3 || c.proto != k.proto {
+        if c.ports[d] != k.ports || c.zone != zone || c.flags & conn_flags::V6 != k.fam || c.proto != k.proto {
             return false;
         }
         if c.is_wide() { self.wide_holds(c, d, k, t) } else { k.narrow && c.addr[d] == k.addr }
@@ -837,7 +998,7 @@ impl Tracker {
     #[inline(always)]
     fn find_key_at(&mut self, h: u32, k: &Key, t: Option<&Tuple>, zone: u16, now_ns: u64) -> Option<(u32, Dir)> {
         let (idx, dir) = self.find_key(h, k, t, zone)?;
-        if jiffies(self.e(idx).timeout_at_ns) <= jiffies(now_ns) {
+        if self.expired(idx, jiffies(now_ns)) {
             self.destroy_cold(idx, now_ns);
             return None;
         }
@@ -920,7 +1081,7 @@ impl Tracker {
         let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
         let (src_port, dst_port) = l4_ports(pkt, th, n.end, proto)?;
         let ports = u32::from(src_port) | u32::from(dst_port) << 16;
-        let h = Key { addr: pair(s.octets(), d.octets()), ports, l3: L3_IPV4, proto, narrow: true }.hash(zone);
+        let h = Key { addr: pair(s.octets(), d.octets()), ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone);
         crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(h)));
         Some(h)
     }
@@ -960,7 +1121,7 @@ impl Tracker {
     /// confirmed connection (measured on Linux 6.18: `ct timeout set` in a
     /// chain before conntrack, or on a later packet, changes nothing).
     pub fn set_timeouts(&mut self, h: Handle, timeouts: crate::Timeouts) -> bool {
-        let Some(e) = self.conn_mut(h) else { return false };
+        let Some(e) = self.conn(h) else { return false };
         if e.is_confirmed() || e.status & status::FIXED_TIMEOUT != 0 {
             return false;
         }
@@ -972,7 +1133,7 @@ impl Tracker {
             _ => timeouts.generic,
         };
         // Relative until confirmation, as refresh keeps it.
-        e.timeout_at_ns = first.saturating_mul(HZ).saturating_mul(TICK_NS);
+        self.set_timeout_ns(h.idx, first.saturating_mul(HZ).saturating_mul(TICK_NS));
         self.cold_mut(h.idx).timeouts = Some(Box::new(timeouts));
         true
     }
@@ -1011,7 +1172,8 @@ impl Tracker {
         let (h, k, t) = match (&n.src, &n.dst) {
             (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) => {
                 let ports = u32::from(src_port) | u32::from(dst_port) << 16;
-                let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, proto, narrow: true };
+                let fam = family_flag(l3);
+                let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, fam, proto, narrow: true };
                 (k.hash(zone), k, None)
             }
             _ => {
@@ -1051,9 +1213,9 @@ impl Tracker {
             let e = self.em(idx);
             if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
                 e.status |= status::SEEN_REPLY;
-                e.pending |= ipct::REPLY;
+                e.add_pending(ipct::REPLY);
             }
-            let handle = Handle { idx, id: e.id, reply: false };
+            let handle = Handle { idx, id: e.id.get(), reply: false };
             return Verdict { handle: Some(handle), state, dir, reason: None, drop: false };
         }
         // The TCP tracker asked to reopen more than twice in a row.
@@ -1159,24 +1321,25 @@ impl Tracker {
             self.stats.drop += 1;
             return Err(Verdict { drop: true, ..Verdict::invalid(Some("table full, dropping packet")) });
         }
-        let id = self.next_id;
+        let id = core::num::NonZeroU32::new(self.next_id).expect("ids start at 1");
         self.next_id = self.next_id.wrapping_add(1).max(1);
+        if self.count == 0 {
+            // No slot holds a time: count them from now on (less a margin
+            // for a clock that goes back a little).
+            self.slot_epoch_j = jiffies(now_ns).saturating_sub(SLOT_EPOCH_MARGIN).min(MAX_SLOT_EPOCH);
+        }
         let mut conn = Conn {
             addr: [0; 2],
             ports: [0; 2],
-            l3: 0,
-            proto: 0,
             zone,
-            pending: 0,
-            helper: None,
+            proto: 0,
             flags: 0,
-            timeout_at_ns: 0,
-            acct: [[0; 2]; 2],
+            status: 0,
+            timeout: 0,
             l4: if tuple.proto == 6 { NO_TCP } else { 0 },
+            acct: [[0; 2]; 2],
             id,
             mark: 0,
-            status: 0,
-            cold: NO_COLD,
         };
         store_tuples(&mut conn, &[*tuple, reply], &mut self.wide);
         if let Some(m) = self.made.as_mut().filter(|_| !conn.is_wide()) {
@@ -1227,12 +1390,11 @@ impl Tracker {
                 while node != NIL {
                     let idx = node >> 1;
                     let next = self.links[idx as usize].next[(node & 1) as usize];
-                    let e = self.e(idx);
-                    if jiffies(e.timeout_at_ns) <= jiffies(now_ns) {
+                    if self.expired(idx, jiffies(now_ns)) {
                         self.destroy(idx, now_ns);
                         continue 'rescan;
                     }
-                    if e.status & status::ASSURED == 0 {
+                    if self.e(idx).status & status::ASSURED == 0 {
                         self.destroy(idx, now_ns);
                         drops += 1;
                         continue 'rescan;
@@ -1281,40 +1443,48 @@ impl Tracker {
                     return Outcome::Invalid(Some("bad checksum"));
                 }
                 let now_j = jiffies(now_ns);
+                if new {
+                    self.set_stream_ts(idx, now_j + 2 * HZ);
+                }
                 // The slot is read once for the policy, the state and the
                 // refresh.
-                let Tracker { slots, cold, cfg, .. } = self;
+                let Tracker { slots, cold, cfg, slot_epoch_j, .. } = self;
+                let epoch_j = *slot_epoch_j;
                 let e = slots[idx as usize].as_mut().expect("live slot");
-                let own = if e.cold == NO_COLD { None } else { cold.get(e.cold).and_then(|k| k.timeouts.as_deref()) };
-                let (udp_t, stream_t) = match own {
+                let k = if e.has_cold() { cold.get(&idx) } else { None };
+                let (udp_t, stream_t) = match k.and_then(|k| k.timeouts.as_deref()) {
                     Some(t) => (t.udp, t.udp_stream),
                     None => (cfg.udp_timeout, cfg.udp_timeout_stream),
                 };
-                if new {
-                    e.l4 = now_j + 2 * HZ;
-                }
-                let stream_ts = e.l4;
+                // "Still active after two seconds?" (time_after(jiffies,
+                // stream_ts)); a stream_ts before the epoch is passed unless
+                // the clock went back before the epoch too.
+                let due = if e.l4 < PAST {
+                    now_j > epoch_j + u64::from(e.l4)
+                } else {
+                    far_stream_due(e.l4, now_j, epoch_j, k)
+                };
                 let timeout = if e.status & status::SEEN_REPLY != 0 {
                     // Replied; still active 2 s after creation: a stream,
                     // ASSURED with the stream timeout (nf_conntrack_udp_packet).
                     let (extra, stream) =
-                        if now_j > stream_ts { (stream_t, e.status & status::ASSURED == 0) } else { (udp_t, false) };
+                        if due { (stream_t, e.status & status::ASSURED == 0) } else { (udp_t, false) };
                     if stream && e.status & status::NAT_CLASH == 0 {
                         e.status |= status::ASSURED;
-                        e.pending |= ipct::ASSURED;
+                        e.add_pending(ipct::ASSURED);
                     }
                     extra
                 } else {
                     udp_t
                 };
-                let r = refresh_conn(e, dir, timeout, len, now_ns);
+                let r = refresh_conn(e, dir, timeout, len, now_ns, epoch_j);
                 self.refreshed(idx, dir, len, r);
                 return Outcome::Accept;
             }
             1 | 58 => {
                 let e = self.e(idx);
                 // The original tuple's ICMP type (`dst_port >> 8`).
-                let (ty0, l3) = ((e.ports[0] >> 24) as u8, e.l3);
+                let (ty0, l3) = ((e.ports[0] >> 24) as u8, e.l3());
                 if proto == 1 {
                     // nf_conntrack_icmp_packet: only requests create
                     // entries (checked on every packet: tuplehash[0]).
@@ -1340,7 +1510,10 @@ impl Tracker {
     /// A `ct timeout` policy of slot `idx`.
     #[inline(always)]
     fn own_timeouts(&self, idx: u32) -> Option<&crate::Timeouts> {
-        self.cold(idx)?.timeouts.as_deref()
+        if !self.e(idx).has_cold() {
+            return None;
+        }
+        self.cold.get(&idx)?.timeouts.as_deref()
     }
 
     /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
@@ -1397,42 +1570,43 @@ impl Tracker {
         }
         // A connection with a `ct timeout` policy uses its own timeouts.
         let own = self.own_timeouts(idx).map(|t| t.tcp.clone());
-        let Tracker { slots, tcp: side, cold, cfg: global, .. } = self;
+        let Tracker { slots, tcp: side, cold, cfg: global, slot_epoch_j, .. } = self;
+        let epoch_j = *slot_epoch_j;
         let e = slots[idx as usize].as_mut().expect("live slot");
         let cfg = own.as_ref().unwrap_or(&global.tcp);
         if new {
             match TcpConn::new(&seg, cfg) {
                 Ok(c) => {
                     if e.l4 != NO_TCP {
-                        side.take(e.l4 as u32);
+                        side.take(e.l4);
                         // A fresh window tracker has no sequence adjustment.
-                        if let Some(k) = cold.get_mut(e.cold) {
+                        if let Some(k) = cold.get_mut(&idx).filter(|_| e.has_cold()) {
                             k.seqadj = None;
                         }
                     }
-                    e.l4 = u64::from(side.put(c));
+                    e.l4 = side.put(c);
                 }
                 Err(r) => return Err(Outcome::Invalid(Some(r))),
             }
         }
-        let Some(conn) = (if e.l4 == NO_TCP { None } else { side.get_mut(e.l4 as u32) }) else {
+        let Some(conn) = (if e.l4 == NO_TCP { None } else { side.get_mut(e.l4) }) else {
             return Err(Outcome::Invalid(None));
         };
         let old_state = if new { TcpState::None } else { conn.state };
         let old_status = e.status;
-        let adj = if e.cold == NO_COLD { None } else { cold.get(e.cold).and_then(|k| k.seqadj.as_deref()) };
+        let adj = if e.has_cold() { cold.get(&idx).and_then(|k| k.seqadj.as_deref()) } else { None };
         let action = conn.packet_action_adj(dir, &seg, &mut e.status, cfg, adj);
         if conn.state != old_state {
-            e.pending |= ipct::PROTOINFO;
+            e.add_pending(ipct::PROTOINFO);
         }
         if e.status & status::ASSURED != 0 && old_status & status::ASSURED == 0 {
-            e.pending |= ipct::ASSURED;
+            e.add_pending(ipct::ASSURED);
         }
         match action {
             TcpAction::Accept { timeout_secs } => {
                 // Refreshed and counted here, on the slot at hand.
                 let len = (n.end - n.offset) as u64;
-                let r = refresh_conn(e, dir, timeout_secs, len, now_ns);
+                let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
                 self.refreshed(idx, dir, len, r);
                 Ok(())
             }
@@ -1457,10 +1631,10 @@ impl Tracker {
                     && e.is_confirmed()
                 {
                     let now_j = jiffies(now_ns);
-                    let left = jiffies(e.timeout_at_ns).saturating_sub(now_j);
+                    let left = self.timeout_j(idx, self.e(idx)).saturating_sub(now_j);
                     if left >= 120 * HZ && left > secs * HZ {
-                        e.timeout_at_ns = (now_j + secs * HZ) * TICK_NS;
-                        let at = e.timeout_at_ns;
+                        let at = (now_j + secs * HZ) * TICK_NS;
+                        self.set_timeout_ns(idx, at);
                         self.lower_timer(idx, at);
                     }
                 }
@@ -1479,18 +1653,43 @@ impl Tracker {
     /// nf_ct_refresh_acct: the new timeout (unless IPS_FIXED_TIMEOUT) and the
     /// counters of the packet's direction.
     fn refresh(&mut self, idx: u32, dir: Dir, secs: u64, len: u64, now_ns: u64) {
-        let r = refresh_conn(self.em(idx), dir, secs, len, now_ns);
+        let epoch_j = self.slot_epoch_j;
+        let r = refresh_conn(self.em(idx), dir, secs, len, now_ns, epoch_j);
         self.refreshed(idx, dir, len, r);
     }
 
-    /// What [`refresh_conn`] left to the tracker: the counters past 32
-    /// bits, a timer node to move earlier.
+    /// What [`refresh_conn`] left to the tracker, if anything.
     #[inline(always)]
-    fn refreshed(&mut self, idx: u32, dir: Dir, len: u64, r: Refreshed) {
+    fn refreshed(&mut self, idx: u32, dir: Dir, len: u64, r: Option<Refreshed>) {
+        if let Some(r) = r {
+            self.refreshed_rest(idx, dir, len, r);
+        }
+    }
+
+    /// [`Tracker::refreshed`]: the counters past 32 bits, a timer node to
+    /// move earlier, a timeout past 32 bits.
+    #[cold]
+    #[inline(never)]
+    fn refreshed_rest(&mut self, idx: u32, dir: Dir, len: u64, r: Refreshed) {
         if r.spilled {
             self.account_spilled(idx, dir as usize, len);
         }
         if let Some(at) = r.lower {
+            self.lower_timer(idx, at);
+        }
+        if let Some(at) = r.far {
+            self.refresh_far(idx, at);
+        }
+    }
+
+    /// The refresh of a timeout that [`Conn::timeout`] did or does not
+    /// hold: set exactly, and the timer node lowered if it moved earlier.
+    #[cold]
+    #[inline(never)]
+    fn refresh_far(&mut self, idx: u32, at: u64) {
+        let old = self.timeout_ns(idx, self.e(idx));
+        self.set_timeout_ns(idx, at);
+        if self.e(idx).is_confirmed() && at < old {
             self.lower_timer(idx, at);
         }
     }
@@ -1515,6 +1714,31 @@ impl Tracker {
             self.rebase(j);
         }
         timer_key(at, self.epoch_j)
+    }
+
+    /// Counts the slots' times ([`Conn::timeout`] of confirmed entries,
+    /// [`Conn::l4`] of UDP ones) from jiffy `epoch` instead: each read
+    /// exactly and stored again (in the cold part where 32 bits from the
+    /// new epoch do not hold it). One pass over the slots, once in about
+    /// 99 days of a table that is never empty.
+    #[cold]
+    #[inline(never)]
+    fn rebase_slots(&mut self, epoch: u64) {
+        let old = self.slot_epoch_j;
+        for i in 0..self.slots.len() as u32 {
+            let Some(c) = self.slots[i as usize].as_ref() else { continue };
+            let timeout = c.is_confirmed().then(|| self.timeout_ns(i, c));
+            let stream_ts = matches!(c.proto, 17 | 136).then(|| self.stream_ts(i, c));
+            self.slot_epoch_j = epoch;
+            if let Some(t) = timeout {
+                self.set_timeout_ns(i, t);
+            }
+            if let Some(t) = stream_ts {
+                self.set_stream_ts(i, t);
+            }
+            self.slot_epoch_j = old;
+        }
+        self.slot_epoch_j = epoch;
     }
 
     /// Counts the timer keys from jiffy `epoch` instead: no earlier than
@@ -1545,7 +1769,7 @@ impl Tracker {
         // frame.
         if let Some(e) = self.conn(h)
             && e.is_confirmed()
-            && e.pending == 0
+            && e.status & crate::PENDING_MASK == 0
         {
             return true;
         }
@@ -1573,9 +1797,7 @@ impl Tracker {
         }
         let zone = e.zone;
         // A compact entry is looked up by its keys, without its tuples.
-        let keys = (!e.is_wide()).then(|| {
-            [0, 1].map(|d| Key { addr: e.addr[d], ports: e.ports[d], l3: e.l3, proto: e.proto, narrow: true })
-        });
+        let keys = (!e.is_wide()).then(|| [0, 1].map(|d| Key::of_conn(e, d)));
         let compact = (!e.is_wide()).then_some((e.addr, e.ports));
         // Each tuple hashed once for the clash check and the insertion (or
         // when the entry was made, if its tuples are still the ones hashed
@@ -1602,7 +1824,7 @@ impl Tracker {
             let allow = matches!(orig.proto, 17 | 136) || (orig.proto == 58 && orig.l3 == L3_IPV6);
             let same = (wt[0] == orig && wt[1] == reply) || (wt[0] == reply && wt[1] == orig);
             if allow && same {
-                let bytes = self.counters_of(self.e(idx))[0].1;
+                let bytes = self.counters_of(idx, self.e(idx))[0].1;
                 let wdir = if wt[0] == orig { 0 } else { 1 };
                 self.account(w, wdir, bytes);
                 self.release(idx);
@@ -1617,14 +1839,32 @@ impl Tracker {
             return false;
         }
         let now_j = jiffies(now_ns);
+        let epoch_j = self.slot_epoch_j;
         let e = self.em(idx);
+        // "ct->timeout += nfct_time_stamp": from the relative timeout to
+        // the expiry.
+        let rel = e.timeout;
+        let at_j = now_j + u64::from(rel);
+        let fits = match at_j.checked_sub(epoch_j) {
+            Some(r) if rel != FAR && r < u64::from(FAR) => {
+                e.timeout = r as u32;
+                true
+            }
+            _ => false,
+        };
         e.status |= status::CONFIRMED;
-        e.timeout_at_ns = now_j.saturating_mul(TICK_NS).saturating_add(e.timeout_at_ns);
-        e.pending |= if e.status & status::EXPECTED != 0 { ipct::RELATED } else { ipct::NEW };
-        if e.helper.is_some() {
-            e.pending |= ipct::HELPER;
+        e.add_pending(if e.status & status::EXPECTED != 0 { ipct::RELATED } else { ipct::NEW });
+        if e.helper().is_some() {
+            e.add_pending(ipct::HELPER);
         }
-        let at = e.timeout_at_ns;
+        let at = if fits {
+            at_j * TICK_NS
+        } else {
+            let rel = if rel == FAR { self.far_timeout_ns(idx, self.e(idx)) } else { u64::from(rel) * TICK_NS };
+            let at = now_j.saturating_mul(TICK_NS).saturating_add(rel);
+            self.set_timeout_ns(idx, at);
+            at
+        };
         if self.cfg.timestamp {
             self.cold_mut(idx).start_ns = now_ns;
         }
@@ -1748,7 +1988,8 @@ impl Tracker {
             let e = self.e(idx);
             let wide = self.wide_of(e);
             let now_j = jiffies(now_ns);
-            let to_j = jiffies(e.timeout_at_ns);
+            // Confirmed: the expiry counts from the slot epoch.
+            let to_j = if e.timeout != FAR { self.slot_epoch_j + u64::from(e.timeout) } else { self.timeout_j(idx, e) };
             let left = to_j.saturating_sub(now_j) / HZ;
             // tstamp->stop: now, minus how long ago the timeout ran out.
             let stop = now_ns.saturating_sub(now_j.saturating_sub(to_j) * TICK_NS);
@@ -1756,16 +1997,16 @@ impl Tracker {
                 kind: EventKind::Destroy,
                 time_ns: now_ns,
                 bits: ipct::DESTROY,
-                id: e.id,
+                id: e.id.get(),
                 tuples: [e.tuple(0, wide.as_ref()), e.tuple(1, wide.as_ref())],
-                status: e.status,
+                status: e.ips(),
                 zone: e.zone,
                 timeout_secs: (left > 0).then_some(left),
                 tcp_state: self.tcp_of(e).map(|c| c.state),
-                counters: self.cfg.acct.then(|| self.counters_of(e)),
+                counters: self.cfg.acct.then(|| self.counters_of(idx, e)),
                 timestamps: self.cfg.timestamp.then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
                 mark: (e.mark != 0).then_some(e.mark),
-                helper: e.helper,
+                helper: e.helper(),
             });
         }
         self.free_sides(idx);
@@ -1782,7 +2023,7 @@ impl Tracker {
     /// as it is now.
     fn deliver(&mut self, idx: u32, now_ns: u64) {
         let e = self.em(idx);
-        let bits = core::mem::take(&mut e.pending);
+        let bits = e.take_pending();
         if bits == 0 || !self.cfg.events {
             return;
         }
@@ -1790,26 +2031,27 @@ impl Tracker {
         // `view`: no counters, start time or policy are needed).
         let e = self.e(idx);
         let wide = self.wide_of(e);
-        let timeout_secs = if e.is_confirmed() {
-            jiffies(e.timeout_at_ns).saturating_sub(jiffies(now_ns)) / HZ
-        } else {
-            jiffies(e.timeout_at_ns) / HZ
+        let timeout_secs = match (e.timeout, e.is_confirmed()) {
+            (FAR, true) => self.timeout_j(idx, e).saturating_sub(jiffies(now_ns)) / HZ,
+            (FAR, false) => self.timeout_j(idx, e) / HZ,
+            (t, true) => (self.slot_epoch_j + u64::from(t)).saturating_sub(jiffies(now_ns)) / HZ,
+            (t, false) => u64::from(t) / HZ,
         };
         let kind = if bits & (ipct::NEW | ipct::RELATED) != 0 { EventKind::New } else { EventKind::Update };
         let ev = Event {
             kind,
             time_ns: now_ns,
             bits,
-            id: e.id,
+            id: e.id.get(),
             tuples: [e.tuple(0, wide.as_ref()), e.tuple(1, wide.as_ref())],
-            status: e.status,
+            status: e.ips(),
             zone: e.zone,
             timeout_secs: Some(timeout_secs),
             tcp_state: if bits & ipct::PROTOINFO != 0 { self.tcp_of(e).map(|c| c.state) } else { None },
             counters: None,
             timestamps: None,
             mark: (e.mark != 0 || bits & ipct::MARK != 0).then_some(e.mark),
-            helper: e.helper,
+            helper: e.helper(),
         };
         self.events.push(ev);
     }
@@ -1819,13 +2061,16 @@ impl Tracker {
     /// time = the expiry).
     pub fn advance(&mut self, now_ns: u64) {
         let now_j = jiffies(now_ns);
+        if now_j > self.slot_epoch_j.saturating_add(SLOT_EPOCH_AGE) && self.count > 0 {
+            self.rebase_slots(now_j.saturating_sub(SLOT_EPOCH_MARGIN).min(MAX_SLOT_EPOCH));
+        }
         while let Some(&t) = self.timers.first() {
             if self.epoch_j + u64::from(t.key) > now_j {
                 break;
             }
             let idx = t.idx;
-            let at = self.e(idx).timeout_at_ns;
-            if jiffies(at) > now_j {
+            if self.timeout_j(idx, self.e(idx)) > now_j {
+                let at = self.timeout_ns(idx, self.e(idx));
                 // Refreshed since the node was placed (or its expiry was
                 // past what a key holds): move it.
                 let mut key = self.key_of(at);
@@ -2135,6 +2380,160 @@ mod link_tests {
         assert_eq!(tr.count(), 0);
     }
 
+    /// The entry of flow `k` (client to server) in zone 0.
+    fn slot_of(tr: &Tracker, k: u32) -> u32 {
+        let b = udp(k, false);
+        let f = ctc_wire::parse_frame(&b);
+        let n = f.network.as_ref().unwrap();
+        let t = Tuple::new(n.src.unwrap(), n.dst.unwrap(), 17, be16(&b, 34), be16(&b, 36));
+        tr.find_raw(&t, 0).expect("flow in the table").0
+    }
+
+    #[test]
+    fn times_past_32_bits_of_jiffies_are_exact() {
+        const DAY: u64 = 86_400 * S;
+        // Timeouts of 40 million seconds: 10^10 jiffies, past 32 bits both
+        // as a timeout (unconfirmed) and as an expiry from the epoch.
+        let far = 40_000_000;
+        let cfg = Config { buckets: 7, checksum: false, udp_timeout: far, ..Config::default() };
+        let mut tr = Tracker::new(cfg);
+        pass(&mut tr, 1, false, 0, T0);
+        let i = slot_of(&tr, 1);
+        assert_eq!(tr.e(i).timeout, FAR);
+        let at = |tr: &Tracker, i: u32| tr.entry(tr.handle(i)).unwrap().timeout_at_ns;
+        assert_eq!(at(&tr, i), T0 + far * S);
+        // A flow with a short timeout beside it, from a clock 30 days
+        // back (before the slot epoch): exact too.
+        tr.config_mut().udp_timeout = 30;
+        pass(&mut tr, 2, false, 0, T0 - 30 * DAY + S / 3);
+        let j = slot_of(&tr, 2);
+        assert_eq!(tr.e(j).timeout, FAR);
+        assert_eq!(at(&tr, j), (T0 - 30 * DAY + S / 3) / TICK_NS * TICK_NS + 30 * S);
+        // Refreshed at T0: back in 32 bits; the far one refreshed at a
+        // later clock stays exact.
+        pass(&mut tr, 2, false, 0, T0 + S);
+        assert_ne!(tr.e(j).timeout, FAR);
+        assert_eq!(at(&tr, j), T0 + 31 * S);
+        tr.config_mut().udp_timeout = far;
+        pass(&mut tr, 1, false, 0, T0 + 7 * S);
+        assert_eq!(at(&tr, i), T0 + 7 * S + far * S);
+        // A far timeout lowered to a near one (the old one past 32 bits).
+        tr.config_mut().udp_timeout = 10;
+        pass(&mut tr, 1, false, 0, T0 + 8 * S);
+        assert_eq!(at(&tr, i), T0 + 18 * S);
+        advance_exactly(&mut tr, T0 + 18 * S);
+        assert_eq!(tr.count(), 1);
+        advance_exactly(&mut tr, T0 + 31 * S);
+        assert_eq!(tr.count(), 0);
+
+        // Timeouts that saturate the nanoseconds: u64::MAX, as before.
+        let cfg = Config { buckets: 7, checksum: false, udp_timeout: u64::MAX, ..Config::default() };
+        let mut tr = Tracker::new(cfg);
+        let b = udp(3, false);
+        let v = tr.packet(&b, &ctc_wire::parse_frame(&b), T0, 0);
+        let h = v.handle.unwrap();
+        assert_eq!(tr.entry(h).unwrap().timeout_at_ns, u64::MAX);
+        assert!(tr.confirm(h, T0));
+        assert_eq!(tr.entry(h).unwrap().timeout_at_ns, u64::MAX);
+        let ev = tr.take_events();
+        assert_eq!(ev[0].timeout_secs, Some((u64::MAX / TICK_NS - T0 / TICK_NS) / HZ));
+        advance_exactly(&mut tr, T0 + 1000 * DAY);
+        assert_eq!(tr.count(), 1);
+    }
+
+    #[test]
+    fn the_slot_epoch_follows_a_table_that_is_never_empty() {
+        // Streams time out after 60 days and are seen every 20 days for
+        // 400 days (past the 180 days that 32 bits count from one epoch);
+        // others come and go. Expiries stay exact, and the times keep to
+        // 32 bits.
+        const DAY: u64 = 86_400 * S;
+        let cfg = Config { buckets: 7, checksum: false, udp_timeout_stream: 60 * 86_400, ..Config::default() };
+        let mut tr = Tracker::new(cfg);
+        for k in 0..8 {
+            pass(&mut tr, k, false, 0, T0);
+            pass(&mut tr, k, true, 0, T0 + S);
+            pass(&mut tr, k, false, 0, T0 + 3 * S);
+        }
+        let first = tr.slot_epoch_j;
+        let mut now = T0 + 3 * S;
+        for day in 1..=400u64 {
+            now = T0 + day * DAY;
+            if day % 20 == 0 {
+                for k in 0..8 {
+                    pass(&mut tr, k, day % 40 == 0, 0, now + u64::from(k) * S);
+                }
+            }
+            pass(&mut tr, 100 + (day % 50) as u32, false, 0, now);
+            advance_exactly(&mut tr, now + 9 * S);
+            assert!(tr.slots.iter().flatten().all(|c| c.timeout != FAR && c.l4 != FAR), "day {day}");
+        }
+        assert!(tr.slot_epoch_j > first + SLOT_EPOCH_AGE);
+        for k in 0..8 {
+            let i = slot_of(&tr, k);
+            assert_ne!(tr.e(i).status & status::ASSURED, 0);
+            // The stream_ts of day 0, before the epoch now: exact, in the
+            // cold part.
+            assert_eq!(tr.e(i).l4, PAST);
+            assert_eq!(tr.stream_ts(i, tr.e(i)), T0 / TICK_NS + 2 * HZ);
+        }
+        while tr.count() > 0 {
+            now += DAY / 3;
+            advance_exactly(&mut tr, now);
+        }
+    }
+
+    #[test]
+    fn stream_times_past_32_bits_of_jiffies_are_exact() {
+        const DAY: u64 = 86_400 * S;
+        let cfg = Config { buckets: 7, checksum: false, ..Config::default() };
+        let mut tr = Tracker::new(cfg);
+        pass(&mut tr, 1, false, 0, T0);
+        // A flow from a clock 10 days back: its stream_ts is before the
+        // slot epoch.
+        let t = T0 - 10 * DAY;
+        pass(&mut tr, 2, false, 0, t);
+        let j = slot_of(&tr, 2);
+        assert_eq!(tr.e(j).l4, PAST);
+        assert_eq!(tr.stream_ts(j, tr.e(j)), t / TICK_NS + 2 * HZ);
+        let st = |tr: &Tracker| {
+            let e = tr.entry(tr.handle(j)).unwrap();
+            (e.status, e.timeout_at_ns)
+        };
+        // Replied, then seen again within 2 s: not a stream yet.
+        pass(&mut tr, 2, true, 0, t + S);
+        pass(&mut tr, 2, false, 0, t + 2 * S);
+        assert_eq!(st(&tr).0 & status::ASSURED, 0);
+        assert_eq!(st(&tr).1, t + 32 * S);
+        // Seen again after 2 s: ASSURED, stream timeout.
+        pass(&mut tr, 2, false, 0, t + 2 * S + TICK_NS);
+        assert_ne!(st(&tr).0 & status::ASSURED, 0);
+        assert_eq!(st(&tr).1, t + 2 * S + TICK_NS + 120 * S);
+        // The same within the slot epoch's range.
+        let i = slot_of(&tr, 1);
+        assert_ne!(tr.e(i).l4, FAR);
+        assert_eq!(tr.stream_ts(i, tr.e(i)), T0 / TICK_NS + 2 * HZ);
+        // When the table is empty the epoch moves to the clock.
+        tr.flush(T0);
+        pass(&mut tr, 4, false, 0, T0 + 400 * DAY);
+        let k = slot_of(&tr, 4);
+        assert_ne!(tr.e(k).l4, FAR);
+        assert_ne!(tr.e(k).timeout, FAR);
+        assert_eq!(tr.stream_ts(k, tr.e(k)), (T0 + 400 * DAY) / TICK_NS + 2 * HZ);
+        // A flow from a clock 300 days on (past 32 bits from the epoch):
+        // FAR, exact, and a stream only after its 2 s.
+        let u = T0 + 700 * DAY;
+        pass(&mut tr, 5, false, 0, u);
+        let m = slot_of(&tr, 5);
+        assert_eq!(tr.e(m).l4, FAR);
+        assert_eq!(tr.stream_ts(m, tr.e(m)), u / TICK_NS + 2 * HZ);
+        pass(&mut tr, 5, true, 0, u + S);
+        pass(&mut tr, 5, false, 0, u + 2 * S);
+        assert_eq!(tr.e(m).status & status::ASSURED, 0);
+        pass(&mut tr, 5, false, 0, u + 2 * S + TICK_NS);
+        assert_ne!(tr.e(m).status & status::ASSURED, 0);
+    }
+
     #[test]
     fn chains_in_the_link_array_match_a_scan() {
         // Few buckets: long chains, both directions of many entries in
@@ -2179,19 +2578,15 @@ mod store_tests {
         Conn {
             addr: [0; 2],
             ports: [0; 2],
-            l3: 0,
-            proto: 0,
             zone: 0,
-            pending: 0,
-            helper: None,
+            proto: 0,
             flags: 0,
-            timeout_at_ns: 0,
-            acct: [[0; 2]; 2],
-            l4: 0,
-            id: 1,
-            mark: 0,
             status: 0,
-            cold: NO_COLD,
+            timeout: 0,
+            l4: 0,
+            acct: [[0; 2]; 2],
+            id: core::num::NonZeroU32::MIN,
+            mark: 0,
         }
     }
 
@@ -2220,8 +2615,47 @@ mod store_tests {
     }
 
     #[test]
-    fn a_slot_is_80_bytes() {
-        assert_eq!(crate::SLOT_BYTES, 80);
+    fn status_events_and_helper_share_a_word_without_mixing() {
+        // Every IPS_* bit of the kernel (__IPS_MAX_BIT = 16) and every
+        // IPCT_* bit (12) has its place.
+        for b in [status::EXPECTED, status::HW_OFFLOAD, status::NAT_CLASH, status::DYING] {
+            assert_eq!(b & !crate::STATUS_MASK, 0);
+        }
+        const { assert!(ipct::SYNPROXY < 1 << 12) };
+        let helpers = [
+            None,
+            Some(crate::Helper::Ftp),
+            Some(crate::Helper::Tftp),
+            Some(crate::Helper::Irc),
+            Some(crate::Helper::Sip),
+            Some(crate::Helper::H323),
+            Some(crate::Helper::Pptp),
+            Some(crate::Helper::Amanda),
+            Some(crate::Helper::Sane),
+            Some(crate::Helper::Snmp),
+            Some(crate::Helper::NetbiosNs),
+        ];
+        for ips in [0, 0xffff, status::ASSURED | status::CONFIRMED] {
+            for pending in [0u16, 0xfff, ipct::NEW | ipct::DESTROY] {
+                for h in helpers {
+                    let mut c = conn();
+                    c.status |= ips;
+                    c.set_helper(h);
+                    c.add_pending(pending);
+                    assert_eq!((c.ips(), c.pending(), c.helper()), (ips, pending, h));
+                    assert_eq!(c.is_confirmed(), ips & status::CONFIRMED != 0);
+                    assert_eq!(c.take_pending(), pending);
+                    assert_eq!((c.ips(), c.pending(), c.helper()), (ips, 0, h));
+                    c.set_helper(None);
+                    assert_eq!(c.status, ips);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_slot_is_64_bytes() {
+        assert_eq!(crate::SLOT_BYTES, 64);
     }
 
     #[test]
@@ -2352,8 +2786,8 @@ mod store_tests {
         tr.em(j).acct[1] = [u32::MAX, 7];
         tr.account(j, 1, 3);
         assert_eq!(tr.entry(tr.handle(j)).unwrap().counters, [(0, 0), (1 << 32, 10)]);
-        assert_eq!(tr.cold.items.iter().filter(|k| k.is_some()).count(), 2);
+        assert_eq!(tr.cold.len(), 2);
         tr.flush(now);
-        assert_eq!(tr.cold.items.iter().filter(|k| k.is_some()).count(), 0);
+        assert_eq!(tr.cold.len(), 0);
     }
 }

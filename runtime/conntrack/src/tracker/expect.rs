@@ -326,7 +326,7 @@ impl Tracker {
     pub fn master_helper(&self, h: Handle) -> Option<crate::Helper> {
         self.conn(h)?;
         let m = self.cold(h.idx)?.help.as_ref()?.master?;
-        self.conn(m)?.helper
+        self.conn(m)?.helper()
     }
 
     /// nf_ct_remove_expectations: a master going away takes its

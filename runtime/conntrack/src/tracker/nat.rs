@@ -240,7 +240,7 @@ impl Tracker {
             if idx == ignored || e.zone != zone || self.tuple(idx, d) != *t {
                 continue;
             }
-            if jiffies(e.timeout_at_ns) <= jiffies(now_ns) || self.tuple(idx, 0) == ign_orig {
+            if self.expired(idx, jiffies(now_ns)) || self.tuple(idx, 0) == ign_orig {
                 continue;
             }
             self.stats.found += 1;
@@ -273,10 +273,10 @@ impl Tracker {
         };
         let Some(reply) = t.invert() else { return false };
         let Some((idx, dir)) = self.find_raw(&reply, zone) else { return false };
-        let e = self.e(idx);
-        if jiffies(e.timeout_at_ns) <= jiffies(now_ns) {
+        if self.expired(idx, jiffies(now_ns)) {
             return false;
         }
+        let e = self.e(idx);
         if dir == Dir::Original || idx == ignored {
             return true;
         }
