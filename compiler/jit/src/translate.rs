@@ -310,7 +310,7 @@ impl<'a, 'b> Tx<'a, 'b> {
                 .collect();
             cls.outcomes = outcomes.unwrap_or_default();
         }
-        let outcomes = (!cls.outcomes.is_empty()).then(|| cls.outcomes.as_ptr() as i64);
+        let outcomes = (!cls.outcomes.is_empty()).then_some(cls.outcomes.as_ptr() as i64);
         let fields = cls.fields.clone();
         let cls_ptr = &*cls as *const Classifier as i64;
         let cls_words = cls.one_word();
