@@ -596,6 +596,10 @@ const MAX_CANDIDATES: f64 = 4.0;
 #[derive(Debug)]
 pub struct Classifier {
     pub(crate) fields: Vec<Field>,
+    /// Per rule of the run, the chain's answer when the rule's tail is
+    /// only an accept or drop verdict (compiled code returns it from here
+    /// instead of jumping to the rule's code); empty otherwise.
+    pub(crate) outcomes: Vec<i64>,
     rules: usize,
     imp: Imp,
 }
@@ -621,7 +625,7 @@ impl Classifier {
         if structure == Structure::Tuples
             && let Some(t) = Tuples::build(shapes, &fields)
         {
-            return Classifier { fields, rules: shapes.len(), imp: Imp::Tuples(t) };
+            return Classifier { fields, outcomes: Vec::new(), rules: shapes.len(), imp: Imp::Tuples(t) };
         }
         let forest = match structure {
             Structure::Bits | Structure::Tuples => None,
@@ -649,7 +653,7 @@ impl Classifier {
             Some(f) => Imp::Trees(f),
             None => Imp::Bits(BitVectors::build(shapes, &fields, shapes.len())),
         };
-        Classifier { fields, rules: shapes.len(), imp }
+        Classifier { fields, outcomes: Vec::new(), rules: shapes.len(), imp }
     }
 
     /// Rules of the run.
@@ -2427,7 +2431,8 @@ mod classbench {
             let t0 = std::time::Instant::now();
             let t = Tuples::build_with(&shapes, &fields, &levels, maxt, mint).unwrap();
             let el = t0.elapsed();
-            let c = Classifier { fields: fields.clone(), rules: shapes.len(), imp: Imp::Tuples(t) };
+            let c =
+                Classifier { fields: fields.clone(), outcomes: Vec::new(), rules: shapes.len(), imp: Imp::Tuples(t) };
             eprintln!("{}: {} ({el:?}, {} KiB)", path.display(), c.structure(), c.memory() / 1024);
             let Imp::Tuples(t) = &c.imp else { panic!("tuples") };
             let (mut probes, mut entries, mut rest, mut tentries) = (0, 0, 0, 0);

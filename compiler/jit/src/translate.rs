@@ -292,7 +292,25 @@ impl<'a, 'b> Tx<'a, 'b> {
 
     /// A run of classified rules `start..start + run.len()`.
     fn translate_run(&mut self, start: usize, run: &[classify::RuleShape], next: Block) {
-        let cls = Box::new(Classifier::build(run, self.s.structure));
+        let mut cls = Box::new(Classifier::build(run, self.s.structure));
+        {
+            // Rules that only accept or drop once matched answer from a
+            // table: one jump to per-rule code (an indirect branch over the
+            // run's rules, nearly always mispredicted) fewer.
+            let prog = self.prog();
+            let rules = &prog.chains[self.chain.index()].rules;
+            let outcomes: Option<Vec<i64>> = run
+                .iter()
+                .enumerate()
+                .map(|(i, sh)| match &rules[start + i].ops[sh.tail..] {
+                    [Op::Verdict(Verdict::Accept)] => Some(self.here(start + i, ret::ACCEPT)),
+                    [Op::Verdict(Verdict::Drop)] => Some(self.here(start + i, ret::DROP)),
+                    _ => None,
+                })
+                .collect();
+            cls.outcomes = outcomes.unwrap_or_default();
+        }
+        let outcomes = (!cls.outcomes.is_empty()).then_some(cls.outcomes.as_ptr() as i64);
         let fields = cls.fields.clone();
         let cls_ptr = &*cls as *const Classifier as i64;
         let cls_words = cls.one_word();
@@ -374,6 +392,20 @@ impl<'a, 'b> Tx<'a, 'b> {
             let call = self.b.ins().call_indirect(self.s.cls_sig, helper, &[env, clsv, fromv]);
             self.b.inst_results(call)[0]
         };
+        if let Some(table) = outcomes {
+            // Every rule's tail is an accept or drop: its answer from the
+            // table, no jump to per-rule code.
+            let hit = self.b.create_block();
+            let inside = self.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, k, run.len() as i64);
+            self.b.ins().brif(inside, hit, &[], next, &[]);
+            self.b.switch_to_block(hit);
+            let at = self.b.ins().uextend(I64, k);
+            let at = self.b.ins().ishl_imm_u(at, 3);
+            let at = self.b.ins().iadd_imm_u(at, table);
+            let r = self.b.ins().load(I64, MemFlagsData::trusted().with_readonly(), at, 0);
+            self.b.ins().return_(&[r]);
+            return;
+        }
         let actions: Vec<Block> = (0..run.len()).map(|_| self.b.create_block()).collect();
         let dflt = self.b.func.dfg.block_call(next, &[]);
         let calls: Vec<_> = actions.iter().map(|&a| self.b.func.dfg.block_call(a, &[])).collect();
@@ -540,7 +572,7 @@ impl<'a, 'b> Tx<'a, 'b> {
             let list = self.b.ins().uextend(I64, list);
             let list = self.b.ins().ishl_imm_u(list, 2);
             let start = self.b.ins().iadd_imm_u(list, t.lists as i64);
-            best = self.scan_list(start, vals, t.need.then_some(absent), from, best);
+            best = self.scan_list(start, vals, t.need.then_some(absent), from, best, false);
         }
         best
     }
@@ -550,7 +582,15 @@ impl<'a, 'b> Tx<'a, 'b> {
     /// box holds `vals`, else `best` (`scan` of `classify`).
     /// `absent`: the fields the packet lacks, when an entry's needed fields
     /// must be checked.
-    fn scan_list(&mut self, start: Value, vals: &[Value], absent: Option<Value>, from: Value, best: Value) -> Value {
+    fn scan_list(
+        &mut self,
+        start: Value,
+        vals: &[Value],
+        absent: Option<Value>,
+        from: Value,
+        best: Value,
+        branchless: bool,
+    ) -> Value {
         let table = || MemFlagsData::trusted().with_readonly();
         let stride = 4 * (2 + 2 * vals.len() as i64);
         let (entry, next, done) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
@@ -565,6 +605,42 @@ impl<'a, 'b> Tx<'a, 'b> {
         let test = self.b.create_block();
         self.b.ins().brif(past, done, &[BlockArg::Value(best)], test, &[]);
         self.b.switch_to_block(test);
+        if branchless {
+            // The whole box tested without branches (bounds compared and
+            // the answers combined): one branch per entry, not one per
+            // bound taken on the data.
+            let mut ok = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, rule, from);
+            if let Some(absent) = absent {
+                let need = self.b.ins().load(I32, table(), p, 4);
+                let missing = self.b.ins().band(need, absent);
+                let m = self.b.ins().icmp_imm_u(IntCC::Equal, missing, 0);
+                ok = self.b.ins().band(ok, m);
+            }
+            for (f, &v) in vals.iter().enumerate() {
+                let lo = self.b.ins().load(I32, table(), p, 8 + 8 * f as i32);
+                let hi = self.b.ins().load(I32, table(), p, 12 + 8 * f as i32);
+                let a = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, v, lo);
+                let b = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, v, hi);
+                let ab = self.b.ins().band(a, b);
+                ok = self.b.ins().band(ok, ab);
+            }
+            self.b.ins().brif(ok, done, &[BlockArg::Value(rule)], next, &[BlockArg::Value(p)]);
+        } else {
+            self.guard_fields(rule, p, vals, absent, from, next);
+            self.b.ins().jump(done, &[BlockArg::Value(rule)]);
+        }
+        self.b.switch_to_block(next);
+        let p = self.b.block_params(next)[0];
+        let p = self.b.ins().iadd_imm_u(p, stride);
+        self.b.ins().jump(entry, &[BlockArg::Value(p)]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
+    }
+
+    /// An entry's box tested one bound at a time, to `next` with `p` at
+    /// the first that fails.
+    fn guard_fields(&mut self, rule: Value, p: Value, vals: &[Value], absent: Option<Value>, from: Value, next: Block) {
+        let table = || MemFlagsData::trusted().with_readonly();
         let before = self.b.ins().icmp(IntCC::UnsignedLessThan, rule, from);
         self.guard_not(before, next, p);
         if let Some(absent) = absent {
@@ -580,13 +656,6 @@ impl<'a, 'b> Tx<'a, 'b> {
             let above = self.b.ins().icmp(IntCC::UnsignedGreaterThan, v, hi);
             self.guard_not(above, next, p);
         }
-        self.b.ins().jump(done, &[BlockArg::Value(rule)]);
-        self.b.switch_to_block(next);
-        let p = self.b.block_params(next)[0];
-        let p = self.b.ins().iadd_imm_u(p, stride);
-        self.b.ins().jump(entry, &[BlockArg::Value(p)]);
-        self.b.switch_to_block(done);
-        self.b.block_params(done)[0]
     }
 
     /// The first rule at or after `from` the hash tables of a run find
@@ -595,11 +664,13 @@ impl<'a, 'b> Tx<'a, 'b> {
     /// else the slot of the values' hash (`hash_slot` of `classify`) and
     /// its list ([`Tx::scan_list`]).
     fn probe_tables(&mut self, tables: &[classify::NativeTable], vals: &[Value], present: Value, from: Value) -> Value {
-        let table = || MemFlagsData::trusted().with_readonly();
         let end = self.b.create_block();
         self.b.append_block_param(end, I32);
         let mut best = self.b.ins().iconst(I32, i64::from(classify::NATIVE_END as i32));
         let absent = self.b.ins().bnot(present);
+        // Every table's slot read first, their loads issued together
+        // rather than each after the previous table's list scan.
+        let starts: Vec<Value> = tables.iter().map(|t| self.slot_start(t, vals)).collect();
         for (i, t) in tables.iter().enumerate() {
             if i > 0 {
                 // Tables come in order of their first rules.
@@ -608,6 +679,17 @@ impl<'a, 'b> Tx<'a, 'b> {
                 self.b.ins().brif(past, end, &[BlockArg::Value(best)], probe, &[]);
                 self.b.switch_to_block(probe);
             }
+            best = self.scan_list(starts[i], vals, t.need.then_some(absent), from, best, true);
+        }
+        self.b.ins().jump(end, &[BlockArg::Value(best)]);
+        self.b.switch_to_block(end);
+        self.b.block_params(end)[0]
+    }
+
+    /// Where the list of the values' slot in table `t` starts.
+    fn slot_start(&mut self, t: &classify::NativeTable, vals: &[Value]) -> Value {
+        let table = || MemFlagsData::trusted().with_readonly();
+        {
             let mut acc: Option<Value> = None;
             for (f, &v) in vals.iter().enumerate() {
                 if t.masks[f] == 0 {
@@ -632,12 +714,8 @@ impl<'a, 'b> Tx<'a, 'b> {
             let list = self.b.ins().load(I32, table(), at, 0);
             let list = self.b.ins().uextend(I64, list);
             let list = self.b.ins().ishl_imm_u(list, 2);
-            let start = self.b.ins().iadd_imm_u(list, t.lists as i64);
-            best = self.scan_list(start, vals, t.need.then_some(absent), from, best);
+            self.b.ins().iadd_imm_u(list, t.lists as i64)
         }
-        self.b.ins().jump(end, &[BlockArg::Value(best)]);
-        self.b.switch_to_block(end);
-        self.b.block_params(end)[0]
     }
 
     /// Go on here unless `cond`; else to `next` with `p`.
