@@ -474,6 +474,9 @@ impl Builder<'_, '_> {
             (Base::Transport, 2, 2),
             (Base::Network, 9, 1),
         ];
+        // Now and then a run whose rules only accept or drop, as ClassBench
+        // rulesets are: the compiled code answers those from a table.
+        let plain = self.g.chance(30);
         let mut rules = Vec::new();
         for _ in 0..n {
             let mut ops = Vec::new();
@@ -527,6 +530,11 @@ impl Builder<'_, '_> {
                 let r = Reg(6);
                 ops.push(Op::Ct { dst: r, key: CtKey::Mark, dir: None, len: 4 });
                 ops.push(Op::Cmp { src: r, op: CmpOp::Eq, data: vec![0, 0, 0, self.g.pick(&[0u8, 1, 0xff])] });
+            }
+            if plain {
+                ops.push(Op::Verdict(self.g.pick(&[Verdict::Accept, Verdict::Drop])));
+                rules.push(ops);
+                continue;
             }
             if self.g.chance(30) {
                 ops.push(Op::Counter(CounterId(self.g.below(self.p.counters.len()) as u32)));
