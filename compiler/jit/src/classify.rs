@@ -47,6 +47,24 @@
 use ctc_ir::{Base, CmpOp, CtKey, MetaKey, Op, Reg, Set};
 use std::collections::HashMap;
 
+/// `$this.$f::<N>(args)` for `N` the run's number of fields (at most
+/// [`MAX_FIELDS`]): the scans are unrolled for each.
+macro_rules! by_fields {
+    ($nf:expr, $f:ident($this:expr, $($arg:expr),*)) => {
+        match $nf {
+            0 => $this.$f::<0>($($arg),*),
+            1 => $this.$f::<1>($($arg),*),
+            2 => $this.$f::<2>($($arg),*),
+            3 => $this.$f::<3>($($arg),*),
+            4 => $this.$f::<4>($($arg),*),
+            5 => $this.$f::<5>($($arg),*),
+            6 => $this.$f::<6>($($arg),*),
+            7 => $this.$f::<7>($($arg),*),
+            _ => $this.$f::<8>($($arg),*),
+        }
+    };
+}
+
 /// Most distinct fields in one run (slots in the Env).
 pub const MAX_FIELDS: usize = 8;
 
@@ -1046,17 +1064,7 @@ impl Forest {
     fn first_match_words(&self, v: &[u32; MAX_FIELDS], present: u32, from: usize) -> Option<usize> {
         // The leaf scans unrolled for the run's number of fields.
         let from32 = from as u32;
-        let best = match self.nf {
-            0 => self.tree_best::<0>(v, present, from32),
-            1 => self.tree_best::<1>(v, present, from32),
-            2 => self.tree_best::<2>(v, present, from32),
-            3 => self.tree_best::<3>(v, present, from32),
-            4 => self.tree_best::<4>(v, present, from32),
-            5 => self.tree_best::<5>(v, present, from32),
-            6 => self.tree_best::<6>(v, present, from32),
-            7 => self.tree_best::<7>(v, present, from32),
-            _ => self.tree_best::<8>(v, present, from32),
-        };
+        let best = by_fields!(self.nf, tree_best(self, v, present, from32));
         let best = rest_best(&self.rest, v, present, from, best as usize);
         (best != END as usize).then_some(best)
     }
@@ -1728,17 +1736,7 @@ impl Tuples {
     /// The first rule at or after `from` the tables find ([`END`]: none),
     /// the list scans unrolled for the run's number of fields.
     fn tables_best(&self, v: &[u32; MAX_FIELDS], present: u32, from32: u32) -> u32 {
-        match self.nf {
-            0 => self.table_best::<0>(v, present, from32),
-            1 => self.table_best::<1>(v, present, from32),
-            2 => self.table_best::<2>(v, present, from32),
-            3 => self.table_best::<3>(v, present, from32),
-            4 => self.table_best::<4>(v, present, from32),
-            5 => self.table_best::<5>(v, present, from32),
-            6 => self.table_best::<6>(v, present, from32),
-            7 => self.table_best::<7>(v, present, from32),
-            _ => self.table_best::<8>(v, present, from32),
-        }
+        by_fields!(self.nf, table_best(self, v, present, from32))
     }
 
     /// The first rule at or after `from` the tables find ([`END`]: none).
