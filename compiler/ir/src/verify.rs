@@ -138,13 +138,17 @@ fn check_op(p: &Program, regs: &mut Regs, op: &Op) -> Result<(), String> {
             }
             regs.read(*src, check_len(lo.len(), "range")?)
         }
-        Op::Lookup { src, len, set, dst, .. } => {
+        Op::Lookup { src, len, set, dst, negate } => {
             let s = set_ok(set)?;
             if s.key_len != *len {
                 return Err(format!("lookup of {len} bytes in @{} whose keys have {}", s.name, s.key_len));
             }
             regs.read(*src, *len)?;
             match dst {
+                // A negated lookup matches when there is no element, so
+                // there is nothing to load: the kernel refuses
+                // NFT_LOOKUP_F_INV with a destination register (EINVAL).
+                Some(_) if *negate => Err(format!("negated lookup in @{} cannot load data", s.name)),
                 Some(d) if s.is_map && !s.verdict_map => regs.write(*d, s.data_len),
                 Some(_) => Err(format!("@{} has no data to load", s.name)),
                 None => Ok(()),
@@ -365,6 +369,35 @@ mod tests {
         assert!(e.message.contains("leaves the register file"), "{e}");
         let e = verify(prog(vec![vec![Op::Verdict(Verdict::Accept), Op::Counter(CounterId(0))]])).unwrap_err();
         assert!(e.message.contains("last op"), "{e}");
+    }
+
+    #[test]
+    fn rejects_a_negated_lookup_that_loads_data() {
+        // As the kernel's nft_lookup_init: no destination with NFT_LOOKUP_F_INV.
+        let lookup = |negate| {
+            let mut p = prog(vec![vec![
+                Op::Payload { dst: Reg(0), base: Base::Network, offset: 12, len: 4 },
+                Op::Lookup { src: Reg(0), len: 4, set: SetId(0), negate, dst: Some(Reg(1)) },
+                Op::Cmp { src: Reg(1), op: CmpOp::Eq, data: vec![0, 0, 0, 1] },
+                Op::Verdict(Verdict::Accept),
+            ]]);
+            p.sets.push(Set {
+                name: "m".into(),
+                table: TableId(0),
+                key_len: 4,
+                data_len: 4,
+                is_map: true,
+                verdict_map: false,
+                interval: false,
+                dynamic: false,
+                timeout_ms: None,
+                elements: Vec::new(),
+            });
+            verify(p)
+        };
+        assert!(lookup(false).is_ok());
+        let e = lookup(true).unwrap_err();
+        assert!(e.message.contains("cannot load data"), "{e}");
     }
 
     #[test]
