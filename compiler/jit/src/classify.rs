@@ -2026,6 +2026,17 @@ impl BitVectors {
 mod tests {
     use super::*;
 
+    /// A xorshift64 generator from `seed`: each call a number below `n`.
+    pub(super) fn below(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |n| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        }
+    }
+
     /// Whether a rule's tests all hold (the reference).
     fn holds(s: &RuleShape, fields: &[Field], keys: &[[u8; 16]; MAX_FIELDS], present: u32) -> bool {
         s.tests.iter().all(|(f, ivs)| {
@@ -2095,13 +2106,7 @@ mod tests {
     /// rules for every packet.
     #[test]
     fn trees_and_bit_vectors_agree_with_a_linear_scan() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = below(0x9e37_79b9_7f4a_7c15);
         let alphabet: [u32; 8] = [0, 1, 0x0a00_0000, 0x0a00_00ff, 0x0a01_0000, 0x8000_0000, 0xffff_fffe, u32::MAX];
         let f = |offset| Field { load: Load::Payload { base: Base::Network, offset, len: 4 }, mask: None };
         let (mut built, mut hashed) = (0, 0);
@@ -2161,13 +2166,7 @@ mod tests {
     /// for values with the other bits of a narrow field set (searched).
     #[test]
     fn large_runs_agree_with_a_linear_scan() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = below(0x2545_f491_4f6c_dd1d);
         let fields = [
             Field { load: Load::Payload { base: Base::Network, offset: 12, len: 4 }, mask: None },
             Field { load: Load::Payload { base: Base::Transport, offset: 2, len: 2 }, mask: None },
@@ -2251,6 +2250,17 @@ mod classbench {
     use super::tests::trail;
     use super::*;
 
+    /// A xorshift32 generator from `seed`.
+    fn xorshift32(seed: u32) -> impl FnMut() -> u32 {
+        let mut x = seed;
+        move || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        }
+    }
+
     /// The rule shapes of a ClassBench filter file, as `gen-classbench`
     /// writes them; a rule in three does not end the chain.
     fn parse(path: &std::path::Path) -> (Vec<RuleShape>, Vec<Field>) {
@@ -2299,13 +2309,7 @@ mod classbench {
     /// Packets aimed at every depth (a corner of the rule, other fields
     /// random), one in ten random; some fields absent.
     fn packets(shapes: &[RuleShape], fields: &[Field], n: usize) -> Vec<([[u8; 16]; MAX_FIELDS], u32)> {
-        let mut x: u32 = 0x2545_f491;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = xorshift32(0x2545_f491);
         let all = (1u32 << fields.len()) - 1;
         (0..n)
             .map(|i| {
@@ -2334,13 +2338,7 @@ mod classbench {
     /// generator: nine in ten at the lowest corner of a rule, evenly over
     /// the depths, one in ten neutral), as field words.
     fn bench_packets(shapes: &[RuleShape], fields: &[Field]) -> Vec<([[u8; 16]; MAX_FIELDS], u32)> {
-        let mut x: u32 = 0x2545_f491;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x
-        };
+        let mut next = xorshift32(0x2545_f491);
         let n = 20000;
         let aimed = n - n / 10;
         let seeds: Vec<u32> = (0..n).map(|_| next()).collect();

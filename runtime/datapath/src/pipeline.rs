@@ -320,14 +320,7 @@ pub(crate) fn packet_ctx(
         th: th_off,
         inner: parsed.inner_offset(),
     };
-    ctx_of_headers(&h, frame_len, time_ns)
-}
-
-/// [`packet_ctx`] from the headers alone (`ctc_wire::ip_headers_of_frame`
-/// gives them without building the whole frame: `ctc bench classify`).
-#[inline(always)]
-pub(crate) fn ctx_of_headers(h: &ctc_wire::IpHeaders, frame_len: usize, time_ns: u64) -> PacketCtx {
-    ctx_of_fields(HeaderFields::of(h, frame_len), time_ns)
+    ctx_of_fields(HeaderFields::of(&h, frame_len), time_ns)
 }
 
 /// What a context takes from the headers: [`HeaderFields::of`] can be
@@ -361,7 +354,8 @@ impl HeaderFields {
     }
 }
 
-/// The context of [`ctx_of_headers`] from its header fields.
+/// The context of [`packet_ctx`] from its header fields (`ctc bench
+/// classify` computes them on each path of the frame scan).
 #[inline(always)]
 pub(crate) fn ctx_of_fields(d: HeaderFields, time_ns: u64) -> PacketCtx {
     PacketCtx {

@@ -455,10 +455,7 @@ impl Frame {
 /// without building the [`Frame`], anything else through the walk.
 #[inline(always)]
 pub fn ip_headers_of_frame(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders> {
-    match fast::scan_frame(buf, opts) {
-        Some(s) => Some(s.headers()),
-        None => parse_frame_general(buf, opts).ip_headers(),
-    }
+    with_ip_headers_of_frame(buf, opts, |h| *h)
 }
 
 /// `ip_headers_of_frame(buf, opts).map(|h| f(&h))`, with `f` called on
@@ -486,10 +483,7 @@ pub fn with_ip_headers_of_ip<R>(buf: &[u8], opts: &ParseOptions, f: impl Fn(&IpH
 /// `parse_ip_with(buf, opts).ip_headers()` (see [`ip_headers_of_frame`]).
 #[inline(always)]
 pub fn ip_headers_of_ip(buf: &[u8], opts: &ParseOptions) -> Option<IpHeaders> {
-    match fast::scan_ip(buf, opts) {
-        Some(s) => Some(s.headers()),
-        None => parse_ip_general(buf, opts).ip_headers(),
-    }
+    with_ip_headers_of_ip(buf, opts, |h| *h)
 }
 
 fn fail(f: &mut Frame, layer: Layer, reason: Error) {
