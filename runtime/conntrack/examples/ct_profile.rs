@@ -7,7 +7,11 @@
 //! `valgrind --tool=callgrind target/release/examples/ct_profile KIND N P`
 //! with KIND one of `udp`, `tcp` (established), `udp-hw`, `tcp-hw`
 //! (established, checksums marked as verified by the device:
-//! `Frame::l4_checksum`), `new-udp`, `new-tcp`.
+//! `Frame::l4_checksum`), `new-udp`, `new-tcp`; and the established kinds
+//! with `-batch` (`udp-hw-batch`, ...): the same packets `BATCH` at a time
+//! through `Tracker::packet_batch`, as the `established_batch` benchmark
+//! (times and counts are still per packet). `BATCH` is 32 unless the
+//! environment variable `CT_BATCH` says otherwise.
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -62,6 +66,22 @@ fn main() {
         let ns = timed.as_nanos() as f64 / packets as f64;
         println!("{kind} n={n} packets={packets}: {ns:.1} ns/packet");
         return;
+    } else if let Some(kind) = kind.strip_suffix("-batch") {
+        let pool = established_pool(n, proto);
+        let pool = if kind.ends_with("-hw") { device_verified(pool) } else { pool };
+        let size: usize = std::env::var("CT_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(32);
+        let all: Vec<(&[u8], &ctc_wire::Frame)> =
+            pool.bytes.iter().zip(&pool.frames).map(|(b, f)| (&b[..], f)).collect();
+        // Whole batches only, round the pool.
+        let batches = all.chunks_exact(size).collect::<Vec<_>>();
+        for k in 0..packets / size {
+            tr.packet_batch(batches[k % batches.len()], now, 0, ctc_conntrack::Hook::Prerouting, |tr, _, v| {
+                if let Some(h) = v.handle {
+                    black_box(tr.confirm(h, now));
+                }
+                black_box(v);
+            });
+        }
     } else {
         let pool = established_pool(n, proto);
         let pool = if kind.ends_with("-hw") { device_verified(pool) } else { pool };

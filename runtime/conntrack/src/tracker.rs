@@ -8,8 +8,8 @@
 //! entry is hashed by both its tuples) — so early drop scans the same
 //! chains, in the same order, as the kernel. The links live in an array of
 //! their own, next to a 16-bit hash tag per node, so walking a chain reads
-//! only the entries that may match (see [`Link`]). The slab, the links and
-//! the bucket heads ask for transparent huge pages. Timers are an indexed
+//! only the entries that may match (see [`Link`]). The big arrays are
+//! [`BigVec`]s, on transparent huge pages. Timers are an indexed
 //! min-heap keyed by expiry (one node per confirmed entry, moved lazily
 //! when a refresh pushes the expiry later). Nothing here allocates per
 //! packet except a new entry's slot and the events handed to the caller.
@@ -23,6 +23,7 @@ pub(crate) mod nat;
 use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
 
 use crate::mangle::be16;
+use crate::memhint::BigVec;
 use crate::tcp::{self, Segment, TcpAction, TcpConn, TcpState};
 use crate::{
     Cold, Config, Conn, CtState, Dir, Entry, Event, EventKind, FAR, HZ, Handle, L3_IPV4, L3_IPV6, NO_TCP, Stats,
@@ -75,13 +76,13 @@ pub(crate) fn grown(cap: usize) -> usize {
 /// places are reused.
 #[derive(Debug)]
 pub(crate) struct Side<T> {
-    items: Vec<Option<T>>,
+    items: crate::memhint::BigVec<Option<T>>,
     free: Vec<u32>,
 }
 
 impl<T> Side<T> {
     fn new() -> Side<T> {
-        Side { items: Vec::new(), free: Vec::new() }
+        Side { items: crate::memhint::BigVec::new(), free: Vec::new() }
     }
 
     /// Stores `v`; its index.
@@ -89,10 +90,6 @@ impl<T> Side<T> {
         if let Some(i) = self.free.pop() {
             self.items[i as usize] = Some(v);
             return i;
-        }
-        if self.items.len() == self.items.capacity() {
-            let cap = grown(self.items.capacity());
-            crate::memhint::regrow(&mut self.items, cap);
         }
         self.items.push(Some(v));
         (self.items.len() - 1) as u32
@@ -387,11 +384,11 @@ enum Outcome {
 pub struct Tracker {
     cfg: Config,
     /// The entries; `None`: a free slot.
-    slots: Vec<Option<Conn>>,
+    slots: BigVec<Option<Conn>>,
     /// Chain links, indexed as `slots`.
-    links: Vec<Link>,
+    links: BigVec<Link>,
     /// Insertion order and timer positions, indexed as `slots`.
-    order: Vec<Order>,
+    order: BigVec<Order>,
     /// TCP window trackers ([`Conn::l4`]).
     tcp: Side<TcpConn>,
     /// Addresses of wide entries ([`Conn::wide`]).
@@ -402,12 +399,12 @@ pub struct Tracker {
     /// [`Conn::l4`] of UDP): set when the table is empty.
     slot_epoch_j: u64,
     free: Vec<u32>,
-    heads: Vec<u32>,
+    heads: BigVec<u32>,
     /// Entries allocated, confirmed or not (the kernel's `cnet->count`).
     count: usize,
     /// The next confirmation number ([`Order::seq`]).
     next_seq: u32,
-    timers: Vec<Timer>,
+    timers: BigVec<Timer>,
     /// The jiffy the timer keys count from ([`Timer`]): set when the heap
     /// is empty, moved by [`Tracker::rebase`].
     epoch_j: u64,
@@ -560,18 +557,18 @@ impl Tracker {
     pub fn new(cfg: Config) -> Tracker {
         let buckets = cfg.buckets.max(1);
         Tracker {
-            slots: Vec::new(),
-            links: Vec::new(),
-            order: Vec::new(),
+            slots: BigVec::new(),
+            links: BigVec::new(),
+            order: BigVec::new(),
             tcp: Side::new(),
             wide: Wide::new(),
             cold: ahash::AHashMap::new(),
             slot_epoch_j: 0,
             free: Vec::new(),
-            heads: crate::memhint::filled_vec(NIL, buckets),
+            heads: BigVec::filled(NIL, buckets),
             count: 0,
             next_seq: 0,
-            timers: Vec::new(),
+            timers: BigVec::new(),
             epoch_j: 0,
             events: Vec::new(),
             stats: Stats::default(),
@@ -1353,17 +1350,9 @@ impl Tracker {
                 i
             }
             None => {
-                if self.slots.len() == self.slots.capacity() {
-                    // Into a fresh block backed by huge pages (see
-                    // `memhint`), by an eighth ([`grown`]). The move is a
-                    // copy (about 30 ms per 100 MB) where `push` would
-                    // have remapped the old pages, which would then stay
-                    // small.
-                    let cap = grown(self.slots.capacity());
-                    crate::memhint::regrow(&mut self.slots, cap);
-                    crate::memhint::regrow(&mut self.links, cap);
-                    crate::memhint::regrow(&mut self.order, cap);
-                }
+                // A full array grows into a fresh block backed by huge
+                // pages, by a sixteenth or an eighth ([`BigVec`],
+                // [`grown`]): the three arrays keep the same capacity.
                 self.slots.push(Some(conn));
                 self.links.push(UNLINKED);
                 self.order.push(UNORDERED);
@@ -1749,7 +1738,7 @@ impl Tracker {
     fn rebase(&mut self, epoch: u64) {
         let old = self.epoch_j;
         debug_assert!(self.timers.first().is_none_or(|t| old + u64::from(t.key) >= epoch));
-        for t in &mut self.timers {
+        for t in self.timers.iter_mut() {
             t.key = (old + u64::from(t.key)).saturating_sub(epoch).min(u64::from(u32::MAX)) as u32;
         }
         self.epoch_j = epoch;
@@ -1877,9 +1866,6 @@ impl Tracker {
             self.heads[b] = idx << 1 | d as u32;
         }
         self.number(idx);
-        if self.timers.len() == self.timers.capacity() {
-            self.timers.reserve_exact(grown(self.timers.capacity()) - self.timers.len());
-        }
         if self.timers.is_empty() {
             self.epoch_j = now_j;
         }
