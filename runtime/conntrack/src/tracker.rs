@@ -302,6 +302,23 @@ fn timer_key(at_ns: u64, epoch_j: u64) -> u32 {
     jiffies(at_ns).saturating_sub(epoch_j).min(u64::from(u32::MAX)) as u32
 }
 
+/// Where the lookup ahead of a packet of a batch stands
+/// ([`Tracker::packet_batch`]): which cache line its last step started
+/// loading.
+#[derive(Debug, Clone, Copy)]
+enum Ahead {
+    /// Nothing more to load (not IPv4, the end of the chain, the slot's
+    /// TCP state loading or none).
+    Done,
+    /// The bucket head of the chain of hash `h`.
+    Head { h: u32 },
+    /// The link of chain node `node` (`idx << 1 | dir`), looking for hash
+    /// `h`.
+    Link { h: u32, node: u32 },
+    /// The slot `idx`, whose node's tag matched.
+    Slot { idx: u32 },
+}
+
 /// What [`refresh_conn`] leaves to the tracker (rarely anything).
 struct Refreshed {
     /// The packet was not counted: the counters outgrow 32 bits
@@ -1031,83 +1048,112 @@ impl Tracker {
     /// with its index and verdict — where the caller runs its hooks and
     /// [`Tracker::confirm`]s or [`Tracker::abandon`]s it — before the next
     /// packet. Exactly what the sequence of `packet_at` and `then` calls
-    /// would do; the difference is speed in a large table: while handling
-    /// packet `i` the tracker starts loading the bucket head of packet
-    /// `i + 8`, the first entry of the chain of packet `i + 4` (by then
-    /// its bucket head is in cache) and that entry's TCP state for packet
-    /// `i + 2`, so the cache misses of several lookups overlap instead of
-    /// coming one after another. Pure hints: a
+    /// would do; the difference is speed in a large table, where each
+    /// step of a lookup (bucket head, chain link, slot, TCP state) is a
+    /// cache miss that depends on the one before. Here the lookups of the
+    /// packets ahead are walked in steps, one step per packet handled: the
+    /// bucket head of packet `i + 10` starts loading while packet `i` is
+    /// handled, and each of the packets `i + 8`, `i + 6`, `i + 4` and
+    /// `i + 2` takes one more step, reading the line its last step loaded
+    /// (by now in cache) and starting to load the next one (see
+    /// [`Ahead`]). So the misses of several lookups are in flight at once,
+    /// and the packet handled finds its lines loaded. Pure hints: a
     /// prefetch never changes what a packet finds (a chain changed in
     /// between is simply read again).
     pub fn packet_batch<F>(&mut self, batch: &[(&[u8], &Frame)], now_ns: u64, zone: u16, hook: Hook, mut then: F)
     where
         F: FnMut(&mut Tracker, usize, Verdict),
     {
-        /// Packets ahead whose bucket head, and whose chain's first
-        /// entry, are prefetched.
-        const HEAD_AHEAD: usize = 8;
-        const ENTRY_AHEAD: usize = 4;
-        const L4_AHEAD: usize = 2;
-        let mut hashes = [None; HEAD_AHEAD];
-        for (j, &(pkt, frame)) in batch.iter().enumerate().take(HEAD_AHEAD) {
-            hashes[j] = self.prefetch_head(pkt, frame, zone);
-        }
-        for (i, &(pkt, frame)) in batch.iter().enumerate() {
-            if let Some(h) = hashes[(i + ENTRY_AHEAD) % HEAD_AHEAD].filter(|_| i + ENTRY_AHEAD < batch.len()) {
-                self.prefetch_entry(h);
+        /// Packets between two steps of a lookup ahead: the time to
+        /// handle two packets covers most of a miss to memory.
+        const GAP: usize = 2;
+        /// Steps after the bucket head's load is started: head, first
+        /// link, then a second link or the slot, then the slot or the TCP
+        /// state, then the TCP state.
+        const STEPS: usize = 4;
+        /// How far ahead a lookup starts.
+        const START: usize = GAP * (STEPS + 1);
+        /// The ring of lookups ahead: more places than packets ahead.
+        const RING: usize = 16;
+        const _: () = assert!(START < RING);
+        let mut ahead = [Ahead::Done; RING];
+        // From START packets before the first one: the lookups of the
+        // first packets have gone their steps when those are handled.
+        for i in -(START as isize)..batch.len() as isize {
+            if let Some(&(pkt, frame)) = batch.get((i + START as isize) as usize) {
+                ahead[(i + START as isize) as usize % RING] = self.start_ahead(pkt, frame, zone);
             }
-            if let Some(h) = hashes[(i + L4_AHEAD) % HEAD_AHEAD].filter(|_| i + L4_AHEAD < batch.len()) {
-                self.prefetch_l4(h);
+            for s in 1..=STEPS {
+                let j = i + (GAP * (STEPS + 1 - s)) as isize;
+                if j >= 0 && (j as usize) < batch.len() {
+                    let a = &mut ahead[j as usize % RING];
+                    *a = self.step_ahead(*a);
+                }
             }
-            // Packet i's slot in the ring is free now: packet i + 8's.
-            hashes[i % HEAD_AHEAD] = batch.get(i + HEAD_AHEAD).and_then(|&(p, f)| self.prefetch_head(p, f, zone));
-            let v = self.packet_at(pkt, frame, now_ns, zone, hook);
-            then(self, i, v);
+            if let Ok(i) = usize::try_from(i) {
+                let (pkt, frame) = batch[i];
+                let v = self.packet_at(pkt, frame, now_ns, zone, hook);
+                then(self, i, v);
+            }
         }
     }
 
-    /// Starts loading the bucket head of the packet's tuple; its hash.
-    /// IPv4 only (the common case; other packets are looked up without
-    /// help).
+    /// Starts the lookup ahead of a packet of a batch: the load of the
+    /// bucket head of its tuple. IPv4 only (the common case; other
+    /// packets are looked up without help).
     #[inline]
-    fn prefetch_head(&self, pkt: &[u8], frame: &Frame, zone: u16) -> Option<u32> {
-        let n = frame.network.as_ref()?;
+    fn start_ahead(&self, pkt: &[u8], frame: &Frame, zone: u16) -> Ahead {
+        let Some(n) = frame.network.as_ref() else { return Ahead::Done };
         let (Some(IpAddr::V4(s)), Some(IpAddr::V4(d)), Some(proto)) = (n.src, n.dst, n.protocol) else {
-            return None;
+            return Ahead::Done;
         };
         let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
-        let (src_port, dst_port) = l4_ports(pkt, th, n.end, proto)?;
+        let Some((src_port, dst_port)) = l4_ports(pkt, th, n.end, proto) else { return Ahead::Done };
         let ports = u32::from(src_port) | u32::from(dst_port) << 16;
         let h = Key { addr: pair(s.octets(), d.octets()), ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone);
         crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(h)));
-        Some(h)
+        Ahead::Head { h }
     }
 
-    /// Starts loading the chain link and the entry (both its cache lines)
-    /// of the first node of hash `h`'s bucket.
+    /// One step of a lookup ahead: reads what the last step started
+    /// loading and starts loading what the lookup reads next. Only reads
+    /// (any index is checked): the table may have changed since the last
+    /// step, which then loads lines the packet does not need.
     #[inline]
-    fn prefetch_entry(&self, h: u32) {
-        let node = self.heads[self.bucket_of(h)];
-        if node == NIL {
-            return;
-        }
-        let idx = (node >> 1) as usize;
-        crate::memhint::prefetch(self.links.as_ptr().wrapping_add(idx));
-        let slot = self.slots.as_ptr().wrapping_add(idx);
-        crate::memhint::prefetch(slot);
-        crate::memhint::prefetch(slot.cast::<u8>().wrapping_add(size_of::<Option<Conn>>() - 1));
-    }
-
-    /// Starts loading the TCP state of the first entry of hash `h`'s
-    /// bucket (whose slot [`Tracker::prefetch_entry`] loaded).
-    #[inline]
-    fn prefetch_l4(&self, h: u32) {
-        let node = self.heads[self.bucket_of(h)];
-        let Some(Some(c)) = self.slots.get((node >> 1) as usize) else { return };
-        if c.proto == 6 && c.l4 != NO_TCP {
-            let p = self.tcp.items.as_ptr().wrapping_add(c.l4 as usize);
-            crate::memhint::prefetch(p);
-            crate::memhint::prefetch(p.cast::<u8>().wrapping_add(size_of::<Option<TcpConn>>() - 1));
+    fn step_ahead(&self, a: Ahead) -> Ahead {
+        let link = |h: u32, node: u32| {
+            if node == NIL {
+                return Ahead::Done;
+            }
+            crate::memhint::prefetch(self.links.as_ptr().wrapping_add((node >> 1) as usize));
+            Ahead::Link { h, node }
+        };
+        match a {
+            Ahead::Done => Ahead::Done,
+            Ahead::Head { h } => link(h, self.heads[self.bucket_of(h)]),
+            Ahead::Link { h, node } => {
+                let (idx, d) = (node >> 1, (node & 1) as usize);
+                let Some(l) = self.links.get(idx as usize) else { return Ahead::Done };
+                // The walk of `find_key`: the slot where the tag matches,
+                // else the next node.
+                if l.tag[d] == h as u16 {
+                    crate::memhint::prefetch(self.slots.as_ptr().wrapping_add(idx as usize));
+                    Ahead::Slot { idx }
+                } else {
+                    link(h, l.next[d])
+                }
+            }
+            Ahead::Slot { idx } => {
+                if let Some(Some(c)) = self.slots.get(idx as usize)
+                    && c.proto == 6
+                    && c.l4 != NO_TCP
+                {
+                    let p = self.tcp.items.as_ptr().wrapping_add(c.l4 as usize);
+                    crate::memhint::prefetch(p);
+                    crate::memhint::prefetch(p.cast::<u8>().wrapping_add(size_of::<Option<TcpConn>>() - 1));
+                }
+                Ahead::Done
+            }
         }
     }
 
