@@ -2352,6 +2352,93 @@ mod link_tests {
         check(&batch);
     }
 
+    /// Ethernet + IPv4 + a 20-byte TCP header between 10.0.a.b:port and
+    /// 192.0.2.1:80 (no checksum), client to server or back.
+    fn tcp(k: u32, reply: bool, flags: u8, seq: u32, ack: u32) -> Vec<u8> {
+        let mut b = udp(k, reply);
+        b.resize(14 + 20 + 20, 0);
+        b[16..18].copy_from_slice(&40u16.to_be_bytes());
+        b[23] = 6;
+        b[24..26].fill(0);
+        let ck = ctc_wire::checksum::checksum(&b[14..34]);
+        b[24..26].copy_from_slice(&ck.to_be_bytes());
+        let at = if reply { 34 } else { 36 };
+        b[at..at + 2].copy_from_slice(&80u16.to_be_bytes());
+        b[38..42].copy_from_slice(&seq.to_be_bytes());
+        b[42..46].copy_from_slice(&ack.to_be_bytes());
+        b[46] = 0x50;
+        b[47] = flags;
+        b[48..50].copy_from_slice(&0xffffu16.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn a_batch_of_tcp_segments_does_what_they_do_one_by_one() {
+        // Handshakes, ACKs, FINs, RSTs, and SYNs reopening a reset
+        // connection or hitting an established one, 120 connections interleaved in batches
+        // that cross them (the lookups ahead see the chains change).
+        const SYN: u8 = 0x02;
+        const ACK: u8 = 0x10;
+        const FIN: u8 = 0x01;
+        const RST: u8 = 0x04;
+        let mut frames = Vec::new();
+        for phase in 0..6u32 {
+            for j in 0..120u32 {
+                let k = (j * 13) % 120;
+                let (c, sv) = (k * 1000 + 1, k * 7777 + 5);
+                let seg = match (phase, k % 3) {
+                    (0, _) => tcp(k, false, SYN, c, 0),
+                    (1, _) => tcp(k, true, SYN | ACK, sv, c + 1),
+                    (2, _) => tcp(k, false, ACK, c + 1, sv + 1),
+                    (3, _) => tcp(k, true, ACK, sv + 1, c + 1),
+                    (4, 0) => tcp(k, false, FIN | ACK, c + 1, sv + 1),
+                    (4, 1) => tcp(k, false, RST, c + 1, 0),
+                    (4, _) => tcp(k, false, ACK, c + 1, sv + 1),
+                    (_, 0) => tcp(k, true, FIN | ACK, sv + 1, c + 2),
+                    (_, _) => tcp(k, false, SYN, c + 50_000, 0),
+                };
+                frames.push(seg);
+            }
+        }
+        let parsed: Vec<Frame> = frames.iter().map(|b| ctc_wire::parse_frame(b)).collect();
+        let cfg = Config { buckets: 32, checksum: false, ..Config::default() };
+        let (mut one, mut batch) = (Tracker::new(cfg.clone()), Tracker::new(cfg));
+        let (mut seen_one, mut seen_batch) = (Vec::new(), Vec::new());
+        for (round, chunk) in (0..frames.len()).collect::<Vec<_>>().chunks(37).enumerate() {
+            let now = T0 + round as u64 * S;
+            for &i in chunk {
+                let v = one.packet(&frames[i], &parsed[i], now, 0);
+                if let Some(h) = v.handle {
+                    one.confirm(h, now);
+                }
+                seen_one.push(v);
+            }
+            let b: Vec<(&[u8], &Frame)> = chunk.iter().map(|&i| (&frames[i][..], &parsed[i])).collect();
+            batch.packet_batch(&b, now, 0, Hook::Prerouting, |tr, _, v| {
+                if let Some(h) = v.handle {
+                    tr.confirm(h, now);
+                }
+                seen_batch.push(v);
+            });
+        }
+        assert_eq!(seen_one, seen_batch);
+        for state in [CtState::New, CtState::Established] {
+            assert!(seen_one.iter().any(|v| v.state == state));
+        }
+        let tcp_states = |tr: &Tracker| tr.entries().map(|e| e.tcp.map(|t| t.state)).collect::<Vec<_>>();
+        // Connections left established (a SYN into one is ignored), half
+        // closed (FIN both ways: LAST_ACK) and reopened after their RST
+        // (a new SYN_SENT entry).
+        for state in [TcpState::Established, TcpState::LastAck, TcpState::SynSent] {
+            assert!(tcp_states(&one).contains(&Some(state)), "{state:?}");
+        }
+        assert_eq!(tcp_states(&one), tcp_states(&batch));
+        assert_eq!(one.take_events(), batch.take_events());
+        assert_eq!(one.stats(), batch.stats());
+        assert_eq!(one.entries().collect::<Vec<_>>(), batch.entries().collect::<Vec<_>>());
+        check(&batch);
+    }
+
     /// Live entries by id with their expiry's jiffy.
     fn expiries(tr: &Tracker) -> Vec<(u32, u64)> {
         let mut v: Vec<_> = tr.entries().map(|e| (e.id, e.timeout_at_ns / TICK_NS)).collect();
