@@ -76,13 +76,13 @@ pub(crate) fn grown(cap: usize) -> usize {
 /// places are reused.
 #[derive(Debug)]
 pub(crate) struct Side<T> {
-    items: crate::memhint::BigVec<Option<T>>,
+    items: BigVec<Option<T>>,
     free: Vec<u32>,
 }
 
 impl<T> Side<T> {
     fn new() -> Side<T> {
-        Side { items: crate::memhint::BigVec::new(), free: Vec::new() }
+        Side { items: BigVec::new(), free: Vec::new() }
     }
 
     /// Stores `v`; its index.
