@@ -1166,7 +1166,6 @@ impl Tracker {
             self.stats.invalid += 1;
             return Verdict::invalid(None);
         };
-        let whole = || Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
         // IPv4: the key and the hash straight from the addresses; the
         // whole tuple is needed only for a new entry.
         let (h, k, t) = match (&n.src, &n.dst) {
@@ -1177,50 +1176,117 @@ impl Tracker {
                 (k.hash(zone), k, None)
             }
             _ => {
-                let t = whole();
+                let t = Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
                 (tuple_hash(&t, zone), Key::of(&t), Some(t))
             }
         };
-        for _ in 0..3 {
-            let (idx, dir, new) = match self.find_key_at(h, &k, t.as_ref(), zone, now_ns) {
+        // The usual packet: one of an entry in the table, which its
+        // protocol tracker accepts. Creation and the lookups again after a
+        // reopened TCP connection are out of line.
+        match self.find_key_at(h, &k, t.as_ref(), zone, now_ns) {
+            Some((idx, dir)) => match self.track(idx, dir, false, pkt, frame, n, hook, now_ns) {
+                Some(v) => v,
+                None => self.packet_again(false, 2, h, k, pkt, frame, n, zone, hook, now_ns),
+            },
+            None => self.packet_again(true, 3, h, k, pkt, frame, n, zone, hook, now_ns),
+        }
+    }
+
+    /// The rest of [`Tracker::packet_inner`] when the packet does not end
+    /// at its first lookup: up to `tries` rounds of lookup (or creation)
+    /// and protocol tracker, as long as the tracker asks to reopen the
+    /// connection (-NF_REPEAT). `missed`: the first round's lookup was done
+    /// and found nothing. `k` is the packet's key (hash `h`).
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn packet_again(
+        &mut self,
+        mut missed: bool,
+        tries: usize,
+        h: u32,
+        k: Key,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        zone: u16,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Verdict {
+        // The whole tuple, which lookups take besides the key unless the
+        // addresses are IPv4 ones, as in `packet_inner`.
+        let whole = Tuple {
+            src: addr_bytes(n.src),
+            dst: addr_bytes(n.dst),
+            src_port: k.ports as u16,
+            dst_port: (k.ports >> 16) as u16,
+            l3: k.l3,
+            proto: k.proto,
+        };
+        let t = (!matches!((n.src, n.dst), (Some(IpAddr::V4(_)), Some(IpAddr::V4(_))))).then_some(whole);
+        for _ in 0..tries {
+            let found = if core::mem::take(&mut missed) { None } else { self.find_key_at(h, &k, t.as_ref(), zone, now_ns) };
+            let (idx, dir, new) = match found {
                 Some((idx, dir)) => (idx, dir, false),
-                None => match self.init_conntrack(&t.unwrap_or_else(whole), h, zone, now_ns) {
+                None => match self.init_conntrack(&whole, h, zone, now_ns) {
                     Ok(idx) => (idx, Dir::Original, true),
                     Err(v) => return v,
                 },
             };
-            // resolve_normal_ct: the ctinfo rules see.
-            let st = self.e(idx).status;
-            let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
-                CtState::Established
-            } else if st & status::EXPECTED != 0 {
-                CtState::Related
-            } else {
-                CtState::New
-            };
-            match self.handle_packet(idx, dir, new, pkt, frame, n, hook, now_ns) {
-                Outcome::Accept => {}
-                Outcome::Invalid(reason) => {
-                    if new {
-                        self.release(idx);
-                    }
-                    self.stats.invalid += 1;
-                    return Verdict::invalid(reason);
-                }
-                Outcome::Repeat => continue,
-                Outcome::Killed => return Verdict { handle: None, state, dir, reason: None, drop: false },
+            if let Some(v) = self.track(idx, dir, new, pkt, frame, n, hook, now_ns) {
+                return v;
             }
-            let e = self.em(idx);
-            if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
-                e.status |= status::SEEN_REPLY;
-                e.add_pending(ipct::REPLY);
-            }
-            let handle = Handle { idx, id: e.id.get(), reply: false };
-            return Verdict { handle: Some(handle), state, dir, reason: None, drop: false };
         }
         // The TCP tracker asked to reopen more than twice in a row.
         self.stats.invalid += 1;
         Verdict::invalid(None)
+    }
+
+    /// One round of [`Tracker::packet_inner`] on entry `idx` (found in
+    /// direction `dir`, or `new`ly made): the packet's ctinfo
+    /// (resolve_normal_ct), the protocol tracker, the packet's verdict.
+    /// `None`: the tracker destroyed the entry and the packet starts a new
+    /// connection (-NF_REPEAT).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn track(
+        &mut self,
+        idx: u32,
+        dir: Dir,
+        new: bool,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Option<Verdict> {
+        // resolve_normal_ct: the ctinfo rules see.
+        let st = self.e(idx).status;
+        let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
+            CtState::Established
+        } else if st & status::EXPECTED != 0 {
+            CtState::Related
+        } else {
+            CtState::New
+        };
+        match self.handle_packet(idx, dir, new, pkt, frame, n, hook, now_ns) {
+            Outcome::Accept => {}
+            Outcome::Invalid(reason) => {
+                if new {
+                    self.release(idx);
+                }
+                self.stats.invalid += 1;
+                return Some(Verdict::invalid(reason));
+            }
+            Outcome::Repeat => return None,
+            Outcome::Killed => return Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
+        }
+        let e = self.em(idx);
+        if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
+            e.status |= status::SEEN_REPLY;
+            e.add_pending(ipct::REPLY);
+        }
+        let handle = Handle { idx, id: e.id.get(), reply: false };
+        Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
     }
 
     /// nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error and
@@ -1412,6 +1478,7 @@ impl Tracker {
     }
 
     /// nf_conntrack_handle_packet: the protocol tracker.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn handle_packet(
         &mut self,
@@ -1521,6 +1588,7 @@ impl Tracker {
     /// of a connection whose only answer is a RST, and the refresh of an
     /// accepted segment. `Ok(())`: accepted (refreshed and counted, or
     /// not, as the tracker said).
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn tcp_packet(
         &mut self,

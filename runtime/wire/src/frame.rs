@@ -362,6 +362,7 @@ impl Frame {
         Some(Ipv6Packet::new_unchecked(self.slice(buf, n.offset, n.end)?))
     }
 
+    #[inline]
     fn transport_bytes<'a>(&self, buf: &'a [u8], protocol: u8) -> Option<&'a [u8]> {
         let t = self.transport.filter(|t| t.protocol == protocol && t.header_len > 0)?;
         self.slice(buf, t.offset, t.end)
