@@ -1605,13 +1605,16 @@ impl Tracker {
         if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
             return Err(Outcome::Invalid(Some("bad checksum")));
         }
-        let hlen = th.header_len();
+        // The fixed header's fields, read with one bounds check (a parsed
+        // frame's TCP header has its 20 bytes).
+        let h: &[u8; 20] = th.clone().into_inner().first_chunk().expect("a 20-byte TCP header");
+        let hlen = usize::from(h[12] >> 4) * 4;
         let off = frame.transport.map_or(0, |t| t.offset);
         let mut seg = Segment {
-            flags: th.flags().byte(),
-            seq: th.seq_number(),
-            ack: th.ack_number(),
-            window: th.window_len(),
+            flags: h[13],
+            seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+            ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+            window: u16::from_be_bytes([h[14], h[15]]),
             data_len: n.end.saturating_sub(off + hlen) as u32,
             ..Segment::default()
         };
@@ -1636,14 +1639,16 @@ impl Tracker {
         if let Err(r) = tcp::check_segment(seg.flags) {
             return Err(Outcome::Invalid(Some(r)));
         }
-        // A connection with a `ct timeout` policy uses its own timeouts.
-        let own = self.own_timeouts(idx).map(|t| t.tcp.clone());
         let Tracker { slots, tcp: side, cold, cfg: global, slot_epoch_j, .. } = self;
         let epoch_j = *slot_epoch_j;
         let e = slots[idx as usize].as_mut().expect("live slot");
-        let cfg = own.as_ref().unwrap_or(&global.tcp);
+        // A connection with a `ct timeout` policy uses its own timeouts.
+        fn policy<'a>(k: Option<&'a Cold>, global: &'a tcp::TcpConfig) -> &'a tcp::TcpConfig {
+            k.and_then(|k| k.timeouts.as_deref()).map_or(global, |t| &t.tcp)
+        }
         if new {
-            match TcpConn::new(&seg, cfg) {
+            let made = TcpConn::new(&seg, policy(if e.has_cold() { cold.get(&idx) } else { None }, &global.tcp));
+            match made {
                 Ok(c) => {
                     if e.l4 != NO_TCP {
                         side.take(e.l4);
@@ -1662,7 +1667,11 @@ impl Tracker {
         };
         let old_state = if new { TcpState::None } else { conn.state };
         let old_status = e.status;
-        let adj = if e.has_cold() { cold.get(&idx).and_then(|k| k.seqadj.as_deref()) } else { None };
+        // The cold part, looked up once for the policy and the sequence
+        // adjustment (most entries have none).
+        let k = if e.has_cold() { cold.get(&idx) } else { None };
+        let cfg = policy(k, &global.tcp);
+        let adj = k.and_then(|k| k.seqadj.as_deref());
         let action = conn.packet_action_adj(dir, &seg, &mut e.status, cfg, adj);
         if conn.state != old_state {
             e.add_pending(ipct::PROTOINFO);
