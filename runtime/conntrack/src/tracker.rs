@@ -1168,22 +1168,56 @@ impl Tracker {
         };
         // IPv4: the key and the hash straight from the addresses; the
         // whole tuple is needed only for a new entry.
-        let (h, k, t) = match (&n.src, &n.dst) {
-            (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) => {
-                let ports = u32::from(src_port) | u32::from(dst_port) << 16;
-                let fam = family_flag(l3);
-                let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, fam, proto, narrow: true };
-                (k.hash(zone), k, None)
-            }
-            _ => {
-                let t = Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
-                (tuple_hash(&t, zone), Key::of(&t), Some(t))
-            }
+        let (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) = (&n.src, &n.dst) else {
+            return self.packet_wide(src_port, dst_port, l3, proto, pkt, frame, n, zone, hook, now_ns);
         };
+        let ports = u32::from(src_port) | u32::from(dst_port) << 16;
+        let fam = family_flag(l3);
+        let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, fam, proto, narrow: true };
+        self.packet_keyed(k.hash(zone), k, None, pkt, frame, n, zone, hook, now_ns)
+    }
+
+    /// [`Tracker::packet_inner`] past the headers for a packet whose
+    /// addresses are not both IPv4 ones: lookups take its whole tuple.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn packet_wide(
+        &mut self,
+        src_port: u16,
+        dst_port: u16,
+        l3: u8,
+        proto: u8,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        zone: u16,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Verdict {
+        let t = Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
+        self.packet_keyed(tuple_hash(&t, zone), Key::of(&t), Some(&t), pkt, frame, n, zone, hook, now_ns)
+    }
+
+    /// [`Tracker::packet_inner`] from the packet's key `k` (its hash `h`,
+    /// and its tuple `t` where lookups need it besides the key).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn packet_keyed(
+        &mut self,
+        h: u32,
+        k: Key,
+        t: Option<&Tuple>,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        zone: u16,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Verdict {
         // The usual packet: one of an entry in the table, which its
         // protocol tracker accepts. Creation and the lookups again after a
         // reopened TCP connection are out of line.
-        match self.find_key_at(h, &k, t.as_ref(), zone, now_ns) {
+        match self.find_key_at(h, &k, t, zone, now_ns) {
             Some((idx, dir)) => match self.track(idx, dir, false, pkt, frame, n, hook, now_ns) {
                 Some(v) => v,
                 None => self.packet_again(false, 2, h, k, pkt, frame, n, zone, hook, now_ns),
