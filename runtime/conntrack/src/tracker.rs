@@ -1015,6 +1015,7 @@ impl Tracker {
     // ---- the packet path -------------------------------------------------
 
     /// nf_conntrack_in at prerouting; see [`Tracker::packet_at`].
+    #[inline]
     pub fn packet(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16) -> Verdict {
         self.packet_at(pkt, frame, now_ns, zone, Hook::Prerouting)
     }

@@ -45,7 +45,7 @@ pub fn fold(acc: u64) -> u16 {
 /// summation"), and 2^64 − 1 is a multiple of 2^16 − 1, so a one's
 /// complement sum in 64 bits keeps the value modulo 0xffff (and is zero
 /// only when every word is). The result is below 2^34.
-#[inline]
+#[inline(always)]
 pub fn accumulate(acc: u64, data: &[u8]) -> u64 {
     let mut s = acc;
     let mut chunks = data.chunks_exact(8);
