@@ -1259,7 +1259,8 @@ impl Tracker {
         };
         let t = (!matches!((n.src, n.dst), (Some(IpAddr::V4(_)), Some(IpAddr::V4(_))))).then_some(whole);
         for _ in 0..tries {
-            let found = if core::mem::take(&mut missed) { None } else { self.find_key_at(h, &k, t.as_ref(), zone, now_ns) };
+            let found =
+                if core::mem::take(&mut missed) { None } else { self.find_key_at(h, &k, t.as_ref(), zone, now_ns) };
             let (idx, dir, new) = match found {
                 Some((idx, dir)) => (idx, dir, false),
                 None => match self.init_conntrack(&whole, h, zone, now_ns) {

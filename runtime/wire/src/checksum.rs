@@ -150,7 +150,8 @@ pub fn verify_transport(src: IpAddr, dst: IpAddr, protocol: u8, segment: &[u8]) 
 pub fn verify_transport_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, segment: &[u8]) -> bool {
     // As in `pseudo_header_v4`: each address as one 32-bit word; the
     // length truncated to 16 bits as the pseudo-header holds it.
-    let ph = u64::from(src.to_bits()) + u64::from(dst.to_bits()) + u64::from(protocol) + (segment.len() as u64 & 0xffff);
+    let ph =
+        u64::from(src.to_bits()) + u64::from(dst.to_bits()) + u64::from(protocol) + (segment.len() as u64 & 0xffff);
     fold(accumulate(ph, segment)) == 0xffff
 }
 
