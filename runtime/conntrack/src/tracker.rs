@@ -1712,37 +1712,15 @@ impl Tracker {
         if conn.state != old_state {
             e.add_pending(ipct::PROTOINFO);
         }
-        if e.status & !old_status & status::ASSURED != 0 {
+        if e.status & status::ASSURED != 0 && old_status & status::ASSURED == 0 {
             e.add_pending(ipct::ASSURED);
         }
-        // The usual outcome here; the others out of line.
-        let TcpAction::Accept { timeout_secs } = action else {
-            return self.tcp_outcome(idx, dir, new, n, now_ns, action);
-        };
-        // Refreshed and counted here, on the slot at hand.
-        let len = (n.end - n.offset) as u64;
-        let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
-        self.refreshed(idx, dir, len, r);
-        Ok(())
-    }
-
-    /// The end of [`Tracker::tcp_packet`] for a segment the TCP tracker did
-    /// not simply accept.
-    #[inline(never)]
-    fn tcp_outcome(
-        &mut self,
-        idx: u32,
-        dir: Dir,
-        new: bool,
-        n: &NetworkInfo,
-        now_ns: u64,
-        action: TcpAction,
-    ) -> Result<(), Outcome> {
         match action {
-            // Not sent here by `tcp_packet`; the same refresh as there.
             TcpAction::Accept { timeout_secs } => {
+                // Refreshed and counted here, on the slot at hand.
                 let len = (n.end - n.offset) as u64;
-                self.refresh(idx, dir, timeout_secs, len, now_ns);
+                let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
+                self.refreshed(idx, dir, len, r);
                 Ok(())
             }
             // Ignored segments, SYN retransmits before a reply, challenge
@@ -1763,7 +1741,7 @@ impl Tracker {
                 // out-of-window FIN/RST gets a shorter timeout, when at
                 // least 120 s are left and more than the new value.
                 if let Some(secs) = shrink_timeout_to
-                    && self.e(idx).is_confirmed()
+                    && e.is_confirmed()
                 {
                     let now_j = jiffies(now_ns);
                     let left = self.timeout_j(idx, self.e(idx)).saturating_sub(now_j);
