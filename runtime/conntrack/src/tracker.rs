@@ -1029,6 +1029,7 @@ impl Tracker {
     // ---- the packet path -------------------------------------------------
 
     /// nf_conntrack_in at prerouting; see [`Tracker::packet_at`].
+    #[inline]
     pub fn packet(&mut self, pkt: &[u8], frame: &Frame, now_ns: u64, zone: u16) -> Verdict {
         self.packet_at(pkt, frame, now_ns, zone, Hook::Prerouting)
     }
@@ -1209,61 +1210,162 @@ impl Tracker {
             self.stats.invalid += 1;
             return Verdict::invalid(None);
         };
-        let whole = || Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
         // IPv4: the key and the hash straight from the addresses; the
         // whole tuple is needed only for a new entry.
-        let (h, k, t) = match (&n.src, &n.dst) {
-            (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) => {
-                let ports = u32::from(src_port) | u32::from(dst_port) << 16;
-                let fam = family_flag(l3);
-                let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, fam, proto, narrow: true };
-                (k.hash(zone), k, None)
-            }
-            _ => {
-                let t = whole();
-                (tuple_hash(&t, zone), Key::of(&t), Some(t))
-            }
+        let (Some(IpAddr::V4(s)), Some(IpAddr::V4(d))) = (&n.src, &n.dst) else {
+            return self.packet_wide(src_port, dst_port, l3, proto, pkt, frame, n, zone, hook, now_ns);
         };
-        for _ in 0..3 {
-            let (idx, dir, new) = match self.find_key_at(h, &k, t.as_ref(), zone, now_ns) {
+        let ports = u32::from(src_port) | u32::from(dst_port) << 16;
+        let fam = family_flag(l3);
+        let k = Key { addr: pair(s.octets(), d.octets()), ports, l3, fam, proto, narrow: true };
+        self.packet_keyed(k.hash(zone), k, None, pkt, frame, n, zone, hook, now_ns)
+    }
+
+    /// [`Tracker::packet_inner`] past the headers for a packet whose
+    /// addresses are not both IPv4 ones: lookups take its whole tuple.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn packet_wide(
+        &mut self,
+        src_port: u16,
+        dst_port: u16,
+        l3: u8,
+        proto: u8,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        zone: u16,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Verdict {
+        let t = Tuple { src: addr_bytes(n.src), dst: addr_bytes(n.dst), src_port, dst_port, l3, proto };
+        self.packet_keyed(tuple_hash(&t, zone), Key::of(&t), Some(&t), pkt, frame, n, zone, hook, now_ns)
+    }
+
+    /// [`Tracker::packet_inner`] from the packet's key `k` (its hash `h`,
+    /// and its tuple `t` where lookups need it besides the key).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn packet_keyed(
+        &mut self,
+        h: u32,
+        k: Key,
+        t: Option<&Tuple>,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        zone: u16,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Verdict {
+        // The usual packet: one of an entry in the table, which its
+        // protocol tracker accepts. Creation and the lookups again after a
+        // reopened TCP connection are out of line.
+        match self.find_key_at(h, &k, t, zone, now_ns) {
+            Some((idx, dir)) => match self.track(idx, dir, false, pkt, frame, n, hook, now_ns) {
+                Some(v) => v,
+                None => self.packet_again(false, 2, h, k, pkt, frame, n, zone, hook, now_ns),
+            },
+            None => self.packet_again(true, 3, h, k, pkt, frame, n, zone, hook, now_ns),
+        }
+    }
+
+    /// The rest of [`Tracker::packet_inner`] when the packet does not end
+    /// at its first lookup: up to `tries` rounds of lookup (or creation)
+    /// and protocol tracker, as long as the tracker asks to reopen the
+    /// connection (-NF_REPEAT). `missed`: the first round's lookup was done
+    /// and found nothing. `k` is the packet's key (hash `h`).
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn packet_again(
+        &mut self,
+        mut missed: bool,
+        tries: usize,
+        h: u32,
+        k: Key,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        zone: u16,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Verdict {
+        // The whole tuple, which lookups take besides the key unless the
+        // addresses are IPv4 ones, as in `packet_inner`.
+        let whole = Tuple {
+            src: addr_bytes(n.src),
+            dst: addr_bytes(n.dst),
+            src_port: k.ports as u16,
+            dst_port: (k.ports >> 16) as u16,
+            l3: k.l3,
+            proto: k.proto,
+        };
+        let t = (!matches!((n.src, n.dst), (Some(IpAddr::V4(_)), Some(IpAddr::V4(_))))).then_some(whole);
+        for _ in 0..tries {
+            let found =
+                if core::mem::take(&mut missed) { None } else { self.find_key_at(h, &k, t.as_ref(), zone, now_ns) };
+            let (idx, dir, new) = match found {
                 Some((idx, dir)) => (idx, dir, false),
-                None => match self.init_conntrack(&t.unwrap_or_else(whole), h, zone, now_ns) {
+                None => match self.init_conntrack(&whole, h, zone, now_ns) {
                     Ok(idx) => (idx, Dir::Original, true),
                     Err(v) => return v,
                 },
             };
-            // resolve_normal_ct: the ctinfo rules see.
-            let st = self.e(idx).status;
-            let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
-                CtState::Established
-            } else if st & status::EXPECTED != 0 {
-                CtState::Related
-            } else {
-                CtState::New
-            };
-            match self.handle_packet(idx, dir, new, pkt, frame, n, hook, now_ns) {
-                Outcome::Accept => {}
-                Outcome::Invalid(reason) => {
-                    if new {
-                        self.release(idx);
-                    }
-                    self.stats.invalid += 1;
-                    return Verdict::invalid(reason);
-                }
-                Outcome::Repeat => continue,
-                Outcome::Killed => return Verdict { handle: None, state, dir, reason: None, drop: false },
+            if let Some(v) = self.track(idx, dir, new, pkt, frame, n, hook, now_ns) {
+                return v;
             }
-            let e = self.em(idx);
-            if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
-                e.status |= status::SEEN_REPLY;
-                e.add_pending(ipct::REPLY);
-            }
-            let handle = Handle { idx, id: e.id.get(), reply: false };
-            return Verdict { handle: Some(handle), state, dir, reason: None, drop: false };
         }
         // The TCP tracker asked to reopen more than twice in a row.
         self.stats.invalid += 1;
         Verdict::invalid(None)
+    }
+
+    /// One round of [`Tracker::packet_inner`] on entry `idx` (found in
+    /// direction `dir`, or `new`ly made): the packet's ctinfo
+    /// (resolve_normal_ct), the protocol tracker, the packet's verdict.
+    /// `None`: the tracker destroyed the entry and the packet starts a new
+    /// connection (-NF_REPEAT).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn track(
+        &mut self,
+        idx: u32,
+        dir: Dir,
+        new: bool,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Option<Verdict> {
+        // resolve_normal_ct: the ctinfo rules see.
+        let st = self.e(idx).status;
+        let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
+            CtState::Established
+        } else if st & status::EXPECTED != 0 {
+            CtState::Related
+        } else {
+            CtState::New
+        };
+        match self.handle_packet(idx, dir, new, pkt, frame, n, hook, now_ns) {
+            Outcome::Accept => {}
+            Outcome::Invalid(reason) => {
+                if new {
+                    self.release(idx);
+                }
+                self.stats.invalid += 1;
+                return Some(Verdict::invalid(reason));
+            }
+            Outcome::Repeat => return None,
+            Outcome::Killed => return Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
+        }
+        let e = self.em(idx);
+        if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
+            e.status |= status::SEEN_REPLY;
+            e.add_pending(ipct::REPLY);
+        }
+        let handle = Handle { idx, id: e.id.get(), reply: false };
+        Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
     }
 
     /// nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error and
@@ -1447,6 +1549,7 @@ impl Tracker {
     }
 
     /// nf_conntrack_handle_packet: the protocol tracker.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn handle_packet(
         &mut self,
@@ -1556,6 +1659,7 @@ impl Tracker {
     /// of a connection whose only answer is a RST, and the refresh of an
     /// accepted segment. `Ok(())`: accepted (refreshed and counted, or
     /// not, as the tracker said).
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn tcp_packet(
         &mut self,
@@ -1572,13 +1676,16 @@ impl Tracker {
         if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
             return Err(Outcome::Invalid(Some("bad checksum")));
         }
-        let hlen = th.header_len();
+        // The fixed header's fields, read with one bounds check (a parsed
+        // frame's TCP header has its 20 bytes).
+        let h: &[u8; 20] = th.clone().into_inner().first_chunk().expect("a 20-byte TCP header");
+        let hlen = usize::from(h[12] >> 4) * 4;
         let off = frame.transport.map_or(0, |t| t.offset);
         let mut seg = Segment {
-            flags: th.flags().byte(),
-            seq: th.seq_number(),
-            ack: th.ack_number(),
-            window: th.window_len(),
+            flags: h[13],
+            seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+            ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+            window: u16::from_be_bytes([h[14], h[15]]),
             data_len: n.end.saturating_sub(off + hlen) as u32,
             ..Segment::default()
         };
@@ -1603,14 +1710,16 @@ impl Tracker {
         if let Err(r) = tcp::check_segment(seg.flags) {
             return Err(Outcome::Invalid(Some(r)));
         }
-        // A connection with a `ct timeout` policy uses its own timeouts.
-        let own = self.own_timeouts(idx).map(|t| t.tcp.clone());
         let Tracker { slots, tcp: side, cold, cfg: global, slot_epoch_j, .. } = self;
         let epoch_j = *slot_epoch_j;
         let e = slots[idx as usize].as_mut().expect("live slot");
-        let cfg = own.as_ref().unwrap_or(&global.tcp);
+        // A connection with a `ct timeout` policy uses its own timeouts.
+        fn policy<'a>(k: Option<&'a Cold>, global: &'a tcp::TcpConfig) -> &'a tcp::TcpConfig {
+            k.and_then(|k| k.timeouts.as_deref()).map_or(global, |t| &t.tcp)
+        }
         if new {
-            match TcpConn::new(&seg, cfg) {
+            let made = TcpConn::new(&seg, policy(if e.has_cold() { cold.get(&idx) } else { None }, &global.tcp));
+            match made {
                 Ok(c) => {
                     if e.l4 != NO_TCP {
                         side.take(e.l4);
@@ -1629,7 +1738,11 @@ impl Tracker {
         };
         let old_state = if new { TcpState::None } else { conn.state };
         let old_status = e.status;
-        let adj = if e.has_cold() { cold.get(&idx).and_then(|k| k.seqadj.as_deref()) } else { None };
+        // The cold part, looked up once for the policy and the sequence
+        // adjustment (most entries have none).
+        let k = if e.has_cold() { cold.get(&idx) } else { None };
+        let cfg = policy(k, &global.tcp);
+        let adj = k.and_then(|k| k.seqadj.as_deref());
         let action = conn.packet_action_adj(dir, &seg, &mut e.status, cfg, adj);
         if conn.state != old_state {
             e.add_pending(ipct::PROTOINFO);

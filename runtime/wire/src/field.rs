@@ -1,12 +1,12 @@
 //! Big-endian field access on byte slices (network byte order, RFC 1700).
 //! Callers index only within lengths that `check_len` validated.
 
-#[inline]
+#[inline(always)]
 pub(crate) fn get16(b: &[u8], i: usize) -> u16 {
     u16::from_be_bytes([b[i], b[i + 1]])
 }
 
-#[inline]
+#[inline(always)]
 pub(crate) fn get32(b: &[u8], i: usize) -> u32 {
     u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
 }

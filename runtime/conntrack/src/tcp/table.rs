@@ -31,8 +31,16 @@ pub enum TcpIndex {
 }
 
 impl TcpIndex {
-    /// get_conntrack_index: the kind of segment from its flags byte.
+    /// get_conntrack_index: the kind of segment from its flags byte (one
+    /// load from a table of [`TcpIndex::classify`] per flags byte, instead
+    /// of its chain of tests on every segment).
+    #[inline(always)]
     pub const fn of(flags: u8) -> TcpIndex {
+        INDEX_OF[flags as usize]
+    }
+
+    /// get_conntrack_index as the kernel writes it.
+    const fn classify(flags: u8) -> TcpIndex {
         use super::flags::{ACK, FIN, RST, SYN};
         if flags & RST != 0 {
             TcpIndex::Rst
@@ -241,10 +249,24 @@ const REPLY: Rows = [
     ],
 ];
 
+/// [`TcpIndex::of`] of every flags byte.
+const INDEX_OF: [TcpIndex; 256] = {
+    let mut t = [TcpIndex::None; 256];
+    let mut f = 0;
+    while f < 256 {
+        t[f] = TcpIndex::classify(f as u8);
+        f += 1;
+    }
+    t
+};
+
+/// `tcp_conntracks`: both directions, indexed by `reply as usize`.
+const BY_DIR: [Rows; 2] = [ORIGINAL, REPLY];
+
 /// `tcp_conntracks[dir][index][state]`.
+#[inline(always)]
 pub const fn next(reply: bool, index: TcpIndex, state: TcpState) -> Next {
-    let rows = if reply { &REPLY } else { &ORIGINAL };
-    rows[index as usize][state as usize]
+    BY_DIR[reply as usize][index as usize][state as usize]
 }
 
 /// The flag combinations `tcp_error` accepts (`tcp_valid_flags[]`), after
