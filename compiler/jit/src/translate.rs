@@ -40,6 +40,8 @@ use ctc_vm::Vm;
 
 const I32: Type = types::I32;
 const I64: Type = types::I64;
+const I8: Type = types::I8;
+const I16: Type = types::I16;
 
 /// Shortest run of classifiable rules worth a classifier by default. Below
 /// it straight-line code is faster (measured on ClassBench fw1: 100 rules
@@ -869,7 +871,7 @@ impl<'a, 'b> Tx<'a, 'b> {
     fn load_payload(&mut self, base: Base, offset: u16, len: u8, dst: i32, fail: Block) {
         let env = self.env;
         let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
-        let b = self.b.ins().uload32(fixed(), ctx, off::C_BASES + 4 * base_index(base));
+        let b = self.fixed_uload(I32, I64, ctx, off::C_BASES + 4 * base_index(base));
         // ABSENT (u32::MAX) + offset + len exceeds any frame length, and so
         // does a base beyond the frame: one bounds check covers all cases.
         let end = self.b.ins().iadd_imm_u(b, i64::from(offset) + i64::from(len));
@@ -897,6 +899,16 @@ impl<'a, 'b> Tx<'a, 'b> {
         }
     }
 
+    /// A narrow field that does not change during the run, zero-extended
+    /// to `to`: a plain `load` of `ty` and an `uextend`, not an `uload*`,
+    /// which Cranelift treats as a side effect and so loads again in
+    /// every block that uses it (only `load` with these flags is pure to
+    /// its e-graph, loaded once and reused where it dominates).
+    fn fixed_uload(&mut self, ty: Type, to: Type, base: Value, offset: i32) -> Value {
+        let v = self.b.ins().load(ty, fixed(), base, offset);
+        self.b.ins().uextend(to, v)
+    }
+
     /// The frame length the ops may read (`Exec::frame_len`): the
     /// context's, within the frame's bytes. Computed from loads of what
     /// does not change during the run, so Cranelift computes it once per
@@ -904,7 +916,7 @@ impl<'a, 'b> Tx<'a, 'b> {
     /// and counts nothing never does).
     fn frame_len(&mut self) -> Value {
         let ctx = self.b.ins().load(I64, fixed(), self.env, off::CTX);
-        let len = self.b.ins().uload32(fixed(), ctx, off::C_LEN);
+        let len = self.fixed_uload(I32, I64, ctx, off::C_LEN);
         let bytes = self.b.ins().load(I64, fixed(), self.env, off::PKT_LEN);
         self.b.ins().umin(len, bytes)
     }
@@ -914,7 +926,7 @@ impl<'a, 'b> Tx<'a, 'b> {
     /// ABSENT), and its offset.
     fn network_header(&mut self) -> (Value, Value) {
         let ctx = self.b.ins().load(I64, fixed(), self.env, off::CTX);
-        let nh = self.b.ins().uload32(fixed(), ctx, off::C_BASES + 4);
+        let nh = self.fixed_uload(I32, I64, ctx, off::C_BASES + 4);
         let fl = self.frame_len();
         let limit = self.b.ins().iconst(I64, i64::from(ABSENT) - 1);
         let limit = self.b.ins().umin(fl, limit);
@@ -939,16 +951,16 @@ impl<'a, 'b> Tx<'a, 'b> {
         let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
         let work = self.b.ins().load(I64, fixed(), env, off::WORK);
         let v = match key {
-            MetaKey::NfProto => self.b.ins().uload8(I32, fixed(), ctx, off::C_NFPROTO),
+            MetaKey::NfProto => self.fixed_uload(I8, I32, ctx, off::C_NFPROTO),
             MetaKey::L4Proto => {
                 let (has, _) = self.network_header();
                 self.guard(has, fail);
-                self.b.ins().uload8(I32, fixed(), ctx, off::C_L4PROTO)
+                self.fixed_uload(I8, I32, ctx, off::C_L4PROTO)
             }
             MetaKey::PktType => self.b.ins().uload8(I32, trusted(), work, off::W_PKTTYPE),
             MetaKey::Protocol => {
                 // Host-order u16 to its two big-endian bytes.
-                let v = self.b.ins().uload16(I32, fixed(), ctx, off::C_ETHERTYPE);
+                let v = self.fixed_uload(I16, I32, ctx, off::C_ETHERTYPE);
                 let hi = self.b.ins().ushr_imm_u(v, 8);
                 let lo = self.b.ins().band_imm_u(v, 0xff);
                 let lo = self.b.ins().ishl_imm_u(lo, 8);
@@ -1099,7 +1111,7 @@ impl<'a, 'b> Tx<'a, 'b> {
             off::W_CT_STATE
         } else {
             let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
-            let has = self.b.ins().uload8(I32, fixed(), ctx, off::C_CT_HAS_ENTRY);
+            let has = self.fixed_uload(I8, I32, ctx, off::C_CT_HAS_ENTRY);
             self.guard(has, fail);
             off::W_CT_MARK
         };
