@@ -56,9 +56,10 @@ pub(crate) struct Env {
     /// The register file, shared with the interpreter's ops.
     pub regs: MaybeUninit<Regs>,
     pub pkt: *mut u8,
-    /// The frame's bytes; native code reads within `min(ctx.len,
-    /// pkt_len)` (`Exec::frame_len`), which it computes where it needs it
-    /// (as `skb_len`, from the context's network offset).
+    /// The frame's bytes, `pkt_len` of them at `pkt`. Native code computes
+    /// the length it may read, `min(ctx.len, pkt_len)` (`Exec::frame_len`),
+    /// and skb->len from it and the context's network offset
+    /// (`Exec::skb_len`) where it needs them.
     pub pkt_len: usize,
     /// The context; its offsets are the payload bases (see
     /// [`off::C_BASES`]).
