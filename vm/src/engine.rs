@@ -55,17 +55,15 @@ pub enum OpOutcome {
 #[derive(Debug, Clone, Copy)]
 pub struct RawFrame {
     pub pkt: *mut u8,
-    /// The frame length the ops may read: `min(ctx.len, pkt.len())`.
-    pub frame_len: u64,
-    /// skb->len as counters, quotas and `meta len` see it.
-    pub skb_len: u64,
-    /// The offsets of [`ctc_ir::Base`] Link, Network, Transport, Inner.
-    /// Network's is [`ctc_ir::abi::ABSENT`] when absent or beyond the
-    /// frame (`meta l4proto` asks whether there is one); the others are the
-    /// context's: one beyond the frame fails every load's bounds check
-    /// (`base + offset + len <= frame_len`), as ABSENT does, since
-    /// `frame_len` is at most `u32::MAX`.
-    pub bases: [u32; 4],
+    /// The frame's bytes: `pkt_len` of them at `pkt`. The frame length the
+    /// ops may read is `min(ctx.len, pkt_len)` (`Exec::frame_len`), and
+    /// skb->len is counted from the context's network offset
+    /// (`Exec::skb_len`): native code computes both where it needs them.
+    pub pkt_len: usize,
+    /// The context, whose offsets (`ll_off` .. `ih_off`) native code uses
+    /// as the payload bases as they are: one beyond the frame fails every
+    /// load's bounds check (`base + offset + len <= frame_len`), as ABSENT
+    /// does, since `frame_len` is at most `u32::MAX`.
     pub ctx: *const PacketCtx,
     pub work: *mut Work,
     pub actions: *mut Actions,
@@ -73,8 +71,7 @@ pub struct RawFrame {
     pub counters: *mut [u64; 2],
     /// The rest of the frame, for an engine that keeps these pointers
     /// instead of the [`Frame`] and makes one ([`Frame::new`]) only when
-    /// an op needs it: the frame's bytes (`pkt`, `pkt_len`), its State.
-    pub pkt_len: usize,
+    /// an op needs it: its State.
     pub state: *mut State,
 }
 
@@ -149,25 +146,13 @@ impl<'a> Frame<'a> {
     /// Pointers for native code (see [`RawFrame`]).
     #[inline]
     pub fn raw(&mut self) -> RawFrame {
-        // As Exec::frame_len and Exec::skb_len, without building an Exec.
-        let frame_len = (self.ctx.len as usize).min(self.pkt.len()) as u64;
-        // An offset is there when it is not ABSENT and within the frame:
-        // one comparison with a limit below ABSENT.
-        let lim = frame_len.min(u64::from(ctc_ir::abi::ABSENT) - 1);
-        let nh = self.ctx.nh_off;
-        let skb_len = if u64::from(nh) <= lim { frame_len - u64::from(nh) } else { frame_len };
-        let c = self.ctx;
-        let nh = if u64::from(nh) <= lim { nh } else { ctc_ir::abi::ABSENT };
         RawFrame {
             pkt: self.pkt.as_mut_ptr(),
-            frame_len,
-            skb_len,
-            bases: [c.ll_off, nh, c.th_off, c.ih_off],
+            pkt_len: self.pkt.len(),
             ctx: self.ctx,
             work: &mut *self.work,
             actions: &mut *self.actions,
             counters: self.state.counters.as_mut_ptr(),
-            pkt_len: self.pkt.len(),
             state: &mut *self.state,
         }
     }

@@ -56,11 +56,13 @@ pub(crate) struct Env {
     /// The register file, shared with the interpreter's ops.
     pub regs: MaybeUninit<Regs>,
     pub pkt: *mut u8,
-    pub frame_len: u64,
-    pub skb_len: u64,
-    /// Offsets of the payload bases (Link, Network, Transport, Inner), or
-    /// ABSENT: a load from an absent base fails the bounds check.
-    pub bases: [u32; 4],
+    /// The frame's bytes, `pkt_len` of them at `pkt`. Native code computes
+    /// the length it may read, `min(ctx.len, pkt_len)` (`Exec::frame_len`),
+    /// and skb->len from it and the context's network offset
+    /// (`Exec::skb_len`) where it needs them.
+    pub pkt_len: usize,
+    /// The context; its offsets are the payload bases (see
+    /// [`off::C_BASES`]).
     pub ctx: *const PacketCtx,
     pub work: *mut Work,
     pub actions: *mut Actions,
@@ -91,7 +93,6 @@ pub(crate) struct Env {
     pub vm: *const Vm,
     pub state: *mut State,
     pub host: *const dyn Host,
-    pub pkt_len: usize,
     pub hook: Hook,
 }
 
@@ -100,9 +101,7 @@ pub(crate) mod off {
     use super::*;
     pub const REGS: i32 = offset_of!(Env, regs) as i32;
     pub const PKT: i32 = offset_of!(Env, pkt) as i32;
-    pub const FRAME_LEN: i32 = offset_of!(Env, frame_len) as i32;
-    pub const SKB_LEN: i32 = offset_of!(Env, skb_len) as i32;
-    pub const BASES: i32 = offset_of!(Env, bases) as i32;
+    pub const PKT_LEN: i32 = offset_of!(Env, pkt_len) as i32;
     pub const CTX: i32 = offset_of!(Env, ctx) as i32;
     pub const WORK: i32 = offset_of!(Env, work) as i32;
     pub const COUNTERS: i32 = offset_of!(Env, counters) as i32;
@@ -122,6 +121,17 @@ pub(crate) mod off {
     pub const W_CT_STATE: i32 = offset_of!(Work, ct_state) as i32;
     pub const W_PKTTYPE: i32 = offset_of!(Work, pkttype) as i32;
 
+    /// The payload bases Link, Network, Transport, Inner: the context's
+    /// offsets, read where the context has them (one beyond the frame, or
+    /// ABSENT, fails a load's bounds check `base + offset + len <=
+    /// frame_len`) rather than copied to the Env for every chain run.
+    pub const C_BASES: i32 = offset_of!(PacketCtx, ll_off) as i32;
+    const _: () = {
+        assert!(offset_of!(PacketCtx, nh_off) == offset_of!(PacketCtx, ll_off) + 4);
+        assert!(offset_of!(PacketCtx, th_off) == offset_of!(PacketCtx, ll_off) + 8);
+        assert!(offset_of!(PacketCtx, ih_off) == offset_of!(PacketCtx, ll_off) + 12);
+    };
+    pub const C_LEN: i32 = offset_of!(PacketCtx, len) as i32;
     pub const C_NFPROTO: i32 = offset_of!(PacketCtx, nfproto) as i32;
     pub const C_L4PROTO: i32 = offset_of!(PacketCtx, l4proto) as i32;
     pub const C_ETHERTYPE: i32 = offset_of!(PacketCtx, ethertype) as i32;

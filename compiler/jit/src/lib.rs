@@ -321,9 +321,7 @@ impl ChainEngine for Jit {
         let mut env = Env {
             regs: std::mem::MaybeUninit::uninit(),
             pkt: raw.pkt,
-            frame_len: raw.frame_len,
-            skb_len: raw.skb_len,
-            bases: raw.bases,
+            pkt_len: raw.pkt_len,
             ctx: raw.ctx,
             work: raw.work,
             actions: raw.actions,
@@ -337,7 +335,6 @@ impl ChainEngine for Jit {
             vm: f.vm(),
             state: raw.state,
             host,
-            pkt_len: raw.pkt_len,
             hook: f.hook(),
         };
         // SAFETY: the code was compiled from this Jit's program for the Env

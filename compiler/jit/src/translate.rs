@@ -40,6 +40,8 @@ use ctc_vm::Vm;
 
 const I32: Type = types::I32;
 const I64: Type = types::I64;
+const I8: Type = types::I8;
+const I16: Type = types::I16;
 
 /// Shortest run of classifiable rules worth a classifier by default. Below
 /// it straight-line code is faster (measured on ClassBench fw1: 100 rules
@@ -868,11 +870,12 @@ impl<'a, 'b> Tx<'a, 'b> {
     /// base is absent or the bytes run past the frame.
     fn load_payload(&mut self, base: Base, offset: u16, len: u8, dst: i32, fail: Block) {
         let env = self.env;
-        let b = self.b.ins().uload32(fixed(), env, off::BASES + 4 * base_index(base));
+        let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
+        let b = self.fixed_uload(I32, I64, ctx, off::C_BASES + 4 * base_index(base));
         // ABSENT (u32::MAX) + offset + len exceeds any frame length, and so
         // does a base beyond the frame: one bounds check covers all cases.
         let end = self.b.ins().iadd_imm_u(b, i64::from(offset) + i64::from(len));
-        let fl = self.b.ins().load(I64, fixed(), env, off::FRAME_LEN);
+        let fl = self.frame_len();
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, fl);
         self.guard(inside, fail);
         let pkt = self.b.ins().load(I64, fixed(), env, off::PKT);
@@ -896,6 +899,51 @@ impl<'a, 'b> Tx<'a, 'b> {
         }
     }
 
+    /// A narrow field that does not change during the run, zero-extended
+    /// to `to`: a plain `load` of `ty` and an `uextend`, not an `uload*`,
+    /// which Cranelift treats as a side effect and so loads again in
+    /// every block that uses it (only `load` with these flags is pure to
+    /// its e-graph, loaded once and reused where it dominates).
+    fn fixed_uload(&mut self, ty: Type, to: Type, base: Value, offset: i32) -> Value {
+        let v = self.b.ins().load(ty, fixed(), base, offset);
+        self.b.ins().uextend(to, v)
+    }
+
+    /// The frame length the ops may read (`Exec::frame_len`): the
+    /// context's, within the frame's bytes. Computed from loads of what
+    /// does not change during the run, so Cranelift computes it once per
+    /// function, where it is first needed (a chain that reads no payload
+    /// and counts nothing never does).
+    fn frame_len(&mut self) -> Value {
+        let ctx = self.b.ins().load(I64, fixed(), self.env, off::CTX);
+        let len = self.fixed_uload(I32, I64, ctx, off::C_LEN);
+        let bytes = self.b.ins().load(I64, fixed(), self.env, off::PKT_LEN);
+        self.b.ins().umin(len, bytes)
+    }
+
+    /// Whether the network header is there (`Exec::base(Network)`: not
+    /// ABSENT and within the frame, one comparison with a limit below
+    /// ABSENT), and its offset.
+    fn network_header(&mut self) -> (Value, Value) {
+        let ctx = self.b.ins().load(I64, fixed(), self.env, off::CTX);
+        let nh = self.fixed_uload(I32, I64, ctx, off::C_BASES + 4);
+        let fl = self.frame_len();
+        let limit = self.b.ins().iconst(I64, i64::from(ABSENT) - 1);
+        let limit = self.b.ins().umin(fl, limit);
+        (self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, nh, limit), nh)
+    }
+
+    /// `skb->len` as counters and `meta len` see it (`Exec::skb_len`): from
+    /// the network header to the end of the frame, the whole frame without
+    /// one.
+    fn skb_len(&mut self) -> Value {
+        let (has, nh) = self.network_header();
+        let zero = self.b.ins().iconst(I64, 0);
+        let nh = self.b.ins().select(has, nh, zero);
+        let fl = self.frame_len();
+        self.b.ins().isub(fl, nh)
+    }
+
     /// A meta key of [`meta_native`] to the Env at `dst`.
     fn load_meta(&mut self, key: MetaKey, len: u8, dst: i32, fail: Block) {
         debug_assert!(meta_native(key, len));
@@ -903,17 +951,16 @@ impl<'a, 'b> Tx<'a, 'b> {
         let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
         let work = self.b.ins().load(I64, fixed(), env, off::WORK);
         let v = match key {
-            MetaKey::NfProto => self.b.ins().uload8(I32, fixed(), ctx, off::C_NFPROTO),
+            MetaKey::NfProto => self.fixed_uload(I8, I32, ctx, off::C_NFPROTO),
             MetaKey::L4Proto => {
-                let nh = self.b.ins().load(I32, fixed(), env, off::BASES + 4);
-                let has = self.b.ins().icmp_imm_u(IntCC::NotEqual, nh, ABSENT as i64);
+                let (has, _) = self.network_header();
                 self.guard(has, fail);
-                self.b.ins().uload8(I32, fixed(), ctx, off::C_L4PROTO)
+                self.fixed_uload(I8, I32, ctx, off::C_L4PROTO)
             }
             MetaKey::PktType => self.b.ins().uload8(I32, trusted(), work, off::W_PKTTYPE),
             MetaKey::Protocol => {
                 // Host-order u16 to its two big-endian bytes.
-                let v = self.b.ins().uload16(I32, fixed(), ctx, off::C_ETHERTYPE);
+                let v = self.fixed_uload(I16, I32, ctx, off::C_ETHERTYPE);
                 let hi = self.b.ins().ushr_imm_u(v, 8);
                 let lo = self.b.ins().band_imm_u(v, 0xff);
                 let lo = self.b.ins().ishl_imm_u(lo, 8);
@@ -930,7 +977,7 @@ impl<'a, 'b> Tx<'a, 'b> {
                 self.b.ins().bswap(v)
             }
             MetaKey::Len => {
-                let v = self.b.ins().load(I64, fixed(), env, off::SKB_LEN);
+                let v = self.skb_len();
                 let v = self.b.ins().ireduce(I32, v);
                 self.b.ins().bswap(v)
             }
@@ -1064,7 +1111,7 @@ impl<'a, 'b> Tx<'a, 'b> {
             off::W_CT_STATE
         } else {
             let ctx = self.b.ins().load(I64, fixed(), env, off::CTX);
-            let has = self.b.ins().uload8(I32, fixed(), ctx, off::C_CT_HAS_ENTRY);
+            let has = self.fixed_uload(I8, I32, ctx, off::C_CT_HAS_ENTRY);
             self.guard(has, fail);
             off::W_CT_MARK
         };
@@ -1254,7 +1301,7 @@ impl<'a, 'b> Tx<'a, 'b> {
         let p = self.b.ins().iadd_imm_u(p, 1);
         self.b.ins().store(trusted(), p, base, at);
         let bytes = self.b.ins().load(I64, trusted(), base, at + 8);
-        let len = self.b.ins().load(I64, fixed(), env, off::SKB_LEN);
+        let len = self.skb_len();
         let bytes = self.b.ins().iadd(bytes, len);
         self.b.ins().store(trusted(), bytes, base, at + 8);
     }
