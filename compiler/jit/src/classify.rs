@@ -1444,9 +1444,10 @@ impl Tree {
 }
 
 /// The first rule at or after `from` and before `below` in the list of
-/// boxes starting at `list` (a tree's leaf, a hash table's slot) whose box
-/// holds the values, else `below`. `NF` is the run's number of fields (a
-/// constant, so that the tests of an entry are unrolled).
+/// boxes starting at `list` (a tree's leaf; a hash table's is
+/// [`scan_table`]) whose box holds the values, else `below`. `NF` is the
+/// run's number of fields (a constant, so that the tests of an entry are
+/// unrolled).
 #[inline(always)]
 fn scan<const NF: usize>(lists: &[u32], list: u32, v: &[u32; MAX_FIELDS], present: u32, from: u32, below: u32) -> u32 {
     let stride = 2 + 2 * NF;

@@ -603,8 +603,8 @@ impl<'a, 'b> Tx<'a, 'b> {
     }
 
     /// The first rule at or after `from` and before `best` in the list of
-    /// boxes at address `start` (a tree's leaf, a hash table's slot) whose
-    /// box holds `vals`, else `best` (`scan` of `classify`).
+    /// boxes at address `start` (a tree's leaf) whose box holds `vals`,
+    /// else `best` (`scan` of `classify`).
     /// `absent`: the fields the packet lacks, when an entry's needed fields
     /// must be checked.
     fn scan_list(&mut self, start: Value, vals: &[Value], absent: Option<Value>, from: Value, best: Value) -> Value {
@@ -657,7 +657,7 @@ impl<'a, 'b> Tx<'a, 'b> {
     /// (`classify::NATIVE_END` for none), looked up here in order: a table
     /// whose first rule is at or past the best so far ends the search;
     /// else the slot of the values' hash (`hash_slot` of `classify`) and
-    /// its list ([`Tx::scan_list`]).
+    /// its list ([`Tx::scan_table`]).
     /// `from`: `None` when it is 0 (the run never resumes).
     fn probe_tables(
         &mut self,
@@ -670,8 +670,9 @@ impl<'a, 'b> Tx<'a, 'b> {
         self.b.append_block_param(end, I32);
         let mut best = self.b.ins().iconst(I32, i64::from(classify::NATIVE_END as i32));
         let absent = self.b.ins().bnot(present);
-        // The values as vectors of four fields (0 beyond the run's), as
-        // the entries hold their bounds.
+        // The values as vectors of four fields, as the entries hold their
+        // bounds (lanes beyond the run's fields are within any entry's
+        // bounds there, 0 and u32::MAX, whatever they hold).
         let vecs: Vec<Value> = vals
             .chunks(4)
             .map(|c| {
