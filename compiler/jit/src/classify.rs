@@ -843,8 +843,6 @@ pub(crate) struct NativeTable {
     /// (rule, needed fields), the fields' `lo` bounds, then their `hi`
     /// bounds, four fields to a quad.
     pub lists: *const Quad,
-    /// The table's first rule.
-    pub min_rule: u32,
     /// As [`NativeTree::need`].
     pub need: bool,
 }
@@ -870,7 +868,6 @@ impl Classifier {
                 bits: h.bits,
                 slots: h.slots.as_ptr(),
                 lists: h.lists.as_ptr(),
-                min_rule: h.min_rule,
                 need: h.need,
             })
             .collect();
