@@ -614,10 +614,10 @@ const MAX_CANDIDATES: f64 = 4.0;
 #[derive(Debug)]
 pub struct Classifier {
     pub(crate) fields: Vec<Field>,
-    /// Per rule of the run, the chain's answer when the rule's tail is
-    /// only an accept or drop verdict (compiled code returns it from here
-    /// instead of jumping to the rule's code); empty otherwise.
-    pub(crate) outcomes: Vec<i64>,
+    /// When every rule's tail is only an accept or drop verdict, a bit per
+    /// rule of the run, set for accept (compiled code returns the chain's
+    /// answer from it instead of jumping to the rule's code).
+    pub(crate) accepts: Option<Vec<u32>>,
     rules: usize,
     imp: Imp,
 }
@@ -643,7 +643,7 @@ impl Classifier {
         if structure == Structure::Tuples
             && let Some(t) = Tuples::build(shapes, &fields)
         {
-            return Classifier { fields, outcomes: Vec::new(), rules: shapes.len(), imp: Imp::Tuples(t) };
+            return Classifier { fields, accepts: None, rules: shapes.len(), imp: Imp::Tuples(t) };
         }
         let forest = match structure {
             Structure::Bits | Structure::Tuples => None,
@@ -671,7 +671,7 @@ impl Classifier {
             Some(f) => Imp::Trees(f),
             None => Imp::Bits(BitVectors::build(shapes, &fields, shapes.len())),
         };
-        Classifier { fields, outcomes: Vec::new(), rules: shapes.len(), imp }
+        Classifier { fields, accepts: None, rules: shapes.len(), imp }
     }
 
     /// Rules of the run.
@@ -837,12 +837,12 @@ pub(crate) struct NativeTable {
     pub masks: [u32; MAX_FIELDS],
     /// `1 << bits` slots.
     pub bits: u32,
-    /// Per slot where its list starts in `lists` (words).
+    /// Per slot where its list starts in `lists` (quads).
     pub slots: *const u32,
-    /// Lists of boxes, as a tree's leaves ([`NativeTree::lists`]).
-    pub lists: *const u32,
-    /// The table's first rule.
-    pub min_rule: u32,
+    /// Lists of boxes (see `HashTable::lists`): per entry a head quad
+    /// (rule, needed fields), the fields' `lo` bounds, then their `hi`
+    /// bounds, four fields to a quad.
+    pub lists: *const Quad,
     /// As [`NativeTree::need`].
     pub need: bool,
 }
@@ -868,7 +868,6 @@ impl Classifier {
                 bits: h.bits,
                 slots: h.slots.as_ptr(),
                 lists: h.lists.as_ptr(),
-                min_rule: h.min_rule,
                 need: h.need,
             })
             .collect();
@@ -1442,9 +1441,10 @@ impl Tree {
 }
 
 /// The first rule at or after `from` and before `below` in the list of
-/// boxes starting at `list` (a tree's leaf, a hash table's slot) whose box
-/// holds the values, else `below`. `NF` is the run's number of fields (a
-/// constant, so that the tests of an entry are unrolled).
+/// boxes starting at `list` (a tree's leaf; a hash table's is
+/// [`scan_table`]) whose box holds the values, else `below`. `NF` is the
+/// run's number of fields (a constant, so that the tests of an entry are
+/// unrolled).
 #[inline(always)]
 fn scan<const NF: usize>(lists: &[u32], list: u32, v: &[u32; MAX_FIELDS], present: u32, from: u32, below: u32) -> u32 {
     let stride = 2 + 2 * NF;
@@ -1467,6 +1467,36 @@ fn scan<const NF: usize>(lists: &[u32], list: u32, v: &[u32; MAX_FIELDS], presen
             }
         }
         return rule;
+    }
+}
+
+/// [`scan`] for a hash table's list of boxes (see [`HashTable::lists`]),
+/// starting at quad `list`.
+#[inline(always)]
+fn scan_table<const NF: usize>(
+    lists: &[Quad],
+    list: u32,
+    v: &[u32; MAX_FIELDS],
+    present: u32,
+    from: u32,
+    below: u32,
+) -> u32 {
+    let nq = quads_of(NF);
+    let mut at = list as usize;
+    loop {
+        let [rule, need, ..] = lists[at].0;
+        // END (u32::MAX) is at or above any `below`.
+        if rule >= below {
+            return below;
+        }
+        let holds = (0..NF).all(|f| {
+            let (lo, hi) = (lists[at + 1 + f / 4].0[f % 4], lists[at + 1 + nq + f / 4].0[f % 4]);
+            lo <= v[f] && v[f] <= hi
+        });
+        if rule >= from && present & need == need && holds {
+            return rule;
+        }
+        at += 1 + 2 * nq;
     }
 }
 
@@ -1524,6 +1554,17 @@ fn hash_slot(masks: &[u32; MAX_FIELDS], nf: usize, v: &[u32; MAX_FIELDS], bits: 
     (acc >> (64 - bits)) as usize
 }
 
+/// Four words, aligned as a 128-bit vector: the unit of a hash table's
+/// lists, whose bounds compiled code compares four fields at a time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub(crate) struct Quad(pub [u32; 4]);
+
+/// Vectors of four fields a hash table's entries hold their bounds in.
+fn quads_of(nf: usize) -> usize {
+    nf.div_ceil(4).max(1)
+}
+
 /// One hash table of boxes keyed on a tuple of prefix lengths, one per
 /// field (see [`Tuples`]).
 #[derive(Debug)]
@@ -1532,12 +1573,19 @@ struct HashTable {
     masks: [u32; MAX_FIELDS],
     /// The table has `1 << bits` slots.
     bits: u32,
-    /// Per slot, where its list starts in `lists` (an empty slot: at the
-    /// [`END`] of word 0).
+    /// Per slot, where its list starts in `lists`, in quads (an empty
+    /// slot: at the [`END`] of quad 0).
     slots: Vec<u32>,
-    /// The slots' lists of boxes, in rule order, as a tree's leaves hold
-    /// them (rule, needed fields, `lo, hi` per field; [`END`]).
-    lists: Vec<u32>,
+    /// The slots' lists of boxes, in rule order. An entry is a head quad
+    /// (rule, needed fields, two unused words), then the `lo` bounds of
+    /// the fields four to a quad, then their `hi` bounds likewise (fields
+    /// beyond the run's: 0 and `u32::MAX`, which every value is within),
+    /// so that compiled code tests a box with a few vector instructions. A
+    /// list ends with a head quad whose rule is [`END`]; its bounds are
+    /// not needed, but compiled code reads them with the head (whatever
+    /// follows: the next list, or the quads of padding at the end), so as
+    /// to decide with one branch per entry.
+    lists: Vec<Quad>,
     /// The table's first rule: a packet that already matched a rule before
     /// it need not look here.
     min_rule: u32,
@@ -1661,7 +1709,9 @@ impl Tuples {
                 for &i in &ids {
                     per[hash_slot(&masks, nf, &boxes[i as usize].lo, bits)].push(i);
                 }
-                let mut lists = vec![END];
+                let nq = quads_of(nf);
+                let end = Quad([END, 0, 0, 0]);
+                let mut lists = vec![end];
                 let slots = per
                     .iter()
                     .map(|l| {
@@ -1671,17 +1721,22 @@ impl Tuples {
                         let start = lists.len() as u32;
                         for &i in l {
                             let b = &boxes[i as usize];
-                            lists.push(b.rule);
-                            lists.push(b.need);
+                            lists.push(Quad([b.rule, b.need, 0, 0]));
+                            let mut lo = vec![Quad([0; 4]); nq];
+                            let mut hi = vec![Quad([u32::MAX; 4]); nq];
                             for f in 0..nf {
-                                lists.push(b.lo[f]);
-                                lists.push(b.hi[f]);
+                                lo[f / 4].0[f % 4] = b.lo[f];
+                                hi[f / 4].0[f % 4] = b.hi[f];
                             }
+                            lists.extend(lo);
+                            lists.extend(hi);
                         }
-                        lists.push(END);
+                        lists.push(end);
                         start
                     })
                     .collect();
+                // The bounds compiled code reads after the last list's end.
+                lists.extend(std::iter::repeat_n(Quad::default(), 2 * nq));
                 let min_rule = ids.iter().map(|&i| boxes[i as usize].rule).min().expect("a box");
                 let need = needs_check(ids.iter().map(|&i| &boxes[i as usize]));
                 HashTable { masks, bits, slots, lists, min_rule, boxes: ids.len(), need }
@@ -1722,7 +1777,7 @@ impl Tuples {
     }
 
     fn memory(&self) -> usize {
-        self.tables.iter().map(|t| (t.slots.len() + t.lists.len()) * 4).sum::<usize>()
+        self.tables.iter().map(|t| t.slots.len() * 4 + t.lists.len() * 16).sum::<usize>()
             + self.tree.as_ref().map_or(0, |(t, _)| t.memory())
             + self.rest.as_ref().map_or(0, |(b, r)| b.memory() + r.len() * 4)
     }
@@ -1748,7 +1803,7 @@ impl Tuples {
                 break;
             }
             let list = t.slots[hash_slot(&t.masks, NF, v, t.bits)];
-            best = scan::<NF>(&t.lists, list, v, present, from, best);
+            best = scan_table::<NF>(&t.lists, list, v, present, from, best);
         }
         if let Some((t, min)) = &self.tree
             && *min < best
@@ -1763,22 +1818,26 @@ impl Tuples {
     fn cost(&self, v: &[u32; MAX_FIELDS], present: u32, per: &mut [usize]) -> (usize, usize) {
         let (mut probes, mut entries) = (0, 0);
         let mut best = END;
-        let stride = 2 + 2 * self.nf;
+        let nq = quads_of(self.nf);
         for (ti, t) in self.tables.iter().enumerate() {
             if t.min_rule >= best {
                 break;
             }
             probes += 1;
             let mut at = t.slots[hash_slot(&t.masks, self.nf, v, t.bits)] as usize;
-            while t.lists[at] < best {
+            while t.lists[at].0[0] < best {
                 entries += 1;
                 per[ti] += 1;
-                let e = &t.lists[at..at + stride];
-                if present & e[1] == e[1] && (0..self.nf).all(|f| e[2 + 2 * f] <= v[f] && v[f] <= e[3 + 2 * f]) {
-                    best = e[0];
+                let [rule, need, ..] = t.lists[at].0;
+                let holds = (0..self.nf).all(|f| {
+                    let (lo, hi) = (t.lists[at + 1 + f / 4].0[f % 4], t.lists[at + 1 + nq + f / 4].0[f % 4]);
+                    lo <= v[f] && v[f] <= hi
+                });
+                if present & need == need && holds {
+                    best = rule;
                     break;
                 }
-                at += stride;
+                at += 1 + 2 * nq;
             }
         }
         (probes, entries)
@@ -2427,8 +2486,7 @@ mod classbench {
             let t0 = std::time::Instant::now();
             let t = Tuples::build_with(&shapes, &fields, &levels, maxt, mint).unwrap();
             let el = t0.elapsed();
-            let c =
-                Classifier { fields: fields.clone(), outcomes: Vec::new(), rules: shapes.len(), imp: Imp::Tuples(t) };
+            let c = Classifier { fields: fields.clone(), accepts: None, rules: shapes.len(), imp: Imp::Tuples(t) };
             eprintln!("{}: {} ({el:?}, {} KiB)", path.display(), c.structure(), c.memory() / 1024);
             let Imp::Tuples(t) = &c.imp else { panic!("tuples") };
             let (mut probes, mut entries, mut rest, mut tentries) = (0, 0, 0, 0);
