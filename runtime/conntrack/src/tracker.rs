@@ -498,6 +498,30 @@ fn l4_ports(pkt: &[u8], th: usize, end: usize, proto: u8) -> Option<(u16, u16)> 
 }
 
 /// Highest SACK right edge in sequence space (tcp_sack).
+/// The options of a TCP header the tracker uses (tcp_options, tcp_sack),
+/// into `seg`. A header with timestamps alone in the layout stacks send
+/// (NOP, NOP, timestamps: tcp_sack's TCPOLEN_TSTAMP_ALIGNED shortcut), as
+/// most segments past the handshake carry, has none of them.
+#[inline(never)]
+fn read_options(opts: &[u8], seg: &mut Segment) {
+    if opts.len() == 12 && opts[..4] == [1, 1, 8, 10] {
+        return;
+    }
+    for o in ctc_wire::TcpOptionIter::new(opts) {
+        match o {
+            Ok(TcpOption::WindowScale(s)) => seg.wscale = Some(s),
+            Ok(TcpOption::SackPermitted) => seg.sack_perm = true,
+            Ok(o @ TcpOption::Sack(_)) => {
+                for (_, right) in o.sack_blocks() {
+                    seg.sack_max_right = sack_max(seg.sack_max_right, right);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+}
+
 fn sack_max(acc: Option<u32>, right: u32) -> Option<u32> {
     match acc {
         Some(a) if (right.wrapping_sub(a) as i32) <= 0 => Some(a),
@@ -1689,24 +1713,6 @@ impl Tracker {
             data_len: n.end.saturating_sub(off + hlen) as u32,
             ..Segment::default()
         };
-        // The options, where the header has some (those of a 20-byte header
-        // are empty; most segments past the handshake have none, or only
-        // timestamps).
-        if hlen > 20 {
-            for o in th.options_iter() {
-                match o {
-                    Ok(TcpOption::WindowScale(s)) => seg.wscale = Some(s),
-                    Ok(TcpOption::SackPermitted) => seg.sack_perm = true,
-                    Ok(o @ TcpOption::Sack(_)) => {
-                        for (_, right) in o.sack_blocks() {
-                            seg.sack_max_right = sack_max(seg.sack_max_right, right);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-            }
-        }
         if let Err(r) = tcp::check_segment(seg.flags) {
             return Err(Outcome::Invalid(Some(r)));
         }
@@ -1716,6 +1722,12 @@ impl Tracker {
         // A connection with a `ct timeout` policy uses its own timeouts.
         fn policy<'a>(k: Option<&'a Cold>, global: &'a tcp::TcpConfig) -> &'a tcp::TcpConfig {
             k.and_then(|k| k.timeouts.as_deref()).map_or(global, |t| &t.tcp)
+        }
+        // The options, where the header has some (a 20-byte header has
+        // none). A new connection reads them all: a SYN's window scale and
+        // SACK-permitted, and a picked-up connection assumes SACK.
+        if new && hlen > 20 {
+            read_options(th.options(), &mut seg);
         }
         if new {
             let made = TcpConn::new(&seg, policy(if e.has_cold() { cold.get(&idx) } else { None }, &global.tcp));
@@ -1736,6 +1748,18 @@ impl Tracker {
         let Some(conn) = (if e.l4 == NO_TCP { None } else { side.get_mut(e.l4) }) else {
             return Err(Outcome::Invalid(None));
         };
+        // Otherwise they are read where the kernel reads them: tcp_options
+        // on a SYN (only SYNs use window scale and SACK-permitted),
+        // tcp_sack where the receiver offered SACK (for the highest SACK
+        // edge; only a SYN changes that flag before tcp_in_window reads
+        // it).
+        if !new
+            && hlen > 20
+            && (seg.flags & tcp::flags::SYN != 0
+                || conn.seen[dir.other() as usize].flags & tcp::ct_flags::SACK_PERM != 0)
+        {
+            read_options(th.options(), &mut seg);
+        }
         let old_state = if new { TcpState::None } else { conn.state };
         let old_status = e.status;
         // The cold part, looked up once for the policy and the sequence
@@ -1743,7 +1767,7 @@ impl Tracker {
         let k = if e.has_cold() { cold.get(&idx) } else { None };
         let cfg = policy(k, &global.tcp);
         let adj = k.and_then(|k| k.seqadj.as_deref());
-        let action = conn.packet_action_adj(dir, &seg, &mut e.status, cfg, adj);
+        let action = conn.packet_action_checked(dir, &seg, &mut e.status, cfg, adj);
         if conn.state != old_state {
             e.add_pending(ipct::PROTOINFO);
         }

@@ -733,3 +733,61 @@ fn a_checksum_the_device_verified_is_not_verified_again() {
         }
     }
 }
+
+/// A TCP segment with these option bytes (a multiple of 4 long).
+fn tcp_opts(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, seq: u32, ack: u32, opts: &[u8]) -> Vec<u8> {
+    assert_eq!(opts.len() % 4, 0);
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&sport.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&seq.to_be_bytes());
+    l4.extend_from_slice(&ack.to_be_bytes());
+    l4.extend_from_slice(&[((20 + opts.len()) as u8 / 4) << 4, flags, 0xfa, 0xf0, 0, 0, 0, 0]);
+    l4.extend_from_slice(opts);
+    ip(src, dst, 6, 64, l4)
+}
+
+/// The options are read where the kernel reads them: window scale and
+/// SACK-permitted on SYNs (tcp_options), the SACK blocks where the
+/// receiver offered SACK (tcp_sack), whatever else the segment carries.
+/// A SACK edge past what the receiver sent is "ACK is over upper bound"
+/// when the receiver offered SACK, and not looked at otherwise; a header
+/// with timestamps alone (NOP, NOP, timestamps) changes nothing.
+#[test]
+fn tcp_options_are_read_where_the_kernel_reads_them() {
+    const TS: [u8; 12] = [1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0];
+    // MSS, SACK-permitted, timestamps, NOP, window scale 7.
+    const SYN_OPTS: [u8; 20] = [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7];
+    // MSS and window scale only.
+    const SYN_NO_SACK: [u8; 8] = [2, 4, 5, 0xb4, 1, 3, 3, 7];
+    let (c, s) = (1000u32, 5000u32);
+    // Timestamps, then a SACK block [s + 1, right).
+    let ts_sack = |right: u32| {
+        let mut o = TS.to_vec();
+        o.extend_from_slice(&[1, 1, 5, 10]);
+        o.extend_from_slice(&(s + 1).to_be_bytes());
+        o.extend_from_slice(&right.to_be_bytes());
+        o
+    };
+    for (syn_opts, sack_perm) in [(&SYN_OPTS[..], true), (&SYN_NO_SACK[..], false)] {
+        for (opts, over) in [
+            (TS.to_vec(), false),
+            (ts_sack(s + 1), false),
+            (ts_sack(s + 100), true),
+            // The SACK option alone, without timestamps.
+            (ts_sack(s + 100)[12..].to_vec(), true),
+        ] {
+            let mut tr = Tracker::new(cfg());
+            assert_eq!(pass(&mut tr, &tcp_opts(CLI, 40000, SRV, 80, 0x02, c, 0, syn_opts), T0).state, CtState::New);
+            let v = pass(&mut tr, &tcp_opts(SRV, 80, CLI, 40000, 0x12, s, c + 1, syn_opts), T0);
+            assert_eq!(v.state, CtState::Established);
+            let v = pass(&mut tr, &tcp_opts(CLI, 40000, SRV, 80, 0x10, c + 1, s + 1, &opts), T0);
+            if over && sack_perm {
+                assert_eq!(v.state, CtState::Invalid, "{opts:?}");
+                assert_eq!(v.reason, Some(ctc_conntrack::tcp::reason::ACK_OVER));
+            } else {
+                assert_eq!(v.state, CtState::Established, "{opts:?} {:?}", v.reason);
+            }
+        }
+    }
+}
