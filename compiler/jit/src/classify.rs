@@ -2321,8 +2321,9 @@ mod classbench {
     }
 
     /// The rule shapes of a ClassBench filter file, as `gen-classbench`
-    /// writes them; a rule in three does not end the chain.
-    fn parse(path: &std::path::Path) -> (Vec<RuleShape>, Vec<Field>) {
+    /// writes them; a rule in three does not end the chain, unless
+    /// `all_fin` (every rule ends it, as `gen-classbench` writes them).
+    fn parse(path: &std::path::Path, all_fin: bool) -> (Vec<RuleShape>, Vec<Field>) {
         let text = std::fs::read_to_string(path).unwrap();
         let f = |base, offset, len| Field { load: Load::Payload { base, offset, len }, mask: None };
         let fields = [
@@ -2358,7 +2359,7 @@ mod classbench {
                     tests.push((fields[k], vec![iv]));
                 }
             }
-            shapes.push(RuleShape { tests, tail: 0, fin: i % 3 != 0 || std::env::var("ALLFIN").is_ok() });
+            shapes.push(RuleShape { tests, tail: 0, fin: all_fin || i % 3 != 0 });
         }
         let used: Vec<Field> =
             fields.into_iter().filter(|f| shapes.iter().any(|s| s.tests.iter().any(|t| t.0 == *f))).collect();
@@ -2448,7 +2449,7 @@ mod classbench {
             eprintln!("skipped: no ClassBench corpus in ../shared");
         }
         for path in seeds {
-            let (shapes, fields) = parse(&path);
+            let (shapes, fields) = parse(&path, false);
             let trees = Classifier::build(&shapes, Structure::Trees);
             let bits = Classifier::build(&shapes, Structure::Bits);
             let tuples = Classifier::build(&shapes, Structure::Tuples);
@@ -2475,7 +2476,7 @@ mod classbench {
     #[ignore]
     fn tuple_costs() {
         for path in seeds() {
-            let (shapes, fields) = parse(&path);
+            let (shapes, fields) = parse(&path, std::env::var("ALLFIN").is_ok());
             let pkts = packets(&shapes, &fields, 20000);
             let levels: Vec<u32> = std::env::var("LEVELS")
                 .map(|s| s.split(',').map(|x| x.parse().unwrap()).collect())
@@ -2533,7 +2534,7 @@ mod classbench {
     #[ignore]
     fn time_structures() {
         for path in seeds() {
-            let (shapes, fields) = parse(&path);
+            let (shapes, fields) = parse(&path, false);
             let pkts = packets(&shapes, &fields, 20000);
             let t0 = std::time::Instant::now();
             let auto = Classifier::build(&shapes, Structure::Auto);
