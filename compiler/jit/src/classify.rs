@@ -1489,15 +1489,23 @@ fn scan_table<const NF: usize>(
         if rule >= below {
             return below;
         }
-        let holds = (0..NF).all(|f| {
-            let (lo, hi) = (lists[at + 1 + f / 4].0[f % 4], lists[at + 1 + nq + f / 4].0[f % 4]);
-            lo <= v[f] && v[f] <= hi
-        });
-        if rule >= from && present & need == need && holds {
+        if rule >= from && present & need == need && table_box_holds(lists, at, NF, v) {
             return rule;
         }
         at += 1 + 2 * nq;
     }
+}
+
+/// Whether the box of the hash-table entry at quad `at` holds the values
+/// (the bounds of its `nf` fields; see [`HashTable::lists`]). Inlined
+/// into [`scan_table`] with `nf` a constant, so the tests are unrolled.
+#[inline(always)]
+fn table_box_holds(lists: &[Quad], at: usize, nf: usize, v: &[u32; MAX_FIELDS]) -> bool {
+    let nq = quads_of(nf);
+    (0..nf).all(|f| {
+        let (lo, hi) = (lists[at + 1 + f / 4].0[f % 4], lists[at + 1 + nq + f / 4].0[f % 4]);
+        lo <= v[f] && v[f] <= hi
+    })
 }
 
 /// The least of `best` and the first rule at or after `from` the bit
@@ -1829,11 +1837,7 @@ impl Tuples {
                 entries += 1;
                 per[ti] += 1;
                 let [rule, need, ..] = t.lists[at].0;
-                let holds = (0..self.nf).all(|f| {
-                    let (lo, hi) = (t.lists[at + 1 + f / 4].0[f % 4], t.lists[at + 1 + nq + f / 4].0[f % 4]);
-                    lo <= v[f] && v[f] <= hi
-                });
-                if present & need == need && holds {
+                if present & need == need && table_box_holds(&t.lists, at, self.nf, v) {
                     best = rule;
                     break;
                 }

@@ -624,20 +624,6 @@ impl<'a, 'b> Tx<'a, 'b> {
         let test = self.b.create_block();
         self.b.ins().brif(past, done, &[BlockArg::Value(best)], test, &[]);
         self.b.switch_to_block(test);
-        self.guard_fields(rule, p, vals, absent, from, next);
-        self.b.ins().jump(done, &[BlockArg::Value(rule)]);
-        self.b.switch_to_block(next);
-        let p = self.b.block_params(next)[0];
-        let p = self.b.ins().iadd_imm_u(p, stride);
-        self.b.ins().jump(entry, &[BlockArg::Value(p)]);
-        self.b.switch_to_block(done);
-        self.b.block_params(done)[0]
-    }
-
-    /// An entry's box tested one bound at a time, to `next` with `p` at
-    /// the first that fails.
-    fn guard_fields(&mut self, rule: Value, p: Value, vals: &[Value], absent: Option<Value>, from: Value, next: Block) {
-        let table = || MemFlagsData::trusted().with_readonly();
         let before = self.b.ins().icmp(IntCC::UnsignedLessThan, rule, from);
         self.guard_not(before, next, p);
         if let Some(absent) = absent {
@@ -653,6 +639,13 @@ impl<'a, 'b> Tx<'a, 'b> {
             let above = self.b.ins().icmp(IntCC::UnsignedGreaterThan, v, hi);
             self.guard_not(above, next, p);
         }
+        self.b.ins().jump(done, &[BlockArg::Value(rule)]);
+        self.b.switch_to_block(next);
+        let p = self.b.block_params(next)[0];
+        let p = self.b.ins().iadd_imm_u(p, stride);
+        self.b.ins().jump(entry, &[BlockArg::Value(p)]);
+        self.b.switch_to_block(done);
+        self.b.block_params(done)[0]
     }
 
     /// The first rule at or after `from` the hash tables of a run find
@@ -705,33 +698,31 @@ impl<'a, 'b> Tx<'a, 'b> {
     /// Where the list of the values' slot in table `t` starts.
     fn slot_start(&mut self, t: &classify::NativeTable, vals: &[Value]) -> Value {
         let table = || MemFlagsData::trusted().with_readonly();
-        {
-            let mut acc: Option<Value> = None;
-            for (f, &v) in vals.iter().enumerate() {
-                if t.masks[f] == 0 {
-                    continue;
-                }
-                let x = if t.masks[f] == u32::MAX { v } else { self.b.ins().band_imm_u(v, i64::from(t.masks[f])) };
-                let x = self.b.ins().uextend(I64, x);
-                let x = match acc {
-                    Some(a) => self.b.ins().bxor(a, x),
-                    None => x,
-                };
-                acc = Some(self.b.ins().imul_imm_u(x, classify::NATIVE_HASH_K as i64));
+        let mut acc: Option<Value> = None;
+        for (f, &v) in vals.iter().enumerate() {
+            if t.masks[f] == 0 {
+                continue;
             }
-            let slot = match acc {
-                Some(a) => {
-                    let s = self.b.ins().ushr_imm_u(a, i64::from(64 - t.bits));
-                    self.b.ins().ishl_imm_u(s, 2)
-                }
-                None => self.b.ins().iconst(I64, 0),
+            let x = if t.masks[f] == u32::MAX { v } else { self.b.ins().band_imm_u(v, i64::from(t.masks[f])) };
+            let x = self.b.ins().uextend(I64, x);
+            let x = match acc {
+                Some(a) => self.b.ins().bxor(a, x),
+                None => x,
             };
-            let at = self.b.ins().iadd_imm_u(slot, t.slots as i64);
-            let list = self.b.ins().load(I32, table(), at, 0);
-            let list = self.b.ins().uextend(I64, list);
-            let list = self.b.ins().ishl_imm_u(list, 4);
-            self.b.ins().iadd_imm_u(list, t.lists as i64)
+            acc = Some(self.b.ins().imul_imm_u(x, classify::NATIVE_HASH_K as i64));
         }
+        let slot = match acc {
+            Some(a) => {
+                let s = self.b.ins().ushr_imm_u(a, i64::from(64 - t.bits));
+                self.b.ins().ishl_imm_u(s, 2)
+            }
+            None => self.b.ins().iconst(I64, 0),
+        };
+        let at = self.b.ins().iadd_imm_u(slot, t.slots as i64);
+        let list = self.b.ins().load(I32, table(), at, 0);
+        let list = self.b.ins().uextend(I64, list);
+        let list = self.b.ins().ishl_imm_u(list, 4);
+        self.b.ins().iadd_imm_u(list, t.lists as i64)
     }
 
     /// The first rule at or after `from` and before `best` in a hash
