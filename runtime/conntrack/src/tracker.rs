@@ -497,7 +497,6 @@ fn l4_ports(pkt: &[u8], th: usize, end: usize, proto: u8) -> Option<(u16, u16)> 
     })
 }
 
-/// Highest SACK right edge in sequence space (tcp_sack).
 /// The options of a TCP header the tracker uses (tcp_options, tcp_sack),
 /// into `seg`. A header with timestamps alone in the layout stacks send
 /// (NOP, NOP, timestamps: tcp_sack's TCPOLEN_TSTAMP_ALIGNED shortcut), as
@@ -522,6 +521,7 @@ fn read_options(opts: &[u8], seg: &mut Segment) {
     }
 }
 
+/// Highest SACK right edge in sequence space (tcp_sack).
 fn sack_max(acc: Option<u32>, right: u32) -> Option<u32> {
     match acc {
         Some(a) if (right.wrapping_sub(a) as i32) <= 0 => Some(a),
@@ -697,11 +697,13 @@ impl Tracker {
         if c.timeout == FAR {
             return self.far_timeout_ns(idx, c);
         }
-        let base = if c.is_confirmed() { self.slot_epoch_j } else { 0 };
-        (base + u64::from(c.timeout)) * TICK_NS
+        self.timeout_j(idx, c) * TICK_NS
     }
 
-    /// [`Tracker::timeout_ns`] in jiffies.
+    /// The timeout of the entry in slot `idx`, `c`, in jiffies: from the
+    /// slot epoch once confirmed, relative before (as the kernel's
+    /// `ct->timeout`); a [`FAR`] one from the cold part, rounded down to
+    /// its jiffy.
     #[inline(always)]
     fn timeout_j(&self, idx: u32, c: &Conn) -> u64 {
         if c.timeout == FAR {
@@ -745,10 +747,7 @@ impl Tracker {
     pub(crate) fn expired(&self, idx: u32, now_j: u64) -> bool {
         let c = self.e(idx);
         debug_assert!(c.is_confirmed());
-        if c.timeout != FAR {
-            return self.slot_epoch_j + u64::from(c.timeout) <= now_j;
-        }
-        jiffies(self.far_timeout_ns(idx, c)) <= now_j
+        self.timeout_j(idx, c) <= now_j
     }
 
     /// A UDP entry's `stream_ts` (jiffies).
@@ -1288,9 +1287,9 @@ impl Tracker {
         match self.find_key_at(h, &k, t, zone, now_ns) {
             Some((idx, dir)) => match self.track(idx, dir, false, pkt, frame, n, hook, now_ns) {
                 Some(v) => v,
-                None => self.packet_again(false, 2, h, k, pkt, frame, n, zone, hook, now_ns),
+                None => self.packet_again(false, 2, h, k, t, pkt, frame, n, zone, hook, now_ns),
             },
-            None => self.packet_again(true, 3, h, k, pkt, frame, n, zone, hook, now_ns),
+            None => self.packet_again(true, 3, h, k, t, pkt, frame, n, zone, hook, now_ns),
         }
     }
 
@@ -1298,7 +1297,8 @@ impl Tracker {
     /// at its first lookup: up to `tries` rounds of lookup (or creation)
     /// and protocol tracker, as long as the tracker asks to reopen the
     /// connection (-NF_REPEAT). `missed`: the first round's lookup was done
-    /// and found nothing. `k` is the packet's key (hash `h`).
+    /// and found nothing. `k` is the packet's key (hash `h`), `t` its tuple
+    /// where lookups need it besides the key (not both IPv4 addresses).
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
     fn packet_again(
@@ -1307,6 +1307,7 @@ impl Tracker {
         tries: usize,
         h: u32,
         k: Key,
+        t: Option<&Tuple>,
         pkt: &[u8],
         frame: &Frame,
         n: &NetworkInfo,
@@ -1314,20 +1315,17 @@ impl Tracker {
         hook: Hook,
         now_ns: u64,
     ) -> Verdict {
-        // The whole tuple, which lookups take besides the key unless the
-        // addresses are IPv4 ones, as in `packet_inner`.
-        let whole = Tuple {
+        // The whole tuple a new entry is made from.
+        let whole = t.copied().unwrap_or_else(|| Tuple {
             src: addr_bytes(n.src),
             dst: addr_bytes(n.dst),
             src_port: k.ports as u16,
             dst_port: (k.ports >> 16) as u16,
             l3: k.l3,
             proto: k.proto,
-        };
-        let t = (!matches!((n.src, n.dst), (Some(IpAddr::V4(_)), Some(IpAddr::V4(_))))).then_some(whole);
+        });
         for _ in 0..tries {
-            let found =
-                if core::mem::take(&mut missed) { None } else { self.find_key_at(h, &k, t.as_ref(), zone, now_ns) };
+            let found = if core::mem::take(&mut missed) { None } else { self.find_key_at(h, &k, t, zone, now_ns) };
             let (idx, dir, new) = match found {
                 Some((idx, dir)) => (idx, dir, false),
                 None => match self.init_conntrack(&whole, h, zone, now_ns) {
@@ -2157,8 +2155,7 @@ impl Tracker {
             let e = self.e(idx);
             let wide = self.wide_of(e);
             let now_j = jiffies(now_ns);
-            // Confirmed: the expiry counts from the slot epoch.
-            let to_j = if e.timeout != FAR { self.slot_epoch_j + u64::from(e.timeout) } else { self.timeout_j(idx, e) };
+            let to_j = self.timeout_j(idx, e);
             let left = to_j.saturating_sub(now_j) / HZ;
             // tstamp->stop: now, minus how long ago the timeout ran out.
             let stop = now_ns.saturating_sub(now_j.saturating_sub(to_j) * TICK_NS);
@@ -2200,12 +2197,9 @@ impl Tracker {
         // `view`: no counters, start time or policy are needed).
         let e = self.e(idx);
         let wide = self.wide_of(e);
-        let timeout_secs = match (e.timeout, e.is_confirmed()) {
-            (FAR, true) => self.timeout_j(idx, e).saturating_sub(jiffies(now_ns)) / HZ,
-            (FAR, false) => self.timeout_j(idx, e) / HZ,
-            (t, true) => (self.slot_epoch_j + u64::from(t)).saturating_sub(jiffies(now_ns)) / HZ,
-            (t, false) => u64::from(t) / HZ,
-        };
+        // Unconfirmed, the timeout is relative (`timeout_j` gives it so).
+        let to_j = self.timeout_j(idx, e);
+        let timeout_secs = if e.is_confirmed() { to_j.saturating_sub(jiffies(now_ns)) / HZ } else { to_j / HZ };
         let kind = if bits & (ipct::NEW | ipct::RELATED) != 0 { EventKind::New } else { EventKind::Update };
         let ev = Event {
             kind,
