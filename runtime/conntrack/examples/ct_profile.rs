@@ -136,6 +136,7 @@ fn main() {
 /// stacks send (NOP, NOP, kind 8, length 10, TSval, TSecr), the lengths and
 /// both checksums made right again.
 fn with_timestamps(b: &[u8]) -> Vec<u8> {
+    use ctc_wire::checksum::{checksum, transport_checksum};
     const ETH: usize = 14;
     const L4: usize = ETH + 20;
     let mut p = Vec::with_capacity(b.len() + 12);
@@ -144,28 +145,15 @@ fn with_timestamps(b: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&0x0102_0304u32.to_be_bytes());
     p.extend_from_slice(&0x0506_0708u32.to_be_bytes());
     p.extend_from_slice(&b[L4 + 20..]);
-    let sum = |data: &[u8], mut s: u32| {
-        for c in data.chunks(2) {
-            s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-        }
-        while s > 0xffff {
-            s = (s & 0xffff) + (s >> 16);
-        }
-        s
-    };
     let total = (p.len() - ETH) as u16;
     p[ETH + 2..ETH + 4].copy_from_slice(&total.to_be_bytes());
     p[ETH + 10..ETH + 12].fill(0);
-    let ip = !(sum(&p[ETH..L4], 0) as u16);
+    let ip = checksum(&p[ETH..L4]);
     p[ETH + 10..ETH + 12].copy_from_slice(&ip.to_be_bytes());
     p[L4 + 12] = 0x80;
     p[L4 + 16..L4 + 18].fill(0);
-    let l4_len = (p.len() - L4) as u16;
-    let mut pseudo = [0u8; 12];
-    pseudo[..8].copy_from_slice(&p[ETH + 12..ETH + 20]);
-    pseudo[9] = 6;
-    pseudo[10..12].copy_from_slice(&l4_len.to_be_bytes());
-    let ck = !(sum(&p[L4..], sum(&pseudo, 0)) as u16);
+    let addr = |at: usize| std::net::IpAddr::from(<[u8; 4]>::try_from(&p[at..at + 4]).expect("4 bytes"));
+    let ck = transport_checksum(addr(ETH + 12), addr(ETH + 16), 6, &p[L4..]);
     p[L4 + 16..L4 + 18].copy_from_slice(&ck.to_be_bytes());
     p
 }
