@@ -747,7 +747,12 @@ impl Tracker {
     pub(crate) fn expired(&self, idx: u32, now_j: u64) -> bool {
         let c = self.e(idx);
         debug_assert!(c.is_confirmed());
-        self.timeout_j(idx, c) <= now_j
+        // `timeout_j` of a confirmed entry, without its test of
+        // confirmation: this runs on every lookup.
+        if c.timeout != FAR {
+            return self.slot_epoch_j + u64::from(c.timeout) <= now_j;
+        }
+        jiffies(self.far_timeout_ns(idx, c)) <= now_j
     }
 
     /// A UDP entry's `stream_ts` (jiffies).
