@@ -8,7 +8,9 @@
 //! entry is hashed by both its tuples) — so early drop scans the same
 //! chains, in the same order, as the kernel. The links live in an array of
 //! their own, next to a 16-bit hash tag per node, so walking a chain reads
-//! only the entries that may match (see [`Link`]). The big arrays are
+//! only the entries that may match (see [`Link`]). The hash is the same for
+//! a tuple and its mirror image, so a connection without NAT has both its
+//! nodes in one bucket and one link ([`tuple_hash`]). The big arrays are
 //! [`BigVec`]s, on transparent huge pages. Timers are an indexed
 //! min-heap keyed by expiry (one node per confirmed entry, moved lazily
 //! when a refresh pushes the expiry later). Nothing here allocates per
@@ -255,12 +257,11 @@ impl Key {
         (s, d)
     }
 
-    /// [`tuple_hash`] of the key's tuple (narrow keys only): the same
-    /// value, without the words of the addresses that are zero.
+    /// [`tuple_hash`] of the key's tuple (narrow keys only).
     #[inline(always)]
     fn hash(&self, zone: u16) -> u32 {
         debug_assert!(self.narrow);
-        hash_words(self.addr & 0xffff_ffff, self.addr >> 32, 0, 0, self.ports, self.l3, self.proto, zone)
+        narrow_hash(self.addr & 0xffff_ffff, self.addr >> 32, self.ports, self.l3, self.proto, zone)
     }
 }
 
@@ -549,28 +550,64 @@ fn mum(a: u64, b: u64) -> u64 {
 }
 
 /// The bucket hash of a tuple in a zone (hash_conntrack_raw hashes the
-/// tuple and the zone id). The tuple is read as five words hashed by
-/// three independent multiplies and a final one, so the dependency chain
-/// is two multiplies long: cheaper per packet than a streaming hasher fed
-/// field by field.
+/// tuple and the zone id): a few independent multiplies and a final one,
+/// cheaper per packet than a streaming hasher fed field by field.
+///
+/// Unlike the kernel's jhash, the hash does not depend on which endpoint
+/// (address and port) is the source, and bit 0 of the result says whether
+/// the destination endpoint is the smaller. So the two tuples of a
+/// connection whose reply tuple is the original one turned round (TCP and
+/// UDP without NAT, which is most of a table) land in the same bucket
+/// ([`Tracker::bucket_of`] ignores bit 0), both of its nodes in one
+/// [`Link`]: a lookup that misses walks half as many links (a chain holds
+/// half as many connections), and confirmation checks and links the reply
+/// tuple in the bucket the lookup of the original tuple has just walked —
+/// in a large table, about four cache misses fewer per new connection.
+/// Bit 0 is in the nodes' tags, so a lookup still compares only the node
+/// of its own direction. Which bucket holds a tuple was never the
+/// kernel's (its seed is random per boot); the chains, their order and
+/// early drop's scan are as before.
 #[inline]
 fn tuple_hash(t: &Tuple, zone: u16) -> u32 {
     let w = |b: &[u8; 16], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
     let ports = u32::from(t.src_port) | u32::from(t.dst_port) << 16;
-    hash_words(w(&t.src, 0), w(&t.dst, 0), w(&t.src, 8), w(&t.dst, 8), ports, t.l3, t.proto, zone)
+    let (s0, d0, s8, d8) = (w(&t.src, 0), w(&t.dst, 0), w(&t.src, 8), w(&t.dst, 8));
+    if s8 | d8 | (s0 | d0) >> 32 == 0 {
+        narrow_hash(s0, d0, ports, t.l3, t.proto, zone)
+    } else {
+        wide_hash(s0, d0, s8, d8, ports, t.l3, t.proto, zone)
+    }
 }
 
-/// [`tuple_hash`] of the words of a tuple: the addresses' halves (little
-/// endian) and the ports (`src | dst << 16`).
+/// [`tuple_hash`] of a tuple whose addresses both fit in four bytes
+/// (`s`, `d`, below 2^32): each endpoint is one word, address then port,
+/// and the multiply of the two words is the same either way round.
 #[inline(always)]
+fn narrow_hash(s: u64, d: u64, ports: u32, l3: u8, proto: u8, zone: u16) -> u32 {
+    let src = s << 16 | u64::from(ports & 0xffff);
+    let dst = d << 16 | u64::from(ports >> 16);
+    let a = mum(src ^ SEEDS[0], dst ^ SEEDS[0]);
+    let rest = u64::from(l3) | u64::from(proto) << 8 | u64::from(zone) << 16;
+    let h = mum(a ^ SEEDS[4], mum(rest ^ SEEDS[1], SEEDS[5]));
+    (h ^ h >> 32) as u32 & !1 | u32::from(src > dst)
+}
+
+/// [`tuple_hash`] of any other tuple, from its words: the addresses'
+/// halves (little endian) and the ports (`src | dst << 16`). The
+/// endpoints are put in order first — (upper half, lower half, port) —
+/// and hashed by three independent multiplies and a final one. Out of
+/// line: IPv6 packets take their own path ([`Tracker::packet_wide`]).
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
-fn hash_words(s0: u64, d0: u64, s8: u64, d8: u64, ports: u32, l3: u8, proto: u8, zone: u16) -> u32 {
+fn wide_hash(s0: u64, d0: u64, s8: u64, d8: u64, ports: u32, l3: u8, proto: u8, zone: u16) -> u32 {
+    let swap = (s8, s0, ports & 0xffff) > (d8, d0, ports >> 16);
+    let (s0, d0, s8, d8, ports) = if swap { (d0, s0, d8, s8, ports.rotate_left(16)) } else { (s0, d0, s8, d8, ports) };
     let ports = u64::from(ports) | u64::from(l3) << 32 | u64::from(proto) << 40 | u64::from(zone) << 48;
     let a = mum(s0 ^ SEEDS[0], d0 ^ SEEDS[1]);
     let b = mum(s8 ^ SEEDS[2], d8 ^ SEEDS[3]);
     let c = mum(ports ^ SEEDS[4], SEEDS[5]);
     let h = mum(a ^ SEEDS[4], b ^ c ^ SEEDS[5]);
-    (h ^ h >> 32) as u32
+    (h ^ h >> 32) as u32 & !1 | u32::from(swap)
 }
 
 fn jiffies(ns: u64) -> u64 {
@@ -961,10 +998,12 @@ impl Tracker {
     }
 
     /// The bucket of a hash: reciprocal_scale of a 32-bit hash, as
-    /// hash_conntrack().
+    /// hash_conntrack(), with bit 0 (which endpoint came first,
+    /// [`tuple_hash`]) set either way, so a tuple and its mirror image
+    /// share a bucket.
     #[inline]
     fn bucket_of(&self, h: u32) -> usize {
-        ((u64::from(h) * self.heads.len() as u64) >> 32) as usize
+        ((u64::from(h | 1) * self.heads.len() as u64) >> 32) as usize
     }
 
     fn bucket(&self, t: &Tuple, zone: u16) -> usize {
@@ -997,7 +1036,16 @@ impl Tracker {
             if l.tag[d] == tag && self.holds(self.e(idx), d, k, t, zone) {
                 return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
             }
-            node = l.next[d];
+            // The entry's other node, from the link just read: where it
+            // holds the tuple it is in this chain (the tuple's hash is its
+            // own), and it is the only node that does (a tuple is in the
+            // table once; an entry whose tuples are equal was found by the
+            // test above). Where the chain goes on with it, past it.
+            if l.tag[d ^ 1] == tag && self.holds(self.e(idx), d ^ 1, k, t, zone) {
+                return Some((idx, if d == 0 { Dir::Reply } else { Dir::Original }));
+            }
+            let next = l.next[d];
+            node = if next == node ^ 1 { l.next[d ^ 1] } else { next };
         }
         None
     }
@@ -1163,14 +1211,15 @@ impl Tracker {
             Ahead::Link { h, node } => {
                 let (idx, d) = (node >> 1, (node & 1) as usize);
                 let Some(l) = self.links.get(idx as usize) else { return Ahead::Done };
-                // The walk of `find_key`: the slot where the tag matches,
-                // else the next node.
-                if l.tag[d] == h as u16 {
+                // The walk of `find_key`: the slot where the tag of the
+                // node or of its entry's other node matches, else the next
+                // node, past the other node if the chain goes on with it.
+                if l.tag[d] == h as u16 || l.tag[d ^ 1] == h as u16 {
                     crate::memhint::prefetch(self.slots.as_ptr().wrapping_add(idx as usize));
-                    Ahead::Slot { idx }
-                } else {
-                    link(h, l.next[d])
+                    return Ahead::Slot { idx };
                 }
+                let next = l.next[d];
+                link(h, if next == node ^ 1 { l.next[d ^ 1] } else { next })
             }
             Ahead::Slot { idx } => {
                 if let Some(Some(c)) = self.slots.get(idx as usize)
@@ -2790,6 +2839,64 @@ mod link_tests {
     }
 
     #[test]
+    fn lookups_find_entries_whose_tuples_are_not_mirror_images() {
+        // Among entries whose two nodes share a bucket and a link, entries
+        // whose reply tuple is elsewhere (source or destination NAT, an
+        // ICMP echo: the reply's type differs) and entries whose tuples
+        // are equal (a tuple that is its own mirror image), in few
+        // buckets: a lookup of any tuple from either direction finds what
+        // a scan finds, also after some of them went. An entry whose
+        // tuples are equal is found by its reply node, which is first in
+        // the chain (linked last), as in the kernel.
+        let mut tr = Tracker::new(Config { buckets: 5, checksum: false, ..Config::default() });
+        let ip = |a: [u8; 4]| IpAddr::from(a);
+        let mut made = Vec::new();
+        for k in 0..160u16 {
+            let c = [192, 0, 2, (k % 50) as u8];
+            let mut t = Tuple::new(ip(c), ip([198, 51, 100, 1]), 17, 1000 + k, 53);
+            let mut r = t.invert().unwrap();
+            match k % 5 {
+                1 => r.dst = crate::tuple::addr_bytes(ip([203, 0, 113, k as u8])),
+                2 => r.src_port = 5000 + k,
+                3 => {
+                    t = Tuple::new(ip([203, 0, 113, k as u8]), ip([203, 0, 113, k as u8]), 17, 7, 7);
+                    r = t;
+                }
+                4 => {
+                    t = Tuple::new(ip(c), ip([198, 51, 100, 2]), 1, k, 8 << 8);
+                    r = t.invert().unwrap();
+                    assert_ne!(r, Tuple { src: t.dst, dst: t.src, src_port: t.dst_port, dst_port: t.src_port, ..t });
+                }
+                _ => {}
+            }
+            let idx = tr.init_conntrack(&t, tuple_hash(&t, 0), 0, T0).unwrap();
+            tr.set_tuples(idx, &[t, r]);
+            assert!(tr.confirm(tr.handle(idx), T0), "{t:?}");
+            made.push((idx, t, r));
+        }
+        let look = |tr: &Tracker, made: &[(u32, Tuple, Tuple)]| {
+            for &(idx, t, r) in made {
+                if t == r {
+                    assert_eq!(tr.find_raw(&t, 0), Some((idx, Dir::Reply)));
+                } else {
+                    assert_eq!(tr.find_raw(&t, 0), model_find(tr, &t, 0), "{t:?}");
+                    assert_eq!(tr.find_raw(&r, 0), model_find(tr, &r, 0), "{r:?}");
+                }
+                assert_eq!(tr.find_raw(&t, 1), None);
+            }
+        };
+        look(&tr, &made);
+        check(&tr);
+        for &(idx, ..) in made.iter().step_by(3) {
+            tr.destroy(idx, T0);
+        }
+        made.retain(|&(idx, ..)| tr.slots[idx as usize].is_some());
+        assert_eq!(made.len(), tr.count());
+        look(&tr, &made);
+        check(&tr);
+    }
+
+    #[test]
     fn chains_in_the_link_array_match_a_scan() {
         // Few buckets: long chains, both directions of many entries in
         // each.
@@ -2865,6 +2972,55 @@ mod store_tests {
             assert_eq!(k.addrs(), (t.src, t.dst));
             for zone in [0, 1, (x >> 8) as u16] {
                 assert_eq!(k.hash(zone), tuple_hash(&t, zone));
+            }
+        }
+    }
+
+    #[test]
+    fn a_tuple_and_its_mirror_image_share_a_bucket() {
+        // Narrow and wide tuples, equal endpoints included: the hashes of
+        // a tuple and of the tuple turned round differ in bit 0 only
+        // (unless the tuple is its own mirror image), so they fall in one
+        // bucket in a table of any size; bit 0 says which endpoint is the
+        // smaller.
+        let mut x = 0x0fed_cba9_8765_4321u64;
+        let tables: Vec<Tracker> =
+            [1, 7, 1000, 262_144].map(|b| Tracker::new(Config { buckets: b, ..Config::default() })).into();
+        // Where bucket k begins: a hash and the one differing in bit 0
+        // still share a bucket.
+        for tr in &tables {
+            let n = tr.heads.len() as u64;
+            for k in 1..n.min(64) {
+                let first = ((k << 32) + n - 1) / n;
+                assert_eq!(tr.bucket_of(first as u32), tr.bucket_of(first as u32 ^ 1), "bucket {k} of {n}");
+            }
+        }
+        for i in 0..3000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut t = Tuple {
+                src: crate::tuple::addr_bytes(IpAddr::from((x as u32).to_be_bytes())),
+                dst: crate::tuple::addr_bytes(IpAddr::from(((x >> 32) as u32).to_be_bytes())),
+                src_port: x as u16,
+                dst_port: (x >> 16) as u16,
+                l3: L3_IPV4,
+                proto: if i % 2 == 0 { 6 } else { 17 },
+            };
+            match i % 5 {
+                1 => t.src[4..].copy_from_slice(&x.to_le_bytes().repeat(2)[..12]),
+                2 => t.dst[15] = x as u8 | 1,
+                3 => (t.dst, t.dst_port) = (t.src, t.src_port),
+                4 => t.dst_port = t.src_port,
+                _ => {}
+            }
+            let r = Tuple { src: t.dst, dst: t.src, src_port: t.dst_port, dst_port: t.src_port, ..t };
+            for zone in [0, 9] {
+                let (h, g) = (tuple_hash(&t, zone), tuple_hash(&r, zone));
+                assert_eq!(h ^ g, u32::from(t != r), "{t:?}");
+                for tr in &tables {
+                    assert_eq!(tr.bucket_of(h), tr.bucket_of(g));
+                }
             }
         }
     }
