@@ -38,7 +38,7 @@ pub use tcp::{Dir, TcpConn, TcpState};
 pub use tracker::expect::{ExpectError, ExpectEvent, ExpectNat, Expectation, RuleExpect, RuleExpectOutcome};
 pub use tracker::help::{HelpState, HelpVerdict};
 pub use tracker::nat::{NatRange, range_flags};
-pub use tracker::{Hook, Tracker};
+pub use tracker::{Hook, Lookahead, Tracker};
 pub use tuple::{L3_IPV4, L3_IPV6, Tuple};
 
 /// Connection status bits (enum ip_conntrack_status, IPS_*).

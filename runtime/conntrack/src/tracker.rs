@@ -306,7 +306,7 @@ fn timer_key(at_ns: u64, epoch_j: u64) -> u32 {
 /// Where the lookup ahead of a packet of a batch stands
 /// ([`Tracker::packet_batch`]): which cache line its last step started
 /// loading.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ahead {
     /// Nothing more to load (not IPv4, the end of the chain, the slot's
     /// TCP state loading or none).
@@ -319,6 +319,38 @@ enum Ahead {
     /// The slot `idx`, whose node's tag matched.
     Slot { idx: u32 },
 }
+
+/// The lookups run ahead of the packets of a batch
+/// ([`Tracker::look_ahead`], [`Tracker::packet_batch`]).
+#[derive(Debug, Clone)]
+pub struct Lookahead {
+    ring: [Ahead; Lookahead::RING],
+    /// Packets whose lookup was started (or would have been, past the end
+    /// of the batch).
+    count: usize,
+}
+
+impl Default for Lookahead {
+    fn default() -> Lookahead {
+        Lookahead { ring: [Ahead::Done; Lookahead::RING], count: 0 }
+    }
+}
+
+impl Lookahead {
+    /// Packets between two steps of a lookup ahead: the time to handle two
+    /// packets covers most of a miss to memory.
+    const GAP: usize = 2;
+    /// Steps after the bucket head's load is started: head, first link,
+    /// then a second link or the slot, then the slot or the TCP state,
+    /// then the TCP state.
+    const STEPS: usize = 4;
+    /// How many packets ahead of the one handled its lookup starts.
+    pub const DEPTH: usize = Self::GAP * (Self::STEPS + 1);
+    /// The ring of lookups ahead: more places than packets ahead.
+    const RING: usize = 16;
+}
+
+const _: () = assert!(Lookahead::DEPTH < Lookahead::RING);
 
 /// What [`refresh_conn`] leaves to the tracker (rarely anything).
 struct Refreshed {
@@ -1141,38 +1173,74 @@ impl Tracker {
     where
         F: FnMut(&mut Tracker, usize, Verdict),
     {
-        /// Packets between two steps of a lookup ahead: the time to
-        /// handle two packets covers most of a miss to memory.
-        const GAP: usize = 2;
-        /// Steps after the bucket head's load is started: head, first
-        /// link, then a second link or the slot, then the slot or the TCP
-        /// state, then the TCP state.
-        const STEPS: usize = 4;
-        /// How far ahead a lookup starts.
-        const START: usize = GAP * (STEPS + 1);
-        /// The ring of lookups ahead: more places than packets ahead.
-        const RING: usize = 16;
-        const _: () = assert!(START < RING);
-        let mut ahead = [Ahead::Done; RING];
-        // From START packets before the first one: the lookups of the
+        let mut la = Lookahead::default();
+        // From DEPTH packets before the first one: the lookups of the
         // first packets have gone their steps when those are handled.
-        for i in -(START as isize)..batch.len() as isize {
-            if let Some(&(pkt, frame)) = batch.get((i + START as isize) as usize) {
-                ahead[(i + START as isize) as usize % RING] = self.start_ahead(pkt, frame, zone);
-            }
-            for s in 1..=STEPS {
-                let j = i + (GAP * (STEPS + 1 - s)) as isize;
-                if j >= 0 && (j as usize) < batch.len() {
-                    let a = &mut ahead[j as usize % RING];
-                    *a = self.step_ahead(*a);
-                }
-            }
-            if let Ok(i) = usize::try_from(i) {
+        for i in 0..batch.len() + Lookahead::DEPTH {
+            let next = batch.get(i).map_or(Ahead::Done, |&(pkt, frame)| self.start_ahead(pkt, frame, zone));
+            self.step_all(&mut la, next);
+            if let Some(i) = i.checked_sub(Lookahead::DEPTH) {
                 let (pkt, frame) = batch[i];
                 let v = self.packet_at(pkt, frame, now_ns, zone, hook);
                 then(self, i, v);
             }
         }
+    }
+
+    /// One packet further in a batch the caller runs through
+    /// [`Tracker::packet_at`] itself (the datapath, which runs the raw
+    /// chains before conntrack): starts the lookup of the packet
+    /// [`Lookahead::DEPTH`] places ahead — `next`, its bytes from the IP
+    /// header on, or `None` past the end of the batch — and moves the
+    /// lookups of the packets between on by a step, as
+    /// [`Tracker::packet_batch`] does. Call it before each packet, and
+    /// [`Lookahead::DEPTH`] times before the first (with the first
+    /// packets of the batch). Pure hints, as there: IPv4 only, looked up
+    /// in `zone` (a packet that ends in another zone, or untracked, has
+    /// only loaded lines it does not use).
+    pub fn look_ahead(&self, la: &mut Lookahead, next: Option<&[u8]>, zone: u16) {
+        let next = next.map_or(Ahead::Done, |ip| self.start_ahead_ip(ip, zone));
+        self.step_all(la, next);
+    }
+
+    /// The schedule of [`Tracker::packet_batch`]: the lookup of the packet
+    /// `la.count` starts (`next`), and those of the packets `GAP`,
+    /// `2 GAP`, ... `STEPS GAP` before it take a step each.
+    #[inline]
+    fn step_all(&self, la: &mut Lookahead, next: Ahead) {
+        let c = la.count;
+        la.ring[c % Lookahead::RING] = next;
+        for s in 1..=Lookahead::STEPS {
+            if let Some(j) = c.checked_sub(Lookahead::GAP * s) {
+                let a = &mut la.ring[j % Lookahead::RING];
+                *a = self.step_ahead(*a);
+            }
+        }
+        la.count = c.wrapping_add(1);
+    }
+
+    /// [`Tracker::start_ahead`] from the bytes of an IPv4 packet, without
+    /// a parsed frame: the addresses, the protocol and the ports of a
+    /// first fragment whose headers are whole; nothing for anything else.
+    fn start_ahead_ip(&self, ip: &[u8], zone: u16) -> Ahead {
+        let Some(h) = ip.get(..20).filter(|h| h[0] >> 4 == 4) else { return Ahead::Done };
+        let (ihl, total) = (usize::from(h[0] & 0xf) * 4, usize::from(be16(h, 2)));
+        if ihl < 20 || be16(h, 6) & 0x1fff != 0 {
+            return Ahead::Done;
+        }
+        let proto = h[9];
+        let Some((src_port, dst_port)) = l4_ports(ip, ihl, total, proto) else { return Ahead::Done };
+        let ports = u32::from(src_port) | u32::from(dst_port) << 16;
+        let addr = pair(h[12..16].try_into().expect("4 bytes"), h[16..20].try_into().expect("4 bytes"));
+        self.ahead_head(Key { addr, ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone))
+    }
+
+    /// The first step of a lookup ahead: the load of the bucket head of
+    /// hash `h`.
+    #[inline]
+    fn ahead_head(&self, h: u32) -> Ahead {
+        crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(h)));
+        Ahead::Head { h }
     }
 
     /// Starts the lookup ahead of a packet of a batch: the load of the
@@ -1187,9 +1255,9 @@ impl Tracker {
         let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
         let Some((src_port, dst_port)) = l4_ports(pkt, th, n.end, proto) else { return Ahead::Done };
         let ports = u32::from(src_port) | u32::from(dst_port) << 16;
-        let h = Key { addr: pair(s.octets(), d.octets()), ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone);
-        crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(h)));
-        Ahead::Head { h }
+        self.ahead_head(
+            Key { addr: pair(s.octets(), d.octets()), ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone),
+        )
     }
 
     /// One step of a lookup ahead: reads what the last step started
@@ -2494,6 +2562,51 @@ mod link_tests {
                     assert_eq!(tr.find_raw(&t, zone), model_find(tr, &t, zone), "flow {k} zone {zone}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_lookup_ahead_from_the_ip_bytes_starts_as_from_the_parsed_frame() {
+        // Pure hints, but only useful when right: the bucket a lookup
+        // ahead loads is the packet's. IPv4 TCP, UDP and ICMP, with IP
+        // options, in two zones; nothing for IPv6, later fragments, cut
+        // or odd headers.
+        let tr = Tracker::new(Config { buckets: 1000, ..Config::default() });
+        let mut heads = 0;
+        for k in 0..50u32 {
+            let mut b = udp(k, k % 2 == 1);
+            match k % 5 {
+                1 => b[23] = 6,
+                2 => b[23] = 1,
+                3 => {
+                    // Four bytes of IP options (NOPs and an end).
+                    b.splice(34..34, [1, 1, 1, 0]);
+                    b[14] = 0x46;
+                    b[17] += 4;
+                }
+                _ => {}
+            }
+            let ihl = usize::from(b[14] & 0xf) * 4;
+            b[24..26].fill(0);
+            let ck = ctc_wire::checksum::checksum(&b[14..14 + ihl]);
+            b[24..26].copy_from_slice(&ck.to_be_bytes());
+            let f = ctc_wire::parse_frame(&b);
+            for zone in [0, 3] {
+                let a = tr.start_ahead(&b, &f, zone);
+                assert!(matches!(a, Ahead::Head { .. }), "{k}: {a:?}");
+                assert_eq!(tr.start_ahead_ip(&b[14..], zone), a, "{k}");
+                heads += 1;
+            }
+        }
+        assert_eq!(heads, 100);
+        let v4 = udp(1, false);
+        let mut frag = v4.clone();
+        frag[20] = 0x00;
+        frag[21] = 0x08;
+        let mut v6 = vec![0x60u8; 60];
+        v6[6] = 17;
+        for bad in [&frag[14..], &v4[14..30], &v6[..], &[0x45u8; 3][..], &[][..]] {
+            assert_eq!(tr.start_ahead_ip(bad, 0), Ahead::Done, "{bad:?}");
         }
     }
 

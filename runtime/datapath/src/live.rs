@@ -643,7 +643,18 @@ impl Worker {
         {
             let shared = Arc::clone(&self.shared);
             let mut pipe = lock(&shared.pipeline);
-            for p in batch.drain(..) {
+            // Each packet's conntrack lookup starts a few packets early
+            // (Pipeline::look_ahead): the packets that enter conntrack at
+            // prerouting or output.
+            fn hint(p: Option<&Packet>) -> Option<(Link, &[u8])> {
+                p.filter(|p| matches!(p.hook, HOOK_PREROUTING | HOOK_LOCAL_OUT)).map(|p| (Link::RawIp, &p.payload[..]))
+            }
+            for i in 0..Pipeline::AHEAD {
+                pipe.look_ahead(hint(batch.get(i)));
+            }
+            let mut rest = batch.drain(..);
+            while let Some(p) = rest.next() {
+                pipe.look_ahead(hint(rest.as_slice().get(Pipeline::AHEAD - 1)));
                 let id = p.id;
                 let settled = if matches!(p.hook, HOOK_POSTROUTING | HOOK_LOCAL_IN) {
                     self.second_stage(p, &mut stats)

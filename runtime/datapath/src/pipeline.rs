@@ -213,6 +213,19 @@ impl Outcome {
     }
 }
 
+/// The IPv4 or IPv6 packet in a frame of link type `link`: after an
+/// Ethernet header (and one VLAN tag), or the whole of a raw IP frame.
+fn ip_of(link: Link, data: &[u8]) -> Option<&[u8]> {
+    match link {
+        Link::RawIp => Some(data),
+        Link::Ethernet => match data.get(12..14)? {
+            [0x81, 0x00] => data.get(18..).filter(|_| matches!(data.get(16..18), Some([0x08, 0x00] | [0x86, 0xdd]))),
+            [0x08, 0x00] | [0x86, 0xdd] => data.get(14..),
+            _ => None,
+        },
+    }
+}
+
 /// The pipeline: a program, its state and the host model.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -227,6 +240,9 @@ pub struct Pipeline {
     pub ct: Option<Tracker>,
     /// The conntrack verdict of the frame being processed.
     cur: Option<CtVerdict>,
+    /// The conntrack lookups started ahead of the frames of a batch
+    /// ([`Pipeline::look_ahead`]).
+    ahead: ctc_conntrack::Lookahead,
     /// [`NAT_V4`] / [`NAT_V6`]: the families whose NAT hooks exist.
     nat_families: u8,
     /// Answer like the host's own stack (echo replies): in replay, where
@@ -539,6 +555,7 @@ impl Pipeline {
             inputs,
             ct,
             cur: None,
+            ahead: ctc_conntrack::Lookahead::default(),
             nat_families,
             emulate_stack: true,
             forwarded_in_out: true,
@@ -602,6 +619,25 @@ impl Pipeline {
         self.vm = engine;
         self.state = st;
     }
+
+    /// In a batch of frames (a queue's read, a capture), before each
+    /// frame: start the conntrack lookup of the frame
+    /// [`ctc_conntrack::Lookahead::DEPTH`] places ahead (`next`, its link
+    /// type and bytes; `None` past the end of the batch) and move those of
+    /// the frames between on, so that in a large table their cache misses
+    /// overlap ([`Tracker::look_ahead`]). Call it [`Pipeline::AHEAD`] times
+    /// with the first frames before the first [`Pipeline::process`] of a
+    /// batch. Only hints: what a frame finds does not depend on them. Its
+    /// lookup is started in zone 0 (the raw chains, which may set a zone
+    /// or `notrack`, have not run yet).
+    pub fn look_ahead(&mut self, next: Option<(Link, &[u8])>) {
+        if let Some(t) = &self.ct {
+            t.look_ahead(&mut self.ahead, next.and_then(|(link, data)| ip_of(link, data)), 0);
+        }
+    }
+
+    /// How many frames ahead [`Pipeline::look_ahead`] starts a lookup.
+    pub const AHEAD: usize = ctc_conntrack::Lookahead::DEPTH;
 
     /// Run one frame through the hooks, then finish its connection: an
     /// accepted packet confirms it (a new entry becomes visible, pending
@@ -1221,5 +1257,24 @@ impl Pipeline {
     /// The name of interface `i` of the host model.
     pub fn name_of(&self, i: usize) -> &str {
         self.host.ifaces.get(i).map_or("", |f| f.name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_ahead_find_the_ip_packet_of_a_frame() {
+        let ip = [0x45u8, 0, 0, 20];
+        let eth = |ty: [u8; 2], rest: &[u8]| [&[0u8; 12][..], &ty, rest].concat();
+        assert_eq!(ip_of(Link::RawIp, &ip), Some(&ip[..]));
+        assert_eq!(ip_of(Link::Ethernet, &eth([0x08, 0x00], &ip)), Some(&ip[..]));
+        assert_eq!(ip_of(Link::Ethernet, &eth([0x86, 0xdd], &ip)), Some(&ip[..]));
+        let tagged = eth([0x81, 0x00], &[&[0, 5, 0x08, 0x00][..], &ip].concat());
+        assert_eq!(ip_of(Link::Ethernet, &tagged), Some(&ip[..]));
+        assert_eq!(ip_of(Link::Ethernet, &eth([0x81, 0x00], &[0, 5, 0x08, 0x06])), None);
+        assert_eq!(ip_of(Link::Ethernet, &eth([0x08, 0x06], &ip)), None);
+        assert_eq!(ip_of(Link::Ethernet, &[0u8; 13]), None);
     }
 }

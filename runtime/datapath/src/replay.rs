@@ -167,7 +167,14 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
         Ok(())
     };
     let mut s = Summary::default();
+    // The capture is one batch: each frame's conntrack lookup starts a
+    // few frames early (Pipeline::look_ahead).
+    let ahead = |i: usize| frames.get(i).map(|f: &Frame| (f.link, &f.data[..]));
+    for i in 0..Pipeline::AHEAD {
+        pipe.look_ahead(ahead(i));
+    }
     for (index, frame) in frames.iter().enumerate() {
+        pipe.look_ahead(ahead(index + Pipeline::AHEAD));
         let o = pipe.process(frame);
         s.frames += 1;
         match o.verdict {
