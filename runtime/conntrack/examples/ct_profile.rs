@@ -12,7 +12,8 @@
 //! established kinds
 //! with `-batch` (`udp-hw-batch`, ...): the same packets `BATCH` at a time
 //! through `Tracker::packet_batch`, as the `established_batch` benchmark
-//! (times and counts are still per packet). `BATCH` is 32 unless the
+//! (times and counts are still per packet), and `new-udp-batch`,
+//! `new-tcp-batch` for new flows. `BATCH` is 32 unless the
 //! environment variable `CT_BATCH` says otherwise.
 
 #[path = "../benches/common/mod.rs"]
@@ -37,7 +38,11 @@ fn main() {
         let mut p = [0u8; LEN];
         let flags = if proto == TCP { SYN } else { 0 };
         request(1 << 28, proto, flags, 1, 0).write(&mut p);
-        let mut frame = ctc_wire::parse_frame(&p);
+        let frame = ctc_wire::parse_frame(&p);
+        // `new-udp-batch`, `new-tcp-batch`: the new flows BATCH at a time
+        // through `packet_batch`.
+        let size = if kind.ends_with("-batch") { batch_size() } else { 1 };
+        let (mut bufs, mut frames) = (vec![p; size], vec![frame; size]);
         let mut sink = Vec::new();
         let pool = established_pool(n, proto);
         // As the benchmark: batches of N/10 new flows, then the clock
@@ -45,13 +50,26 @@ fn main() {
         let batch = (n / 10).max(64) as u32;
         let mut timed = std::time::Duration::ZERO;
         let mut t = std::time::Instant::now();
-        for k in 0..packets as u32 {
-            set_flow(&mut p, &mut frame, (1 << 28) + k);
-            let v = tr.packet(&p, &frame, now, 0);
-            if let Some(h) = v.handle {
-                black_box(tr.confirm(h, now));
+        let packets = packets / size * size;
+        for k in (0..packets as u32).step_by(size) {
+            for (j, (b, f)) in bufs.iter_mut().zip(&mut frames).enumerate() {
+                set_flow(b, f, (1 << 28) + k + j as u32);
             }
-            if k % batch == batch - 1 {
+            if size == 1 {
+                let v = tr.packet(&bufs[0], &frames[0], now, 0);
+                if let Some(h) = v.handle {
+                    black_box(tr.confirm(h, now));
+                }
+            } else {
+                let all: Vec<(&[u8], &ctc_wire::Frame)> = bufs.iter().map(|b| &b[..]).zip(&frames).collect();
+                tr.packet_batch(&all, now, 0, ctc_conntrack::Hook::Prerouting, |tr, _, v| {
+                    if let Some(h) = v.handle {
+                        black_box(tr.confirm(h, now));
+                    }
+                });
+            }
+            let end = k + size as u32;
+            if end / batch > k / batch {
                 timed += t.elapsed();
                 tr.drain_events(&mut sink);
                 sink.clear();
@@ -59,7 +77,7 @@ fn main() {
                 tr.advance(now);
                 tr.drain_events(&mut sink);
                 sink.clear();
-                if u64::from(k / batch + 1) % KEEP_ALIVE_BATCHES == 0 {
+                if u64::from(end / batch) % KEEP_ALIVE_BATCHES == 0 {
                     keep_alive(&mut tr, &pool, now);
                 }
                 t = std::time::Instant::now();
@@ -73,7 +91,7 @@ fn main() {
     } else if let Some(kind) = kind.strip_suffix("-batch") {
         let pool = established_pool(n, proto);
         let pool = if kind.ends_with("-hw") { device_verified(pool) } else { pool };
-        let size: usize = std::env::var("CT_BATCH").ok().and_then(|b| b.parse().ok()).unwrap_or(32);
+        let size = batch_size();
         let all: Vec<(&[u8], &ctc_wire::Frame)> =
             pool.bytes.iter().zip(&pool.frames).map(|(b, f)| (&b[..], f)).collect();
         // Whole batches only, round the pool.
@@ -156,4 +174,9 @@ fn with_timestamps(b: &[u8]) -> Vec<u8> {
     let ck = transport_checksum(addr(ETH + 12), addr(ETH + 16), 6, &p[L4..]);
     p[L4 + 16..L4 + 18].copy_from_slice(&ck.to_be_bytes());
     p
+}
+
+/// `BATCH`: the environment's `CT_BATCH`, or 32.
+fn batch_size() -> usize {
+    std::env::var("CT_BATCH").ok().and_then(|b| b.parse().ok()).filter(|&b| b > 0).unwrap_or(32)
 }
