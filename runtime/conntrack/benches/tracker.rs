@@ -20,6 +20,8 @@
 //!   UDP datagram, a TCP SYN) in a table of N established flows with no
 //!   limit; between timed batches of at most N/10 the clock moves on and
 //!   the new flows expire (untimed), so the table stays near N.
+//! - `new_batch/{udp,tcp}/N`: the same new flows 32 at a time through
+//!   `packet_batch()` (time per flow).
 //! - `new_at_limit/{udp,tcp}/N`: the same into a full table (`max = N`) of
 //!   unreplied flows: every insertion first early-drops one.
 //!
@@ -117,28 +119,54 @@ fn established_batch(c: &mut Criterion) {
     g.finish();
 }
 
-/// Inserts `iters` new flows in batches; returns the time spent in
-/// packet() + confirm() only.
-fn insert_new(tr: &mut Tracker, proto: u8, iters: u64, batch: u64, next: &mut u32, now: &mut u64) -> Duration {
+/// Inserts `iters` new flows in batches of at most `batch` (between which
+/// the events are drained); returns the time spent in packet() +
+/// confirm() only. `size` > 1: the flows go `size` at a time through
+/// `packet_batch()`.
+fn insert_new(
+    tr: &mut Tracker,
+    proto: u8,
+    iters: u64,
+    batch: u64,
+    size: usize,
+    next: &mut u32,
+    now: &mut u64,
+) -> Duration {
     let mut p = [0u8; LEN];
     let flags = if proto == TCP { SYN } else { 0 };
     request(*next, proto, flags, 1, 0).write(&mut p);
-    let mut frame = ctc_wire::parse_frame(&p);
+    let frame = ctc_wire::parse_frame(&p);
+    let (mut bufs, mut frames) = (vec![p; size], vec![frame; size]);
     let mut sink = Vec::new();
     let mut total = Duration::ZERO;
     let mut left = iters;
     while left > 0 {
         let k = left.min(batch);
         let t = Instant::now();
-        for _ in 0..k {
-            set_flow(&mut p, &mut frame, *next);
-            *next = next.wrapping_add(1);
-            let v = tr.packet(&p, &frame, *now, 0);
+        let mut done = 0;
+        while done < k {
+            let m = (k - done).min(size as u64) as usize;
+            for (b, f) in bufs.iter_mut().zip(&mut frames).take(m) {
+                set_flow(b, f, *next);
+                *next = next.wrapping_add(1);
+            }
             // At the limit, early drop may find no victim in its 8
             // buckets: the packet is dropped (stat drop), as the kernel's.
-            if let Some(h) = v.handle {
-                black_box(tr.confirm(h, *now));
+            if size == 1 {
+                let v = tr.packet(&bufs[0], &frames[0], *now, 0);
+                if let Some(h) = v.handle {
+                    black_box(tr.confirm(h, *now));
+                }
+            } else {
+                let now = *now;
+                let all: Vec<(&[u8], &ctc_wire::Frame)> = bufs.iter().map(|b| &b[..]).zip(&frames).take(m).collect();
+                tr.packet_batch(&all, now, 0, ctc_conntrack::Hook::Prerouting, |tr, _, v| {
+                    if let Some(h) = v.handle {
+                        black_box(tr.confirm(h, now));
+                    }
+                });
             }
+            done += m as u64;
         }
         total += t.elapsed();
         left -= k;
@@ -149,7 +177,15 @@ fn insert_new(tr: &mut Tracker, proto: u8, iters: u64, batch: u64, next: &mut u3
 }
 
 fn new_flows(c: &mut Criterion) {
-    let mut g = c.benchmark_group("new");
+    new_flows_group(c, "new", 1);
+}
+
+fn new_flows_batch(c: &mut Criterion) {
+    new_flows_group(c, "new_batch", BATCH);
+}
+
+fn new_flows_group(c: &mut Criterion, group: &str, size: usize) {
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     for proto in [UDP, TCP] {
         for n in SIZES {
@@ -166,7 +202,7 @@ fn new_flows(c: &mut Criterion) {
                     let mut left = iters;
                     while left > 0 {
                         let k = left.min(batch);
-                        total += insert_new(tr, proto, k, batch, &mut next, &mut now);
+                        total += insert_new(tr, proto, k, batch, size, &mut next, &mut now);
                         left -= k;
                         // Let the batch expire (UDP 30 s, SYN_SENT 120 s),
                         // untimed: the table is back to n.
@@ -204,7 +240,7 @@ fn new_flows_at_limit(c: &mut Criterion) {
                     let drops = tr.stats().early_drop;
                     (tr, drops)
                 });
-                b.iter_custom(|iters| insert_new(tr, proto, iters, batch, &mut next, &mut now))
+                b.iter_custom(|iters| insert_new(tr, proto, iters, batch, 1, &mut next, &mut now))
             });
             let Some((tr, drops)) = state else { continue };
             let st = tr.stats();
@@ -217,5 +253,5 @@ fn new_flows_at_limit(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, established, established_batch, new_flows, new_flows_at_limit);
+criterion_group!(benches, established, established_batch, new_flows, new_flows_batch, new_flows_at_limit);
 criterion_main!(benches);

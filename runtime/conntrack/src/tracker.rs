@@ -2603,7 +2603,7 @@ mod link_tests {
         let mut frag = v4.clone();
         frag[20] = 0x00;
         frag[21] = 0x08;
-        let mut v6 = vec![0x60u8; 60];
+        let mut v6 = [0x60u8; 60];
         v6[6] = 17;
         for bad in [&frag[14..], &v4[14..30], &v6[..], &[0x45u8; 3][..], &[][..]] {
             assert_eq!(tr.start_ahead_ip(bad, 0), Ahead::Done, "{bad:?}");
@@ -3104,7 +3104,7 @@ mod store_tests {
         for tr in &tables {
             let n = tr.heads.len() as u64;
             for k in 1..n.min(64) {
-                let first = ((k << 32) + n - 1) / n;
+                let first = (k << 32).div_ceil(n);
                 assert_eq!(tr.bucket_of(first as u32), tr.bucket_of(first as u32 ^ 1), "bucket {k} of {n}");
             }
         }
