@@ -1601,7 +1601,8 @@ impl Tracker {
             return Err(Verdict::invalid(None));
         };
         // Confirmation will link the reply tuple into its bucket: start
-        // loading that bucket head now (a cache miss in a large table).
+        // loading that bucket head now (a cache miss in a large table,
+        // where the reply tuple is not this one turned round: ICMP).
         let rh = tuple_hash(&reply, zone);
         crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(rh)));
         self.made = Some(Made { tuples: [*tuple, reply], compact: None, zone, hashes: [h, rh] });
