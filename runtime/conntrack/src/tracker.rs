@@ -1763,13 +1763,25 @@ impl Tracker {
         {
             read_options(th.options(), &mut seg);
         }
-        let old_state = if new { TcpState::None } else { conn.state };
-        let old_status = e.status;
         // The cold part, looked up once for the policy and the sequence
         // adjustment (most entries have none).
         let k = if e.has_cold() { cold.get(&idx) } else { None };
         let cfg = policy(k, &global.tcp);
         let adj = k.and_then(|k| k.seqadj.as_deref());
+        // The commonest segment, an in-window ACK of an established
+        // connection, changes neither the state nor the status: no event,
+        // just the refresh.
+        if !new
+            && adj.is_none()
+            && let Some(timeout_secs) = conn.established_ack(dir, &seg, e.status, cfg)
+        {
+            let len = (n.end - n.offset) as u64;
+            let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
+            self.refreshed(idx, dir, len, r);
+            return Ok(());
+        }
+        let old_state = if new { TcpState::None } else { conn.state };
+        let old_status = e.status;
         let action = conn.packet_action_checked(dir, &seg, &mut e.status, cfg, adj);
         if conn.state != old_state {
             e.add_pending(ipct::PROTOINFO);
