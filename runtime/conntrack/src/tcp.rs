@@ -1110,9 +1110,9 @@ impl TcpConn {
         }
         self.update_window(dir, TcpIndex::Ack, seg, seq, ack, sack, end);
         // nf_conntrack_tcp_packet after tcp_in_window: the state stays
-        // ESTABLISHED.
+        // ESTABLISHED. (`last_dir` is `dir` already: tcp_in_window sets it
+        // for an ACK, or it was for a retransmission.)
         self.last_index = TcpIndex::Ack;
-        self.last_dir = dir;
         Some(self.accepted_timeout(TcpState::Established, TcpIndex::Ack, cfg))
     }
 }
