@@ -20,7 +20,7 @@ pub(crate) mod expect;
 pub(crate) mod help;
 pub(crate) mod nat;
 
-use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
+use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption, TcpPacket};
 
 use crate::mangle::be16;
 use crate::memhint::BigVec;
@@ -385,9 +385,23 @@ fn far_stream_due(l4: u32, now_j: u64, epoch_j: u64, cold: Option<&Cold>) -> boo
     (l4 == PAST && now_j >= epoch_j) || now_j > cold.map_or(0, |k| k.stream_ts)
 }
 
+/// nf_conntrack_in once the protocol tracker accepted a packet of entry
+/// `e` (`dir`): a reply sets IPS_SEEN_REPLY (and the REPLY event). Returns
+/// the entry's id, for the packet's handle. Done where the tracker has the
+/// slot at hand, so that it is not looked up again.
+#[inline(always)]
+fn accepted(e: &mut Conn, dir: Dir) -> u32 {
+    if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
+        e.status |= status::SEEN_REPLY;
+        e.add_pending(ipct::REPLY);
+    }
+    e.id.get()
+}
+
 /// What a protocol tracker made of a packet.
 enum Outcome {
-    Accept,
+    /// Accepted (with [`accepted`] done): the entry's id.
+    Accept(u32),
     Invalid(Option<&'static str>),
     /// The entry was destroyed and the packet starts a new connection
     /// (-NF_REPEAT).
@@ -527,6 +541,26 @@ fn sack_max(acc: Option<u32>, right: u32) -> Option<u32> {
         Some(a) if (right.wrapping_sub(a) as i32) <= 0 => Some(a),
         _ => Some(right),
     }
+}
+
+/// A TCP segment's fixed header fields as the tracker takes them (the
+/// options are read apart, where the kernel reads them), read with one
+/// bounds check (a parsed frame's TCP header has its 20 bytes), and the
+/// header's length.
+#[inline(always)]
+fn segment_of(th: &TcpPacket<&[u8]>, frame: &Frame, n: &NetworkInfo) -> (Segment, usize) {
+    let h: &[u8; 20] = th.clone().into_inner().first_chunk().expect("a 20-byte TCP header");
+    let hlen = usize::from(h[12] >> 4) * 4;
+    let off = frame.transport.map_or(0, |t| t.offset);
+    let seg = Segment {
+        flags: h[13],
+        seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+        ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+        window: u16::from_be_bytes([h[14], h[15]]),
+        data_len: n.end.saturating_sub(off + hlen) as u32,
+        ..Segment::default()
+    };
+    (seg, hlen)
 }
 
 /// Seeds of [`tuple_hash`]. Fixed: bucket positions (and so early drop)
@@ -1365,8 +1399,15 @@ impl Tracker {
         hook: Hook,
         now_ns: u64,
     ) -> Option<Verdict> {
+        let e = self.e(idx);
+        let (st, proto) = (e.status, e.proto());
+        if !new
+            && proto == 6
+            && let Some(v) = self.tcp_established(idx, dir, pkt, frame, n, hook, now_ns)
+        {
+            return Some(v);
+        }
         // resolve_normal_ct: the ctinfo rules see.
-        let st = self.e(idx).status;
         let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
             CtState::Established
         } else if st & status::EXPECTED != 0 {
@@ -1374,25 +1415,21 @@ impl Tracker {
         } else {
             CtState::New
         };
-        match self.handle_packet(idx, dir, new, pkt, frame, n, hook, now_ns) {
-            Outcome::Accept => {}
+        match self.handle_packet(idx, dir, new, proto, pkt, frame, n, hook, now_ns) {
+            Outcome::Accept(id) => {
+                let handle = Handle { idx, id, reply: false };
+                Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
+            }
             Outcome::Invalid(reason) => {
                 if new {
                     self.release(idx);
                 }
                 self.stats.invalid += 1;
-                return Some(Verdict::invalid(reason));
+                Some(Verdict::invalid(reason))
             }
-            Outcome::Repeat => return None,
-            Outcome::Killed => return Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
+            Outcome::Repeat => None,
+            Outcome::Killed => Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
         }
-        let e = self.em(idx);
-        if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
-            e.status |= status::SEEN_REPLY;
-            e.add_pending(ipct::REPLY);
-        }
-        let handle = Handle { idx, id: e.id.get(), reply: false };
-        Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
     }
 
     /// nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error and
@@ -1583,6 +1620,7 @@ impl Tracker {
         idx: u32,
         dir: Dir,
         new: bool,
+        proto: u8,
         pkt: &[u8],
         frame: &Frame,
         n: &NetworkInfo,
@@ -1593,10 +1631,9 @@ impl Tracker {
         // nf_checksum at prerouting only, and only where the device did
         // not verify the checksum (Frame::l4_checksum).
         let check_sum = hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum.needs_verifying();
-        let proto = self.e(idx).proto();
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
-                Ok(()) => return Outcome::Accept,
+                Ok(id) => return Outcome::Accept(id),
                 Err(o) => return o,
             },
             17 | 136 => {
@@ -1643,8 +1680,9 @@ impl Tracker {
                     udp_t
                 };
                 let r = refresh_conn(e, dir, timeout, len, now_ns, epoch_j);
+                let id = accepted(e, dir);
                 self.refreshed(idx, dir, len, r);
-                return Outcome::Accept;
+                return Outcome::Accept(id);
             }
             1 | 58 => {
                 let e = self.e(idx);
@@ -1669,7 +1707,7 @@ impl Tracker {
             _ => self.own_timeouts(idx).map_or(self.cfg.generic_timeout, |t| t.generic),
         };
         self.refresh(idx, dir, timeout, len, now_ns);
-        Outcome::Accept
+        Outcome::Accept(accepted(self.em(idx), dir))
     }
 
     /// A `ct timeout` policy of slot `idx`.
@@ -1679,6 +1717,71 @@ impl Tracker {
             return None;
         }
         self.cold.get(&idx)?.timeouts.as_deref()
+    }
+
+    /// [`Tracker::track`] for the commonest packet, a segment of an
+    /// established TCP connection that [`TcpConn::established_ack`] handles
+    /// (an in-window ACK of an ESTABLISHED, ASSURED connection, no sequence
+    /// adjustment): what the general path (tcp_error, the TCP tracker, the
+    /// refresh, the ctinfo and SEEN_REPLY) does for it, with the slot and
+    /// the header read once, and no events (neither the TCP state nor the
+    /// ASSURED bit change). `None`: anything else, unchanged, for the
+    /// general path (which then checks and reports what this one only
+    /// declined: a short header, a bad checksum, bad flags).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_established(
+        &mut self,
+        idx: u32,
+        dir: Dir,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Option<Verdict> {
+        let Tracker { slots, tcp: side, cold, cfg: global, slot_epoch_j, .. } = self;
+        let e = slots[idx as usize].as_mut().expect("live slot");
+        if e.l4 == NO_TCP {
+            return None;
+        }
+        // tcp_error: the header, the checksum (where the device did not
+        // verify it), the flags.
+        let th = frame.tcp(pkt)?;
+        if hook == Hook::Prerouting
+            && global.checksum
+            && frame.l4_checksum.needs_verifying()
+            && frame.l4_checksum_ok(pkt) == Some(false)
+        {
+            return None;
+        }
+        let (mut seg, hlen) = segment_of(&th, frame, n);
+        tcp::check_segment(seg.flags).ok()?;
+        let conn = side.get_mut(e.l4)?;
+        // The SACK blocks where the receiver offered SACK (tcp_sack; the
+        // fast path takes no SYN, whose options tcp_options reads).
+        if hlen > 20 && conn.seen[dir.other() as usize].flags & tcp::ct_flags::SACK_PERM != 0 {
+            read_options(th.options(), &mut seg);
+        }
+        let k = if e.has_cold() { cold.get(&idx) } else { None };
+        if k.is_some_and(|k| k.seqadj.is_some()) {
+            return None;
+        }
+        let cfg = k.and_then(|k| k.timeouts.as_deref()).map_or(&global.tcp, |t| &t.tcp);
+        let timeout_secs = conn.established_ack(dir, &seg, e.status, cfg)?;
+        // resolve_normal_ct's ctinfo, from the status before the packet.
+        let state = if dir == Dir::Reply || e.status & status::SEEN_REPLY != 0 {
+            CtState::Established
+        } else if e.status & status::EXPECTED != 0 {
+            CtState::Related
+        } else {
+            CtState::New
+        };
+        let len = (n.end - n.offset) as u64;
+        let r = refresh_conn(e, dir, timeout_secs, len, now_ns, *slot_epoch_j);
+        let handle = Handle { idx, id: accepted(e, dir), reply: false };
+        self.refreshed(idx, dir, len, r);
+        Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
     }
 
     /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
@@ -1698,24 +1801,12 @@ impl Tracker {
         n: &NetworkInfo,
         check_sum: bool,
         now_ns: u64,
-    ) -> Result<(), Outcome> {
+    ) -> Result<u32, Outcome> {
         let Some(th) = frame.tcp(pkt) else { return Err(Outcome::Invalid(Some("truncated packet"))) };
         if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
             return Err(Outcome::Invalid(Some("bad checksum")));
         }
-        // The fixed header's fields, read with one bounds check (a parsed
-        // frame's TCP header has its 20 bytes).
-        let h: &[u8; 20] = th.clone().into_inner().first_chunk().expect("a 20-byte TCP header");
-        let hlen = usize::from(h[12] >> 4) * 4;
-        let off = frame.transport.map_or(0, |t| t.offset);
-        let mut seg = Segment {
-            flags: h[13],
-            seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-            ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
-            window: u16::from_be_bytes([h[14], h[15]]),
-            data_len: n.end.saturating_sub(off + hlen) as u32,
-            ..Segment::default()
-        };
+        let (mut seg, hlen) = segment_of(&th, frame, n);
         if let Err(r) = tcp::check_segment(seg.flags) {
             return Err(Outcome::Invalid(Some(r)));
         }
@@ -1768,18 +1859,6 @@ impl Tracker {
         let k = if e.has_cold() { cold.get(&idx) } else { None };
         let cfg = policy(k, &global.tcp);
         let adj = k.and_then(|k| k.seqadj.as_deref());
-        // The commonest segment, an in-window ACK of an established
-        // connection, changes neither the state nor the status: no event,
-        // just the refresh.
-        if !new
-            && adj.is_none()
-            && let Some(timeout_secs) = conn.established_ack(dir, &seg, e.status, cfg)
-        {
-            let len = (n.end - n.offset) as u64;
-            let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
-            self.refreshed(idx, dir, len, r);
-            return Ok(());
-        }
         let old_state = if new { TcpState::None } else { conn.state };
         let old_status = e.status;
         let action = conn.packet_action_checked(dir, &seg, &mut e.status, cfg, adj);
@@ -1794,13 +1873,14 @@ impl Tracker {
                 // Refreshed and counted here, on the slot at hand.
                 let len = (n.end - n.offset) as u64;
                 let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
+                let id = accepted(e, dir);
                 self.refreshed(idx, dir, len, r);
-                Ok(())
+                Ok(id)
             }
             // Ignored segments, SYN retransmits before a reply, challenge
             // ACKs: NF_ACCEPT before nf_ct_refresh_acct (no timeout, no
             // counters).
-            TcpAction::AcceptNoRefresh { .. } => Ok(()),
+            TcpAction::AcceptNoRefresh { .. } => Ok(accepted(e, dir)),
             TcpAction::Kill => {
                 // "If only reply is a RST, we can consider ourselves not to
                 // have an established connection": nf_ct_kill_acct counts
