@@ -385,30 +385,60 @@ fn far_stream_due(l4: u32, now_j: u64, epoch_j: u64, cold: Option<&Cold>) -> boo
     (l4 == PAST && now_j >= epoch_j) || now_j > cold.map_or(0, |k| k.stream_ts)
 }
 
-/// nf_conntrack_in once the protocol tracker accepted a packet of entry
-/// `e` (`dir`): a reply sets IPS_SEEN_REPLY (and the REPLY event). Returns
-/// the entry's id, for the packet's handle. Done where the tracker has the
-/// slot at hand, so that it is not looked up again.
+/// resolve_normal_ct: the packet's ctinfo (what `ct state` matches) from
+/// its direction and the entry's status before nf_conntrack_in sets
+/// SEEN_REPLY. The protocol trackers change neither SEEN_REPLY nor
+/// EXPECTED, so this is the same before and after them.
 #[inline(always)]
-fn accepted(e: &mut Conn, dir: Dir) -> u32 {
+fn ct_state(status: u32, dir: Dir) -> CtState {
+    if dir == Dir::Reply || status & status::SEEN_REPLY != 0 {
+        CtState::Established
+    } else if status & status::EXPECTED != 0 {
+        CtState::Related
+    } else {
+        CtState::New
+    }
+}
+
+/// nf_conntrack_in once the protocol tracker accepted a packet of entry
+/// `e` (`dir`): the packet's ctinfo ([`ct_state`]), then a reply sets
+/// IPS_SEEN_REPLY ([`seen_reply`]); the outcome has the entry's id, for the
+/// packet's handle. Done where the tracker has the slot at hand, so that
+/// it is not looked up again.
+#[inline(always)]
+fn accepted(e: &mut Conn, dir: Dir) -> Outcome {
+    let state = ct_state(e.status, dir);
+    seen_reply(e, dir);
+    Outcome::Accept { id: e.id.get(), state }
+}
+
+/// nf_conntrack_in: a reply the protocol tracker accepted sets
+/// IPS_SEEN_REPLY (and the REPLY event).
+#[inline(always)]
+fn seen_reply(e: &mut Conn, dir: Dir) {
     if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
         e.status |= status::SEEN_REPLY;
         e.add_pending(ipct::REPLY);
     }
-    e.id.get()
 }
 
 /// What a protocol tracker made of a packet.
 enum Outcome {
-    /// Accepted (with [`accepted`] done): the entry's id.
-    Accept(u32),
+    /// Accepted, with [`accepted`] done: the entry's id and the packet's
+    /// ctinfo (its results).
+    Accept {
+        id: u32,
+        state: CtState,
+    },
     Invalid(Option<&'static str>),
     /// The entry was destroyed and the packet starts a new connection
     /// (-NF_REPEAT).
     Repeat,
     /// The entry was destroyed by this packet (nf_ct_kill_acct): the packet
-    /// passes with the dying entry.
-    Killed,
+    /// passes with the dying entry, with this ctinfo.
+    Killed {
+        state: CtState,
+    },
 }
 
 /// The connection tracker of one network namespace.
@@ -1324,7 +1354,7 @@ impl Tracker {
         // protocol tracker accepts. Creation and the lookups again after a
         // reopened TCP connection are out of line.
         match self.find_key_at(h, &k, t, zone, now_ns) {
-            Some((idx, dir)) => match self.track(idx, dir, false, pkt, frame, n, hook, now_ns) {
+            Some((idx, dir)) => match self.track(idx, dir, false, k.proto, pkt, frame, n, hook, now_ns) {
                 Some(v) => v,
                 None => self.packet_again(false, 2, h, k, t, pkt, frame, n, zone, hook, now_ns),
             },
@@ -1372,7 +1402,7 @@ impl Tracker {
                     Err(v) => return v,
                 },
             };
-            if let Some(v) = self.track(idx, dir, new, pkt, frame, n, hook, now_ns) {
+            if let Some(v) = self.track(idx, dir, new, k.proto, pkt, frame, n, hook, now_ns) {
                 return v;
             }
         }
@@ -1393,30 +1423,21 @@ impl Tracker {
         idx: u32,
         dir: Dir,
         new: bool,
+        proto: u8,
         pkt: &[u8],
         frame: &Frame,
         n: &NetworkInfo,
         hook: Hook,
         now_ns: u64,
     ) -> Option<Verdict> {
-        let e = self.e(idx);
-        let (st, proto) = (e.status, e.proto());
         if !new
             && proto == 6
             && let Some(v) = self.tcp_established(idx, dir, pkt, frame, n, hook, now_ns)
         {
             return Some(v);
         }
-        // resolve_normal_ct: the ctinfo rules see.
-        let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
-            CtState::Established
-        } else if st & status::EXPECTED != 0 {
-            CtState::Related
-        } else {
-            CtState::New
-        };
         match self.handle_packet(idx, dir, new, proto, pkt, frame, n, hook, now_ns) {
-            Outcome::Accept(id) => {
+            Outcome::Accept { id, state } => {
                 let handle = Handle { idx, id, reply: false };
                 Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
             }
@@ -1428,7 +1449,7 @@ impl Tracker {
                 Some(Verdict::invalid(reason))
             }
             Outcome::Repeat => None,
-            Outcome::Killed => Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
+            Outcome::Killed { state } => Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
         }
     }
 
@@ -1633,7 +1654,7 @@ impl Tracker {
         let check_sum = hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum.needs_verifying();
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
-                Ok(id) => return Outcome::Accept(id),
+                Ok(accepted) => return accepted,
                 Err(o) => return o,
             },
             17 | 136 => {
@@ -1680,9 +1701,9 @@ impl Tracker {
                     udp_t
                 };
                 let r = refresh_conn(e, dir, timeout, len, now_ns, epoch_j);
-                let id = accepted(e, dir);
+                let outcome = accepted(e, dir);
                 self.refreshed(idx, dir, len, r);
-                return Outcome::Accept(id);
+                return outcome;
             }
             1 | 58 => {
                 let e = self.e(idx);
@@ -1707,7 +1728,7 @@ impl Tracker {
             _ => self.own_timeouts(idx).map_or(self.cfg.generic_timeout, |t| t.generic),
         };
         self.refresh(idx, dir, timeout, len, now_ns);
-        Outcome::Accept(accepted(self.em(idx), dir))
+        accepted(self.em(idx), dir)
     }
 
     /// A `ct timeout` policy of slot `idx`.
@@ -1769,17 +1790,12 @@ impl Tracker {
         }
         let cfg = k.and_then(|k| k.timeouts.as_deref()).map_or(&global.tcp, |t| &t.tcp);
         let timeout_secs = conn.established_ack(dir, &seg, e.status, cfg)?;
-        // resolve_normal_ct's ctinfo, from the status before the packet.
-        let state = if dir == Dir::Reply || e.status & status::SEEN_REPLY != 0 {
-            CtState::Established
-        } else if e.status & status::EXPECTED != 0 {
-            CtState::Related
-        } else {
-            CtState::New
-        };
         let len = (n.end - n.offset) as u64;
         let r = refresh_conn(e, dir, timeout_secs, len, now_ns, *slot_epoch_j);
-        let handle = Handle { idx, id: accepted(e, dir), reply: false };
+        // What `accepted` does, for the verdict.
+        let state = ct_state(e.status, dir);
+        seen_reply(e, dir);
+        let handle = Handle { idx, id: e.id.get(), reply: false };
         self.refreshed(idx, dir, len, r);
         Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
     }
@@ -1801,7 +1817,7 @@ impl Tracker {
         n: &NetworkInfo,
         check_sum: bool,
         now_ns: u64,
-    ) -> Result<u32, Outcome> {
+    ) -> Result<Outcome, Outcome> {
         let Some(th) = frame.tcp(pkt) else { return Err(Outcome::Invalid(Some("truncated packet"))) };
         if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
             return Err(Outcome::Invalid(Some("bad checksum")));
@@ -1873,9 +1889,9 @@ impl Tracker {
                 // Refreshed and counted here, on the slot at hand.
                 let len = (n.end - n.offset) as u64;
                 let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
-                let id = accepted(e, dir);
+                let outcome = accepted(e, dir);
                 self.refreshed(idx, dir, len, r);
-                Ok(id)
+                Ok(outcome)
             }
             // Ignored segments, SYN retransmits before a reply, challenge
             // ACKs: NF_ACCEPT before nf_ct_refresh_acct (no timeout, no
@@ -1885,10 +1901,11 @@ impl Tracker {
                 // "If only reply is a RST, we can consider ourselves not to
                 // have an established connection": nf_ct_kill_acct counts
                 // the RST; the DESTROY event keeps the old timeout.
+                let state = ct_state(e.status, dir);
                 let len = (n.end - n.offset) as u64;
                 self.account(idx, dir as usize, len);
                 self.destroy(idx, now_ns);
-                Err(Outcome::Killed)
+                Err(Outcome::Killed { state })
             }
             TcpAction::Invalid { reason, shrink_timeout_to } => {
                 // nf_tcp_handle_invalid: an ASSURED entry answered by an
