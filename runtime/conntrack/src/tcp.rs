@@ -1077,7 +1077,7 @@ impl TcpConn {
     /// any other segment, for the general path; nothing was changed.
     #[inline(always)]
     pub(crate) fn established_ack(&mut self, dir: Dir, seg: &Segment, status: u32, cfg: &TcpConfig) -> Option<u64> {
-        if seg.flags & (flags::SYN | flags::FIN | flags::RST | flags::ACK) != flags::ACK
+        if !is_plain_ack(seg.flags)
             || self.state != TcpState::Established
             || status & status::ASSURED == 0
             || !self.seen_reply()
@@ -1137,6 +1137,14 @@ fn init_sender(sender: &mut TcpDirState, receiver: &mut TcpDirState, seg: &Segme
 /// tcp_can_early_drop: the closing states.
 fn can_early_drop(state: TcpState) -> bool {
     matches!(state, TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait)
+}
+
+/// An ACK without SYN, FIN or RST (the [`TcpIndex::Ack`] segments): the
+/// segments [`TcpConn::established_ack`] takes. All their flag bytes are
+/// valid ones ([`check_segment`]).
+#[inline(always)]
+pub(crate) fn is_plain_ack(flags: u8) -> bool {
+    flags & (flags::SYN | flags::FIN | flags::RST | flags::ACK) == flags::ACK
 }
 
 /// tcp_error: checks done before any lookup (bad flag combinations,

@@ -1777,7 +1777,13 @@ impl Tracker {
             return None;
         }
         let (mut seg, hlen) = segment_of(&th, frame, n);
-        tcp::check_segment(seg.flags).ok()?;
+        // Only ACKs without SYN, FIN or RST are for the fast path; their
+        // flags are all valid ones (tcp_valid_flags: ACK, ACK|URG, with
+        // any of PSH, ECE, CWR), so tcp_error's flag check passes.
+        if !tcp::is_plain_ack(seg.flags) {
+            return None;
+        }
+        debug_assert!(tcp::check_segment(seg.flags).is_ok());
         let conn = side.get_mut(e.l4)?;
         // The SACK blocks where the receiver offered SACK (tcp_sack; the
         // fast path takes no SYN, whose options tcp_options reads).

@@ -1262,6 +1262,19 @@ mod fast_path {
         }
     }
 
+    /// The segments the fast path takes are the ACK index's, and their
+    /// flags pass tcp_error's check (which the tracker's fast path
+    /// therefore does not repeat).
+    #[test]
+    fn plain_acks_are_the_ack_index_and_valid() {
+        for f in 0..=255u8 {
+            assert_eq!(is_plain_ack(f), TcpIndex::of(f) == TcpIndex::Ack, "{f:#04x}");
+            if is_plain_ack(f) {
+                assert!(check_segment(f).is_ok(), "{f:#04x}");
+            }
+        }
+    }
+
     /// The fast path does take the segment it is for (else the property
     /// above would hold of a fast path that declines everything), and
     /// declines the others.
