@@ -489,6 +489,13 @@ pub struct Tracker {
     /// was made, for its confirmation (a memo: used only while the tuples
     /// and the zone are still these).
     made: Option<Made>,
+    /// Tests only: every TCP segment takes the general path (no
+    /// [`Tracker::tcp_established`]), to compare the two.
+    #[cfg(test)]
+    general_only: bool,
+    /// Tests only: segments the fast path took.
+    #[cfg(test)]
+    fast_taken: u64,
 }
 
 /// See [`Tracker::made`]: `hashes[d]` is the hash of `tuples[d]` in
@@ -685,6 +692,10 @@ impl Tracker {
             expect_events: Vec::new(),
             clock_ns: 0,
             made: None,
+            #[cfg(test)]
+            general_only: false,
+            #[cfg(test)]
+            fast_taken: 0,
             cfg,
         }
     }
@@ -1430,10 +1441,19 @@ impl Tracker {
         hook: Hook,
         now_ns: u64,
     ) -> Option<Verdict> {
-        if !new
+        #[cfg(test)]
+        let fast = !self.general_only;
+        #[cfg(not(test))]
+        let fast = true;
+        if fast
+            && !new
             && proto == 6
             && let Some(v) = self.tcp_established(idx, dir, pkt, frame, n, hook, now_ns)
         {
+            #[cfg(test)]
+            {
+                self.fast_taken += 1;
+            }
             return Some(v);
         }
         match self.handle_packet(idx, dir, new, proto, pkt, frame, n, hook, now_ns) {
@@ -2483,6 +2503,9 @@ mod timer_tests {
         assert_eq!(timer_key(u64::MAX, epoch), u32::MAX);
     }
 }
+
+#[cfg(test)]
+mod fast_path_tests;
 
 #[cfg(test)]
 mod link_tests {
