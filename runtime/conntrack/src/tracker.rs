@@ -1829,8 +1829,9 @@ impl Tracker {
     /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
     /// (header, checksum, flags), tcp_new, the state machine, and the kill
     /// of a connection whose only answer is a RST, and the refresh of an
-    /// accepted segment. `Ok(())`: accepted (refreshed and counted, or
-    /// not, as the tracker said).
+    /// accepted segment. `Ok`: accepted (refreshed and counted, or not, as
+    /// the tracker said), with [`accepted`]'s outcome; `Err`: any other
+    /// outcome.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn tcp_packet(
@@ -1896,13 +1897,13 @@ impl Tracker {
         {
             read_options(th.options(), &mut seg);
         }
+        let old_state = if new { TcpState::None } else { conn.state };
+        let old_status = e.status;
         // The cold part, looked up once for the policy and the sequence
         // adjustment (most entries have none).
         let k = if e.has_cold() { cold.get(&idx) } else { None };
         let cfg = policy(k, &global.tcp);
         let adj = k.and_then(|k| k.seqadj.as_deref());
-        let old_state = if new { TcpState::None } else { conn.state };
-        let old_status = e.status;
         let action = conn.packet_action_checked(dir, &seg, &mut e.status, cfg, adj);
         if conn.state != old_state {
             e.add_pending(ipct::PROTOINFO);
