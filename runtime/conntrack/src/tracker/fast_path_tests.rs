@@ -41,7 +41,7 @@ fn segment(
 ) -> Vec<u8> {
     let (c, cp, s, sp) = ends(k);
     let (src, sport, dst, dport) = if reply { (s, sp, c, cp) } else { (c, cp, s, sp) };
-    assert!(opts.len() % 4 == 0 && opts.len() <= 40);
+    assert!(opts.len().is_multiple_of(4) && opts.len() <= 40);
     let tcp_len = 20 + opts.len() + data;
     let mut b = vec![0u8; 14 + 20 + tcp_len];
     b[12..14].copy_from_slice(&[8, 0]);
@@ -59,7 +59,7 @@ fn segment(
     t[2..4].copy_from_slice(&dport.to_be_bytes());
     t[4..8].copy_from_slice(&seq.to_be_bytes());
     t[8..12].copy_from_slice(&ack.to_be_bytes());
-    t[12] = ((20 + opts.len()) / 4 << 4) as u8;
+    t[12] = (((20 + opts.len()) / 4) << 4) as u8;
     t[13] = flags;
     t[14..16].copy_from_slice(&window.to_be_bytes());
     t[20..20 + opts.len()].copy_from_slice(opts);
