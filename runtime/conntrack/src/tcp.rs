@@ -729,20 +729,7 @@ impl TcpConn {
             self.seen[d].flags |= ct_flags::CLOSE_INIT;
         }
 
-        let state_timeout = cfg.state_timeout(new_state);
-        let unacked = (self.seen[0].flags | self.seen[1].flags) & ct_flags::DATA_UNACKNOWLEDGED != 0;
-        let mut timeout = if u32::from(self.retrans) >= cfg.max_retrans && state_timeout > cfg.timeout_max_retrans {
-            cfg.timeout_max_retrans
-        } else if index == TcpIndex::Rst {
-            cfg.timeout_close
-        } else if unacked && state_timeout > cfg.timeout_unacknowledged {
-            cfg.timeout_unacknowledged
-        } else if self.last_win == 0 && state_timeout > cfg.timeout_max_retrans {
-            // A zero window (or none seen yet): the RETRANS timeout.
-            cfg.timeout_max_retrans
-        } else {
-            state_timeout
-        };
+        let mut timeout = self.accepted_timeout(new_state, index, cfg);
 
         if !self.seen_reply() {
             // The only reply is a RST: not an established connection, delete
@@ -864,8 +851,7 @@ impl TcpConn {
         let mut seq = seg.seq;
         let mut ack = seg.ack;
         let mut sack = seg.ack;
-        let win_raw = seg.window;
-        let mut win = u32::from(win_raw);
+        let win = u32::from(seg.window);
         let mut end = segment_end(seg);
         let receiver_offset = seqadj.map_or(0, |s| s[dir.other() as usize].offset(ack.wrapping_sub(1)));
 
@@ -969,8 +955,24 @@ impl TcpConn {
             return verdict(WindowResult::Ignore(reason::ACK_UNDER));
         }
 
+        self.update_window(dir, index, seg, seq, ack, sack, end);
+        WindowResult::Accept
+    }
+
+    /// The rest of tcp_in_window once a segment has passed its four
+    /// bounds: the window data of both sides, and the retransmission
+    /// count. `seq`, `ack`, `sack` and `end` are the values the bounds were
+    /// checked with (after the sequence adjustment, the stand-ins for a
+    /// missing ACK and the RST-answering-a-SYN case).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn update_window(&mut self, dir: Dir, index: TcpIndex, seg: &Segment, seq: u32, ack: u32, sack: u32, end: u32) {
+        let win_raw = seg.window;
+        let mut win = u32::from(win_raw);
+        let (sender, receiver) = self.sides(dir);
+
         // Window scaling (RFC 7323) does not apply to SYNs.
-        if !syn {
+        if seg.flags & flags::SYN == 0 {
             win <<= sender.td_scale.min(TCP_MAX_WSCALE);
         }
 
@@ -983,7 +985,7 @@ impl TcpConn {
             sender.td_end = end;
             sender.flags |= ct_flags::DATA_UNACKNOWLEDGED;
         }
-        if has_ack {
+        if seg.flags & flags::ACK != 0 {
             if sender.flags & ct_flags::MAXACK_SET == 0 {
                 sender.td_maxack = ack;
                 sender.flags |= ct_flags::MAXACK_SET;
@@ -1024,7 +1026,94 @@ impl TcpConn {
                 self.retrans = 0;
             }
         }
-        WindowResult::Accept
+    }
+
+    /// The sending and the receiving side of a segment in direction `dir`.
+    #[inline(always)]
+    fn sides(&mut self, dir: Dir) -> (&mut TcpDirState, &mut TcpDirState) {
+        let [s0, s1] = &mut self.seen;
+        match dir {
+            Dir::Original => (s0, s1),
+            Dir::Reply => (s1, s0),
+        }
+    }
+
+    /// The timeout nf_conntrack_tcp_packet gives a segment that
+    /// tcp_in_window accepted (or that skipped it), in `new_state`: the
+    /// state's own, unless too many retransmissions (max_retrans), a RST,
+    /// unacknowledged data or a zero window call for a shorter one. The
+    /// caller applies the cases of a connection without a reply.
+    #[inline(always)]
+    fn accepted_timeout(&self, new_state: TcpState, index: TcpIndex, cfg: &TcpConfig) -> u64 {
+        let state_timeout = cfg.state_timeout(new_state);
+        let unacked = (self.seen[0].flags | self.seen[1].flags) & ct_flags::DATA_UNACKNOWLEDGED != 0;
+        if u32::from(self.retrans) >= cfg.max_retrans && state_timeout > cfg.timeout_max_retrans {
+            cfg.timeout_max_retrans
+        } else if index == TcpIndex::Rst {
+            cfg.timeout_close
+        } else if unacked && state_timeout > cfg.timeout_unacknowledged {
+            cfg.timeout_unacknowledged
+        } else if self.last_win == 0 && state_timeout > cfg.timeout_max_retrans {
+            // A zero window (or none seen yet): the RETRANS timeout.
+            cfg.timeout_max_retrans
+        } else {
+            state_timeout
+        }
+    }
+
+    /// nf_conntrack_tcp_packet for the commonest segment, handled without
+    /// the general path's steps that cannot apply to it: an ACK (no SYN,
+    /// FIN or RST) of an ESTABLISHED, ASSURED connection that has seen a
+    /// reply and the windows of both sides, inside all four bounds of
+    /// tcp_in_window, with no sequence adjustment (the caller's part: call
+    /// this only without one). For such a segment the state table stays in
+    /// ESTABLISHED, none of the SYN, RST or reopen cases apply, the window
+    /// checks pass (so `be_liberal` plays no part), and neither the status
+    /// nor [`TcpConn::seen_reply`] changes.
+    ///
+    /// `Some(timeout)`: the segment is handled, with the same changes to
+    /// the connection as [`TcpConn::packet_action_checked`] makes, which
+    /// would return `TcpAction::Accept { timeout_secs: timeout }`. `None`:
+    /// any other segment, for the general path; nothing was changed.
+    #[inline(always)]
+    pub(crate) fn established_ack(&mut self, dir: Dir, seg: &Segment, status: u32, cfg: &TcpConfig) -> Option<u64> {
+        if !is_plain_ack(seg.flags)
+            || self.state != TcpState::Established
+            || status & status::ASSURED == 0
+            || !self.seen_reply()
+        {
+            return None;
+        }
+        let (sender, receiver) = self.sides(dir);
+        let (sender, receiver) = (*sender, *receiver);
+        // tcp_in_window's values for an ACK without SYN, FIN or RST.
+        let seq = seg.seq;
+        let ack = seg.ack;
+        let end = seq.wrapping_add(seg.data_len);
+        let mut sack = ack;
+        if receiver.flags & ct_flags::SACK_PERM != 0
+            && let Some(right) = seg.sack_max_right
+            && after(right, sack)
+        {
+            sack = right;
+        }
+        // Both sides seen, and bounds I, III, II and IV, as tcp_in_window
+        // checks them.
+        if sender.td_maxwin == 0
+            || receiver.td_maxwin == 0
+            || !before(seq, sender.td_maxend.wrapping_add(1))
+            || !before(sack, receiver.td_end.wrapping_add(1))
+            || !after(end, sender.td_end.wrapping_sub(receiver.td_maxwin).wrapping_sub(1))
+            || !after(sack, receiver.td_end.wrapping_sub(max_ack_window(&sender)).wrapping_sub(1))
+        {
+            return None;
+        }
+        self.update_window(dir, TcpIndex::Ack, seg, seq, ack, sack, end);
+        // nf_conntrack_tcp_packet after tcp_in_window: the state stays
+        // ESTABLISHED. (`last_dir` is `dir` already: tcp_in_window sets it
+        // for an ACK, or it was for a retransmission.)
+        self.last_index = TcpIndex::Ack;
+        Some(self.accepted_timeout(TcpState::Established, TcpIndex::Ack, cfg))
     }
 }
 
@@ -1048,6 +1137,14 @@ fn init_sender(sender: &mut TcpDirState, receiver: &mut TcpDirState, seg: &Segme
 /// tcp_can_early_drop: the closing states.
 fn can_early_drop(state: TcpState) -> bool {
     matches!(state, TcpState::FinWait | TcpState::LastAck | TcpState::TimeWait | TcpState::Close | TcpState::CloseWait)
+}
+
+/// An ACK without SYN, FIN or RST (the [`TcpIndex::Ack`] segments): the
+/// segments [`TcpConn::established_ack`] takes. All their flag bytes are
+/// valid ones ([`check_segment`]).
+#[inline(always)]
+pub(crate) fn is_plain_ack(flags: u8) -> bool {
+    flags & (flags::SYN | flags::FIN | flags::RST | flags::ACK) == flags::ACK
 }
 
 /// tcp_error: checks done before any lookup (bad flag combinations,

@@ -22,7 +22,7 @@ pub(crate) mod expect;
 pub(crate) mod help;
 pub(crate) mod nat;
 
-use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption};
+use ctc_wire::{Frame, Layer, NetworkInfo, NetworkKind, TcpOption, TcpPacket};
 
 use crate::mangle::be16;
 use crate::memhint::BigVec;
@@ -418,16 +418,60 @@ fn far_stream_due(l4: u32, now_j: u64, epoch_j: u64, cold: Option<&Cold>) -> boo
     (l4 == PAST && now_j >= epoch_j) || now_j > cold.map_or(0, |k| k.stream_ts)
 }
 
+/// resolve_normal_ct: the packet's ctinfo (what `ct state` matches) from
+/// its direction and the entry's status before nf_conntrack_in sets
+/// SEEN_REPLY. The protocol trackers change neither SEEN_REPLY nor
+/// EXPECTED, so this is the same before and after them.
+#[inline(always)]
+fn ct_state(status: u32, dir: Dir) -> CtState {
+    if dir == Dir::Reply || status & status::SEEN_REPLY != 0 {
+        CtState::Established
+    } else if status & status::EXPECTED != 0 {
+        CtState::Related
+    } else {
+        CtState::New
+    }
+}
+
+/// nf_conntrack_in once the protocol tracker accepted a packet of entry
+/// `e` (`dir`): the packet's ctinfo ([`ct_state`]), then a reply sets
+/// IPS_SEEN_REPLY ([`seen_reply`]); the outcome has the entry's id, for the
+/// packet's handle. Done where the tracker has the slot at hand, so that
+/// it is not looked up again.
+#[inline(always)]
+fn accepted(e: &mut Conn, dir: Dir) -> Outcome {
+    let state = ct_state(e.status, dir);
+    seen_reply(e, dir);
+    Outcome::Accept { id: e.id.get(), state }
+}
+
+/// nf_conntrack_in: a reply the protocol tracker accepted sets
+/// IPS_SEEN_REPLY (and the REPLY event).
+#[inline(always)]
+fn seen_reply(e: &mut Conn, dir: Dir) {
+    if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
+        e.status |= status::SEEN_REPLY;
+        e.add_pending(ipct::REPLY);
+    }
+}
+
 /// What a protocol tracker made of a packet.
 enum Outcome {
-    Accept,
+    /// Accepted, with [`accepted`] done: the entry's id and the packet's
+    /// ctinfo (its results).
+    Accept {
+        id: u32,
+        state: CtState,
+    },
     Invalid(Option<&'static str>),
     /// The entry was destroyed and the packet starts a new connection
     /// (-NF_REPEAT).
     Repeat,
     /// The entry was destroyed by this packet (nf_ct_kill_acct): the packet
-    /// passes with the dying entry.
-    Killed,
+    /// passes with the dying entry, with this ctinfo.
+    Killed {
+        state: CtState,
+    },
 }
 
 /// The connection tracker of one network namespace.
@@ -478,6 +522,13 @@ pub struct Tracker {
     /// was made, for its confirmation (a memo: used only while the tuples
     /// and the zone are still these).
     made: Option<Made>,
+    /// Tests only: every TCP segment takes the general path (no
+    /// [`Tracker::tcp_established`]), to compare the two.
+    #[cfg(test)]
+    general_only: bool,
+    /// Tests only: segments the fast path took.
+    #[cfg(test)]
+    fast_taken: u64,
 }
 
 /// See [`Tracker::made`]: `hashes[d]` is the hash of `tuples[d]` in
@@ -560,6 +611,26 @@ fn sack_max(acc: Option<u32>, right: u32) -> Option<u32> {
         Some(a) if (right.wrapping_sub(a) as i32) <= 0 => Some(a),
         _ => Some(right),
     }
+}
+
+/// A TCP segment's fixed header fields as the tracker takes them (the
+/// options are read apart, where the kernel reads them), read with one
+/// bounds check (a parsed frame's TCP header has its 20 bytes), and the
+/// header's length.
+#[inline(always)]
+fn segment_of(th: &TcpPacket<&[u8]>, frame: &Frame, n: &NetworkInfo) -> (Segment, usize) {
+    let h: &[u8; 20] = th.clone().into_inner().first_chunk().expect("a 20-byte TCP header");
+    let hlen = usize::from(h[12] >> 4) * 4;
+    let off = frame.transport.map_or(0, |t| t.offset);
+    let seg = Segment {
+        flags: h[13],
+        seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+        ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+        window: u16::from_be_bytes([h[14], h[15]]),
+        data_len: n.end.saturating_sub(off + hlen) as u32,
+        ..Segment::default()
+    };
+    (seg, hlen)
 }
 
 /// Seeds of [`tuple_hash`]. Fixed: bucket positions (and so early drop)
@@ -690,6 +761,10 @@ impl Tracker {
             expect_events: Vec::new(),
             clock_ns: 0,
             made: None,
+            #[cfg(test)]
+            general_only: false,
+            #[cfg(test)]
+            fast_taken: 0,
             cfg,
         }
     }
@@ -1407,7 +1482,7 @@ impl Tracker {
         // protocol tracker accepts. Creation and the lookups again after a
         // reopened TCP connection are out of line.
         match self.find_key_at(h, &k, t, zone, now_ns) {
-            Some((idx, dir)) => match self.track(idx, dir, false, pkt, frame, n, hook, now_ns) {
+            Some((idx, dir)) => match self.track(idx, dir, false, k.proto, pkt, frame, n, hook, now_ns) {
                 Some(v) => v,
                 None => self.packet_again(false, 2, h, k, t, pkt, frame, n, zone, hook, now_ns),
             },
@@ -1455,7 +1530,7 @@ impl Tracker {
                     Err(v) => return v,
                 },
             };
-            if let Some(v) = self.track(idx, dir, new, pkt, frame, n, hook, now_ns) {
+            if let Some(v) = self.track(idx, dir, new, k.proto, pkt, frame, n, hook, now_ns) {
                 return v;
             }
         }
@@ -1476,40 +1551,43 @@ impl Tracker {
         idx: u32,
         dir: Dir,
         new: bool,
+        proto: u8,
         pkt: &[u8],
         frame: &Frame,
         n: &NetworkInfo,
         hook: Hook,
         now_ns: u64,
     ) -> Option<Verdict> {
-        // resolve_normal_ct: the ctinfo rules see.
-        let st = self.e(idx).status;
-        let state = if dir == Dir::Reply || st & status::SEEN_REPLY != 0 {
-            CtState::Established
-        } else if st & status::EXPECTED != 0 {
-            CtState::Related
-        } else {
-            CtState::New
-        };
-        match self.handle_packet(idx, dir, new, pkt, frame, n, hook, now_ns) {
-            Outcome::Accept => {}
+        #[cfg(test)]
+        let fast = !self.general_only;
+        #[cfg(not(test))]
+        let fast = true;
+        if fast
+            && !new
+            && proto == 6
+            && let Some(v) = self.tcp_established(idx, dir, pkt, frame, n, hook, now_ns)
+        {
+            #[cfg(test)]
+            {
+                self.fast_taken += 1;
+            }
+            return Some(v);
+        }
+        match self.handle_packet(idx, dir, new, proto, pkt, frame, n, hook, now_ns) {
+            Outcome::Accept { id, state } => {
+                let handle = Handle { idx, id, reply: false };
+                Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
+            }
             Outcome::Invalid(reason) => {
                 if new {
                     self.release(idx);
                 }
                 self.stats.invalid += 1;
-                return Some(Verdict::invalid(reason));
+                Some(Verdict::invalid(reason))
             }
-            Outcome::Repeat => return None,
-            Outcome::Killed => return Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
+            Outcome::Repeat => None,
+            Outcome::Killed { state } => Some(Verdict { handle: None, state, dir, reason: None, drop: false }),
         }
-        let e = self.em(idx);
-        if dir == Dir::Reply && e.status & status::SEEN_REPLY == 0 {
-            e.status |= status::SEEN_REPLY;
-            e.add_pending(ipct::REPLY);
-        }
-        let handle = Handle { idx, id: e.id.get(), reply: false };
-        Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
     }
 
     /// nf_conntrack_icmpv4_error / nf_conntrack_icmpv6_error and
@@ -1701,6 +1779,7 @@ impl Tracker {
         idx: u32,
         dir: Dir,
         new: bool,
+        proto: u8,
         pkt: &[u8],
         frame: &Frame,
         n: &NetworkInfo,
@@ -1711,10 +1790,9 @@ impl Tracker {
         // nf_checksum at prerouting only, and only where the device did
         // not verify the checksum (Frame::l4_checksum).
         let check_sum = hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum.needs_verifying();
-        let proto = self.e(idx).proto();
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
-                Ok(()) => return Outcome::Accept,
+                Ok(accepted) => return accepted,
                 Err(o) => return o,
             },
             17 | 136 => {
@@ -1761,8 +1839,9 @@ impl Tracker {
                     udp_t
                 };
                 let r = refresh_conn(e, dir, timeout, len, now_ns, epoch_j);
+                let outcome = accepted(e, dir);
                 self.refreshed(idx, dir, len, r);
-                return Outcome::Accept;
+                return outcome;
             }
             1 | 58 => {
                 let e = self.e(idx);
@@ -1787,7 +1866,7 @@ impl Tracker {
             _ => self.own_timeouts(idx).map_or(self.cfg.generic_timeout, |t| t.generic),
         };
         self.refresh(idx, dir, timeout, len, now_ns);
-        Outcome::Accept
+        accepted(self.em(idx), dir)
     }
 
     /// A `ct timeout` policy of slot `idx`.
@@ -1799,11 +1878,78 @@ impl Tracker {
         self.cold.get(&idx)?.timeouts.as_deref()
     }
 
+    /// [`Tracker::track`] for the commonest packet, a segment of an
+    /// established TCP connection that [`TcpConn::established_ack`] handles
+    /// (an in-window ACK of an ESTABLISHED, ASSURED connection, no sequence
+    /// adjustment): what the general path (tcp_error, the TCP tracker, the
+    /// refresh, the ctinfo and SEEN_REPLY) does for it, with the slot and
+    /// the header read once, and no events (neither the TCP state nor the
+    /// ASSURED bit change). `None`: anything else, unchanged, for the
+    /// general path (which then checks and reports what this one only
+    /// declined: a short header, a bad checksum, bad flags).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn tcp_established(
+        &mut self,
+        idx: u32,
+        dir: Dir,
+        pkt: &[u8],
+        frame: &Frame,
+        n: &NetworkInfo,
+        hook: Hook,
+        now_ns: u64,
+    ) -> Option<Verdict> {
+        let Tracker { slots, tcp: side, cold, cfg: global, slot_epoch_j, .. } = self;
+        let e = slots[idx as usize].as_mut().expect("live slot");
+        if e.l4 == NO_TCP {
+            return None;
+        }
+        // tcp_error: the header, the checksum (where the device did not
+        // verify it), the flags.
+        let th = frame.tcp(pkt)?;
+        if hook == Hook::Prerouting
+            && global.checksum
+            && frame.l4_checksum.needs_verifying()
+            && frame.l4_checksum_ok(pkt) == Some(false)
+        {
+            return None;
+        }
+        let (mut seg, hlen) = segment_of(&th, frame, n);
+        // Only ACKs without SYN, FIN or RST are for the fast path; their
+        // flags are all valid ones (tcp_valid_flags: ACK, ACK|URG, with
+        // any of PSH, ECE, CWR), so tcp_error's flag check passes.
+        if !tcp::is_plain_ack(seg.flags) {
+            return None;
+        }
+        debug_assert!(tcp::check_segment(seg.flags).is_ok());
+        let conn = side.get_mut(e.l4)?;
+        // The SACK blocks where the receiver offered SACK (tcp_sack; the
+        // fast path takes no SYN, whose options tcp_options reads).
+        if hlen > 20 && conn.seen[dir.other() as usize].flags & tcp::ct_flags::SACK_PERM != 0 {
+            read_options(th.options(), &mut seg);
+        }
+        let k = if e.has_cold() { cold.get(&idx) } else { None };
+        if k.is_some_and(|k| k.seqadj.is_some()) {
+            return None;
+        }
+        let cfg = k.and_then(|k| k.timeouts.as_deref()).map_or(&global.tcp, |t| &t.tcp);
+        let timeout_secs = conn.established_ack(dir, &seg, e.status, cfg)?;
+        let len = (n.end - n.offset) as u64;
+        let r = refresh_conn(e, dir, timeout_secs, len, now_ns, *slot_epoch_j);
+        // What `accepted` does, for the verdict.
+        let state = ct_state(e.status, dir);
+        seen_reply(e, dir);
+        let handle = Handle { idx, id: e.id.get(), reply: false };
+        self.refreshed(idx, dir, len, r);
+        Some(Verdict { handle: Some(handle), state, dir, reason: None, drop: false })
+    }
+
     /// nf_conntrack_tcp_packet's frame around the TCP tracker: tcp_error
     /// (header, checksum, flags), tcp_new, the state machine, and the kill
     /// of a connection whose only answer is a RST, and the refresh of an
-    /// accepted segment. `Ok(())`: accepted (refreshed and counted, or
-    /// not, as the tracker said).
+    /// accepted segment. `Ok`: accepted (refreshed and counted, or not, as
+    /// the tracker said), with [`accepted`]'s outcome; `Err`: any other
+    /// outcome.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn tcp_packet(
@@ -1816,24 +1962,12 @@ impl Tracker {
         n: &NetworkInfo,
         check_sum: bool,
         now_ns: u64,
-    ) -> Result<(), Outcome> {
+    ) -> Result<Outcome, Outcome> {
         let Some(th) = frame.tcp(pkt) else { return Err(Outcome::Invalid(Some("truncated packet"))) };
         if check_sum && frame.l4_checksum_ok(pkt) == Some(false) {
             return Err(Outcome::Invalid(Some("bad checksum")));
         }
-        // The fixed header's fields, read with one bounds check (a parsed
-        // frame's TCP header has its 20 bytes).
-        let h: &[u8; 20] = th.clone().into_inner().first_chunk().expect("a 20-byte TCP header");
-        let hlen = usize::from(h[12] >> 4) * 4;
-        let off = frame.transport.map_or(0, |t| t.offset);
-        let mut seg = Segment {
-            flags: h[13],
-            seq: u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
-            ack: u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
-            window: u16::from_be_bytes([h[14], h[15]]),
-            data_len: n.end.saturating_sub(off + hlen) as u32,
-            ..Segment::default()
-        };
+        let (mut seg, hlen) = segment_of(&th, frame, n);
         if let Err(r) = tcp::check_segment(seg.flags) {
             return Err(Outcome::Invalid(Some(r)));
         }
@@ -1900,21 +2034,23 @@ impl Tracker {
                 // Refreshed and counted here, on the slot at hand.
                 let len = (n.end - n.offset) as u64;
                 let r = refresh_conn(e, dir, timeout_secs, len, now_ns, epoch_j);
+                let outcome = accepted(e, dir);
                 self.refreshed(idx, dir, len, r);
-                Ok(())
+                Ok(outcome)
             }
             // Ignored segments, SYN retransmits before a reply, challenge
             // ACKs: NF_ACCEPT before nf_ct_refresh_acct (no timeout, no
             // counters).
-            TcpAction::AcceptNoRefresh { .. } => Ok(()),
+            TcpAction::AcceptNoRefresh { .. } => Ok(accepted(e, dir)),
             TcpAction::Kill => {
                 // "If only reply is a RST, we can consider ourselves not to
                 // have an established connection": nf_ct_kill_acct counts
                 // the RST; the DESTROY event keeps the old timeout.
+                let state = ct_state(e.status, dir);
                 let len = (n.end - n.offset) as u64;
                 self.account(idx, dir as usize, len);
                 self.destroy(idx, now_ns);
-                Err(Outcome::Killed)
+                Err(Outcome::Killed { state })
             }
             TcpAction::Invalid { reason, shrink_timeout_to } => {
                 // nf_tcp_handle_invalid: an ASSURED entry answered by an
@@ -2486,6 +2622,9 @@ mod timer_tests {
         assert_eq!(timer_key(u64::MAX, epoch), u32::MAX);
     }
 }
+
+#[cfg(test)]
+mod fast_path_tests;
 
 #[cfg(test)]
 mod link_tests {

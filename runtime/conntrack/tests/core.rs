@@ -735,6 +735,7 @@ fn a_checksum_the_device_verified_is_not_verified_again() {
 }
 
 /// A TCP segment with these option bytes (a multiple of 4 long).
+#[allow(clippy::too_many_arguments)]
 fn tcp_opts(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, seq: u32, ack: u32, opts: &[u8]) -> Vec<u8> {
     assert_eq!(opts.len() % 4, 0);
     let mut l4 = Vec::new();

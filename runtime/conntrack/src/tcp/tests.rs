@@ -1069,3 +1069,257 @@ fn arbitrary_segments_never_panic() {
         }
     }
 }
+
+/// [`TcpConn::established_ack`], the fast path for an in-window ACK of an
+/// established connection, against the general path
+/// ([`TcpConn::packet_action_checked`]): where it handles a segment, both
+/// leave the same connection and status and the general path accepts with
+/// the same timeout; where it does not, it changed nothing.
+mod fast_path {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Runs `s` through both paths from the same connection; returns the
+    /// general path's outcome (and leaves its connection and status in
+    /// `conn` and `status`) and whether the fast path took the segment.
+    fn both(
+        conn: &mut TcpConn,
+        status: &mut u32,
+        dir: Dir,
+        s: &Segment,
+        cfg: &TcpConfig,
+    ) -> Result<(TcpAction, bool), TestCaseError> {
+        let mut fast = conn.clone();
+        let fast_timeout = fast.established_ack(dir, s, *status, cfg);
+        let before = conn.clone();
+        let action = conn.packet_action_checked(dir, s, status, cfg, None);
+        match fast_timeout {
+            Some(timeout_secs) => {
+                prop_assert_eq!(action, TcpAction::Accept { timeout_secs }, "{:?} {:?} from {:?}", dir, s, before);
+                prop_assert_eq!(&fast, &*conn, "{:?} {:?} from {:?}", dir, s, before);
+            }
+            None => prop_assert_eq!(&fast, &before, "declined, but changed: {:?} {:?}", dir, s),
+        }
+        Ok((action, fast_timeout.is_some()))
+    }
+
+    /// The flags of a step: mostly ACKs (with PSH, URG, ECE, CWR), at
+    /// times a FIN, RST, SYN or a segment without ACK (after which most
+    /// connections are closing: rare, so that most steps are taken in
+    /// ESTABLISHED).
+    fn flags() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            12 => prop::sample::select(vec![A, P | A, A | 0x20, A | 0xc0]),
+            1 => prop::sample::select(vec![F | A, F, RS, RS | A, S, S | A, P]),
+        ]
+    }
+
+    /// A distance in sequence space: near the edge a bound checks, within
+    /// a window, or anywhere.
+    fn delta() -> impl Strategy<Value = i32> {
+        prop_oneof![4 => -3..=3i32, 4 => -2000..=2000i32, 2 => -70_000..=70_000i32, 1 => any::<i32>()]
+    }
+
+    #[derive(Debug, Clone)]
+    struct Step {
+        reply: bool,
+        /// Send the previous segment again (a retransmission).
+        again: bool,
+        flags: u8,
+        /// seq from the sender's td_end, ack from the receiver's td_end,
+        /// the SACK edge from the ack.
+        seq: i32,
+        ack: i32,
+        sack: Option<i32>,
+        window: u16,
+        data_len: u32,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        (
+            any::<bool>(),
+            prop::bool::weighted(0.15),
+            flags(),
+            delta(),
+            delta(),
+            prop::option::weighted(0.2, delta()),
+            prop_oneof![Just(0u16), any::<u16>()],
+            prop_oneof![2 => Just(0u32), 4 => 0..3000u32, 1 => any::<u32>()],
+        )
+            .prop_map(|(reply, again, flags, seq, ack, sack, window, data_len)| Step {
+                reply,
+                again,
+                flags,
+                seq,
+                ack,
+                sack,
+                window,
+                data_len,
+            })
+    }
+
+    /// How the connection starts: after the handshake (ESTABLISHED and
+    /// ASSURED), with the handshake's last ACK missing (SYN_RECV), or
+    /// picked up mid-stream (liberal windows, no reply yet).
+    #[derive(Debug, Clone, Copy)]
+    enum Start {
+        Handshake,
+        SynRecv,
+        Pickup,
+    }
+
+    fn config() -> impl Strategy<Value = TcpConfig> {
+        (
+            any::<bool>(),
+            0..4u32,
+            prop::sample::select(vec![432_000u64, 300, 100, 5]),
+            prop::sample::select(vec![300u64, 50, 1000]),
+            prop::sample::select(vec![300u64, 50, 1000]),
+        )
+            .prop_map(|(be_liberal, max_retrans, est, retrans, unack)| TcpConfig {
+                be_liberal,
+                max_retrans,
+                timeout_established: est,
+                timeout_max_retrans: retrans,
+                timeout_unacknowledged: unack,
+                ..TcpConfig::default()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_fast_path_does_what_the_general_path_does(
+            cfg in config(),
+            start in prop::sample::select(vec![Start::Handshake, Start::SynRecv, Start::Pickup]),
+            isn in (any::<u32>(), any::<u32>()),
+            windows in (any::<u16>(), any::<u16>()),
+            scales in (prop::option::of(0..16u8), prop::option::of(0..16u8)),
+            sack_perm in (any::<bool>(), any::<bool>()),
+            assured in prop::bool::weighted(0.2),
+            steps in prop::collection::vec(step(), 1..40),
+        ) {
+            let (c, s) = isn;
+            let syn = Segment { wscale: scales.0, sack_perm: sack_perm.0, ..seg(S, c, 0, windows.0, 0) };
+            let synack = Segment { wscale: scales.1, sack_perm: sack_perm.1, ..seg(S | A, s, c.wrapping_add(1), windows.1, 0) };
+            let first = match start {
+                Start::Pickup => seg(A, c, s, windows.0, 0),
+                Start::Handshake | Start::SynRecv => syn,
+            };
+            let Ok(mut conn) = TcpConn::new(&first, &cfg) else { return Ok(()) };
+            // The status is the caller's: it may say ASSURED of a connection
+            // the tracker has not assured (no reply seen yet).
+            let mut status = if assured { status::ASSURED } else { 0 };
+            let mut prologue = vec![(O, first)];
+            match start {
+                Start::Handshake => {
+                    prologue.push((R, synack));
+                    prologue.push((O, seg(A, c.wrapping_add(1), s.wrapping_add(1), windows.0, 0)));
+                }
+                Start::SynRecv => prologue.push((R, synack)),
+                Start::Pickup => {}
+            }
+            let mut last: Option<(Dir, Segment)> = None;
+            let sends = prologue.into_iter().map(Ok).chain(steps.into_iter().map(Err));
+            for send in sends {
+                let (dir, s) = match send {
+                    Ok(first) => first,
+                    Err(st) => match last {
+                        Some(previous) if st.again => previous,
+                        _ => {
+                            let dir = if st.reply { R } else { O };
+                            let (sender, receiver) = (conn.seen[dir as usize], conn.seen[dir.other() as usize]);
+                            let ack = receiver.td_end.wrapping_add(st.ack as u32);
+                            let s = Segment {
+                                flags: st.flags,
+                                seq: sender.td_end.wrapping_add(st.seq as u32),
+                                ack,
+                                window: st.window,
+                                data_len: st.data_len,
+                                sack_max_right: st.sack.map(|d| ack.wrapping_add(d as u32)),
+                                ..Segment::default()
+                            };
+                            (dir, s)
+                        }
+                    },
+                };
+                if check_segment(s.flags).is_err() {
+                    continue;
+                }
+                let (action, _) = both(&mut conn, &mut status, dir, &s, &cfg)?;
+                // nf_conntrack_in's part: SEEN_REPLY after an accepted reply.
+                if dir == R && !matches!(action, TcpAction::Invalid { .. } | TcpAction::Reopen) {
+                    status |= status::SEEN_REPLY;
+                }
+                if matches!(action, TcpAction::Kill | TcpAction::Reopen) {
+                    break;
+                }
+                last = Some((dir, s));
+            }
+        }
+    }
+
+    /// The segments the fast path takes are the ACK index's, and their
+    /// flags pass tcp_error's check (which the tracker's fast path
+    /// therefore does not repeat).
+    #[test]
+    fn plain_acks_are_the_ack_index_and_valid() {
+        for f in 0..=255u8 {
+            assert_eq!(is_plain_ack(f), TcpIndex::of(f) == TcpIndex::Ack, "{f:#04x}");
+            if is_plain_ack(f) {
+                assert!(check_segment(f).is_ok(), "{f:#04x}");
+            }
+        }
+    }
+
+    /// The fast path does take the segment it is for (else the property
+    /// above would hold of a fast path that declines everything), and
+    /// declines the others.
+    #[test]
+    fn the_fast_path_takes_an_in_window_ack_of_an_assured_connection() {
+        let f = established();
+        let (mut conn, mut status) = (f.conn().clone(), f.status);
+        let data = seg(A | P, C + 1, SV + 1, 63, 100);
+        assert_eq!(
+            both(&mut conn, &mut status, O, &data, &f.cfg).unwrap(),
+            (TcpAction::Accept { timeout_secs: 300 }, true)
+        );
+        let answer = seg(A, SV + 1, C + 101, 509, 0);
+        assert_eq!(
+            both(&mut conn, &mut status, R, &answer, &f.cfg).unwrap(),
+            (TcpAction::Accept { timeout_secs: 432_000 }, true)
+        );
+        // A FIN, an ACK past what the other side sent, a SYN/ACK: the
+        // general path's.
+        for (dir, s) in [
+            (O, seg(F | A, C + 101, SV + 1, 63, 0)),
+            (R, seg(A, SV + 1, C + 5000, 509, 0)),
+            (R, seg(S | A, SV, C + 1, 509, 0)),
+        ] {
+            let (mut conn, mut status) = (conn.clone(), status);
+            assert!(!both(&mut conn, &mut status, dir, &s, &f.cfg).unwrap().1, "{s:?}");
+        }
+        // ASSURED in a status that says so of a connection without a
+        // reply (the status is the caller's): the general path's pickup
+        // timeout.
+        let mut no_reply = conn.clone();
+        no_reply.wscale_reply &= !SEEN_REPLY;
+        let mut st = status;
+        let data = seg(A, C + 101, SV + 1, 63, 10);
+        assert_eq!(
+            both(&mut no_reply, &mut st, O, &data, &f.cfg).unwrap(),
+            (TcpAction::Accept { timeout_secs: 300 }, false)
+        );
+        // Not yet ASSURED (SYN_RECV's last ACK), and not ESTABLISHED.
+        let mut f = Flow::new();
+        f.expect(O, syn_opts(S, C, 0, 64240, 10), 120, TcpState::SynSent, false);
+        f.expect(R, syn_opts(S | A, SV, C + 1, 65160, 10), 60, TcpState::SynRecv, false);
+        let (mut conn, mut status) = (f.conn().clone(), f.status);
+        assert_eq!(
+            both(&mut conn, &mut status, O, &seg(A, C + 1, SV + 1, 63, 0), &f.cfg).unwrap(),
+            (TcpAction::Accept { timeout_secs: 432_000 }, false)
+        );
+        assert_eq!(conn.state, TcpState::Established);
+    }
+}
