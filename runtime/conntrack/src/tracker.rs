@@ -1143,16 +1143,16 @@ impl Tracker {
             if l.tag[d] == tag && self.holds(self.e(idx), d, k, t, zone) {
                 return Some((idx, if d == 0 { Dir::Original } else { Dir::Reply }));
             }
-            // The entry's other node, from the link just read: where it
-            // holds the tuple it is in this chain (the tuple's hash is its
-            // own), and it is the only node that does (a tuple is in the
-            // table once; an entry whose tuples are equal was found by the
-            // test above). Where the chain goes on with it, past it.
-            if l.tag[d ^ 1] == tag && self.holds(self.e(idx), d ^ 1, k, t, zone) {
-                return Some((idx, if d == 0 { Dir::Reply } else { Dir::Original }));
+            node = l.next[d];
+            // The chain goes on with the entry's other node (a connection
+            // whose tuples share the bucket, linked one after the other):
+            // its tag and next node are in the link just read.
+            if node == (idx << 1 | d as u32) ^ 1 {
+                if l.tag[d ^ 1] == tag && self.holds(self.e(idx), d ^ 1, k, t, zone) {
+                    return Some((idx, if d == 0 { Dir::Reply } else { Dir::Original }));
+                }
+                node = l.next[d ^ 1];
             }
-            let next = l.next[d];
-            node = if next == node ^ 1 { l.next[d ^ 1] } else { next };
         }
         None
     }
@@ -1354,15 +1354,24 @@ impl Tracker {
             Ahead::Link { h, node } => {
                 let (idx, d) = (node >> 1, (node & 1) as usize);
                 let Some(l) = self.links.get(idx as usize) else { return Ahead::Done };
-                // The walk of `find_key`: the slot where the tag of the
-                // node or of its entry's other node matches, else the next
-                // node, past the other node if the chain goes on with it.
-                if l.tag[d] == h as u16 || l.tag[d ^ 1] == h as u16 {
+                // The walk of `find_key`: the slot where the node's tag
+                // matches, or its entry's other node's where the chain goes
+                // on with that one, else the next node.
+                let slot = |idx: u32| {
                     crate::memhint::prefetch(self.slots.as_ptr().wrapping_add(idx as usize));
-                    return Ahead::Slot { idx };
+                    Ahead::Slot { idx }
+                };
+                if l.tag[d] == h as u16 {
+                    return slot(idx);
                 }
-                let next = l.next[d];
-                link(h, if next == node ^ 1 { l.next[d ^ 1] } else { next })
+                let mut next = l.next[d];
+                if next == node ^ 1 {
+                    if l.tag[d ^ 1] == h as u16 {
+                        return slot(idx);
+                    }
+                    next = l.next[d ^ 1];
+                }
+                link(h, next)
             }
             Ahead::Slot { idx } => {
                 if let Some(Some(c)) = self.slots.get(idx as usize)
