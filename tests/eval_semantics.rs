@@ -656,3 +656,28 @@ fn a_time_wait_connection_gives_up_its_nat_port_to_a_later_syn() {
         }
     }
 }
+
+/// A rule that reads a connection's counters turns conntrack accounting on
+/// when it is loaded (nft_ct_get_init's nf_ct_set_acct; the kernel's
+/// net.netfilter.nf_conntrack_acct goes from 0 to 1), so the listing and
+/// the DESTROY events show the counters; a ruleset without such a rule
+/// leaves the setting alone (off by default).
+#[test]
+fn a_rule_reading_ct_counters_turns_accounting_on() {
+    let with = "table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tct original packets > 1 counter\n\t}\n}\n";
+    let without =
+        "table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tct state new counter\n\t}\n}\n";
+    for (text, on) in [(with, true), (without, false)] {
+        let mut r = replay(text);
+        assert_eq!(r.pipe.ct.as_ref().unwrap().config().acct, on, "{text}");
+        let frames = [udp("192.0.2.1", 53), udp("192.0.2.1", 53), udp("192.0.2.1", 53)];
+        r.run_bytes(1_000_000_000, &frames);
+        let t = r.pipe.ct.as_mut().unwrap();
+        let entry = t.entries().next().expect("one entry");
+        let line = ctc_conntrack::format::entry(&entry, 2_000_000_000, t.config());
+        assert_eq!(line.contains("packets=3 "), on, "{line}");
+        t.flush(3_000_000_000);
+        let destroy = t.take_events().into_iter().find(|e| e.kind == ctc_conntrack::EventKind::Destroy).unwrap();
+        assert_eq!(destroy.counters.is_some(), on);
+    }
+}

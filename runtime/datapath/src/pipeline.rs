@@ -74,6 +74,26 @@ pub fn needs_second_stage(p: &ctc_ir::Program) -> bool {
     has_nat(p) || p.chains.iter().flat_map(|c| &c.rules).any(|r| r.ops.iter().any(sets_priority))
 }
 
+/// Whether `p` reads a connection's counters (`ct packets`, `ct bytes`,
+/// either direction): loading such a rule turns conntrack accounting on
+/// for the namespace (nft_ct_get_init calls nf_ct_set_acct; measured on
+/// Linux 6.18: net.netfilter.nf_conntrack_acct goes from 0 to 1 when the
+/// rule is loaded and stays 1 after the ruleset is flushed), so listings
+/// and DESTROY events show the counters from then on.
+pub fn reads_ct_counters(p: &ctc_ir::Program) -> bool {
+    let counters =
+        |op: &ctc_ir::Op| matches!(op, ctc_ir::Op::Ct { key: ctc_ir::CtKey::Packets | ctc_ir::CtKey::Bytes, .. });
+    p.chains.iter().flat_map(|c| &c.rules).any(|r| r.ops.iter().any(counters))
+}
+
+/// nf_ct_set_acct for a program that reads counters ([`reads_ct_counters`]):
+/// on, never back off.
+fn set_acct(ct: &mut Option<Tracker>, p: &ctc_ir::Program) {
+    if let Some(t) = ct.as_mut().filter(|_| reads_ct_counters(p)) {
+        t.config_mut().acct = true;
+    }
+}
+
 /// Which families have NAT chains: the kernel registers its NAT hooks for
 /// a family once a nat chain of it exists, and from then on every new
 /// connection of the family gets bindings (null ones at least).
@@ -545,8 +565,9 @@ impl Pipeline {
     }
 
     /// [`Pipeline::new`] with a chosen engine ([`Engine::new`]).
-    pub fn with_engine(vm: Engine, host: HostModel, inputs: Vec<usize>, ct: Option<Tracker>) -> Pipeline {
+    pub fn with_engine(vm: Engine, host: HostModel, inputs: Vec<usize>, mut ct: Option<Tracker>) -> Pipeline {
         let nat_families = nat_families(vm.program());
+        set_acct(&mut ct, vm.program());
         let state = vm.new_state();
         Pipeline {
             vm,
@@ -616,6 +637,7 @@ impl Pipeline {
             }
         }
         self.nat_families = nat_families(engine.program());
+        set_acct(&mut self.ct, engine.program());
         self.vm = engine;
         self.state = st;
     }
