@@ -237,7 +237,7 @@ pub fn entry_with(e: &Entry<'_>, now_ns: u64, cfg: &Config, out: Output) -> Stri
         status: e.status,
         timeout: Some(e.timeout_secs(now_ns)),
         tcp_state: e.tcp_state(),
-        counters: cfg.acct.then_some(e.counters),
+        counters: e.accounted.then_some(e.counters),
         mark: Some(e.mark),
         zone: e.zone,
         times: cfg.timestamp.then_some((e.start_ns, None)),

@@ -316,6 +316,12 @@ pub(crate) mod conn_flags {
     pub(crate) const V6: u8 = 1 << 2;
     /// The connection has a cold part ([`super::Cold`]).
     pub(crate) const COLD: u8 = 1 << 3;
+    /// The connection counts its packets and bytes: nf_conntrack_acct was
+    /// on when it was made (the kernel's acct extension, added by
+    /// init_conntrack then or never). Listings and DESTROY events show the
+    /// counters of such a connection only, and `ct packets`/`ct bytes`
+    /// read 0 for the others.
+    pub(crate) const ACCT: u8 = 1 << 4;
 }
 
 /// Bytes of one stored entry (a slot of the table's slab; the side slabs
@@ -446,13 +452,17 @@ impl Conn {
         self.status = self.status & !(0xf << HELPER_SHIFT) | n << HELPER_SHIFT;
     }
 
-    /// Counts a packet of `len` bytes in direction `d` in [`Conn::acct`];
-    /// `false` (nothing done) when the counters are spilled or would not
-    /// fit in 32 bits any more.
+    /// Counts a packet of `len` bytes in direction `d` in [`Conn::acct`]
+    /// (nothing for a connection that does not count,
+    /// [`conn_flags::ACCT`]); `false` (nothing done) when the counters are
+    /// spilled or would not fit in 32 bits any more.
     /// (A spilled connection's packet counters are left at `u32::MAX`, so
-    /// no flag needs testing here.)
+    /// no flag needs testing for that.)
     #[inline(always)]
     pub(crate) fn count(&mut self, d: usize, len: u64) -> bool {
+        if self.flags & conn_flags::ACCT == 0 {
+            return true;
+        }
         let c = &mut self.acct[d];
         let (p, b) = (u64::from(c[0]) + 1, u64::from(c[1]) + len);
         if (p | b) >> 32 != 0 {
@@ -499,8 +509,12 @@ pub struct Entry<'a> {
     /// unconfirmed it holds the timeout relative to confirmation, as the
     /// kernel's `ct->timeout` does.
     pub timeout_at_ns: u64,
-    /// (packets, bytes) per direction, bytes counted from the IP header.
+    /// (packets, bytes) per direction, bytes counted from the IP header;
+    /// zero where the connection does not count (`accounted`).
     pub counters: [(u64, u64); 2],
+    /// The connection counts its packets (nf_conntrack_acct was on when it
+    /// was made): listings show its counters.
+    pub accounted: bool,
     /// When the entry was confirmed (nf_conntrack_timestamp's start; 0
     /// unless `timestamp` was on then, as the kernel's extension).
     pub start_ns: u64,

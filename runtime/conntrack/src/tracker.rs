@@ -819,6 +819,7 @@ impl Tracker {
             id: c.id.get(),
             timeout_at_ns: self.timeout_ns(idx, c),
             counters: self.counters_of(idx, c),
+            accounted: c.flags & conn_flags::ACCT != 0,
             start_ns: cold.map_or(0, |k| k.start_ns),
             mark: c.mark,
             helper: c.helper(),
@@ -933,8 +934,8 @@ impl Tracker {
     }
 
     /// Counts a packet of `len` bytes in direction `d` of slot `idx`
-    /// (nf_ct_acct_update; the counters are kept whatever `acct` says, and
-    /// shown when it is on).
+    /// (nf_ct_acct_update: only a connection made while `acct` was on
+    /// counts, [`conn_flags::ACCT`]).
     #[inline(always)]
     fn account(&mut self, idx: u32, d: usize, len: u64) {
         if !self.em(idx).count(d, len) {
@@ -1710,7 +1711,9 @@ impl Tracker {
             ports: [0; 2],
             zone,
             proto: 0,
-            flags: 0,
+            // nf_ct_acct_ext_add: counters for a connection made while
+            // accounting is on, for its whole life.
+            flags: if self.cfg.acct { conn_flags::ACCT } else { 0 },
             status: 0,
             timeout: 0,
             l4: if tuple.proto == 6 { NO_TCP } else { 0 },
@@ -2437,7 +2440,7 @@ impl Tracker {
                 zone: e.zone,
                 timeout_secs: (left > 0).then_some(left),
                 tcp_state: self.tcp_of(e).map(|c| c.state),
-                counters: self.cfg.acct.then(|| self.counters_of(idx, e)),
+                counters: (e.flags & conn_flags::ACCT != 0).then(|| self.counters_of(idx, e)),
                 timestamps: self.cfg.timestamp.then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
                 mark: (e.mark != 0).then_some(e.mark),
                 helper: e.helper(),
@@ -2947,6 +2950,41 @@ mod link_tests {
     }
 
     /// The entry of flow `k` (client to server) in zone 0.
+    #[test]
+    fn only_connections_made_while_acct_is_on_count() {
+        // nf_ct_acct_ext_add in init_conntrack: a connection counts if
+        // nf_conntrack_acct was on when it was made, for its whole life,
+        // whatever the setting is later; only such a connection shows
+        // counters in listings and its DESTROY event.
+        let mut tr = Tracker::new(Config { buckets: 16, checksum: false, ..Config::default() });
+        assert!(!tr.config().acct);
+        pass(&mut tr, 1, false, 0, T0);
+        tr.config_mut().acct = true;
+        pass(&mut tr, 2, false, 0, T0);
+        for k in [1, 2] {
+            pass(&mut tr, k, false, 0, T0 + S);
+        }
+        tr.config_mut().acct = false;
+        for k in [1, 2] {
+            pass(&mut tr, k, true, 0, T0 + 2 * S);
+        }
+        let (a, b) = (slot_of(&tr, 1), slot_of(&tr, 2));
+        let (ea, eb) = (tr.entry(tr.handle(a)).unwrap(), tr.entry(tr.handle(b)).unwrap());
+        assert!(!ea.accounted && eb.accounted);
+        assert_eq!(ea.counters, [(0, 0); 2]);
+        assert_eq!(eb.counters, [(2, 56), (1, 28)]);
+        let list = |e: &Entry<'_>| crate::format::entry(e, T0 + 3 * S, tr.config());
+        assert!(!list(&ea).contains("packets="), "{}", list(&ea));
+        assert!(list(&eb).contains("packets=2 bytes=56") && list(&eb).contains("packets=1 bytes=28"), "{}", list(&eb));
+        tr.take_events();
+        tr.flush(T0 + 3 * S);
+        let counters: Vec<_> = tr.take_events().into_iter().map(|e| (e.tuples[0].src, e.counters)).collect();
+        assert_eq!(counters.len(), 2);
+        for (src, c) in counters {
+            assert_eq!(c.is_some(), src[3] == 2, "{src:?}: {c:?}");
+        }
+    }
+
     fn slot_of(tr: &Tracker, k: u32) -> u32 {
         let b = udp(k, false);
         let f = ctc_wire::parse_frame(&b);
