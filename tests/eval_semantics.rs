@@ -674,7 +674,7 @@ fn a_rule_reading_ct_counters_turns_accounting_on() {
         r.run_bytes(1_000_000_000, &frames);
         let t = r.pipe.ct.as_mut().unwrap();
         let entry = t.entries().next().expect("one entry");
-        let line = ctc_conntrack::format::entry(&entry, 2_000_000_000, t.config());
+        let line = ctc_conntrack::format::entry(&entry, 2_000_000_000);
         assert_eq!(line.contains("packets=3 "), on, "{line}");
         t.flush(3_000_000_000);
         let destroy = t.take_events().into_iter().find(|e| e.kind == ctc_conntrack::EventKind::Destroy).unwrap();

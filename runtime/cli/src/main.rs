@@ -719,7 +719,7 @@ fn replay(a: &ReplayArgs) -> u8 {
             // As `conntrack -L`: entries on stdout, the count on stderr.
             let mut n = 0;
             for e in t.entries() {
-                out!("{}\n", ctc_conntrack::format::entry(&e, end, t.config()));
+                out!("{}\n", ctc_conntrack::format::entry(&e, end));
                 n += 1;
             }
             errln!("{}", ctc_conntrack::format::summary(n));

@@ -260,9 +260,9 @@ impl Daemon {
                 let mut body = String::new();
                 for e in t.entries() {
                     let line = if words.len() == 2 {
-                        ctc_conntrack::format::entry_extended(&e, now, t.config())
+                        ctc_conntrack::format::entry_extended(&e, now)
                     } else {
-                        ctc_conntrack::format::entry(&e, now, t.config())
+                        ctc_conntrack::format::entry(&e, now)
                     };
                     body.push_str(&line);
                     body.push('\n');

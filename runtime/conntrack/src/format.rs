@@ -10,7 +10,7 @@
 
 use core::fmt::Write;
 
-use crate::{Config, Entry, Event, EventKind, Helper, L3_IPV4, Stats, TcpState, Tuple, status};
+use crate::{Entry, Event, EventKind, Helper, L3_IPV4, Stats, TcpState, Tuple, status};
 
 /// libnetfilter_conntrack's proto2str (names it knows; others "unknown").
 pub fn proto_name(proto: u8) -> &'static str {
@@ -227,9 +227,11 @@ pub fn timestamp_prefix(ns: u64) -> String {
 }
 
 /// A `conntrack -L` line at `now_ns` with the given `-o` options:
-/// `packets=/bytes=` with acct, `mark=` always, `delta-time=` with
-/// timestamp, `use=` (1 plus the expected connections it is master of).
-pub fn entry_with(e: &Entry<'_>, now_ns: u64, cfg: &Config, out: Output) -> String {
+/// `packets=/bytes=` for an entry that counts, `mark=` always,
+/// `delta-time=` for one that keeps times (both decided when it was made,
+/// by `acct` and `timestamp`), `use=` (1 plus the expected connections it
+/// is master of).
+pub fn entry_with(e: &Entry<'_>, now_ns: u64, out: Output) -> String {
     render(&Line {
         kind: None,
         out,
@@ -240,7 +242,7 @@ pub fn entry_with(e: &Entry<'_>, now_ns: u64, cfg: &Config, out: Output) -> Stri
         counters: e.accounted.then_some(e.counters),
         mark: Some(e.mark),
         zone: e.zone,
-        times: cfg.timestamp.then_some((e.start_ns, None)),
+        times: e.timestamped.then_some((e.start_ns, None)),
         now_ns,
         helper: e.helper,
         // The entry's references: the table's, and one per expected
@@ -251,14 +253,14 @@ pub fn entry_with(e: &Entry<'_>, now_ns: u64, cfg: &Config, out: Output) -> Stri
 }
 
 /// A `conntrack -L` line (no `-o` options).
-pub fn entry(e: &Entry<'_>, now_ns: u64, cfg: &Config) -> String {
-    entry_with(e, now_ns, cfg, Output::default())
+pub fn entry(e: &Entry<'_>, now_ns: u64) -> String {
+    entry_with(e, now_ns, Output::default())
 }
 
 /// A `conntrack -L -o extended,ktimestamp,id` line (`ipv4     2 ...`,
 /// `[start=...]`, `id=`).
-pub fn entry_extended(e: &Entry<'_>, now_ns: u64, cfg: &Config) -> String {
-    entry_with(e, now_ns, cfg, Output::EXTENDED_KTIMESTAMP_ID)
+pub fn entry_extended(e: &Entry<'_>, now_ns: u64) -> String {
+    entry_with(e, now_ns, Output::EXTENDED_KTIMESTAMP_ID)
 }
 
 /// conntrack-tools' summary on stderr after a listing.

@@ -322,6 +322,11 @@ pub(crate) mod conn_flags {
     /// counters of such a connection only, and `ct packets`/`ct bytes`
     /// read 0 for the others.
     pub(crate) const ACCT: u8 = 1 << 4;
+    /// The connection keeps its start and stop times: nf_conntrack_timestamp
+    /// was on when it was made (the kernel's tstamp extension, likewise
+    /// added by init_conntrack then or never). Listings and DESTROY events
+    /// show the times of such a connection only.
+    pub(crate) const TSTAMP: u8 = 1 << 5;
 }
 
 /// Bytes of one stored entry (a slot of the table's slab; the side slabs
@@ -516,8 +521,11 @@ pub struct Entry<'a> {
     /// was made): listings show its counters.
     pub accounted: bool,
     /// When the entry was confirmed (nf_conntrack_timestamp's start; 0
-    /// unless `timestamp` was on then, as the kernel's extension).
+    /// unless the entry keeps times, `timestamped`).
     pub start_ns: u64,
+    /// The entry keeps its start and stop times (nf_conntrack_timestamp
+    /// was on when it was made): listings show them.
+    pub timestamped: bool,
     /// ct mark.
     pub mark: u32,
     /// Attached helper.

@@ -820,6 +820,7 @@ impl Tracker {
             timeout_at_ns: self.timeout_ns(idx, c),
             counters: self.counters_of(idx, c),
             accounted: c.flags & conn_flags::ACCT != 0,
+            timestamped: c.flags & conn_flags::TSTAMP != 0,
             start_ns: cold.map_or(0, |k| k.start_ns),
             mark: c.mark,
             helper: c.helper(),
@@ -1711,9 +1712,10 @@ impl Tracker {
             ports: [0; 2],
             zone,
             proto: 0,
-            // nf_ct_acct_ext_add: counters for a connection made while
-            // accounting is on, for its whole life.
-            flags: if self.cfg.acct { conn_flags::ACCT } else { 0 },
+            // nf_ct_acct_ext_add, nf_ct_tstamp_ext_add: counters and times
+            // for a connection made while they are on, for its whole life.
+            flags: if self.cfg.acct { conn_flags::ACCT } else { 0 }
+                | if self.cfg.timestamp { conn_flags::TSTAMP } else { 0 },
             status: 0,
             timeout: 0,
             l4: if tuple.proto == 6 { NO_TCP } else { 0 },
@@ -2306,7 +2308,7 @@ impl Tracker {
             self.set_timeout_ns(idx, at);
             at
         };
-        if self.cfg.timestamp {
+        if self.e(idx).flags & conn_flags::TSTAMP != 0 {
             self.cold_mut(idx).start_ns = now_ns;
         }
         // Chains: new entries go to the head (hlist_nulls_add_head_rcu).
@@ -2441,7 +2443,8 @@ impl Tracker {
                 timeout_secs: (left > 0).then_some(left),
                 tcp_state: self.tcp_of(e).map(|c| c.state),
                 counters: (e.flags & conn_flags::ACCT != 0).then(|| self.counters_of(idx, e)),
-                timestamps: self.cfg.timestamp.then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
+                timestamps: (e.flags & conn_flags::TSTAMP != 0)
+                    .then(|| (self.cold(idx).map_or(0, |k| k.start_ns), stop)),
                 mark: (e.mark != 0).then_some(e.mark),
                 helper: e.helper(),
             });
@@ -2973,7 +2976,7 @@ mod link_tests {
         assert!(!ea.accounted && eb.accounted);
         assert_eq!(ea.counters, [(0, 0); 2]);
         assert_eq!(eb.counters, [(2, 56), (1, 28)]);
-        let list = |e: &Entry<'_>| crate::format::entry(e, T0 + 3 * S, tr.config());
+        let list = |e: &Entry<'_>| crate::format::entry(e, T0 + 3 * S);
         assert!(!list(&ea).contains("packets="), "{}", list(&ea));
         assert!(list(&eb).contains("packets=2 bytes=56") && list(&eb).contains("packets=1 bytes=28"), "{}", list(&eb));
         tr.take_events();
@@ -2982,6 +2985,32 @@ mod link_tests {
         assert_eq!(counters.len(), 2);
         for (src, c) in counters {
             assert_eq!(c.is_some(), src[3] == 2, "{src:?}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn only_connections_made_while_timestamp_is_on_keep_times() {
+        // nf_ct_tstamp_ext_add in init_conntrack, as the counters: a
+        // connection keeps its start (set at confirmation) and stop times
+        // if nf_conntrack_timestamp was on when it was made.
+        let mut tr = Tracker::new(Config { buckets: 16, checksum: false, ..Config::default() });
+        assert!(!tr.config().timestamp);
+        pass(&mut tr, 1, false, 0, T0);
+        tr.config_mut().timestamp = true;
+        pass(&mut tr, 2, false, 0, T0 + S);
+        tr.config_mut().timestamp = false;
+        pass(&mut tr, 3, false, 0, T0 + 2 * S);
+        let e = |k| tr.entry(tr.handle(slot_of(&tr, k))).unwrap();
+        assert_eq!([1, 2, 3].map(|k| (e(k).timestamped, e(k).start_ns)), [(false, 0), (true, T0 + S), (false, 0)]);
+        let list = |k| crate::format::entry(&e(k), T0 + 5 * S);
+        assert!(list(2).contains("delta-time=4 "), "{}", list(2));
+        assert!(!list(1).contains("delta-time") && !list(3).contains("delta-time"), "{}", list(1));
+        tr.take_events();
+        tr.flush(T0 + 6 * S);
+        let times: Vec<_> = tr.take_events().into_iter().map(|e| (e.tuples[0].src[3], e.timestamps)).collect();
+        assert_eq!(times.len(), 3);
+        for (k, t) in times {
+            assert_eq!(t, (k == 2).then_some((T0 + S, T0 + 6 * S)), "flow {k}");
         }
     }
 

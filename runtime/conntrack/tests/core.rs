@@ -183,11 +183,11 @@ fn udp_request_reply_then_stream() {
     let e = tr.entries().next().unwrap();
     assert_eq!(e.counters, [(3, 3 * 34), (2, 2 * 34)]);
     assert_eq!(
-        format::entry(&e, T0 + 5 * S, tr.config()),
+        format::entry(&e, T0 + 5 * S),
         "udp      17 117 src=192.0.2.2 dst=203.0.113.47 sport=40202 dport=5300 packets=3 bytes=102 src=203.0.113.47 dst=192.0.2.2 sport=5300 dport=40202 packets=2 bytes=68 [ASSURED] mark=0 delta-time=5 use=1"
     );
     assert_eq!(
-        format::entry_extended(&e, T0 + 5 * S, tr.config()),
+        format::entry_extended(&e, T0 + 5 * S),
         "ipv4     2 udp      17 117 src=192.0.2.2 dst=203.0.113.47 sport=40202 dport=5300 packets=3 bytes=102 src=203.0.113.47 dst=192.0.2.2 sport=5300 dport=40202 packets=2 bytes=68 [ASSURED] mark=0 delta-time=5 [start=Sat Nov 21 07:28:40 2026] use=1 id=1"
     );
 }
@@ -200,7 +200,7 @@ fn udp_unreplied_expires_after_30s_with_destroy() {
     pass(&mut tr, &q, T0 + 3 * S / 10);
     let e = tr.entries().next().unwrap();
     assert_eq!(
-        format::entry(&e, T0 + 2 * S, tr.config()),
+        format::entry(&e, T0 + 2 * S),
         "udp      17 28 src=192.0.2.2 dst=203.0.113.47 sport=40203 dport=5301 packets=2 bytes=68 [UNREPLIED] src=203.0.113.47 dst=192.0.2.2 sport=5301 dport=40203 packets=0 bytes=0 mark=0 delta-time=2 use=1"
     );
     events(&mut tr);
@@ -352,7 +352,7 @@ fn generic_protocols_live_600s() {
     let e = tr.entries().next().unwrap();
     assert_eq!(e.timeout_secs(T0 + S), 600);
     assert_eq!(
-        format::entry(&e, T0 + S, tr.config()),
+        format::entry(&e, T0 + S),
         "gre      47 600 src=192.0.2.2 dst=203.0.113.47 packets=1 bytes=28 src=203.0.113.47 dst=192.0.2.2 packets=1 bytes=28 mark=0 delta-time=1 use=1"
     );
     tr.advance(T0 + 601 * S);

@@ -89,7 +89,7 @@ fn replay(case: &Path, until_secs: u64) -> Replay {
     let snapshot = |tr: &mut Tracker, out: &mut Replay, t: u64, label: String| {
         tr.advance(t);
         let mut lines: Vec<String> =
-            tr.entries().map(|e| format::entry_with(&e, t, tr.config(), format::Output::EXTENDED_ID)).collect();
+            tr.entries().map(|e| format::entry_with(&e, t, format::Output::EXTENDED_ID)).collect();
         lines.sort();
         out.snapshots.push((label, lines));
     };
