@@ -418,6 +418,15 @@ fn far_stream_due(l4: u32, now_j: u64, epoch_j: u64, cold: Option<&Cold>) -> boo
     (l4 == PAST && now_j >= epoch_j) || now_j > cold.map_or(0, |k| k.stream_ts)
 }
 
+/// Whether conntrack verifies a packet's transport checksum: nf_checksum
+/// runs at prerouting only (the kernel trusts the host's own packets),
+/// with nf_conntrack_checksum on, and only where the device did not verify
+/// it already ([`Frame::l4_checksum`]).
+#[inline(always)]
+fn checksum_due(cfg: &Config, hook: Hook, frame: &Frame) -> bool {
+    hook == Hook::Prerouting && cfg.checksum && frame.l4_checksum.needs_verifying()
+}
+
 /// resolve_normal_ct: the packet's ctinfo (what `ct state` matches) from
 /// its direction and the entry's status before nf_conntrack_in sets
 /// SEEN_REPLY. The protocol trackers change neither SEEN_REPLY nor
@@ -1306,16 +1315,18 @@ impl Tracker {
             return Ahead::Done;
         }
         let proto = h[9];
-        let Some((src_port, dst_port)) = l4_ports(ip, ihl, total, proto) else { return Ahead::Done };
-        let ports = u32::from(src_port) | u32::from(dst_port) << 16;
-        let addr = pair(h[12..16].try_into().expect("4 bytes"), h[16..20].try_into().expect("4 bytes"));
-        self.ahead_head(Key { addr, ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone))
+        let Some(ports) = l4_ports(ip, ihl, total, proto) else { return Ahead::Done };
+        let addrs = (h[12..16].try_into().expect("4 bytes"), h[16..20].try_into().expect("4 bytes"));
+        self.ahead_v4(addrs, proto, ports, zone)
     }
 
-    /// The first step of a lookup ahead: the load of the bucket head of
-    /// hash `h`.
+    /// The first step of a lookup ahead, for an IPv4 packet's addresses,
+    /// protocol and ports (as [`l4_ports`] reads them): the load of the
+    /// bucket head of its key's hash.
     #[inline]
-    fn ahead_head(&self, h: u32) -> Ahead {
+    fn ahead_v4(&self, (src, dst): ([u8; 4], [u8; 4]), proto: u8, (sp, dp): (u16, u16), zone: u16) -> Ahead {
+        let ports = u32::from(sp) | u32::from(dp) << 16;
+        let h = Key { addr: pair(src, dst), ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone);
         crate::memhint::prefetch(self.heads.as_ptr().wrapping_add(self.bucket_of(h)));
         Ahead::Head { h }
     }
@@ -1330,11 +1341,8 @@ impl Tracker {
             return Ahead::Done;
         };
         let th = frame.transport.map(|t| t.offset).unwrap_or(n.offset + n.header_len);
-        let Some((src_port, dst_port)) = l4_ports(pkt, th, n.end, proto) else { return Ahead::Done };
-        let ports = u32::from(src_port) | u32::from(dst_port) << 16;
-        self.ahead_head(
-            Key { addr: pair(s.octets(), d.octets()), ports, l3: L3_IPV4, fam: 0, proto, narrow: true }.hash(zone),
-        )
+        let Some(ports) = l4_ports(pkt, th, n.end, proto) else { return Ahead::Done };
+        self.ahead_v4((s.octets(), d.octets()), proto, ports, zone)
     }
 
     /// One step of a lookup ahead: reads what the last step started
@@ -1621,11 +1629,7 @@ impl Tracker {
             self.stats.error += 1;
             return Some(Verdict::invalid(Some("short packet")));
         };
-        if hook == Hook::Prerouting
-            && self.cfg.checksum
-            && frame.l4_checksum.needs_verifying()
-            && frame.l4_checksum_ok(pkt) == Some(false)
-        {
+        if checksum_due(&self.cfg, hook, frame) && frame.l4_checksum_ok(pkt) == Some(false) {
             self.stats.error += 1;
             return Some(Verdict::invalid(Some(if v4 { "bad hw icmp checksum" } else { "ICMPv6 checksum failed" })));
         }
@@ -1801,9 +1805,7 @@ impl Tracker {
         now_ns: u64,
     ) -> Outcome {
         let len = (n.end - n.offset) as u64;
-        // nf_checksum at prerouting only, and only where the device did
-        // not verify the checksum (Frame::l4_checksum).
-        let check_sum = hook == Hook::Prerouting && self.cfg.checksum && frame.l4_checksum.needs_verifying();
+        let check_sum = checksum_due(&self.cfg, hook, frame);
         let timeout = match proto {
             6 => match self.tcp_packet(idx, dir, new, pkt, frame, n, check_sum, now_ns) {
                 Ok(accepted) => return accepted,
@@ -1918,16 +1920,11 @@ impl Tracker {
         if e.l4 == NO_TCP {
             return None;
         }
-        // tcp_error: the header, the checksum (where the device did not
-        // verify it), the flags.
+        // tcp_error: the header, the flags, then the checksum (once the
+        // segment is a plain ACK: a SYN, FIN or RST goes to the general
+        // path, which verifies its checksum, without verifying it here
+        // first).
         let th = frame.tcp(pkt)?;
-        if hook == Hook::Prerouting
-            && global.checksum
-            && frame.l4_checksum.needs_verifying()
-            && frame.l4_checksum_ok(pkt) == Some(false)
-        {
-            return None;
-        }
         let (mut seg, hlen) = segment_of(&th, frame, n);
         // Only ACKs without SYN, FIN or RST are for the fast path; their
         // flags are all valid ones (tcp_valid_flags: ACK, ACK|URG, with
@@ -1936,6 +1933,9 @@ impl Tracker {
             return None;
         }
         debug_assert!(tcp::check_segment(seg.flags).is_ok());
+        if checksum_due(global, hook, frame) && frame.l4_checksum_ok(pkt) == Some(false) {
+            return None;
+        }
         let conn = side.get_mut(e.l4)?;
         // The SACK blocks where the receiver offered SACK (tcp_sack; the
         // fast path takes no SYN, whose options tcp_options reads).
