@@ -146,26 +146,8 @@ fn insert_new(
         let mut done = 0;
         while done < k {
             let m = (k - done).min(size as u64) as usize;
-            for (b, f) in bufs.iter_mut().zip(&mut frames).take(m) {
-                set_flow(b, f, *next);
-                *next = next.wrapping_add(1);
-            }
-            // At the limit, early drop may find no victim in its 8
-            // buckets: the packet is dropped (stat drop), as the kernel's.
-            if size == 1 {
-                let v = tr.packet(&bufs[0], &frames[0], *now, 0);
-                if let Some(h) = v.handle {
-                    black_box(tr.confirm(h, *now));
-                }
-            } else {
-                let now = *now;
-                let all: Vec<(&[u8], &ctc_wire::Frame)> = bufs.iter().map(|b| &b[..]).zip(&frames).take(m).collect();
-                tr.packet_batch(&all, now, 0, ctc_conntrack::Hook::Prerouting, |tr, _, v| {
-                    if let Some(h) = v.handle {
-                        black_box(tr.confirm(h, now));
-                    }
-                });
-            }
+            insert_flows(tr, &mut bufs[..m], &mut frames[..m], *next, *now);
+            *next = next.wrapping_add(m as u32);
             done += m as u64;
         }
         total += t.elapsed();

@@ -52,22 +52,7 @@ fn main() {
         let mut t = std::time::Instant::now();
         let packets = packets / size * size;
         for k in (0..packets as u32).step_by(size) {
-            for (j, (b, f)) in bufs.iter_mut().zip(&mut frames).enumerate() {
-                set_flow(b, f, (1 << 28) + k + j as u32);
-            }
-            if size == 1 {
-                let v = tr.packet(&bufs[0], &frames[0], now, 0);
-                if let Some(h) = v.handle {
-                    black_box(tr.confirm(h, now));
-                }
-            } else {
-                let all: Vec<(&[u8], &ctc_wire::Frame)> = bufs.iter().map(|b| &b[..]).zip(&frames).collect();
-                tr.packet_batch(&all, now, 0, ctc_conntrack::Hook::Prerouting, |tr, _, v| {
-                    if let Some(h) = v.handle {
-                        black_box(tr.confirm(h, now));
-                    }
-                });
-            }
+            insert_flows(&mut tr, &mut bufs, &mut frames, (1 << 28) + k, now);
             let end = k + size as u32;
             if end / batch > k / batch {
                 timed += t.elapsed();
