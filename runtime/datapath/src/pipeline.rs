@@ -70,8 +70,12 @@ pub fn has_nat(p: &ctc_ir::Program) -> bool {
 /// NAT may rewrite sources, and a priority set in the forward or
 /// postrouting chains must be given after ip_forward sets its own.
 pub fn needs_second_stage(p: &ctc_ir::Program) -> bool {
-    let sets_priority = |op: &ctc_ir::Op| matches!(op, ctc_ir::Op::MetaSet { key: ctc_ir::MetaSetKey::Priority, .. });
-    has_nat(p) || p.chains.iter().flat_map(|c| &c.rules).any(|r| r.ops.iter().any(sets_priority))
+    has_nat(p) || any_op(p, |op| matches!(op, ctc_ir::Op::MetaSet { key: ctc_ir::MetaSetKey::Priority, .. }))
+}
+
+/// Whether some rule of `p` has an op for which `f` holds.
+fn any_op(p: &ctc_ir::Program, f: impl Fn(&ctc_ir::Op) -> bool) -> bool {
+    p.chains.iter().flat_map(|c| &c.rules).any(|r| r.ops.iter().any(&f))
 }
 
 /// Whether `p` reads a connection's counters (`ct packets`, `ct bytes`,
@@ -81,9 +85,7 @@ pub fn needs_second_stage(p: &ctc_ir::Program) -> bool {
 /// rule is loaded and stays 1 after the ruleset is flushed), so listings
 /// and DESTROY events show the counters from then on.
 pub fn reads_ct_counters(p: &ctc_ir::Program) -> bool {
-    let counters =
-        |op: &ctc_ir::Op| matches!(op, ctc_ir::Op::Ct { key: ctc_ir::CtKey::Packets | ctc_ir::CtKey::Bytes, .. });
-    p.chains.iter().flat_map(|c| &c.rules).any(|r| r.ops.iter().any(counters))
+    any_op(p, |op| matches!(op, ctc_ir::Op::Ct { key: ctc_ir::CtKey::Packets | ctc_ir::CtKey::Bytes, .. }))
 }
 
 /// nf_ct_set_acct for a program that reads counters ([`reads_ct_counters`]):
