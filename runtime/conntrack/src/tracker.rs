@@ -681,14 +681,12 @@ fn mum(a: u64, b: u64) -> u64 {
 /// early drop's scan are as before.
 #[inline]
 fn tuple_hash(t: &Tuple, zone: u16) -> u32 {
-    let w = |b: &[u8; 16], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-    let ports = u32::from(t.src_port) | u32::from(t.dst_port) << 16;
-    let (s0, d0, s8, d8) = (w(&t.src, 0), w(&t.dst, 0), w(&t.src, 8), w(&t.dst, 8));
-    if s8 | d8 | (s0 | d0) >> 32 == 0 {
-        narrow_hash(s0, d0, ports, t.l3, t.proto, zone)
-    } else {
-        wide_hash(s0, d0, s8, d8, ports, t.l3, t.proto, zone)
+    let k = Key::of(t);
+    if k.narrow {
+        return k.hash(zone);
     }
+    let w = |b: &[u8; 16], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    wide_hash(w(&t.src, 0), w(&t.dst, 0), w(&t.src, 8), w(&t.dst, 8), k.ports, t.l3, t.proto, zone)
 }
 
 /// [`tuple_hash`] of a tuple whose addresses both fit in four bytes
