@@ -651,9 +651,11 @@ impl Pipeline {
     /// the frames between on, so that in a large table their cache misses
     /// overlap ([`Tracker::look_ahead`]). Call it [`Pipeline::AHEAD`] times
     /// with the first frames before the first [`Pipeline::process`] of a
-    /// batch. Only hints: what a frame finds does not depend on them. Its
-    /// lookup is started in zone 0 (the raw chains, which may set a zone
-    /// or `notrack`, have not run yet).
+    /// batch. Only hints: what a frame finds does not depend on them (its
+    /// conntrack lookup starts from the node found ahead only where that
+    /// holds its tuple, [`Tracker::packet_ahead`]). Its lookup is started
+    /// in zone 0 (the raw chains, which may set a zone or `notrack`, have
+    /// not run yet).
     pub fn look_ahead(&mut self, next: Option<(Link, &[u8])>) {
         if let Some(t) = &self.ct {
             t.look_ahead(&mut self.ahead, next.and_then(|(link, data)| ip_of(link, data)), 0);
@@ -1129,7 +1131,10 @@ impl Pipeline {
             Some(c) => t.attach(&c),
             None => {
                 let zone = if acts.set & actions::CT_ZONE != 0 { acts.ct_zone } else { 0 };
-                t.packet_at(pkt, parsed, ctx.time_ns, zone, hook)
+                // The lookup starts from the node the lookup ahead of this
+                // frame found, where it holds the packet's tuple (the same
+                // result as without it, for any packet).
+                t.packet_ahead(&self.ahead, pkt, parsed, ctx.time_ns, zone, hook)
             }
         };
         ctx.ct = ct_info(t, &v, ctx.time_ns);
