@@ -657,17 +657,24 @@ fn a_time_wait_connection_gives_up_its_nat_port_to_a_later_syn() {
     }
 }
 
-/// A rule that reads a connection's counters turns conntrack accounting on
-/// when it is loaded (nft_ct_get_init's nf_ct_set_acct; the kernel's
+/// A rule that reads a connection's counters (`ct packets`, `ct bytes`,
+/// `ct avgpkt`) turns conntrack accounting on when it is loaded
+/// (nft_ct_get_init's nf_ct_set_acct; the kernel's
 /// net.netfilter.nf_conntrack_acct goes from 0 to 1), so the listing and
 /// the DESTROY events show the counters; a ruleset without such a rule
 /// leaves the setting alone (off by default).
 #[test]
 fn a_rule_reading_ct_counters_turns_accounting_on() {
-    let with = "table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tct original packets > 1 counter\n\t}\n}\n";
-    let without =
-        "table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tct state new counter\n\t}\n}\n";
-    for (text, on) in [(with, true), (without, false)] {
+    let chain = |rule: &str| {
+        format!("table ip t {{\n\tchain c {{\n\t\ttype filter hook input priority 0;\n\t\t{rule}\n\t}}\n}}\n")
+    };
+    let cases = [
+        (chain("ct original packets > 1 counter"), true),
+        (chain("ct avgpkt > 0 counter"), true),
+        (chain("ct state new counter"), false),
+    ];
+    for (text, on) in &cases {
+        let (text, on) = (text.as_str(), *on);
         let mut r = replay(text);
         assert_eq!(r.pipe.ct.as_ref().unwrap().config().acct, on, "{text}");
         let frames = [udp("192.0.2.1", 53), udp("192.0.2.1", 53), udp("192.0.2.1", 53)];

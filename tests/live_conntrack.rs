@@ -88,6 +88,7 @@ scenarios!(
     udp6_request_response,
     udp_oneway,
     meta_priority,
+    ct_counters,
     log_lines,
     icmp_echo,
     icmpv6_echo,

@@ -458,6 +458,49 @@ def meta_priority(net):
     udp_with_class(net, True, 0, 5312, 40514)
 
 
+def udp_sized(net, v6, sport, dport, request, reply, rounds):
+    """`rounds` exchanges between the client's port `sport` and the server's
+    `dport`: a request of `request` payload bytes, a reply of `reply`."""
+    cli_a, srv_a = addrs(v6)
+    s = net.udp("srv", v6)
+    s.bind((srv_a, dport))
+    c = net.udp("cli", v6)
+    c.bind((cli_a, sport))
+    for _ in range(rounds):
+        c.sendto(b"q" * request, (srv_a, dport))
+        _, peer = s.recvfrom(4096)
+        s.sendto(b"r" * reply, peer)
+        c.recvfrom(4096)
+    c.close()
+    s.close()
+
+
+@scenario(
+    "ct_counters",
+    "Rules on a connection's counters (ct-gateway.nft: `ct packets`, `ct bytes`, `ct avgpkt`, by\n"
+    "direction and both): IPv4 UDP 192.0.2.2:40531 -> 203.0.113.47:5340, three exchanges of a\n"
+    "1000-byte request (1028 bytes of IP) and a 600-byte reply (628); IPv6 UDP to port 5341, three\n"
+    "of 100 and 50 bytes (148 and 98). A rule sees the counters with its own packet counted.",
+    checks=[
+        ("counter", "third packet of the original direction", "==", 4),
+        ("counter", "past four packets", "==", 4),
+        ("counter", "a reply counted", "==", 10),
+        ("counter", "average under 700 bytes", "==", 6),
+        ("counter", "average 700 bytes or more", "==", 6),
+        ("counter", "original average 1028", "==", 6),
+        ("counter", "reply average over 500", "==", 5),
+        ("counter", "new cli->pub", "==", 2),
+        ("counter", "established", "==", 10),
+        ("table", "udp", "dport=5340", "bytes=3084", "bytes=1884"),
+        ("table", "udp", "dport=5341", "bytes=444", "bytes=294"),
+    ],
+    ruleset="ct-gateway.nft",
+)
+def ct_counters(net):
+    udp_sized(net, False, 40531, 5340, 1000, 600, 3)
+    udp_sized(net, True, 40532, 5341, 100, 50, 3)
+
+
 @scenario(
     "log_lines",
     "`log` lines (log-gateway.nft), compared line by line with the kernel's: IPv4 UDP\n"

@@ -733,11 +733,18 @@ impl Exec<'_> {
             CtKey::Daddr => &ct.daddr[d][..(len as usize).min(16)],
             CtKey::ProtoSrc => &ct.proto_src[d],
             CtKey::ProtoDst => &ct.proto_dst[d],
-            CtKey::Bytes | CtKey::Packets => {
-                let c = if key == CtKey::Bytes { &ct.bytes } else { &ct.packets };
-                let n = match dir {
+            CtKey::Bytes | CtKey::Packets | CtKey::AvgPkt => {
+                // nft_ct_get_eval_counter: a direction's counter, or both
+                // added up.
+                let count = |c: &[u64; 2]| match dir {
                     Some(_) => c[d],
                     None => c[0].wrapping_add(c[1]),
+                };
+                let n = match key {
+                    CtKey::Bytes => count(&ct.bytes),
+                    CtKey::Packets => count(&ct.packets),
+                    // NFT_CT_AVGPKT: bytes / packets, 0 without packets.
+                    _ => count(&ct.bytes).checked_div(count(&ct.packets)).unwrap_or(0),
                 };
                 buf[..8].copy_from_slice(&n.to_be_bytes());
                 &buf[..8]

@@ -183,6 +183,9 @@ fn ct_keys() {
     assert!(hit(vec![ct(CtKey::ProtoDst, Some(Dir::Original), 2), eq(0, &[0, 22])], &mut p));
     assert!(hit(vec![ct(CtKey::Packets, None, 8), eq(0, &7u64.to_be_bytes())], &mut p));
     assert!(hit(vec![ct(CtKey::Bytes, Some(Dir::Reply), 8), eq(0, &400u64.to_be_bytes())], &mut p));
+    // Bytes per packet: 700 / 7 both ways, 300 / 3 original.
+    assert!(hit(vec![ct(CtKey::AvgPkt, None, 8), eq(0, &100u64.to_be_bytes())], &mut p));
+    assert!(hit(vec![ct(CtKey::AvgPkt, Some(Dir::Original), 8), eq(0, &100u64.to_be_bytes())], &mut p));
     // No helper: break.
     assert!(!hit(vec![ct(CtKey::Helper, None, 16), cmp(0, CmpOp::Ne, &[1])], &mut p));
 }

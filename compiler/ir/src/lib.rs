@@ -219,6 +219,10 @@ pub enum CtKey {
     ProtoDst,
     Bytes,
     Packets,
+    /// Bytes per packet of a direction (or both), rounded down: 0 for a
+    /// connection without counters or packets (nft_ct_get_eval's
+    /// NFT_CT_AVGPKT); 8 bytes.
+    AvgPkt,
     Zone,
     Id,
     Label,

@@ -103,7 +103,7 @@ const META_KEYS: [(MetaKey, u8); 22] = [
     (MetaKey::SkGid, 4),
 ];
 
-const CT_KEYS: [(CtKey, u8); 18] = [
+const CT_KEYS: [(CtKey, u8); 19] = [
     (CtKey::State, 4),
     (CtKey::Direction, 1),
     (CtKey::Status, 4),
@@ -118,6 +118,7 @@ const CT_KEYS: [(CtKey, u8); 18] = [
     (CtKey::ProtoDst, 2),
     (CtKey::Bytes, 8),
     (CtKey::Packets, 8),
+    (CtKey::AvgPkt, 8),
     (CtKey::Zone, 2),
     (CtKey::Id, 4),
     (CtKey::Label, 16),

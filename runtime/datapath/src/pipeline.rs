@@ -78,14 +78,15 @@ fn any_op(p: &ctc_ir::Program, f: impl Fn(&ctc_ir::Op) -> bool) -> bool {
     p.chains.iter().flat_map(|c| &c.rules).any(|r| r.ops.iter().any(&f))
 }
 
-/// Whether `p` reads a connection's counters (`ct packets`, `ct bytes`,
+/// Whether `p` reads a connection's counters (`ct packets`, `ct bytes`, `ct avgpkt`,
 /// either direction): loading such a rule turns conntrack accounting on
 /// for the namespace (nft_ct_get_init calls nf_ct_set_acct; measured on
 /// Linux 6.18: net.netfilter.nf_conntrack_acct goes from 0 to 1 when the
 /// rule is loaded and stays 1 after the ruleset is flushed), so listings
 /// and DESTROY events show the counters from then on.
 pub fn reads_ct_counters(p: &ctc_ir::Program) -> bool {
-    any_op(p, |op| matches!(op, ctc_ir::Op::Ct { key: ctc_ir::CtKey::Packets | ctc_ir::CtKey::Bytes, .. }))
+    use ctc_ir::CtKey::{AvgPkt, Bytes, Packets};
+    any_op(p, |op| matches!(op, ctc_ir::Op::Ct { key: Packets | Bytes | AvgPkt, .. }))
 }
 
 /// nf_ct_set_acct for a program that reads counters ([`reads_ct_counters`]):

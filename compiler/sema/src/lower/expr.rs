@@ -153,6 +153,7 @@ fn ct_key(name: &str, bits: u32) -> Option<(ir::CtKey, usize)> {
         "label" => (C::Label, 16),
         "bytes" => (C::Bytes, 8),
         "packets" => (C::Packets, 8),
+        "avgpkt" => (C::AvgPkt, 8),
         "zone" => (C::Zone, 2),
         "id" => (C::Id, 4),
         _ => return None,
