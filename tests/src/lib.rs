@@ -14,12 +14,14 @@
 //! - [`kernel_diff`]: comparing a replay with a kernel recording where the
 //!   kernel picked values at random (NAT ports on a clash, IPv4 ids);
 //! - [`live`]: the live differential harness (kernel recordings in network
-//!   namespaces, replayed through ctc and compared).
+//!   namespaces, replayed through ctc and compared);
+//! - [`nft_cases`]: recorded outcomes of `nft -f` on small scripts.
 
 use std::path::{Path, PathBuf};
 
 pub mod kernel_diff;
 pub mod live;
+pub mod nft_cases;
 pub mod packets;
 pub mod replay;
 

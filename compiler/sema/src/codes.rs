@@ -703,6 +703,34 @@ Example:
 
 Fix: complete it (`tcp dport 22 accept`).",
     },
+    CodeDoc {
+        code: "E2015",
+        name: "conflicting-elements",
+        summary: "a set element that overlaps another, or that `create` finds already there",
+        doc: "\
+What it means: an element added to a named interval set or map overlaps a
+different element already in it, declared earlier in the same block, in an
+earlier block or `add element` (nft: \"conflicting intervals specified\"; for
+a concatenation the kernel refuses it, \"File exists\"); or `create
+element` adds an element the set already has, or one that overlaps an
+element of an `auto-merge` set. The same element again with `add` is
+accepted, and so are adjacent intervals. A `delete element` earlier in the
+same file does not make room; `flush set` does.
+
+Example:
+
+    table inet filter {
+        set blocked {
+            type ipv4_addr
+            flags interval
+            elements = { 10.0.0.0/8, 10.1.0.0/16 }
+        }
+    }
+
+Fix: make the elements disjoint (here `10.0.0.0/8` alone covers both), or
+declare the set with `auto-merge` to have nft merge overlapping intervals;
+use `add element` for elements that may already be there.",
+    },
     // ---- E3xxx: protocol context ---------------------------------------
     CodeDoc {
         code: "E3001",

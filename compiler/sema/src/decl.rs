@@ -300,7 +300,7 @@ pub fn check_set(
             crate::expr::check_elements(&mut cx, lit, &key, data.as_ref())
         };
         diags.extend(diags_local);
-        set.elements = elems;
+        crate::elements::add(&mut set, elems, crate::elements::Adding::Add, diags);
     }
     let _ = errors_before;
     Some(set)

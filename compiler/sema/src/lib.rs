@@ -19,6 +19,7 @@ pub mod codes;
 pub mod cursor;
 pub mod cx;
 pub mod decl;
+pub mod elements;
 pub mod expr;
 pub mod hir;
 pub mod lint;

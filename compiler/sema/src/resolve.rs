@@ -1010,7 +1010,7 @@ impl<'l> Resolver<'l> {
                 return;
             }
             let old = table.syms.sets.get_mut(&text).expect("checked above");
-            old.elements.extend(set.elements);
+            crate::elements::add(old, set.elements, crate::elements::Adding::Add, &mut self.diags);
             return;
         }
         let _ = span;
@@ -1131,7 +1131,8 @@ impl<'l> Resolver<'l> {
         if matches!(verb, Verb::Add | Verb::Create)
             && let Some(s) = self.tables[t].syms.sets.get_mut(&sname)
         {
-            s.elements.extend(elems);
+            let how = if verb == Verb::Create { crate::elements::Adding::Create } else { crate::elements::Adding::Add };
+            crate::elements::add(s, elems, how, &mut self.diags);
         }
     }
 

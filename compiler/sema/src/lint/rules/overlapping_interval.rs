@@ -13,11 +13,11 @@ crate::declare_lint! {
     /// (`1000-2000` and `1500-2500`), a value inside a range.
     ///
     /// ## Why is this bad?
-    /// For an anonymous set nft merges the intervals, so the smaller element
-    /// adds nothing; for a named interval set without `auto-merge` the kernel
-    /// refuses overlapping elements when they are added (EEXIST). Either way
-    /// the set does not say what it looks like, and the overlap often hides
-    /// a wrong prefix length or a typo in a bound.
+    /// For an anonymous set, or a named one with `auto-merge`, nft merges
+    /// the intervals, so the smaller element adds nothing (in a named
+    /// interval set without `auto-merge` nft refuses the overlap, an error:
+    /// E2015). The set does not say what it looks like, and the overlap
+    /// often hides a wrong prefix length or a typo in a bound.
     ///
     /// ## Example
     /// ```nft
