@@ -232,7 +232,7 @@ impl Tracker {
     /// the clash is resolved at confirmation). Counts `found`.
     fn tuple_taken(&mut self, t: &Tuple, zone: u16, ignored: u32, now_ns: u64) -> bool {
         let ign_orig = self.tuple(ignored, 0);
-        let mut node = self.heads[self.bucket(t, zone)];
+        let mut node = self.heads.first(self.bucket(t, zone));
         while node != NIL {
             let (idx, d) = (node >> 1, (node & 1) as usize);
             node = self.links[idx as usize].next[d];
