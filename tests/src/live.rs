@@ -531,6 +531,16 @@ pub fn check_recording(rec: &Recording) -> Vec<String> {
                     _ => false,
                 })
             }
+            // An event with these words whose timeout is within lo..=hi:
+            // the kernel computes it when it builds the event, rounded down,
+            // so a tick after the update it reads a second less.
+            ("eventtimeout", [words @ .., lo, hi]) => {
+                let (lo, hi): (u64, u64) = (lo.parse().unwrap_or(u64::MAX), hi.parse().unwrap_or(0));
+                rec.events.iter().any(|l| {
+                    let w = l.words();
+                    words.iter().all(|x| w.iter().any(|y| y == x)) && l.timeout.is_some_and(|t| (lo..=hi).contains(&t))
+                })
+            }
             ("timeout", [word, lo, hi]) => {
                 let (lo, hi): (u64, u64) = (lo.parse().unwrap_or(u64::MAX), hi.parse().unwrap_or(0));
                 rec.table
