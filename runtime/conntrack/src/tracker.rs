@@ -3702,9 +3702,20 @@ mod link_tests {
     #[test]
     fn chains_in_the_link_array_match_a_scan() {
         // Few buckets: long chains, both directions of many entries in
-        // each.
+        // each. With whole node words in the heads (a table this small),
+        // then with filters in them (as in a large one): `check` also
+        // asserts that every node passes its bucket's filter, through
+        // removals from the head and the middle of chains and chains that
+        // empty.
+        for filtered in [false, true] {
+            chains_match_a_scan(filtered);
+        }
+    }
+
+    fn chains_match_a_scan(filtered: bool) {
         let cfg = Config { buckets: 7, checksum: false, ..Config::default() };
         let mut tr = Tracker::new(cfg);
+        tr.heads = Heads::with_filter(7, filtered);
         for k in 0..300 {
             pass(&mut tr, k, false, (k % 2) as u16, T0);
             if k % 3 == 0 {
