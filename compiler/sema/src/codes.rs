@@ -711,9 +711,9 @@ Fix: complete it (`tcp dport 22 accept`).",
 What it means: an element added to a named interval set or map overlaps a
 different element already in it, declared earlier in the same block, in an
 earlier block or `add element` (nft: \"conflicting intervals specified\"; for
-a concatenation the kernel refuses it, \"File exists\"); or `create
-element` adds an element the set already has, or one that overlaps an
-element of an `auto-merge` set. The same element again with `add` is
+a concatenation the kernel refuses it, \"File exists\"); a map's key added
+again with other data; or `create element` adds an element the set already
+has, or one that overlaps an element of an `auto-merge` set. The same element again with `add` is
 accepted, and so are adjacent intervals. A `delete element` earlier in the
 same file does not make room; `flush set` does.
 

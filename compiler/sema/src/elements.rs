@@ -9,7 +9,9 @@
 //!   ranges sharing values, a value inside a range); for a concatenation
 //!   (`ipv4_addr . inet_service`) the kernel refuses it ("File exists");
 //! - the same element again is accepted by `add` (nothing happens), and
-//!   adjacent intervals are accepted;
+//!   adjacent intervals are accepted; a map's key again with other data
+//!   (another mark, another verdict) is refused ("File exists"), with the
+//!   same data (`1` and `0x1` alike) accepted;
 //! - `create element` fails ("File exists") on an element the set already
 //!   has, or that comes twice in the command, and with `auto-merge` on one
 //!   that overlaps an element it has;
@@ -18,7 +20,7 @@
 //!   checks against the set as the transaction found it), a `flush set`
 //!   does.
 
-use crate::hir::{Set, SetElem};
+use crate::hir::{Expr, ExprKind, MapData, Set, SetElem, Verdict};
 use crate::lint::space::{IvSet, element_boxes};
 use ctc_grammar::{Diagnostic, Span};
 use std::collections::BTreeMap;
@@ -46,15 +48,27 @@ pub fn add(set: &mut Set, new: Vec<SetElem>, how: Adding, diags: &mut Vec<Diagno
     let boxes = |e: &SetElem| -> Option<Boxes> {
         Some(element_boxes(&e.key, &widths)?.into_iter().map(|IvSet(v)| v).collect())
     };
+    let data = |e: &SetElem| data_of(set, e);
+    // The same key again: `create` refuses it, and so does the kernel
+    // for a map element whose data differs.
+    let again = |e: &SetElem, at: Span, other: &Data| {
+        if how == Adding::Create {
+            Some(exists(e.key.span, at, set))
+        } else if *other != data(e) {
+            Some(other_data(e.key.span, at, set))
+        } else {
+            None
+        }
+    };
     let mut kept = Vec::with_capacity(new.len());
     if set.is_interval() && !set.auto_merge && widths.len() == 1 {
         // The intervals of the set, disjoint, by their low end: the only
         // one a new [lo, hi] can overlap is the last starting at or below
         // hi. Any size of set.
-        let mut have: BTreeMap<u128, (u128, Span)> = BTreeMap::new();
+        let mut have: BTreeMap<u128, (u128, Span, Data)> = BTreeMap::new();
         for e in &set.elements {
             if let Some((lo, hi)) = boxes(e).as_deref().and_then(single) {
-                have.insert(lo, (hi, e.key.span));
+                have.insert(lo, (hi, e.key.span, data(e)));
             }
         }
         for e in new {
@@ -63,15 +77,15 @@ pub fn add(set: &mut Set, new: Vec<SetElem>, how: Adding, diags: &mut Vec<Diagno
                 continue;
             };
             let refused = match have.range(..=hi).next_back() {
-                Some((&olo, &(ohi, at))) if ohi >= lo => {
-                    if (olo, ohi) == (lo, hi) {
-                        (how == Adding::Create).then(|| exists(e.key.span, at, set))
+                Some((&olo, (ohi, at, other))) if *ohi >= lo => {
+                    if (olo, *ohi) == (lo, hi) {
+                        again(&e, *at, other)
                     } else {
-                        Some(conflicting(e.key.span, at, set))
+                        Some(conflicting(e.key.span, *at, set))
                     }
                 }
                 _ => {
-                    have.insert(lo, (hi, e.key.span));
+                    have.insert(lo, (hi, e.key.span, data(&e)));
                     None
                 }
             };
@@ -83,20 +97,22 @@ pub fn add(set: &mut Set, new: Vec<SetElem>, how: Adding, diags: &mut Vec<Diagno
     } else if set.elements.len() + new.len() <= PAIRWISE_MAX && !(set.auto_merge && how == Adding::Add) {
         // Concatenations, sets of single values, and `create` in an
         // `auto-merge` set: each new element against every earlier one.
-        let mut have: Vec<(Boxes, Span)> = set.elements.iter().filter_map(|e| Some((boxes(e)?, e.key.span))).collect();
+        let mut have: Vec<(Boxes, Span, Data)> =
+            set.elements.iter().filter_map(|e| Some((boxes(e)?, e.key.span, data(e)))).collect();
         for e in new {
             let Some(b) = boxes(&e) else {
                 kept.push(e);
                 continue;
             };
-            let refused = match have.iter().find(|(o, _)| meets(o, &b)) {
-                Some((o, at)) if *o == b => (how == Adding::Create).then(|| exists(e.key.span, *at, set)),
+            let refused = match have.iter().find(|(o, ..)| meets(o, &b)) {
+                Some((o, at, other)) if *o == b => again(&e, *at, other),
                 // Outside interval sets elements are single values, which
                 // meet only where they are equal.
-                Some((_, at)) if set.auto_merge => Some(exists(e.key.span, *at, set)),
-                Some((_, at)) => Some(overlapping(e.key.span, *at, set)),
+                Some((_, at, _)) if set.auto_merge => Some(exists(e.key.span, *at, set)),
+                Some((_, at, _)) => Some(overlapping(e.key.span, *at, set)),
                 None => {
-                    have.push((b, e.key.span));
+                    let d = data(&e);
+                    have.push((b, e.key.span, d));
                     None
                 }
             };
@@ -109,6 +125,27 @@ pub fn add(set: &mut Set, new: Vec<SetElem>, how: Adding, diags: &mut Vec<Diagno
         kept = new;
     }
     set.elements.extend(kept);
+}
+
+/// What a map element maps its key to, as far as it can be compared: a
+/// verdict, or the values of a data type (`1` and `0x1` are one mark);
+/// anything else (a set's element, an object name) compares equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Data {
+    None,
+    Verdict(Verdict),
+    Values(Boxes),
+}
+
+fn data_of(set: &Set, e: &SetElem) -> Data {
+    match (&set.data, &e.data) {
+        (Some(MapData::Verdict), Some(Expr { kind: ExprKind::Verdict(v), .. })) => Data::Verdict(v.clone()),
+        (Some(MapData::Value(types)), Some(d)) => {
+            let widths: Vec<u32> = types.iter().map(|k| k.bits).collect();
+            element_boxes(d, &widths).map_or(Data::None, |b| Data::Values(b.into_iter().map(|IvSet(v)| v).collect()))
+        }
+        _ => Data::None,
+    }
 }
 
 /// The one interval of a one-key element.
@@ -145,6 +182,16 @@ fn overlapping(at: Span, other: Span, set: &Set) -> Diagnostic {
     .with_label(at, "overlaps another element")
     .with_secondary(other, "this one")
     .with_help("make the elements disjoint: a packet would match both")
+}
+
+fn other_data(at: Span, other: Span, set: &Set) -> Diagnostic {
+    Diagnostic::error(
+        "E2015",
+        format!("the key is already in {} with other data (the kernel refuses it: File exists)", what(set)),
+    )
+    .with_label(at, "maps the key again")
+    .with_secondary(other, "the key's element")
+    .with_help("delete the element first, or leave this one out")
 }
 
 fn exists(at: Span, other: Span, set: &Set) -> Diagnostic {
