@@ -495,12 +495,13 @@ pub fn check_recording(rec: &Recording) -> Vec<String> {
     if rec.events.is_empty() && !expects_no_event {
         bad.push("the kernel produced no conntrack event".into());
     }
-    let has = |lines: &[CtLine], want: &[&str]| {
-        lines.iter().any(|l| {
-            let w = l.words();
-            want.iter().all(|x| w.iter().any(|y| y == x))
-        })
+    let holds = |l: &CtLine, want: &[&str]| {
+        let w = l.words();
+        want.iter().all(|x| w.iter().any(|y| y == x))
     };
+    let has = |lines: &[CtLine], want: &[&str]| lines.iter().any(|l| holds(l, want));
+    // A MIN MAX pair of a check (unreadable bounds match nothing).
+    let range = |lo: &str, hi: &str| lo.parse().unwrap_or(u64::MAX)..=hi.parse().unwrap_or(0);
     for line in checks.lines().filter(|l| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
         let ok = match (f[0], &f[1..]) {
@@ -535,19 +536,16 @@ pub fn check_recording(rec: &Recording) -> Vec<String> {
             // the kernel computes it when it builds the event, rounded down,
             // so a tick after the update it reads a second less.
             ("eventtimeout", [words @ .., lo, hi]) => {
-                let (lo, hi): (u64, u64) = (lo.parse().unwrap_or(u64::MAX), hi.parse().unwrap_or(0));
-                rec.events.iter().any(|l| {
-                    let w = l.words();
-                    words.iter().all(|x| w.iter().any(|y| y == x)) && l.timeout.is_some_and(|t| (lo..=hi).contains(&t))
-                })
+                let r = range(lo, hi);
+                rec.events.iter().any(|l| holds(l, words) && l.timeout.is_some_and(|t| r.contains(&t)))
             }
             ("timeout", [word, lo, hi]) => {
-                let (lo, hi): (u64, u64) = (lo.parse().unwrap_or(u64::MAX), hi.parse().unwrap_or(0));
+                let r = range(lo, hi);
                 rec.table
                     .iter()
                     .find(|l| l.rest.iter().any(|w| w == word))
                     .and_then(|l| l.timeout)
-                    .is_some_and(|t| (lo..=hi).contains(&t))
+                    .is_some_and(|t| r.contains(&t))
             }
             _ => {
                 bad.push(format!("checks.txt: unknown check {line:?}"));
