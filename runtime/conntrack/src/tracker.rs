@@ -401,12 +401,12 @@ impl Heads {
     /// NIL where the chain is empty or its filter says no node has `h`.
     #[inline(always)]
     fn first_for(&self, b: usize, h: u32) -> u32 {
-        let (w, mask) = (self.words[b], self.mask);
         if !self.filtered {
             // Whole nodes: an empty chain's word is NIL.
-            return w;
+            return self.words[b];
         }
-        if w & mask == mask || !self.may_hold(b, h) { NIL } else { w & mask }
+        let node = self.first(b);
+        if node != NIL && self.may_hold(b, h) { node } else { NIL }
     }
 
     /// The filter of bucket `b` lets hash `h` through (always, without a
@@ -446,24 +446,23 @@ impl Heads {
         let mut bits = old;
         while 2 * slots as u64 >= u64::from(Heads::mask_of(bits)) {
             bits += 1;
+            assert!(bits <= 32, "{slots} slots: nodes past 32 bits");
         }
         if bits == old {
             return;
         }
-        assert!(bits <= 32, "{slots} slots: nodes past 32 bits");
         self.set_node_bits(bits);
         let (old_mask, new_mask) = (Heads::mask_of(old), Heads::mask_of(bits));
-        let (mut width, new_width) = (Heads::width_of(old), Heads::width_of(bits));
+        let (old_width, new_width) = (Heads::width_of(old), Heads::width_of(bits));
         for w in self.words.iter_mut() {
             let node = *w & old_mask;
-            let mut filter = (u64::from(*w) >> old) as u32;
-            while width > new_width.max(1) {
+            let (mut filter, mut width) = ((u64::from(*w) >> old) as u32, old_width);
+            // Halving to no width at all leaves no filter.
+            while width > new_width {
                 width /= 2;
                 filter = (filter | filter >> width) & ((1 << width) - 1);
             }
-            width = Heads::width_of(old);
-            let filter = if new_width == 0 { 0 } else { filter.checked_shl(bits).unwrap_or(0) };
-            *w = filter | if node == old_mask { new_mask } else { node };
+            *w = filter.checked_shl(bits).unwrap_or(0) | if node == old_mask { new_mask } else { node };
         }
     }
 }
@@ -3291,7 +3290,6 @@ mod link_tests {
         assert_eq!(tr.count(), 0);
     }
 
-    /// The entry of flow `k` (client to server) in zone 0.
     #[test]
     fn only_connections_made_while_acct_is_on_count() {
         // nf_ct_acct_ext_add in init_conntrack: a connection counts if
@@ -3353,6 +3351,7 @@ mod link_tests {
         }
     }
 
+    /// The entry of flow `k` (client to server) in zone 0.
     fn slot_of(tr: &Tracker, k: u32) -> u32 {
         let b = udp(k, false);
         let f = ctc_wire::parse_frame(&b);
