@@ -688,3 +688,54 @@ fn a_rule_reading_ct_counters_turns_accounting_on() {
         assert_eq!(destroy.counters.is_some(), on);
     }
 }
+
+// A table of thousands of connections: conntrack looks up the packets of a
+// batch ahead of them (replay takes the capture as one batch) once the
+// table holds `Lookahead::FROM` connections or more, and the states and
+// counters must be what they are in a small table. 3000 UDP flows (by
+// source port) to two servers, their replies in another order, then the
+// clients again.
+const MANY_FLOWS: &str = "\
+table ip t {
+\tchain fwd {
+\t\ttype filter hook forward priority filter; policy drop;
+\t\tct state established counter accept # EST
+\t\tct state new iifname \"in0\" counter accept # NEW
+\t}
+}
+";
+
+#[test]
+fn thousands_of_connections_keep_their_states() {
+    const FLOWS: u16 = 3000;
+    let c = addr(CLIENT4);
+    let servers = [addr("198.51.100.20"), addr("198.51.100.21")];
+    let flow = |k: u16| (10_000 + k, servers[usize::from(k % 2)]);
+    let out = |k: u16| {
+        let (port, s) = flow(k);
+        (0, packets::eth_ip(c, s, 64, &L4::Udp { sport: port, dport: 53 }, b"query"))
+    };
+    let back = |k: u16| {
+        let (port, s) = flow(k);
+        (1, packets::eth_ip(s, c, 64, &L4::Udp { sport: 53, dport: port }, b"reply"))
+    };
+    // Replies in an order unlike the requests' (7 is prime to 3000).
+    let mut all: Vec<(usize, Vec<u8>)> = (0..FLOWS).map(out).collect();
+    all.extend((0..FLOWS).map(|k| back((k * 7 + 11) % FLOWS)));
+    all.extend((0..FLOWS).rev().map(out));
+    let frames: Vec<Frame> = all
+        .into_iter()
+        .enumerate()
+        .map(|(i, (input, data))| Frame::captured(1_000_000_000 + i as u64 * 1_000_000, input, Link::Ethernet, data))
+        .collect();
+    let mut r = Replay::new(NAME, MANY_FLOWS, &IFACES, &[], &["in0", "out0"]).unwrap_or_else(|e| panic!("{e}"));
+    let lines = r.run(&frames);
+    assert_eq!(lines.len(), frames.len());
+    let n = usize::from(FLOWS);
+    for (i, l) in lines.iter().enumerate() {
+        let want = if i < n { "new" } else { "established" };
+        assert_eq!((l.verdict.as_str(), l.ct_state.as_str()), ("accept", want), "frame {i}: {l:?}");
+    }
+    assert_eq!(counter(&r, MANY_FLOWS, "NEW"), u64::from(FLOWS));
+    assert_eq!(counter(&r, MANY_FLOWS, "EST"), 2 * u64::from(FLOWS));
+}
