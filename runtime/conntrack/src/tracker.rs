@@ -526,19 +526,19 @@ pub struct Lookahead {
     /// Packets whose lookup was started (or would have been, past the end
     /// of the batch).
     count: usize,
+    /// Packets between two steps of a lookup: 2, or 3 in a table larger
+    /// than the last-level cache ([`Tracker::begin_ahead`]).
+    gap: usize,
 }
 
 impl Default for Lookahead {
     fn default() -> Lookahead {
         const N: usize = Lookahead::RING;
-        Lookahead { h: [0; N], at: [NIL; N], found: [NIL; N], tcp: [false; N], count: 0 }
+        Lookahead { h: [0; N], at: [NIL; N], found: [NIL; N], tcp: [false; N], count: 0, gap: 2 }
     }
 }
 
 impl Lookahead {
-    /// Packets between two steps of a lookup ahead: the time to handle two
-    /// packets covers most of a miss to memory.
-    const GAP: usize = 2;
     /// Steps after the bucket head's load is started: the head, then the
     /// links of up to three nodes (their slots loaded beside them, the TCP
     /// state after where the tag matches). A connection takes one link of
@@ -549,8 +549,9 @@ impl Lookahead {
     /// (computed). TCP in a 1M table: 137–140 → 124–130 ns per packet;
     /// UDP, which has no line after the slot, unchanged.
     const STEPS: usize = 4;
-    /// How many packets ahead of the one handled its lookup starts.
-    pub const DEPTH: usize = Self::GAP * (Self::STEPS + 1);
+    /// How many packets ahead of the one handled its lookup starts, at
+    /// most.
+    const MAX_DEPTH: usize = 3 * (Self::STEPS + 1);
     /// The ring of lookups ahead: more places than packets ahead.
     const RING: usize = 16;
     /// Tables of fewer connections go without lookups ahead: their lines
@@ -560,13 +561,31 @@ impl Lookahead {
     /// 53.0 / 53.2 at 10k; TCP 49.5 / 59.7 at 1k, 54.1 / 57.1 at 2k, 67.2
     /// / 59.8 at 4k.
     const FROM: usize = 2048;
+    /// Tables of this many connections or more take a step every three
+    /// packets instead of two: their slots (64 bytes each) fill three
+    /// quarters of a 32 MiB last-level cache, and most of their lines come
+    /// from memory, a miss longer than the time two packets take. Measured
+    /// (`ct_profile`, batches of 32, frames parsed per batch, ns per packet
+    /// with a gap of 2 against 3): UDP 56–57 / 59–61 at 100k, 63–65 / 65–67
+    /// at 250k, 75–76 / 72–76 at 500k, 86–90 / 79–82 at 1M; TCP 74–77 /
+    /// 78–79 at 100k, 93–99 / 89–92 at 250k, 100–105 / 97–99 at 500k,
+    /// 111–114 / 104–108 at 1M.
+    const FAR_FROM: usize = 3 << 17;
     const MASK: usize = Self::RING - 1;
 
+    /// How many packets ahead of the one handled its lookup starts: the
+    /// caller starts the lookup of the packet this many places after the
+    /// one it handles next ([`Tracker::look_ahead`]).
+    #[inline]
+    pub fn depth(&self) -> usize {
+        self.gap * (Self::STEPS + 1)
+    }
+
     /// What the lookup ahead of the packet handled now found: the place
-    /// [`Lookahead::DEPTH`] behind the newest.
+    /// [`Lookahead::depth`] behind the newest.
     #[inline]
     fn found(&self) -> u32 {
-        self.found[self.count.wrapping_sub(Self::DEPTH + 1) & Self::MASK]
+        self.found[self.count.wrapping_sub(self.depth() + 1) & Self::MASK]
     }
 
     /// The lookup of the next packet starts: `next` is its hash and
@@ -585,7 +604,7 @@ impl Lookahead {
     }
 }
 
-const _: () = assert!(Lookahead::DEPTH < Lookahead::RING && Lookahead::RING.is_power_of_two());
+const _: () = assert!(Lookahead::MAX_DEPTH < Lookahead::RING && Lookahead::RING.is_power_of_two());
 
 /// What [`refresh_conn`] leaves to the tracker (rarely anything).
 struct Refreshed {
@@ -773,10 +792,11 @@ pub struct Tracker {
     /// Tests only: segments the fast path took.
     #[cfg(test)]
     fast_taken: u64,
-    /// Tests only: [`Lookahead::FROM`], 0 unless a test says otherwise
-    /// (the tests' small tables take the lookups ahead).
+    /// Tests only: [`Lookahead::FROM`] and [`Lookahead::FAR_FROM`], 0 and
+    /// `FAR_FROM` unless a test says otherwise (the tests' small tables
+    /// take the lookups ahead, with a gap of 2).
     #[cfg(test)]
-    ahead_from: usize,
+    ahead_from: [usize; 2],
 }
 
 /// See [`Tracker::made`]: `hashes[d]` is the hash of `tuples[d]` in
@@ -1012,7 +1032,7 @@ impl Tracker {
             #[cfg(test)]
             fast_taken: 0,
             #[cfg(test)]
-            ahead_from: 0,
+            ahead_from: [0, Lookahead::FAR_FROM],
             cfg,
         }
     }
@@ -1478,7 +1498,7 @@ impl Tracker {
     }
 
     /// [`Tracker::packet_at`] for the packet whose lookup `la` started
-    /// [`Lookahead::DEPTH`] calls of [`Tracker::look_ahead`] ago (the
+    /// [`Lookahead::depth`] calls of [`Tracker::look_ahead`] ago (the
     /// packet handled now in a batch the caller runs itself): the lookup
     /// starts from the node the lookup ahead found, if any, and walks the
     /// chain only where that node is not the packet's. The same result as
@@ -1507,7 +1527,9 @@ impl Tracker {
     /// packets ahead are walked in steps, one step per packet handled: the
     /// bucket head of packet `i + 10` starts loading while packet `i` is
     /// handled, and each of the packets `i + 8`, `i + 6`, `i + 4` and
-    /// `i + 2` takes one more step, reading the line its last step loaded
+    /// `i + 2` takes one more step (every third packet instead of every
+    /// second in a table larger than the cache, [`Tracker::begin_ahead`]),
+    /// reading the line its last step loaded
     /// (by now in cache) and starting to load the next ones (see
     /// [`Lookahead::at`]). So the misses of several lookups are in flight
     /// at once, and the packet handled finds its lines loaded. What a
@@ -1530,12 +1552,13 @@ impl Tracker {
             return;
         }
         let mut la = Lookahead::default();
-        // From DEPTH packets before the first one: the lookups of the
+        let depth = self.begin_ahead(&mut la);
+        // From `depth` packets before the first one: the lookups of the
         // first packets have gone their steps when those are handled.
-        for i in 0..batch.len() + Lookahead::DEPTH {
+        for i in 0..batch.len() + depth {
             let next = batch.get(i).and_then(|&(pkt, frame)| self.start_ahead(pkt, frame, zone));
             self.step_all(&mut la, next);
-            if let Some(i) = i.checked_sub(Lookahead::DEPTH) {
+            if let Some(i) = i.checked_sub(depth) {
                 let (pkt, frame) = batch[i];
                 let v = self.packet_ahead(&la, pkt, frame, now_ns, zone, hook);
                 then(self, i, v);
@@ -1546,12 +1569,13 @@ impl Tracker {
     /// One packet further in a batch the caller runs through
     /// [`Tracker::packet_ahead`] itself (the datapath, which runs the raw
     /// chains before conntrack): starts the lookup of the packet
-    /// [`Lookahead::DEPTH`] places ahead — `next`, its bytes from the IP
+    /// [`Lookahead::depth`] places ahead — `next`, its bytes from the IP
     /// header on, or `None` past the end of the batch — and moves the
     /// lookups of the packets between on by a step, as
-    /// [`Tracker::packet_batch`] does. Call it before each packet, and
-    /// [`Lookahead::DEPTH`] times before the first (with the first
-    /// packets of the batch). Only hints, as there: IPv4 only, looked up
+    /// [`Tracker::packet_batch`] does. Call [`Tracker::begin_ahead`] at the
+    /// start of a batch, then this as many times as it says before the
+    /// first packet (with the first packets of the batch), and once before
+    /// each packet. Only hints, as there: IPv4 only, looked up
     /// in `zone` (a packet that ends in another zone, or untracked, has
     /// only loaded lines it does not use, and walks its chain).
     pub fn look_ahead(&self, la: &mut Lookahead, next: Option<&[u8]>, zone: u16) {
@@ -1563,34 +1587,61 @@ impl Tracker {
         self.step_all(la, next);
     }
 
+    /// [`Lookahead::FROM`] and [`Lookahead::FAR_FROM`].
+    #[inline(always)]
+    fn ahead_from(&self) -> [usize; 2] {
+        #[cfg(test)]
+        return self.ahead_from;
+        #[cfg(not(test))]
+        [Lookahead::FROM, Lookahead::FAR_FROM]
+    }
+
     /// The table is large enough for lookups ahead ([`Lookahead::FROM`]).
     #[inline(always)]
     fn worth_ahead(&self) -> bool {
-        #[cfg(test)]
-        let from = self.ahead_from;
-        #[cfg(not(test))]
-        let from = Lookahead::FROM;
-        self.count >= from
+        self.count >= self.ahead_from()[0]
+    }
+
+    /// Before a batch the caller runs through [`Tracker::look_ahead`] and
+    /// [`Tracker::packet_ahead`]: sets the steps of `la` for this table's
+    /// size (a gap of 3 packets between steps from
+    /// [`Lookahead::FAR_FROM`] connections, else 2) and returns
+    /// [`Lookahead::depth`], how many packets ahead lookups start — the
+    /// number of [`Tracker::look_ahead`] calls before the batch's first
+    /// packet. (A table that grows past the bound within a batch keeps its
+    /// steps until the next; lookups ahead are only hints, and changing the
+    /// gap at any time changes only what they load.)
+    pub fn begin_ahead(&self, la: &mut Lookahead) -> usize {
+        la.gap = if self.count >= self.ahead_from()[1] { 3 } else { 2 };
+        la.depth()
     }
 
     /// The schedule of [`Tracker::packet_batch`]: the lookup of the packet
     /// `la.count` starts (`next`: its hash, and whether it is a TCP
-    /// segment), and those of the packets `GAP`, `2 GAP`, ... `STEPS GAP`
+    /// segment), and those of the packets `gap`, `2 gap`, ... `STEPS gap`
     /// before it take a step each. A place's state follows from how far
-    /// behind it is: a lookup `GAP` behind is at its bucket head or done,
+    /// behind it is: a lookup `gap` behind is at its bucket head or done,
     /// further ones in the chain or done. A new `Lookahead` is done
     /// everywhere, so the places before the first packet need no check.
     #[inline]
     fn step_all(&self, la: &mut Lookahead, next: Option<(u32, bool)>) {
+        // The places' distances as constants (a gap read from `la` costs
+        // 13 instructions a packet).
+        if la.gap == 3 { self.step_all_by::<3>(la, next) } else { self.step_all_by::<2>(la, next) }
+    }
+
+    /// [`Tracker::step_all`] with a gap of `GAP`.
+    #[inline(always)]
+    fn step_all_by<const GAP: usize>(&self, la: &mut Lookahead, next: Option<(u32, bool)>) {
         const MASK: usize = Lookahead::MASK;
-        let c = la.start(next);
-        let i = c.wrapping_sub(Lookahead::GAP) & MASK;
+        let (c, gap) = (la.start(next), GAP);
+        let i = c.wrapping_sub(gap) & MASK;
         if la.at[i] == HEAD {
             let h = la.h[i];
             la.at[i] = self.node_ahead(self.heads.first_for(self.bucket_of(h), h));
         }
         for s in 2..=Lookahead::STEPS {
-            let i = c.wrapping_sub(Lookahead::GAP * s) & MASK;
+            let i = c.wrapping_sub(gap * s) & MASK;
             let node = la.at[i];
             if node != NIL {
                 match self.link_ahead(la.h[i], node, la.tcp[i]) {
@@ -3130,20 +3181,26 @@ mod link_tests {
 
     #[test]
     fn a_batch_does_what_its_packets_one_by_one_do() {
-        batch_does_what_its_packets_one_by_one_do(0);
+        batch_does_what_its_packets_one_by_one_do([0, usize::MAX]);
     }
 
     #[test]
     fn a_batch_in_a_small_table_does_what_its_packets_one_by_one_do() {
         // Without lookups ahead (as in a table under Lookahead::FROM).
-        batch_does_what_its_packets_one_by_one_do(Lookahead::FROM);
+        batch_does_what_its_packets_one_by_one_do([Lookahead::FROM, usize::MAX]);
+    }
+
+    #[test]
+    fn a_batch_stepping_every_third_packet_does_what_its_packets_one_by_one_do() {
+        // As in a table past Lookahead::FAR_FROM.
+        batch_does_what_its_packets_one_by_one_do([0, 0]);
     }
 
     /// New flows, their replies in the same batch, repeats, an expired
     /// flow coming back: the batch must find and make what the sequence
     /// finds and makes. `ahead_from`: [`Tracker::ahead_from`] for the
     /// batch.
-    fn batch_does_what_its_packets_one_by_one_do(ahead_from: usize) {
+    fn batch_does_what_its_packets_one_by_one_do(ahead_from: [usize; 2]) {
         let frames: Vec<Vec<u8>> = (0..600u32).map(|i| udp((i * 7) % 150, (i / 150) % 2 == 1 && i % 5 != 0)).collect();
         let parsed: Vec<Frame> = frames.iter().map(|b| ctc_wire::parse_frame(b)).collect();
         let cfg = Config { buckets: 64, checksum: false, ..Config::default() };
@@ -3240,6 +3297,16 @@ mod link_tests {
 
     #[test]
     fn a_batch_of_tcp_segments_does_what_they_do_one_by_one() {
+        batch_of_tcp_segments_does_what_they_do_one_by_one([0, usize::MAX]);
+    }
+
+    #[test]
+    fn a_batch_of_tcp_segments_stepping_every_third_does_what_they_do_one_by_one() {
+        batch_of_tcp_segments_does_what_they_do_one_by_one([0, 0]);
+    }
+
+    /// `ahead_from`: [`Tracker::ahead_from`] for the batch.
+    fn batch_of_tcp_segments_does_what_they_do_one_by_one(ahead_from: [usize; 2]) {
         // Handshakes, ACKs, FINs, RSTs, and SYNs reopening a reset
         // connection or hitting an established one, 120 connections interleaved in batches
         // that cross them (the lookups ahead see the chains change).
@@ -3269,6 +3336,7 @@ mod link_tests {
         let parsed: Vec<Frame> = frames.iter().map(|b| ctc_wire::parse_frame(b)).collect();
         let cfg = Config { buckets: 32, checksum: false, ..Config::default() };
         let (mut one, mut batch) = (Tracker::new(cfg.clone()), Tracker::new(cfg));
+        batch.ahead_from = ahead_from;
         let (mut seen_one, mut seen_batch) = (Vec::new(), Vec::new());
         for (round, chunk) in (0..frames.len()).collect::<Vec<_>>().chunks(37).enumerate() {
             let now = T0 + round as u64 * S;
@@ -3642,6 +3710,52 @@ mod link_tests {
         assert_eq!(made.len(), tr.count());
         look(&tr, &made);
         check(&tr);
+    }
+
+    #[test]
+    fn lookups_ahead_hand_each_packet_the_node_its_walk_finds() {
+        // 300 connections in 256 buckets (chains of up to a few
+        // connections), their packets in both directions in a mixed order:
+        // at either gap, what the lookup ahead of each packet found when
+        // the packet is handled is the node the walk finds — or nothing,
+        // for a node further down its chain than the steps go (94 % are
+        // found at either gap, at 1.2 connections a bucket).
+        let mut tr = Tracker::new(Config { buckets: 256, checksum: false, ..Config::default() });
+        for k in 0..300 {
+            pass(&mut tr, k, false, 0, T0);
+        }
+        let order = |i: u32| ((i * 37) % 300, i % 3 == 1);
+        let packets: Vec<Vec<u8>> = (0..1200).map(|i| udp(order(i).0, order(i).1)).collect();
+        for (from, gap) in [(usize::MAX, 2), (0, 3)] {
+            tr.ahead_from = [0, from];
+            let mut la = Lookahead::default();
+            let depth = tr.begin_ahead(&mut la);
+            assert_eq!(depth, gap * (Lookahead::STEPS + 1));
+            let ip = |i: usize| packets.get(i).map(|b| &b[14..]);
+            for i in 0..depth {
+                tr.look_ahead(&mut la, ip(i), 0);
+            }
+            let mut found = 0;
+            for (i, b) in packets.iter().enumerate() {
+                tr.look_ahead(&mut la, ip(i + depth), 0);
+                let f = ctc_wire::parse_frame(b);
+                let (k, reply) = order(i as u32);
+                let (c, sp) = (IpAddr::from([10, 0, (k >> 8) as u8, k as u8]), 1000 + (k % 7) as u16);
+                let srv = IpAddr::from([192, 0, 2, 1]);
+                let t = if reply { Tuple::new(srv, c, 17, 53, sp) } else { Tuple::new(c, srv, 17, sp, 53) };
+                let (idx, dir) = tr.find_raw(&t, 0).expect("in the table");
+                match la.found() {
+                    NIL => {}
+                    node => {
+                        assert_eq!(node, idx << 1 | dir as u32, "packet {i}, gap {gap}");
+                        found += 1;
+                    }
+                }
+                let v = tr.packet_ahead(&la, b, &f, T0 + S, 0, Hook::Prerouting);
+                assert_eq!(v.handle.map(|h| h.idx), Some(idx));
+            }
+            assert!(found >= packets.len() * 9 / 10, "gap {gap}: {found} of {}", packets.len());
+        }
     }
 
     #[test]

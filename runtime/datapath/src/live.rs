@@ -649,12 +649,13 @@ impl Worker {
             fn hint(p: Option<&Packet>) -> Option<(Link, &[u8])> {
                 p.filter(|p| matches!(p.hook, HOOK_PREROUTING | HOOK_LOCAL_OUT)).map(|p| (Link::RawIp, &p.payload[..]))
             }
-            for i in 0..Pipeline::AHEAD {
+            let depth = pipe.begin_ahead();
+            for i in 0..depth {
                 pipe.look_ahead(hint(batch.get(i)));
             }
             let mut rest = batch.drain(..);
             while let Some(p) = rest.next() {
-                pipe.look_ahead(hint(rest.as_slice().get(Pipeline::AHEAD - 1)));
+                pipe.look_ahead(hint(rest.as_slice().get(depth - 1)));
                 let id = p.id;
                 let settled = if matches!(p.hook, HOOK_POSTROUTING | HOOK_LOCAL_IN) {
                     self.second_stage(p, &mut stats)

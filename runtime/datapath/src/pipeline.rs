@@ -645,26 +645,33 @@ impl Pipeline {
         self.state = st;
     }
 
-    /// In a batch of frames (a queue's read, a capture), before each
-    /// frame: start the conntrack lookup of the frame
-    /// [`ctc_conntrack::Lookahead::DEPTH`] places ahead (`next`, its link
-    /// type and bytes; `None` past the end of the batch) and move those of
-    /// the frames between on, so that in a large table their cache misses
-    /// overlap ([`Tracker::look_ahead`]). Call it [`Pipeline::AHEAD`] times
-    /// with the first frames before the first [`Pipeline::process`] of a
-    /// batch. Only hints: what a frame finds does not depend on them (its
-    /// conntrack lookup starts from the node found ahead only where that
-    /// holds its tuple, [`Tracker::packet_ahead`]). Its lookup is started
-    /// in zone 0 (the raw chains, which may set a zone or `notrack`, have
-    /// not run yet).
+    /// At the start of a batch of frames (a queue's read, a capture): how
+    /// many frames ahead [`Pipeline::look_ahead`] starts a conntrack
+    /// lookup in this batch (more in a table larger than the cache,
+    /// [`Tracker::begin_ahead`]).
+    pub fn begin_ahead(&mut self) -> usize {
+        match &self.ct {
+            Some(t) => t.begin_ahead(&mut self.ahead),
+            None => self.ahead.depth(),
+        }
+    }
+
+    /// In a batch of frames, before each frame: start the conntrack lookup
+    /// of the frame [`Pipeline::begin_ahead`] places ahead (`next`, its
+    /// link type and bytes; `None` past the end of the batch) and move
+    /// those of the frames between on, so that in a large table their
+    /// cache misses overlap ([`Tracker::look_ahead`]). Call it as many
+    /// times as [`Pipeline::begin_ahead`] says with the first frames before
+    /// the first [`Pipeline::process`] of a batch. Only hints: what a frame
+    /// finds does not depend on them (its conntrack lookup starts from the
+    /// node found ahead only where that holds its tuple,
+    /// [`Tracker::packet_ahead`]). Its lookup is started in zone 0 (the raw
+    /// chains, which may set a zone or `notrack`, have not run yet).
     pub fn look_ahead(&mut self, next: Option<(Link, &[u8])>) {
         if let Some(t) = &self.ct {
             t.look_ahead(&mut self.ahead, next.and_then(|(link, data)| ip_of(link, data)), 0);
         }
     }
-
-    /// How many frames ahead [`Pipeline::look_ahead`] starts a lookup.
-    pub const AHEAD: usize = ctc_conntrack::Lookahead::DEPTH;
 
     /// Run one frame through the hooks, then finish its connection: an
     /// accepted packet confirms it (a new entry becomes visible, pending

@@ -170,11 +170,12 @@ pub fn run<V: Write + ?Sized, E: Write + ?Sized>(
     // The capture is one batch: each frame's conntrack lookup starts a
     // few frames early (Pipeline::look_ahead).
     let ahead = |i: usize| frames.get(i).map(|f: &Frame| (f.link, &f.data[..]));
-    for i in 0..Pipeline::AHEAD {
+    let depth = pipe.begin_ahead();
+    for i in 0..depth {
         pipe.look_ahead(ahead(i));
     }
     for (index, frame) in frames.iter().enumerate() {
-        pipe.look_ahead(ahead(index + Pipeline::AHEAD));
+        pipe.look_ahead(ahead(index + depth));
         let o = pipe.process(frame);
         s.frames += 1;
         match o.verdict {
