@@ -697,7 +697,7 @@ fn a_rule_reading_ct_counters_turns_accounting_on() {
 // clients again.
 const MANY_FLOWS: &str = "\
 table ip t {
-\tchain fwd {
+\tchain forward {
 \t\ttype filter hook forward priority filter; policy drop;
 \t\tct state established counter accept # EST
 \t\tct state new iifname \"in0\" counter accept # NEW

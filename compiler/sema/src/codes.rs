@@ -413,6 +413,37 @@ Example:
 Fix: use a map with the right data type (`map web { type inet_service :
 verdict; ... }`), or match the set directly (`tcp dport @web accept`).",
     },
+    CodeDoc {
+        code: "E1016",
+        name: "unreadable-name",
+        summary: "a keyword, a number or a quoted string where nft needs a name",
+        doc: "\
+What it means: where nft's grammar expects a name (a table, chain, set, map,
+flowtable or object, in its declaration or in a command; a `jump` or `goto`
+target; a `define`), it takes only a plain word: a letter, `_` or `.`
+followed by letters, digits, `-`, `_`, `.` or `/`, and not one of the words
+its scanner reads as keywords there (`accept`, `log`, `meta`, `tcp`, `fwd`,
+... 142 words in nft 1.0.6). A keyword, a number or a name in quotes is a
+syntax error to nft, so the file would not load. Words that are keywords
+only inside an expression (`dport`, `state`, hook and chain type names)
+are names elsewhere.
+
+Example:
+
+    table inet filter {
+        chain log {
+            tcp dport 22 log prefix \"ssh \"
+        }
+        chain input {
+            type filter hook input priority 0;
+            jump log
+        }
+    }
+
+Fix: rename it (`chain log_ssh`, `jump log_ssh`). A name written in quotes
+goes without them (`chain web`, not `chain \"web\"`); a keyword cannot be
+a name, quoted or not.",
+    },
     // ---- E2xxx: types and values ---------------------------------------
     CodeDoc {
         code: "E2001",

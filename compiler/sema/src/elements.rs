@@ -213,28 +213,6 @@ mod tests {
 
     const V4: &str = "table ip t { set s { type ipv4_addr; flags interval; elements = { ";
 
-    /// The cases recorded from nft (tests/nft/set-elements.txt, which
-    /// tests/nft_agreement.rs also runs through the real nft): `ctc check`
-    /// must give an E2015 error exactly where nft refused the script.
-    #[test]
-    fn elements_are_refused_where_nft_refuses_them() {
-        let text = include_str!("../../../tests/nft/set-elements.txt");
-        let mut n = 0;
-        for case in text.split("\n=== ").skip(1) {
-            let (head, script) = case.split_once('\n').expect("a script after the case line");
-            let loaded = head.starts_with("loaded: ");
-            assert!(loaded || head.starts_with("refused: "), "{head}");
-            let errs = errors(script);
-            if loaded {
-                assert!(errs.is_empty(), "nft took it, ctc refuses it ({errs:?}): {head}\n{script}");
-            } else {
-                assert_eq!(errs, ["E2015"], "nft refused it: {head}\n{script}");
-            }
-            n += 1;
-        }
-        assert!(n >= 20, "{n} cases");
-    }
-
     #[test]
     fn large_interval_sets_are_checked_in_order() {
         // 20,000 disjoint /32s, then one /16 over them: found without

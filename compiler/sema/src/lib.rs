@@ -24,6 +24,7 @@ pub mod expr;
 pub mod hir;
 pub mod lint;
 pub mod lower;
+pub mod reserved;
 pub mod resolve;
 pub mod rule;
 pub mod stmt;

@@ -183,6 +183,7 @@ impl<'l> Resolver<'l> {
             );
             return;
         }
+        self.readable(name);
         let value = self.expand(value, 0);
         let scope = self.scopes.last_mut().expect("the global scope always exists");
         if !redefine && let Some(old) = scope.get(&name.text) {
@@ -206,6 +207,9 @@ impl<'l> Resolver<'l> {
     }
 
     fn undefine(&mut self, name: &Name) {
+        if !self.readable(name) {
+            return;
+        }
         let scope = self.scopes.last_mut().expect("the global scope always exists");
         if scope.remove(&name.text).is_none() {
             self.diags.push(
@@ -289,9 +293,20 @@ impl<'l> Resolver<'l> {
         (self.diags.len() == before).then_some(out)
     }
 
+    /// E1016 where nft cannot read a name written in place (a keyword, a
+    /// number, a quoted string: [`crate::reserved`]); `false` then. The
+    /// analysis goes on with the name (a chain or variable so named is
+    /// declared, so its uses report nothing more).
+    fn readable(&mut self, n: &Name) -> bool {
+        let Some(why) = crate::reserved::unreadable(&n.text, n.kind == NameKind::Quoted) else { return true };
+        self.diags.push(crate::reserved::diagnostic(why, &n.text, n.span));
+        false
+    }
+
     /// The text of a name, through a variable if it is one.
     fn name(&mut self, n: &Name) -> Option<String> {
         if n.kind != NameKind::Variable {
+            self.readable(n);
             return Some(n.text.clone());
         }
         self.mark_used(&n.text);

@@ -190,6 +190,14 @@ fn parse_verdict(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<StmtKind, 
                 }
             };
             let span = target.span;
+            // A target written in place is read as a name; one from a
+            // variable (`jump $x`) is the variable's value, quoted or not.
+            if target.site.is_none() {
+                let quoted = !matches!(target.kind, TermKind::Word(_));
+                if let Some(why) = crate::reserved::unreadable(&name, quoted) {
+                    cx.diags.push(crate::reserved::diagnostic(why, &name, span));
+                }
+            }
             cur.next();
             check_chain_target(cx, &name, span, w)?;
             cx.jumps.push((name.clone(), span, goto));

@@ -117,7 +117,7 @@ snap!(
 );
 snap!(
     named_sets_and_maps,
-    "table inet t {\n set allow {\n  type ipv4_addr . inet_service\n  flags interval\n  elements = { 10.0.0.0/8 . 22, 192.0.2.1 . 1000-2000 }\n }\n map dst {\n  type inet_service : ipv4_addr . inet_service\n  elements = { 80 : 192.0.2.10 . 8080 }\n }\n set seen {\n  type ipv6_addr\n  flags dynamic,timeout\n  timeout 1m\n }\n chain c {\n  type filter hook input priority filter;\n  ip saddr . tcp dport @allow accept\n  ip saddr . tcp dport != @allow drop\n  ip6 saddr != @seen update @seen { ip6 saddr }\n }\n chain n {\n  type nat hook prerouting priority dstnat;\n  meta l4proto tcp dnat ip to tcp dport map @dst\n }\n}\n"
+    "table inet t {\n set allow {\n  type ipv4_addr . inet_service\n  flags interval\n  elements = { 10.0.0.0/8 . 22, 192.0.2.1 . 1000-2000 }\n }\n map targets {\n  type inet_service : ipv4_addr . inet_service\n  elements = { 80 : 192.0.2.10 . 8080 }\n }\n set seen {\n  type ipv6_addr\n  flags dynamic,timeout\n  timeout 1m\n }\n chain c {\n  type filter hook input priority filter;\n  ip saddr . tcp dport @allow accept\n  ip saddr . tcp dport != @allow drop\n  ip6 saddr != @seen update @seen { ip6 saddr }\n }\n chain n {\n  type nat hook prerouting priority dstnat;\n  meta l4proto tcp dnat ip to tcp dport map @targets\n }\n}\n"
 );
 snap!(
     misc_matches,

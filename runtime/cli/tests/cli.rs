@@ -446,7 +446,7 @@ fn run_and_its_clients_fail_loudly() {
     let q = write(
         &d,
         "queue.nft",
-        "table inet t {\n\tchain fwd {\n\t\ttype filter hook forward priority 0;\n\t\ttcp dport 80 queue num 5\n\t}\n}\n",
+        "table inet t {\n\tchain forward {\n\t\ttype filter hook forward priority 0;\n\t\ttcp dport 80 queue num 5\n\t}\n}\n",
     );
     let o = ctc(&["run", "--ruleset", &q, "--queue", "0"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));

@@ -572,7 +572,7 @@ mod tests {
         // on a line in between (here above another rule) does not reach it.
         let text = "define srv = 192.168.1.10\ndefine ports = { 22, 80 }\ntable ip nat {\n chain pre {\n  \
                     type nat hook prerouting priority dstnat; policy accept;\n  # ctc: allow(dnat-without-forward-accept)\n  \
-                    tcp dport 8081 counter\n  tcp dport 8080 dnat to $srv\n }\n}\ntable ip filter {\n chain fwd {\n  \
+                    tcp dport 8081 counter\n  tcp dport 8080 dnat to $srv\n }\n}\ntable ip filter {\n chain forward {\n  \
                     type filter hook forward priority filter; policy drop;\n }\n chain input {\n  \
                     type filter hook input priority filter; policy accept;\n  \
                     tcp dport $ports tcp dport 443 accept\n }\n}\n";

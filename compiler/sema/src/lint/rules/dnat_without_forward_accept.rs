@@ -197,7 +197,7 @@ mod tests {
 
     fn run(forward: &str) -> Vec<&'static str> {
         let text = format!(
-            "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  iifname \"wan0\" tcp dport 8080 dnat to 192.0.2.10:80\n }}\n}}\ntable ip filter {{\n chain fwd {{\n  type filter hook forward priority filter; policy drop;\n{forward}\n }}\n}}\n"
+            "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  iifname \"wan0\" tcp dport 8080 dnat to 192.0.2.10:80\n }}\n}}\ntable ip filter {{\n chain forward {{\n  type filter hook forward priority filter; policy drop;\n{forward}\n }}\n}}\n"
         );
         codes(&test_lint("dnat-without-forward-accept", &text))
     }
