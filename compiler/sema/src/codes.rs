@@ -423,7 +423,7 @@ flowtable or object, in its declaration or in a command; a `jump` or `goto`
 target; a `define`), it takes only a plain word: a letter, `_` or `.`
 followed by letters, digits, `-`, `_`, `.` or `/`, and not one of the words
 its scanner reads as keywords there (`accept`, `log`, `meta`, `tcp`, `fwd`,
-... 142 words in nft 1.0.6). A keyword, a number or a name in quotes is a
+... 153 words in nft 1.0.6). A keyword, a number or a name in quotes is a
 syntax error to nft, so the file would not load. Words that are keywords
 only inside an expression (`dport`, `state`, hook and chain type names)
 are names elsewhere.
