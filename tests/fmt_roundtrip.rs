@@ -92,8 +92,8 @@ fn examples_round_trip() {
 #[test]
 fn comparison_ignores_layout_only() {
     let a = ast_text("table ip t {\n\tchain c {\n\t\ttcp dport 22 accept\n\t}\n}\n").unwrap();
-    let b = ast_text("table ip t { chain c { tcp   dport 22 accept; } }").unwrap();
-    let c = ast_text("table ip t { chain c { tcp dport 23 accept; } }").unwrap();
+    let b = ast_text("table ip t { chain c { tcp   dport 22 accept; }; }").unwrap();
+    let c = ast_text("table ip t { chain c { tcp dport 23 accept; }; }").unwrap();
     assert_eq!(a, b);
     assert_ne!(a, c);
 }

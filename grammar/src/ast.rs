@@ -349,6 +349,9 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineBlock {
     pub lines: Vec<Line>,
+    /// The last line is followed by a newline or `;` (or there is none):
+    /// sets, maps, flowtables and ct objects want it, as nft does.
+    pub ended: bool,
     pub span: Span,
 }
 

@@ -20,5 +20,5 @@ mod nft {
 }
 
 pub use diag::{Diagnostic, Label, Severity};
-pub use parse::{parse_chain_body, parse_script, parse_table_body};
+pub use parse::{parse_chain_body, parse_script, parse_table_body, unended};
 pub use span::{FileId, SourceFile, SourceMap, Span};

@@ -116,6 +116,17 @@ fn describe_expected(expected: &[String]) -> String {
     }
 }
 
+/// E0003 at the `}` (`at`) closing a block whose last rule or line has no
+/// newline or `;` after it: nft wants one after each rule, chain, set and
+/// object of a table, each line of a set, map, flowtable or ct object (the
+/// last one too), and says "unexpected '}', expecting newline or
+/// semicolon".
+pub fn unended(at: Span) -> Diagnostic {
+    Diagnostic::error("E0003", "syntax error, unexpected `}`")
+        .with_label(at, "expected a newline or `;` before the `}`")
+        .with_help("nft ends every rule and every block in a table with a newline or `;`, the last one too: `{ ...; }`")
+}
+
 fn syntax_error(file: FileId, src: &str, e: RawError<'_>) -> Diagnostic {
     match e {
         ParseError::InvalidToken { location } => Diagnostic::error("E0001", "invalid character")
@@ -126,6 +137,11 @@ fn syntax_error(file: FileId, src: &str, e: RawError<'_>) -> Diagnostic {
             Diagnostic::error("E0002", "unexpected end of file")
                 .with_label(Span::new(file, at, at), format!("expected {want}"))
                 .with_help(unclosed_hint(&expected))
+        }
+        ParseError::UnrecognizedToken { token: (l, Tok::RBrace, _), expected }
+            if expected.iter().any(|e| e == "\";\"") =>
+        {
+            unended(Span::new(file, l, l + 1))
         }
         ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
             let want = describe_expected(&expected);

@@ -35,6 +35,10 @@ impl Span {
     pub fn is_empty(self) -> bool {
         self.start == self.end
     }
+    /// The span's last byte (a block's closing `}`); itself when empty.
+    pub fn last_char(self) -> Span {
+        Span { start: self.end.saturating_sub(1).max(self.start), ..self }
+    }
 }
 
 /// One loaded source file.

@@ -81,7 +81,9 @@ Example:
 
 Fix: separate the items: `type filter hook input priority 0; policy drop;`.
 Each table item, chain property and rule stands on its own line or after a
-`;`.",
+`;`, and so does the last one before a `}`, as nft wants it (`chain c {
+accept; }`, not `chain c { accept }`; each line of a set, map, flowtable or
+ct object block too, except a last `elements = { ... }`).",
     },
     CodeDoc {
         code: "E0004",

@@ -285,6 +285,12 @@ impl<'l> Resolver<'l> {
         out
     }
 
+    /// A set's or object's block with its variables expanded.
+    fn expand_block(&mut self, b: &LineBlock) -> LineBlock {
+        let lines = b.lines.iter().map(|l| Line { terms: self.expand(&l.terms, 0), span: l.span }).collect();
+        LineBlock { lines, ended: b.ended, span: b.span }
+    }
+
     /// Expand, or `None` when the expansion itself reported an error (an
     /// undefined variable): checking the rest would only cascade.
     fn expand_checked(&mut self, terms: &[Term]) -> Option<Vec<Term>> {
@@ -588,21 +594,11 @@ impl<'l> Resolver<'l> {
                     chains.push(pc);
                 }
                 TableItem::Set { is_map, name, body, span } => {
-                    let body = LineBlock {
-                        lines: body
-                            .lines
-                            .iter()
-                            .map(|l| Line { terms: self.expand(&l.terms, 0), span: l.span })
-                            .collect(),
-                        span: body.span,
-                    };
+                    let body = self.expand_block(body);
                     sets.push((*is_map, name.clone(), body, *span));
                 }
                 TableItem::Obj { kind, name, body, span } => {
-                    let body = body.as_ref().map(|b| LineBlock {
-                        lines: b.lines.iter().map(|l| Line { terms: self.expand(&l.terms, 0), span: l.span }).collect(),
-                        span: b.span,
-                    });
+                    let body = body.as_ref().map(|b| self.expand_block(b));
                     objs.push((kind.clone(), name.clone(), body, *span));
                 }
                 TableItem::Flags { terms, .. } => {
@@ -1001,6 +997,13 @@ impl<'l> Resolver<'l> {
     }
 
     fn declare_set(&mut self, t: usize, is_map: bool, name: &Name, body: &LineBlock, span: Span) {
+        // nft's set and map blocks take their last line without a newline
+        // or `;` only if it is `elements = { ... }`.
+        let elements_last =
+            body.lines.last().and_then(|l| l.terms.first()).and_then(term_text).as_deref() == Some("elements");
+        if !body.ended && !elements_last {
+            self.diags.push(ctc_grammar::unended(body.span.last_char()));
+        }
         let Some(text) = self.name(name) else { return };
         let family = self.tables[t].family;
         let set = {
@@ -1070,10 +1073,7 @@ impl<'l> Resolver<'l> {
                     );
                     return;
                 }
-                let b = LineBlock {
-                    lines: b.lines.iter().map(|l| Line { terms: self.expand(&l.terms, 0), span: l.span }).collect(),
-                    span: b.span,
-                };
+                let b = self.expand_block(b);
                 self.declare_set(t, is_map, sname, &b, cmd.span);
             }
             Verb::Delete | Verb::Destroy | Verb::Flush | Verb::List | Verb::Reset => {
@@ -1159,6 +1159,13 @@ impl<'l> Resolver<'l> {
         body: Option<&LineBlock>,
         span: Span,
     ) {
+        // Flowtables and ct objects end each line with a newline or `;`, as
+        // nft's grammar wants; counters, quotas, limits, synproxy and secmark
+        // objects need none.
+        let ended = matches!(kind.node, ObjectKind::Flowtable | ObjectKind::Ct(_));
+        if let Some(b) = body.filter(|b| ended && !b.ended) {
+            self.diags.push(ctc_grammar::unended(b.span.last_char()));
+        }
         let Some(text) = self.name(name) else { return };
         let Some(obj) = decl::check_object(self.tables[t].family, kind, &text, name.span, body, &mut self.diags) else {
             // Reported; still known by name, so references to it do not
@@ -1198,10 +1205,7 @@ impl<'l> Resolver<'l> {
         let Some(hkind) = decl::object_kind(kind, &mut self.diags) else { return };
         match verb {
             Verb::Add | Verb::Create => {
-                let body = body.map(|b| LineBlock {
-                    lines: b.lines.iter().map(|l| Line { terms: self.expand(&l.terms, 0), span: l.span }).collect(),
-                    span: b.span,
-                });
+                let body = body.map(|b| self.expand_block(b));
                 if verb == Verb::Create
                     && let Some(text) = self.name(oname)
                     && let Some(old) = self.tables[t].syms.objects.get(&(hkind, text.clone()))

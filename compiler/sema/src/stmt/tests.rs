@@ -148,7 +148,7 @@ fn jump_records_target() {
 #[test]
 fn anonymous_chain() {
     let tab = table(Family::Inet);
-    let (terms, span) = rule_terms("jump { accept }").unwrap();
+    let (terms, span) = rule_terms("jump { accept; }").unwrap();
     let mut diags = Vec::new();
     let mut cx = RuleCx::new(Family::Inet, &tab, ChainCtx { name: "c".into(), base: None }, &mut diags);
     let rule = crate::rule::check_rule(&mut cx, &terms, span);

@@ -61,19 +61,20 @@ mod tests {
 
     #[test]
     fn fails() {
-        assert_eq!(run("define p = 22\ntable inet t { chain c { tcp dport 22 accept; } }\n"), ["W3002"]);
+        assert_eq!(run("define p = 22\ntable inet t { chain c { tcp dport 22 accept; }; }\n"), ["W3002"]);
         assert_eq!(
-            run("define p = 22\nredefine p = 23\ntable inet t { chain c { tcp dport $p accept; } }\n"),
+            run("define p = 22\nredefine p = 23\ntable inet t { chain c { tcp dport $p accept; }; }\n"),
             ["W3002"]
         );
-        assert_eq!(run("table inet t { define x = 1; chain c { meta mark 1 accept; } }\n"), ["W3002"]);
+        assert_eq!(run("table inet t { define x = 1; chain c { meta mark 1 accept; }; }\n"), ["W3002"]);
     }
 
     #[test]
     fn passes() {
-        assert!(run("define p = 22\ntable inet t { chain c { tcp dport $p accept; } }\n").is_empty());
+        assert!(run("define p = 22\ntable inet t { chain c { tcp dport $p accept; }; }\n").is_empty());
         assert!(
-            run("define a = 22\ndefine b = { $a, 80 }\ntable inet t { chain c { tcp dport $b accept; } }\n").is_empty()
+            run("define a = 22\ndefine b = { $a, 80 }\ntable inet t { chain c { tcp dport $b accept; }; }\n")
+                .is_empty()
         );
         assert!(run("define t = filter\ntable inet $t { }\n").is_empty());
     }
