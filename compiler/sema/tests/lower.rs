@@ -325,3 +325,23 @@ fn per_element_limit_lowers() {
     let d = &p.limits[id.index()];
     assert_eq!((d.rate, d.per_secs, d.burst, d.over, d.bytes), (4, 60, 2, true, false));
 }
+
+#[test]
+fn numbers_with_a_leading_zero_are_octal_as_nft_reads_them() {
+    // Measured with nft 1.0.6 (`nft list ruleset` after loading): `tcp
+    // dport 010` is port 8, `ip length 010-020` 8-16, `meta mark set 010`
+    // 0x8, a quoted "010" 8 too; a port `08` (no octal number) is 8.
+    let pairs = [
+        ("tcp dport 010 accept", "tcp dport 8 accept"),
+        ("ip length 010-020 accept", "ip length 8-16 accept"),
+        ("meta mark set 010", "meta mark set 8"),
+        ("tcp dport \"010\" accept", "tcp dport 8 accept"),
+        ("tcp dport { 010, 011 } accept", "tcp dport { 8, 9 } accept"),
+        ("udp sport 0123 accept", "udp sport 83 accept"),
+        ("tcp dport 08 accept", "tcp dport 8 accept"),
+    ];
+    for (octal, decimal) in pairs {
+        assert_eq!(ir_text(&chain("ip", octal)), ir_text(&chain("ip", decimal)), "{octal}");
+    }
+    assert_ne!(ir_text(&chain("ip", "tcp dport 010 accept")), ir_text(&chain("ip", "tcp dport 10 accept")));
+}

@@ -73,7 +73,10 @@ pub(crate) fn parse_atom(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: &KeyType)
             atom_text(cx, s, quoted, k, span)
         }
         TermKind::Lit(LitKind::Number | LitKind::Hex, s) => {
-            let Some(v) = values::parse_number(s) else {
+            // A port like `08` is no octal number to nft's scanner, and its
+            // service parser reads the word as decimal.
+            let port = || (k.ty == Ty::InetService).then(|| values::parse_decimal(s)).flatten();
+            let Some(v) = values::parse_number(s).or_else(port) else {
                 return err(cx, "E2006", format!("malformed number `{s}`"), span, "not a number");
             };
             match (k.ty, info.kind) {
