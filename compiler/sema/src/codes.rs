@@ -766,6 +766,31 @@ use `add element` for elements that may already be there.",
     },
     // ---- E3xxx: protocol context ---------------------------------------
     CodeDoc {
+        code: "E2016",
+        name: "range-in-plain-set",
+        summary: "a range or prefix element in a set or map without `flags interval`",
+        doc: "\
+What it means: a named set or map holds ranges (`1000-2000`) and prefixes
+(`192.0.2.0/24`, even `/32`, and interface wildcards like `\"eth*\"`) only
+when it is declared with `flags interval`; nft refuses such an element
+otherwise (\"You must add 'flags interval' to your set declaration if you
+want to add range elements\"), in the declaration and in `add element`
+alike. A concatenation with a range in one of its parts counts too.
+Anonymous sets in rules (`tcp dport { 1000-2000 }`) need no flag.
+
+Example:
+
+    table inet filter {
+        set blocked {
+            type ipv4_addr
+            elements = { 192.0.2.0/24 }
+        }
+    }
+
+Fix: add `flags interval` to the set (`type ipv4_addr; flags interval`),
+or list single values.",
+    },
+    CodeDoc {
         code: "E3001",
         name: "protocol-conflict",
         summary: "matches in one rule require different protocols",

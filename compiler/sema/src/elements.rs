@@ -20,7 +20,7 @@
 //!   checks against the set as the transaction found it), a `flush set`
 //!   does.
 
-use crate::hir::{Expr, ExprKind, MapData, Set, SetElem, Verdict};
+use crate::hir::{Expr, ExprKind, MapData, Set, SetElem, Value, Verdict};
 use crate::lint::space::{IvSet, element_boxes};
 use ctc_grammar::{Diagnostic, Span};
 use std::collections::BTreeMap;
@@ -44,6 +44,21 @@ type Boxes = Vec<Vec<(u128, u128)>>;
 /// Adds `new` to `set`'s elements, after reporting (in `diags`) each one
 /// nft or the kernel would refuse, which is left out.
 pub fn add(set: &mut Set, new: Vec<SetElem>, how: Adding, diags: &mut Vec<Diagnostic>) {
+    // A range or a prefix (`10-20`, `10.0.0.0/8`, even `/32`, `"eth*"`)
+    // only in an interval set: nft refuses it otherwise (E2016).
+    let new: Vec<SetElem> = if set.is_interval() {
+        new
+    } else {
+        new.into_iter()
+            .filter(|e| match interval_part(&e.key) {
+                Some((part, span)) => {
+                    diags.push(not_interval(span, part, set));
+                    false
+                }
+                None => true,
+            })
+            .collect()
+    };
     let widths: Vec<u32> = set.key.iter().map(|k| k.bits).collect();
     let boxes = |e: &SetElem| -> Option<Boxes> {
         Some(element_boxes(&e.key, &widths)?.into_iter().map(|IvSet(v)| v).collect())
@@ -182,6 +197,25 @@ fn overlapping(at: Span, other: Span, set: &Set) -> Diagnostic {
     .with_label(at, "overlaps another element")
     .with_secondary(other, "this one")
     .with_help("make the elements disjoint: a packet would match both")
+}
+
+/// The first range or prefix in an element's key (a component of a
+/// concatenation too): "range" or "prefix", and where.
+fn interval_part(key: &Expr) -> Option<(&'static str, Span)> {
+    match &key.kind {
+        ExprKind::Range { .. } => Some(("range", key.span)),
+        ExprKind::Prefix { .. } => Some(("prefix", key.span)),
+        ExprKind::Value(Value::Str(s)) if s.ends_with('*') && !s.ends_with("\\*") => Some(("prefix", key.span)),
+        ExprKind::Concat(parts) => parts.iter().find_map(interval_part),
+        _ => None,
+    }
+}
+
+fn not_interval(at: Span, part: &str, set: &Set) -> Diagnostic {
+    let kind = if set.is_map { "map" } else { "set" };
+    Diagnostic::error("E2016", format!("a {part} element in {} without `flags interval`", what(set)))
+        .with_label(at, format!("a {part}: nft takes it only in an interval {kind}"))
+        .with_help(format!("add `flags interval` to the {kind}'s declaration, or list single values"))
 }
 
 fn other_data(at: Span, other: Span, set: &Set) -> Diagnostic {
