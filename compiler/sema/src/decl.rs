@@ -260,7 +260,12 @@ pub fn check_set(
                 }
             }
             "auto-merge" => set.auto_merge = true,
-            "comment" => set.comment = rest.first().and_then(text).map(str::to_string),
+            "comment" => {
+                set.comment = rest.first().and_then(text).map(str::to_string);
+                if let Some(d) = set.comment.as_deref().and_then(|c| crate::stmt::simple::long_comment(c, line.span)) {
+                    diags.push(d);
+                }
+            }
             "counter" => set.counter = true,
             // Per-element statements of dynamic sets (nft ≥ 1.0).
             "quota" | "limit" | "last" | "ct" => {}

@@ -226,6 +226,21 @@ pub fn diagnostic(why: Unreadable, text: &str, span: Span) -> Diagnostic {
     }
 }
 
+/// NFT_NAME_MAXLEN less its terminating zero: the longest name of a table,
+/// chain, set or object the kernel takes (measured: 255 characters load,
+/// 256 fail with "Numerical result out of range").
+pub const NAME_MAXLEN: usize = 255;
+
+/// E2002 for a name longer than the kernel takes.
+pub fn too_long(text: &str, span: Span) -> Option<Diagnostic> {
+    (text.len() > NAME_MAXLEN).then(|| {
+        Diagnostic::error("E2002", format!("name too long, {NAME_MAXLEN} characters maximum allowed")).with_label(
+            span,
+            format!("{} characters: the kernel refuses it (Numerical result out of range)", text.len()),
+        )
+    })
+}
+
 /// `text` is a word nft's scanner reads as a string: a letter, `_` or
 /// `.`, then letters, digits, `-`, `_`, `.` or `/`.
 fn is_plain(text: &str) -> bool {

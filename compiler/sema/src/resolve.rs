@@ -300,13 +300,27 @@ impl<'l> Resolver<'l> {
     }
 
     /// E1016 where nft cannot read a name written in place (a keyword, a
-    /// number, a quoted string: [`crate::reserved`]); `false` then. The
-    /// analysis goes on with the name (a chain or variable so named is
-    /// declared, so its uses report nothing more).
+    /// number, a quoted string: [`crate::reserved`]), E2002 where the
+    /// kernel refuses it as too long; `false` then. The analysis goes on
+    /// with the name (a chain or variable so named is declared, so its uses
+    /// report nothing more).
     fn readable(&mut self, n: &Name) -> bool {
-        let Some(why) = crate::reserved::unreadable(&n.text, n.kind == NameKind::Quoted) else { return true };
-        self.diags.push(crate::reserved::diagnostic(why, &n.text, n.span));
-        false
+        if let Some(why) = crate::reserved::unreadable(&n.text, n.kind == NameKind::Quoted) {
+            self.diags.push(crate::reserved::diagnostic(why, &n.text, n.span));
+            return false;
+        }
+        if let Some(d) = crate::reserved::too_long(&n.text, n.span) {
+            self.diags.push(d);
+            return false;
+        }
+        true
+    }
+
+    /// E2002 for a table's or chain's comment longer than nft takes.
+    fn comment_length(&mut self, text: &Term) {
+        if let Some(d) = term_text(text).and_then(|s| crate::stmt::simple::long_comment(&s, text.span)) {
+            self.diags.push(d);
+        }
     }
 
     /// The text of a name, through a variable if it is one.
@@ -616,7 +630,10 @@ impl<'l> Resolver<'l> {
                         }
                     }
                 }
-                TableItem::Comment { text, .. } => self.tables[t].comment = term_text(text),
+                TableItem::Comment { text, .. } => {
+                    self.tables[t].comment = term_text(text);
+                    self.comment_length(text);
+                }
                 TableItem::Define { name, value, .. } => self.define(name, value, false),
                 TableItem::Redefine { name, value, .. } => self.define(name, value, true),
                 TableItem::Undefine { name, .. } => self.undefine(name),
@@ -690,7 +707,10 @@ impl<'l> Resolver<'l> {
                         );
                     }
                 }
-                ChainItem::Comment { text, .. } => comment = term_text(&text),
+                ChainItem::Comment { text, .. } => {
+                    comment = term_text(&text);
+                    self.comment_length(&text);
+                }
                 ChainItem::Rule(rule) => {
                     if let Some(terms) = self.expand_checked(&rule.terms)
                         && !terms.is_empty()

@@ -17,7 +17,7 @@ mod args;
 mod nat;
 mod set_stmt;
 mod sets;
-mod simple;
+pub(crate) mod simple;
 #[cfg(test)]
 mod tests;
 

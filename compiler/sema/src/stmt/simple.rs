@@ -7,8 +7,8 @@ use crate::cursor::Cursor;
 use crate::cx::RuleCx;
 use crate::hir::{ExprKind, Limit, LimitUnit, Log, ObjectKind, Queue, QueueTarget, Quota, StmtKind};
 use crate::values;
-use ctc_grammar::Diagnostic;
 use ctc_grammar::ast::{LitKind, Op, TermKind};
+use ctc_grammar::{Diagnostic, Span};
 use ctc_proto::{HookedStmt, Ty};
 
 /// `counter [packets N] [bytes N]`, or `counter name NAME|MAP`.
@@ -650,6 +650,15 @@ pub(super) fn parse_synproxy(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Resul
 /// NFTNL_UDATA_COMMENT_MAXLEN.
 const COMMENT_MAXLEN: usize = 128;
 
+/// E2002 for a comment (of a rule, a table, a chain or a set) longer than
+/// nft takes: "comment too long, 128 characters maximum allowed".
+pub(crate) fn long_comment(text: &str, span: Span) -> Option<Diagnostic> {
+    (text.len() > COMMENT_MAXLEN).then(|| {
+        Diagnostic::error("E2002", format!("comment too long, {COMMENT_MAXLEN} characters maximum allowed"))
+            .with_label(span, format!("{} characters", text.len()))
+    })
+}
+
 /// The rule's `comment "..."`.
 pub(super) fn parse_comment(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result<StmtKind, ()> {
     cur.next();
@@ -669,12 +678,8 @@ pub(super) fn parse_comment(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>) -> Result
             );
         }
     };
-    if text.len() > COMMENT_MAXLEN {
-        return fail(
-            cx,
-            Diagnostic::error("E2002", format!("comment too long, {COMMENT_MAXLEN} characters maximum allowed"))
-                .with_label(t.span, format!("{} characters", text.len())),
-        );
+    if let Some(d) = long_comment(&text, t.span) {
+        return fail(cx, d);
     }
     cur.next();
     Ok(StmtKind::Comment(text))
