@@ -1113,6 +1113,29 @@ Example:
 
 Fix: give all required properties: `type \"ftp\" protocol tcp`.",
     },
+    CodeDoc {
+        code: "E4013",
+        name: "property-twice",
+        summary: "a chain's policy or comment, or a table's comment, given twice in one block",
+        doc: "\
+What it means: one block gives the same property twice: nft refuses a
+second `policy` in a chain block (\"you cannot set chain policy twice\"),
+even the same one, and a second `comment` in a chain or table block (\"You
+can only specify this once\"). A later block of the same chain may give its
+policy (`chain input { policy drop; }` after the declaration with its
+hook).
+
+Example:
+
+    table inet filter {
+        chain input {
+            type filter hook input priority 0; policy accept;
+            policy drop;
+        }
+    }
+
+Fix: keep one of them.",
+    },
     // ---- E5xxx: files and includes -------------------------------------
     CodeDoc {
         code: "E5001",

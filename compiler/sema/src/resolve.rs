@@ -99,6 +99,15 @@ fn family_of(f: &Option<Spanned<ctc_grammar::ast::Family>>) -> Family {
     }
 }
 
+/// E4013: a chain's or table's property given twice in one block (nft:
+/// "you cannot set chain policy twice", "You can only specify this once").
+fn twice(what: &str, at: Span, first: Span) -> Diagnostic {
+    Diagnostic::error("E4013", format!("`{what}` given twice in one block"))
+        .with_label(at, "given again")
+        .with_secondary(first, "first given here")
+        .with_help(format!("nft takes one `{what}` per block: keep one"))
+}
+
 fn term_text(t: &Term) -> Option<String> {
     match &t.kind {
         TermKind::Word(w) => Some(w.clone()),
@@ -600,6 +609,7 @@ impl<'l> Resolver<'l> {
         sets: &mut Vec<(bool, Name, LineBlock, Span)>,
         objs: &mut Vec<(Spanned<ObjectKind>, Name, Option<LineBlock>, Span)>,
     ) {
+        let mut comment_at: Option<Span> = None;
         for item in items {
             match item {
                 TableItem::Chain { name, body, span } => {
@@ -630,7 +640,10 @@ impl<'l> Resolver<'l> {
                         }
                     }
                 }
-                TableItem::Comment { text, .. } => {
+                TableItem::Comment { text, span } => {
+                    if let Some(first) = comment_at.replace(*span) {
+                        self.diags.push(twice("comment", *span, first));
+                    }
                     self.tables[t].comment = term_text(text);
                     self.comment_length(text);
                 }
@@ -663,6 +676,7 @@ impl<'l> Resolver<'l> {
         let mut hook_span: Option<Span> = None;
         let mut policy: Option<(hir::Policy, Span)> = None;
         let mut comment = None;
+        let mut comment_at: Option<Span> = None;
         let mut rules = Vec::new();
         let mut items: Vec<ChainItem> = body.items.clone();
         let mut i = 0;
@@ -681,6 +695,10 @@ impl<'l> Resolver<'l> {
                     hook = chain::check_hook_spec(family, &spec, &mut self.diags);
                 }
                 ChainItem::Policy { value, span } => {
+                    if let Some((_, first)) = policy {
+                        self.diags.push(twice("policy", span, first));
+                        continue;
+                    }
                     let v = self.expand(std::slice::from_ref(&value), 0);
                     match v.first().map(chain::check_policy) {
                         Some(Ok(p)) => policy = Some((p, span)),
@@ -707,7 +725,10 @@ impl<'l> Resolver<'l> {
                         );
                     }
                 }
-                ChainItem::Comment { text, .. } => {
+                ChainItem::Comment { text, span } => {
+                    if let Some(first) = comment_at.replace(span) {
+                        self.diags.push(twice("comment", span, first));
+                    }
                     comment = term_text(&text);
                     self.comment_length(&text);
                 }
@@ -741,9 +762,19 @@ impl<'l> Resolver<'l> {
             }
         }
         self.scopes.pop();
+        // A block without a hook that gives a policy: the chain's policy if
+        // an earlier block made it a base chain (nft takes `chain c { policy
+        // drop; }` after `chain c { type ...; }`: measured).
+        let earlier_base = self.tables[t].chains.iter().any(|c| c.name == name && c.base.is_some());
         if let Some((p, pspan)) = policy {
             match &mut hook {
                 Some(b) => b.policy = p,
+                None if hook_span.is_none() && earlier_base => {
+                    let chain = self.tables[t].chains.iter_mut().find(|c| c.name == name);
+                    if let Some(b) = chain.and_then(|c| c.base.as_mut()) {
+                        b.policy = p;
+                    }
+                }
                 None if hook_span.is_none() => self.diags.push(
                     Diagnostic::error("E4007", "policy on a regular chain")
                         .with_label(pspan, "only base chains (with `type ... hook ...`) have a policy")

@@ -345,3 +345,14 @@ fn numbers_with_a_leading_zero_are_octal_as_nft_reads_them() {
     }
     assert_ne!(ir_text(&chain("ip", "tcp dport 010 accept")), ir_text(&chain("ip", "tcp dport 10 accept")));
 }
+
+#[test]
+fn a_later_block_gives_a_base_chain_its_policy() {
+    // nft takes `chain c { policy drop; }` after the block with the hook
+    // (measured, nft 1.0.6): the chain's policy becomes drop.
+    let two = "table ip t {\n chain c {\n  type filter hook input priority filter;\n }\n}\ntable ip t {\n chain c {\n  policy drop;\n }\n}\n";
+    let one = "table ip t {\n chain c {\n  type filter hook input priority filter; policy drop;\n }\n}\n";
+    let accept = "table ip t {\n chain c {\n  type filter hook input priority filter; policy accept;\n }\n}\n";
+    assert_eq!(ir_text(two), ir_text(one));
+    assert_ne!(ir_text(two), ir_text(accept));
+}
