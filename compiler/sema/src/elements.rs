@@ -18,7 +18,11 @@
 //! - with `auto-merge`, `add` merges overlapping intervals;
 //! - a `delete element` earlier in the same file does not make room (nft
 //!   checks against the set as the transaction found it), a `flush set`
-//!   does.
+//!   does;
+//! - a range or a prefix (`10-20`, `192.0.2.0/24`, even a `/32`, an
+//!   interface wildcard `"eth*"`, or one in a part of a concatenation)
+//!   needs `flags interval`: nft refuses it otherwise ("You must add
+//!   'flags interval' to your set declaration"), declared or added (E2016).
 
 use crate::hir::{Expr, ExprKind, MapData, Set, SetElem, Value, Verdict};
 use crate::lint::space::{IvSet, element_boxes};
