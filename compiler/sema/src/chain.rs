@@ -159,8 +159,10 @@ fn eval_priority(family: Family, hook: Hook, terms: &[Term]) -> Result<i32, Diag
     let mut value: i64 = match &first.kind {
         TermKind::Lit(LitKind::Number | LitKind::Hex, s) => {
             let n = crate::values::parse_number(s).and_then(|n| i64::try_from(n).ok());
-            match n {
-                Some(n) if n <= i32::MAX as i64 => sign * n,
+            // A 32-bit signed priority: down to -2147483648 (measured: nft
+            // 1.0.6 takes it).
+            match n.map(|n| sign * n) {
+                Some(v) if i32::try_from(v).is_ok() => v,
                 _ => return Err(bad(format!("priority `{s}` is out of range"), first.span)),
             }
         }

@@ -502,6 +502,17 @@ fn parse_meta(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, qualified: bool) -> Opt
             "bridge port information exists only for frames seen by a bridge",
         );
     }
+    if k.name == "nfproto" && cx.family != Family::Inet {
+        // nft's evaluation refuses it in every other family (measured).
+        return err_help(
+            cx,
+            "E3002",
+            "meta nfproto is only useful in the inet family",
+            span,
+            format!("this table is {}: its packets are of one family", cx.family.name()),
+            "in an ip or ip6 table every packet is of the table's family; match `meta protocol` in bridge and netdev tables",
+        );
+    }
     Some(mk(ExprKind::Meta { key: k.name }, scalar(k.ty, k.bits), span))
 }
 

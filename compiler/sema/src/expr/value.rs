@@ -66,7 +66,7 @@ pub(crate) fn parse_atom(cx: &mut RuleCx<'_>, cur: &mut Cursor<'_>, k: &KeyType)
     };
     match &t.kind {
         TermKind::Var(v) => err(cx, "E1005", format!("variable `${v}` is not defined"), span, "undefined variable"),
-        TermKind::Op(Op::Star) if info.kind == BaseKind::String => Some(value_expr(Value::Str("*".into()), k, span)),
+        TermKind::Op(Op::Star) if info.kind == BaseKind::String => all_wildcard(cx, span),
         TermKind::Word(_) | TermKind::Lit(LitKind::Str, _) => {
             let s = word_or_str(t).unwrap_or_default();
             let quoted = matches!(t.kind, TermKind::Lit(..));
@@ -250,6 +250,20 @@ fn hex_part(t: &Term) -> Option<u16> {
     u16::from_str_radix(s, 16).ok()
 }
 
+/// E2006 for `"*"` (or a bare `*`) where a string goes: a wildcard of
+/// nothing but the wildcard, which nft refuses ("All-wildcard strings are
+/// not supported", measured; a bare `*` is a syntax error to it).
+fn all_wildcard(cx: &mut RuleCx<'_>, span: Span) -> Option<Expr> {
+    err_help(
+        cx,
+        "E2006",
+        "all-wildcard strings are not supported",
+        span,
+        "`*` alone would match every name",
+        "leave the match out to match any name, or give a prefix (`\"eth*\"`)",
+    )
+}
+
 /// A word or string as a value of type `k`.
 fn atom_text(cx: &mut RuleCx<'_>, s: &str, quoted: bool, k: &KeyType, span: Span) -> Option<Expr> {
     let info = k.ty.info();
@@ -265,8 +279,11 @@ fn atom_text(cx: &mut RuleCx<'_>, s: &str, quoted: bool, k: &KeyType, span: Span
                     format!("empty {}", if k.ty == Ty::Ifname { "interface name" } else { "string" }),
                     span,
                     "the name is empty",
-                    "write a name, or `*` to match any",
+                    "write a name, or leave the match out to match any",
                 );
+            }
+            if s == "*" {
+                return all_wildcard(cx, span);
             }
             let max = (k.bits / 8).saturating_sub(1) as usize;
             if k.bits > 0 && s.len() > max {
