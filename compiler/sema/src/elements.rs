@@ -24,7 +24,7 @@
 //!   needs `flags interval`: nft refuses it otherwise ("You must add
 //!   'flags interval' to your set declaration"), declared or added (E2016).
 
-use crate::hir::{Expr, ExprKind, MapData, Set, SetElem, Value, Verdict};
+use crate::hir::{Expr, ExprKind, MapData, Set, SetElem, Verdict};
 use crate::lint::space::{IvSet, element_boxes};
 use ctc_grammar::{Diagnostic, Span};
 use std::collections::BTreeMap;
@@ -181,8 +181,13 @@ fn meets(a: &[Vec<(u128, u128)>], b: &[Vec<(u128, u128)>]) -> bool {
         && a.iter().zip(b).all(|(x, y)| x.iter().any(|&(l1, h1)| y.iter().any(|&(l2, h2)| l1 <= h2 && l2 <= h1)))
 }
 
+/// "set" or "map".
+fn kind(set: &Set) -> &'static str {
+    if set.is_map { "map" } else { "set" }
+}
+
 fn what(set: &Set) -> String {
-    format!("{} @{}", if set.is_map { "map" } else { "set" }, set.name)
+    format!("{} @{}", kind(set), set.name)
 }
 
 fn conflicting(at: Span, other: Span, set: &Set) -> Diagnostic {
@@ -209,14 +214,14 @@ fn interval_part(key: &Expr) -> Option<(&'static str, Span)> {
     match &key.kind {
         ExprKind::Range { .. } => Some(("range", key.span)),
         ExprKind::Prefix { .. } => Some(("prefix", key.span)),
-        ExprKind::Value(Value::Str(s)) if s.ends_with('*') && !s.ends_with("\\*") => Some(("prefix", key.span)),
+        ExprKind::Value(v) if v.wildcard_prefix().is_some() => Some(("prefix", key.span)),
         ExprKind::Concat(parts) => parts.iter().find_map(interval_part),
         _ => None,
     }
 }
 
 fn not_interval(at: Span, part: &str, set: &Set) -> Diagnostic {
-    let kind = if set.is_map { "map" } else { "set" };
+    let kind = kind(set);
     Diagnostic::error("E2016", format!("a {part} element in {} without `flags interval`", what(set)))
         .with_label(at, format!("a {part}: nft takes it only in an interval {kind}"))
         .with_help(format!("add `flags interval` to the {kind}'s declaration, or list single values"))

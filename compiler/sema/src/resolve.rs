@@ -762,24 +762,26 @@ impl<'l> Resolver<'l> {
             }
         }
         self.scopes.pop();
-        // A block without a hook that gives a policy: the chain's policy if
-        // an earlier block made it a base chain (nft takes `chain c { policy
-        // drop; }` after `chain c { type ...; }`: measured).
-        let earlier_base = self.tables[t].chains.iter().any(|c| c.name == name && c.base.is_some());
         if let Some((p, pspan)) = policy {
             match &mut hook {
                 Some(b) => b.policy = p,
-                None if hook_span.is_none() && earlier_base => {
+                // A block without a hook that gives a policy: the chain's
+                // policy if an earlier block made it a base chain (nft takes
+                // `chain c { policy drop; }` after `chain c { type ...; }`:
+                // measured).
+                None if hook_span.is_none() => {
                     let chain = self.tables[t].chains.iter_mut().find(|c| c.name == name);
-                    if let Some(b) = chain.and_then(|c| c.base.as_mut()) {
-                        b.policy = p;
+                    match chain.and_then(|c| c.base.as_mut()) {
+                        Some(b) => b.policy = p,
+                        None => self.diags.push(
+                            Diagnostic::error("E4007", "policy on a regular chain")
+                                .with_label(pspan, "only base chains (with `type ... hook ...`) have a policy")
+                                .with_help(
+                                    "a regular chain returns to its caller at its end; remove the policy or add a hook",
+                                ),
+                        ),
                     }
                 }
-                None if hook_span.is_none() => self.diags.push(
-                    Diagnostic::error("E4007", "policy on a regular chain")
-                        .with_label(pspan, "only base chains (with `type ... hook ...`) have a policy")
-                        .with_help("a regular chain returns to its caller at its end; remove the policy or add a hook"),
-                ),
                 None => {}
             }
         }

@@ -1634,14 +1634,14 @@ impl Tracker {
     #[inline(always)]
     fn step_all_by<const GAP: usize>(&self, la: &mut Lookahead, next: Option<(u32, bool)>) {
         const MASK: usize = Lookahead::MASK;
-        let (c, gap) = (la.start(next), GAP);
-        let i = c.wrapping_sub(gap) & MASK;
+        let c = la.start(next);
+        let i = c.wrapping_sub(GAP) & MASK;
         if la.at[i] == HEAD {
             let h = la.h[i];
             la.at[i] = self.node_ahead(self.heads.first_for(self.bucket_of(h), h));
         }
         for s in 2..=Lookahead::STEPS {
-            let i = c.wrapping_sub(gap * s) & MASK;
+            let i = c.wrapping_sub(GAP * s) & MASK;
             let node = la.at[i];
             if node != NIL {
                 match self.link_ahead(la.h[i], node, la.tcp[i]) {

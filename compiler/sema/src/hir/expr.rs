@@ -34,6 +34,17 @@ pub enum Value {
     Str(String),
 }
 
+impl Value {
+    /// An interface-name wildcard (`"eth*"`; not an escaped `"eth\*"`):
+    /// the prefix before the `*`.
+    pub fn wildcard_prefix(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) if !s.ends_with("\\*") => s.strip_suffix('*'),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BinOp {
     And,

@@ -494,9 +494,9 @@ fn value_point(v: &Value, bits: u32) -> Option<IvSet> {
             if bits != 128 {
                 return None;
             }
-            let (prefix, wild) = match s.strip_suffix('*') {
-                Some(p) if !s.ends_with("\\*") => (p, true),
-                _ => (s.as_str(), false),
+            let (prefix, wild) = match v.wildcard_prefix() {
+                Some(p) => (p, true),
+                None => (s.as_str(), false),
             };
             let p = prefix.as_bytes();
             if p.len() > 16 || (!wild && p.len() > 15) {

@@ -154,12 +154,10 @@ pub(crate) fn value_bytes(v: &Value, kt: &KeyType, len: usize, span: Span) -> R<
 
 /// An interface-name wildcard (`"eth*"`): the prefix before the `*`.
 pub(crate) fn wildcard(v: &Value, kt: &KeyType) -> Option<String> {
-    match v {
-        Value::Str(s) if kt.ty.info().kind == BaseKind::String && s.ends_with('*') && !s.ends_with("\\*") => {
-            Some(s[..s.len() - 1].to_string())
-        }
-        _ => None,
+    if kt.ty.info().kind != BaseKind::String {
+        return None;
     }
+    v.wildcard_prefix().map(str::to_string)
 }
 
 /// Largest value of a component: all real bytes 0xff.
